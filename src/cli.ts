@@ -1,0 +1,208 @@
+// The command line: parses arguments, wires the adapters together and maps errors to exit codes.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from './config/load.js';
+import { runCycle, type CycleDeps } from './cycle.js';
+import { runDaemon } from './daemon.js';
+import { ConfigError, LockBusyError, UsageError } from './errors.js';
+import { createLogger, openLogFile, type Destination, type Logger, type Output } from './log/logger.js';
+import { pingAddress } from './probe/icmp.js';
+import { writeMode } from './state/store.js';
+import { createExec } from './system/exec.js';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, lockBusy: 75 } as const;
+
+const EXIT_CODES_HELP = `Exit codes:
+  0   done (also when every gateway is down: that is logged, not an error)
+  1   anything else went wrong (see the message and the log)
+  2   bad config file or command line; nothing was changed
+  75  another netgwm cycle held the lock for longer than --wait; try again later`;
+
+const COMMON = `  -c, --config FILE   config file (default ${DEFAULT_CONFIG_FILE})
+  -h, --help          show this help`;
+
+const HELP: Record<string, string> = {
+  main: `Usage: netgwm [COMMAND] [OPTIONS]
+
+Keeps a Linux router's default route on the best working uplink.
+
+Commands:
+  run            one cycle: probe, decide, switch if needed, then exit (the default; for cron)
+  daemon         a cycle every INTERVAL seconds until stopped (for systemd)
+  check-config   validate the config and print it with every default filled in
+  use NAME|auto  pin a gateway, or let netgwm choose again
+
+Options:
+${COMMON}
+  -V, --version       print the version
+
+Run 'netgwm COMMAND --help' for a command's options. See netgwm(8).
+
+${EXIT_CODES_HELP}`,
+  run: `Usage: netgwm run [-c FILE] [--wait SECONDS]
+
+Runs one cycle and exits. Prints nothing when all is well (cron mails any output);
+warnings and errors go to stderr and to the log file.
+
+Options:
+${COMMON}
+      --wait SECONDS  how long to wait for a running cycle to finish (default 10)
+
+${EXIT_CODES_HELP}`,
+  daemon: `Usage: netgwm daemon [-c FILE] [--interval SECONDS] [--wait SECONDS]
+
+Runs a cycle every INTERVAL seconds, measured start to start, and logs to stdout (the journal)
+and the log file. SIGTERM or SIGINT stops it cleanly; SIGHUP reloads the config (a bad new config
+is logged and the old one kept) and reopens the log; SIGUSR1 reopens the log.
+
+Options:
+${COMMON}
+      --interval SECONDS  seconds between cycle starts (default: $INTERVAL, else 60)
+      --wait SECONDS      how long a cycle waits for a cron-run cycle to finish (default 10)
+
+${EXIT_CODES_HELP}`,
+  'check-config': `Usage: netgwm check-config [-c FILE]
+
+Validates the config file and prints the effective config (defaults filled in, paths made
+absolute). Exits 0 when it is valid, 2 with one line per problem when it is not.
+
+Options:
+${COMMON}`,
+  use: `Usage: netgwm use NAME | netgwm use auto [-c FILE]
+
+Pins the default route to gateway NAME, whether it is up or not (a warning is logged each cycle it
+is down), or returns to automatic choice. The choice is kept in STATE_DIR/mode (as in NetGWM)
+and wins over the config's 'mode' key; it takes effect at the next cycle.
+
+Options:
+${COMMON}`,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'run';
+  const rest = command === argv[0] ? argv.slice(1) : argv;
+  if (command === 'help') return print(HELP.main!);
+  if (!(command in HELP) || command === 'main') throw new UsageError(`unknown command "${command}"; expected one of: run, daemon, check-config, use (see netgwm --help)`);
+  const { values, positionals } = parseArgs({
+    args: rest,
+    allowPositionals: command === 'use',
+    options: {
+      config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
+      interval: { type: 'string' },
+      wait: { type: 'string' },
+    },
+  });
+  if (values.version) return print(version());
+  if (values.help) return print(HELP[command === argv[0] ? command : 'main']!);
+  if (values.interval !== undefined && command !== 'daemon') throw new UsageError('--interval is an option of `netgwm daemon`');
+  const lockWaitMs = seconds('--wait', values.wait ?? '10') * 1000;
+
+  const config = await loadConfig(values.config);
+  switch (command) {
+    case 'check-config':
+      return print(stringify(describeConfig(config)).trimEnd());
+    case 'use':
+      return use(config, positionals);
+    case 'daemon': {
+      const interval = seconds('--interval', values.interval ?? process.env.INTERVAL ?? '60');
+      if (interval <= 0) throw new UsageError(`--interval: expected a number of seconds above 0, got "${values.interval ?? process.env.INTERVAL}"`);
+      const log = createLogger(outputs(config, 'daemon'));
+      return runDaemon({ config, intervalMs: interval * 1000, configFile: values.config, version: version(), log, deps: cycleDeps(log, lockWaitMs) });
+    }
+    default: {
+      const log = createLogger(outputs(config, 'run'));
+      try {
+        await runCycle(config, cycleDeps(log, lockWaitMs));
+        return EXIT.ok;
+      } catch (error) {
+        // Logged (to the file and stderr) rather than printed, so the log shows it too.
+        if (error instanceof LockBusyError) {
+          log.event({ kind: 'lock-busy', waitedMs: lockWaitMs });
+          return EXIT.lockBusy;
+        }
+        log.event({ kind: 'cycle-failed', error: (error as Error).message });
+        return EXIT.failed;
+      }
+    }
+  }
+}
+
+export function cycleDeps(log: Logger, lockWaitMs: number): CycleDeps {
+  return { exec: createExec(), ping: pingAddress, log, clock: Date.now, lockWaitMs };
+}
+
+/** run: the log file, plus problems on stderr; daemon: the log file plus everything on stdout. */
+function outputs(config: Config, mode: 'run' | 'daemon'): Output[] {
+  const list: Output[] = [];
+  try {
+    list.push({ to: openLogFile(config.log_file), level: config.log_level, format: config.log_format });
+  } catch (error) {
+    process.stderr.write(`netgwm: cannot open the log file ${config.log_file} (${(error as Error).message}); logging to ${mode === 'run' ? 'stderr' : 'stdout'} only\n`);
+  }
+  const console: Destination = mode === 'run' ? process.stderr : process.stdout;
+  const journal = process.env.JOURNAL_STREAM !== undefined;
+  list.push({ to: console, level: mode === 'run' ? 'warn' : config.log_level, format: mode === 'daemon' ? config.log_format : 'text', style: journal ? 'journal' : 'plain', fixedLevel: mode === 'run' });
+  return list;
+}
+
+async function use(config: Config, positionals: string[]): Promise<number> {
+  const [name, ...extra] = positionals;
+  const names = config.gateways.map((gateway) => gateway.name);
+  if (!name || extra.length > 0) throw new UsageError(`use: expected one gateway name (${names.join(', ')}) or "auto"`);
+  if (name !== 'auto' && !names.includes(name)) throw new UsageError(`use: "${name}" is not a gateway in ${config.file}; expected one of ${names.join(', ')} or "auto"`);
+  await writeMode(config.state_dir, name);
+  return print(name === 'auto' ? 'automatic mode: netgwm chooses the gateway from the next cycle on' : `pinned to ${name} from the next cycle on; \`netgwm use auto\` undoes it`);
+}
+
+/** The effective config as YAML keys, in the file's own shape. */
+function describeConfig(config: Config): Record<string, unknown> {
+  const { file, gateways, check_table_id, ...rest } = config;
+  return {
+    gateways: Object.fromEntries(gateways.map(({ name, ...gateway }) => [name, gateway])),
+    ...rest,
+    check_table: `${config.check_table} (table ${check_table_id})`,
+    probe: { ...config.probe, mark: `0x${config.probe.mark.toString(16)}` },
+  };
+}
+
+function seconds(option: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`${option}: expected a number of seconds, got "${text}"`);
+  return value;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function print(text: string): number {
+  process.stdout.write(`${text}\n`);
+  return EXIT.ok;
+}
+
+/** Maps an error to its message on stderr and its exit code. */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.problems.join('\n')}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
+    process.stderr.write(`netgwm: ${(error as Error).message}\nTry 'netgwm --help'.\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof LockBusyError) {
+    process.stderr.write(`netgwm: ${error.message}\n`);
+    return EXIT.lockBusy;
+  }
+  process.stderr.write(`netgwm: ${(error as Error).stack ?? String(error)}\n`);
+  return EXIT.failed;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => (process.exitCode = exitCodeFor(error)),
+);

@@ -1,0 +1,129 @@
+// Reads, validates and compiles the config once, so a cycle only does what must be fresh.
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { configSchema, type ConfigFile } from './schema.js';
+import { resolveRoutingTable } from './routing-tables.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
+
+export interface Gateway {
+  name: string;
+  ip?: string;
+  dev?: string;
+  priority: number;
+}
+
+export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir'> {
+  /** Absolute path of the file this came from. */
+  file: string;
+  /** Best (lowest priority number) first. */
+  gateways: Gateway[];
+  hooks_dir: string;
+  /** `check_table` as a number, looked up once in the rt_tables files. */
+  check_table_id: number;
+}
+
+export async function loadConfig(file: string, options: { rtTablesRoot?: string } = {}): Promise<Config> {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`${path}: cannot read the config file: ${(error as Error).message}`]);
+  }
+  const data = parseYaml(text, path);
+  return compileConfig(data, path, options);
+}
+
+/** YAML 1.1 like NetGWM's PyYAML, so `check_all_gateways: yes` keeps meaning true. */
+export function parseYaml(text: string, path: string): unknown {
+  const document = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      document.errors.map((error) => {
+        const at = error.linePos?.[0];
+        const where = at ? `line ${at.line}, column ${at.col}` : 'somewhere';
+        return `${path}: ${where}: YAML syntax error: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+      }),
+    );
+  }
+  return document.toJS() ?? {};
+}
+
+export async function compileConfig(data: unknown, path: string, options: { rtTablesRoot?: string } = {}): Promise<Config> {
+  const parsed = configSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, path)));
+  }
+  const file = parsed.data;
+  const problems: string[] = [];
+  const at = (key: string, message: string) => problems.push(`${path}: ${key}: ${message}`);
+
+  const gateways = Object.entries(file.gateways)
+    .map(([name, gateway]) => ({ name, ...gateway }))
+    .sort((a, b) => a.priority - b.priority);
+  for (let i = 1; i < gateways.length; i++) {
+    const [before, gateway] = [gateways[i - 1]!, gateways[i]!];
+    if (before.priority === gateway.priority) {
+      at(`gateways.${gateway.name}.priority`, `priority ${gateway.priority} is also used by gateway "${before.name}"; give every gateway its own priority`);
+    }
+  }
+  if (file.mode !== 'auto' && !(file.mode in file.gateways)) {
+    at('mode', `expected "auto" or the name of a gateway (${Object.keys(file.gateways).join(', ')}), got "${file.mode}"`);
+  }
+  const table = await resolveRoutingTable(file.check_table, options.rtTablesRoot);
+  if (typeof table === 'string') at('check_table', table);
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const here = dirname(path);
+  return {
+    ...file,
+    file: path,
+    gateways,
+    state_dir: resolve(here, file.state_dir),
+    log_file: resolve(here, file.log_file),
+    hooks_dir: resolve(here, file.hooks_dir ?? 'post-replace.d'),
+    check_table_id: table as number,
+  };
+}
+
+/** Turns one zod issue into `FILE: key.path: expected …, got …` lines. */
+function describeIssue(issue: z.core.$ZodIssue, path: string): string[] {
+  const key = issue.path.map(String).join('.') || '(top level)';
+  // A scalar is worth quoting back; "got a mapping" after a rule about the mapping is noise.
+  const scalar = 'input' in issue && (typeof issue.input !== 'object' || issue.input === null || (Array.isArray(issue.input) && issue.input.length === 0));
+  const got = scalar ? `, got ${describeValue(issue.input)}` : '';
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((unknown) => `${path}: ${[...issue.path, unknown].join('.')}: unknown key; check its spelling (see netgwm(8))`);
+    case 'invalid_type':
+      if (issue.input === undefined) return [`${path}: ${key}: missing; expected ${article(issue.expected)}`];
+      return [`${path}: ${key}: expected ${article(issue.expected)}${got}`];
+    case 'invalid_value':
+      return [`${path}: ${key}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${got}`];
+    case 'invalid_union':
+      return [`${path}: ${key}: ${issue.message}${got}`];
+    default:
+      return [`${path}: ${key}: ${issue.message.replace(/^Too (small|big): /, '')}${got}`];
+  }
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = { number: 'a number', string: 'a text', boolean: 'true or false', object: 'a mapping (key: value)', array: 'a list', record: 'a mapping (key: value)' };
+  return names[type] ?? type;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return JSON.stringify(value);
+}
+
+/** The short name used in messages to the user, e.g. `netgwm.yml`. */
+export function configName(config: Pick<Config, 'file'>): string {
+  return basename(config.file);
+}

@@ -1,0 +1,47 @@
+// Routing table names live in iproute2's rt_tables files. Resolving the name once at load time
+// turns a typo into a config error instead of a failed `ip route` in the middle of a cycle.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+// iproute2 reads /etc first and, since 6.x, also its defaults under /usr/share or /usr/lib.
+const DIRECTORIES = ['etc/iproute2', 'usr/share/iproute2', 'usr/lib/iproute2'];
+const RESERVED = new Map([['local', 255], ['main', 254], ['default', 253], ['unspec', 0]]);
+
+/** The table's number, or a message saying what is wrong with it. */
+export async function resolveRoutingTable(table: string | number, root = '/'): Promise<number | string> {
+  const id = typeof table === 'number' ? table : /^\d+$/.test(table) ? Number(table) : (await readTableNames(root)).get(table);
+  if (id === undefined) {
+    return `routing table "${table}" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; add a line such as "194 ${table}" to /etc/iproute2/rt_tables.d/netgwm.conf`;
+  }
+  if ([...RESERVED.values()].includes(id)) {
+    return `expected a table of netgwm's own, got ${JSON.stringify(table)}, which is the system table ${id}; netgwm empties this table on every run`;
+  }
+  return id;
+}
+
+export async function readTableNames(root = '/'): Promise<Map<string, number>> {
+  const names = new Map<string, number>();
+  for (const directory of DIRECTORIES) {
+    const base = join(root, directory);
+    const files = [join(base, 'rt_tables'), ...(await listConf(join(base, 'rt_tables.d')))];
+    for (const file of files) {
+      const text = await readFile(file, 'utf8').catch(() => '');
+      for (const [name, id] of parseTableLines(text)) if (!names.has(name)) names.set(name, id);
+    }
+  }
+  return names;
+}
+
+export function parseTableLines(text: string): Array<[string, number]> {
+  const entries: Array<[string, number]> = [];
+  for (const line of text.split('\n')) {
+    const match = /^\s*(0x[0-9a-f]+|\d+)\s+([^\s#]+)/i.exec(line);
+    if (match) entries.push([match[2]!, Number(match[1])]);
+  }
+  return entries;
+}
+
+async function listConf(directory: string): Promise<string[]> {
+  const entries = await readdir(directory).catch(() => []);
+  return entries.filter((entry) => entry.endsWith('.conf')).sort().map((entry) => join(directory, entry));
+}

@@ -1,0 +1,68 @@
+// The shape of /etc/netgwm/netgwm.yml. Every key NetGWM knew (gateways, min_uptime,
+// check_sites, check_all_gateways, mode) keeps its meaning; everything added is optional.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+// What the kernel accepts as an interface name (at most 15 bytes, no '/', ':' or white space),
+// minus quotes and '#', which `ip -batch` would read as syntax.
+const INTERFACE_NAME = /^[^/:\s#'"\\]{1,15}$/;
+
+const ipv4 = z.string().refine((value) => isIP(value) === 4, 'expected an IPv4 address');
+const seconds = z.number().nonnegative();
+/** A mark may be written as a number (YAML reads 0x10 as 16) or a hex string. */
+const mark = z
+  .union([z.number().int(), z.string().regex(/^0x[0-9a-f]+$/i, 'expected a number such as 0x10')])
+  .transform((value) => (typeof value === 'number' ? value : Number.parseInt(value, 16)))
+  .refine((value) => value > 0 && value <= 0xffffffff, 'expected a mark between 0x1 and 0xffffffff');
+
+export const gatewaySchema = z
+  .strictObject({
+    ip: ipv4.optional(),
+    dev: z.string().regex(INTERFACE_NAME, 'expected an interface name (1-15 characters, none of / : # \' " \\ or spaces)').optional(),
+    priority: z.number().int(),
+  })
+  .refine((gateway) => gateway.ip !== undefined || gateway.dev !== undefined, {
+    message: 'a gateway needs an `ip`, a `dev` or both',
+  });
+
+export const checkSiteSchema = z
+  .string()
+  .refine((site) => isIP(site) !== 0 || HOSTNAME.test(site), 'expected an IP address or a host name');
+
+const probeSchema = z.strictObject({
+  /** Echo requests per site, sent back to back (ping(8) waits 1 s between them). */
+  count: z.number().int().min(1).max(10).default(2),
+  /** Seconds to wait for the replies. */
+  timeout: z.number().positive().max(30).default(1),
+  /** SO_MARK of the probe packets; an `ip rule fwmark` sends only them to the check table. */
+  mark: mark.default(0x4e470000),
+  /** Preference of that rule; it must come before any rule that could catch the probes. */
+  rule_pref: z.number().int().min(1).max(32765).default(1000),
+  /** Seconds to wait for a host-name check site to resolve. */
+  resolve_timeout: z.number().positive().max(30).default(1),
+});
+
+export const configSchema = z.strictObject({
+  gateways: z.record(z.string().regex(/^[\w.-]{1,64}$/, 'expected a name of letters, digits, "_", "-" or "."'), gatewaySchema)
+    .refine((gateways) => Object.keys(gateways).length > 0, 'expected at least one gateway'),
+  /** Seconds a gateway must have been up before traffic moves (back) to it. */
+  min_uptime: seconds.default(900),
+  check_sites: z.array(checkSiteSchema).min(1, 'expected at least one check site'),
+  check_all_gateways: z.boolean().default(false),
+  /** `auto`, or the name of a gateway to pin (NetGWM's undocumented key). */
+  mode: z.string().default('auto'),
+  state_dir: z.string().min(1).default('/var/lib/netgwm'),
+  log_file: z.string().min(1).default('/var/log/netgwm.log'),
+  log_format: z.enum(['text', 'json']).default('text'),
+  log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Default: `post-replace.d` beside the config file. */
+  hooks_dir: z.string().min(1).optional(),
+  /** Seconds a hook may run before it is killed. */
+  hook_timeout: z.number().positive().default(30),
+  check_table: z.union([z.string().min(1), z.number().int().min(1).max(0xfffffffe)]).default('netgwm_check'),
+  probe: probeSchema.default(probeSchema.parse({})),
+});
+
+export type ConfigFile = z.output<typeof configSchema>;
+export type GatewayFile = z.output<typeof gatewaySchema>;

@@ -1,0 +1,58 @@
+// Data that flows through one cycle. Nothing here does I/O.
+
+/** What probing one check site through one gateway showed. */
+export interface SiteObservation {
+  /** As written in the config: an IP or a host name. */
+  site: string;
+  /** The address actually pinged (a host name's resolved address). */
+  address?: string;
+  answered: boolean;
+  /** Mean round-trip time of the answered echoes, in milliseconds. */
+  rttMs?: number;
+  /** Echo replies received out of echo requests sent. */
+  replies?: number;
+  sent?: number;
+  /** Set when the site was not probed (e.g. its name did not resolve): it counts neither way. */
+  skipped?: string;
+}
+
+export interface GatewayObservation {
+  /** NetGWM semantics: up when any site answered. */
+  up: boolean;
+  sites: SiteObservation[];
+}
+
+/** This cycle's probe results, keyed by gateway name; gateways not probed are absent. */
+export type Observations = Record<string, GatewayObservation>;
+
+/** What is remembered about one gateway between cycles. */
+export interface GatewayRecord {
+  up: boolean;
+  /** When it was last seen changing to `up` (or to down), epoch ms. */
+  since: number;
+  /** When it was last probed, epoch ms. */
+  checkedAt: number;
+}
+
+export interface SwitchRecord {
+  at: number;
+  from?: string;
+  to: string;
+  reason: string;
+}
+
+export interface State {
+  version: 1;
+  /** Start of the last cycle, epoch ms; a later cycle that starts earlier saw the clock step back. */
+  lastCycleAt?: number;
+  gateways: Record<string, GatewayRecord>;
+  /** Set while no gateway answers, so "all gateways down" is logged once per outage. */
+  allDownSince?: number;
+  lastSwitch?: SwitchRecord;
+  /** Host-name check sites: the last address each resolved to. */
+  resolved: Record<string, string>;
+}
+
+export function emptyState(): State {
+  return { version: 1, gateways: {}, resolved: {} };
+}

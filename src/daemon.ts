@@ -1,0 +1,60 @@
+// The daemon: a cycle every interval, start to start; signals stop, reload or reopen the log.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig, type Config } from './config/load.js';
+import { runCycle, type CycleDeps } from './cycle.js';
+import { ConfigError, LockBusyError } from './errors.js';
+import type { Logger } from './log/logger.js';
+
+export interface DaemonOptions {
+  config: Config;
+  configFile: string;
+  intervalMs: number;
+  version: string;
+  log: Logger;
+  deps: CycleDeps;
+}
+
+/** A stop must finish within 2 s even if something hangs; the next run cleans any leftovers. */
+const STOP_DEADLINE_MS = 1800;
+
+export async function runDaemon(options: DaemonOptions): Promise<number> {
+  const { log, deps } = options;
+  let config = options.config;
+  const stop = new AbortController();
+
+  const onStop = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) return;
+    log.event({ kind: 'daemon-stopping', signal });
+    stop.abort();
+    setTimeout(() => process.exit(0), STOP_DEADLINE_MS).unref();
+  };
+  const onReload = () => {
+    log.reopen();
+    loadConfig(options.configFile).then(
+      (fresh) => {
+        config = fresh;
+        log.setLevel(fresh.log_level);
+        log.event({ kind: 'config-reloaded', file: fresh.file });
+      },
+      (error: unknown) => log.event({ kind: 'config-error', problems: error instanceof ConfigError ? [...error.problems, 'keeping the previous config'] : [String(error)] }),
+    );
+  };
+  const onReopen = () => log.reopen();
+  process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload).on('SIGUSR1', onReopen);
+
+  log.event({ kind: 'daemon-started', intervalS: options.intervalMs / 1000, file: config.file, version: options.version });
+  try {
+    while (!stop.signal.aborted) {
+      const started = performance.now();
+      await runCycle(config, deps, stop.signal).catch((error: unknown) => {
+        if (error instanceof LockBusyError) log.event({ kind: 'lock-busy', waitedMs: deps.lockWaitMs });
+        else log.event({ kind: 'cycle-failed', error: (error as Error).message });
+      });
+      const left = options.intervalMs - (performance.now() - started);
+      if (left > 0) await sleep(left, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload).off('SIGUSR1', onReopen);
+  }
+  return 0;
+}

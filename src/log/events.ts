@@ -1,0 +1,91 @@
+// Everything netgwm logs is one of these events. The formatter table is typed over every kind,
+// so a new event does not compile until it has a readable line and a level.
+import type { SiteObservation } from '../core/types.js';
+
+export interface GatewayInfo {
+  name: string;
+  ip?: string;
+  dev?: string;
+}
+
+export type CoreEvent =
+  | { kind: 'gateway-up'; gateway: string; sites: SiteObservation[]; wasKnown: boolean }
+  | { kind: 'gateway-down'; gateway: string; sites: SiteObservation[]; wasKnown: boolean }
+  | { kind: 'all-down'; current?: string }
+  | { kind: 'recovered'; downForMs: number }
+  | { kind: 'pinned-down'; gateway: string }
+  | { kind: 'clock-went-back'; byMs: number };
+
+export type ShellEvent =
+  | { kind: 'switched'; to: GatewayInfo; from?: GatewayInfo; reason: string }
+  | { kind: 'switch-failed'; to: GatewayInfo; reason: string; error: string }
+  | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string }
+  | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string }
+  | { kind: 'leftovers-removed'; what: string[] }
+  | { kind: 'state-unreadable'; file: string; problem: string }
+  | { kind: 'config-error'; problems: string[] }
+  | { kind: 'config-reloaded'; file: string }
+  | { kind: 'lock-busy'; waitedMs: number }
+  | { kind: 'cycle-failed'; error: string }
+  | { kind: 'cycle-done'; durationMs: number; current?: string; probed: string[] }
+  | { kind: 'daemon-started'; intervalS: number; file: string; version: string }
+  | { kind: 'daemon-stopping'; signal: string }
+  | { kind: 'probe-fallback'; error: string }
+  | { kind: 'mode-ignored'; file: string; value: string };
+
+export type NetgwmEvent = CoreEvent | ShellEvent;
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+
+type Formatters = { [K in NetgwmEvent['kind']]: { level: Level | ((event: Extract<NetgwmEvent, { kind: K }>) => Level); line: (event: Extract<NetgwmEvent, { kind: K }>) => string } };
+
+export const formatters: Formatters = {
+  'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeSites(e.sites)}` },
+  'gateway-down': { level: 'warn', line: (e) => `gateway ${e.gateway} down: ${describeSites(e.sites)}` },
+  'all-down': { level: 'error', line: (e) => `all gateways down; keeping the current route${e.current ? ` (${e.current})` : ''}` },
+  recovered: { level: 'info', line: (e) => `a gateway answers again after ${Math.round(e.downForMs / 1000)} s with all gateways down` },
+  'pinned-down': { level: 'warn', line: (e) => `pinned gateway ${e.gateway} is down; staying on it (run \`netgwm use auto\` to let netgwm choose)` },
+  'clock-went-back': { level: 'warn', line: (e) => `the clock went back by ${Math.round(e.byMs / 1000)} s; gateways must prove stable again` },
+  switched: { level: 'info', line: (e) => `route replaced to: ${describeRoute(e.to)} (${e.to.name}, was ${e.from?.name ?? 'none'}: ${e.reason})` },
+  'switch-failed': { level: 'error', line: (e) => `could not replace the route to ${describeRoute(e.to)} (${e.to.name}: ${e.reason}); hooks not run: ${e.error}` },
+  'hook-finished': {
+    level: (e) => (e.exitCode === 0 ? 'info' : 'warn'),
+    line: (e) =>
+      `hook ${e.hook} ${e.timedOut ? 'killed after timeout' : e.signal ? `killed by ${e.signal}` : `exited ${e.exitCode}`} in ${(e.durationMs / 1000).toFixed(2)} s` +
+      `${e.stdoutTail ? `; output: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr: ${e.stderrTail}` : ''}`,
+  },
+  'site-unresolved': {
+    level: 'warn',
+    line: (e) => `check site ${e.site} did not resolve (${e.error}); ${e.usingCached ? `using its last address ${e.usingCached}` : 'skipping it this cycle'}`,
+  },
+  'leftovers-removed': { level: 'warn', line: (e) => `removed what an interrupted run left behind: ${e.what.join('; ')}` },
+  'state-unreadable': { level: 'warn', line: (e) => `state file ${e.file} unusable (${e.problem}); starting with no history` },
+  'config-error': { level: 'error', line: (e) => `config error: ${e.problems.join('; ')}` },
+  'config-reloaded': { level: 'info', line: (e) => `config reloaded from ${e.file}` },
+  'lock-busy': { level: 'warn', line: (e) => `another netgwm cycle is running; gave up after waiting ${(e.waitedMs / 1000).toFixed(1)} s` },
+  'cycle-failed': { level: 'error', line: (e) => `cycle failed: ${e.error}` },
+  'cycle-done': { level: 'debug', line: (e) => `cycle done in ${e.durationMs} ms on ${e.current ?? 'no gateway'}; probed ${e.probed.join(', ') || 'nothing'}` },
+  'daemon-started': { level: 'info', line: (e) => `netgwm ${e.version} daemon started: a cycle every ${e.intervalS} s, config ${e.file}` },
+  'daemon-stopping': { level: 'info', line: (e) => `daemon stopping on ${e.signal}` },
+  'probe-fallback': { level: 'warn', line: (e) => `native ICMP unavailable (${e.error}); probing with ping(8) instead` },
+  'mode-ignored': { level: 'warn', line: (e) => `${e.file} names "${e.value}", which is not a configured gateway; ignoring it (run \`netgwm use auto\` or \`netgwm use NAME\`)` },
+};
+
+export function describeRoute(gateway: GatewayInfo): string {
+  return [gateway.ip && `via ${gateway.ip}`, gateway.dev && `dev ${gateway.dev}`].filter(Boolean).join(' ');
+}
+
+export function describeSites(sites: SiteObservation[]): string {
+  const probed = sites.filter((site) => !site.skipped);
+  const answered = probed.filter((site) => site.answered);
+  const detail = probed.map((site) => `${site.site} ${site.answered ? `${site.rttMs?.toFixed(1) ?? '?'} ms` : 'no reply'}`);
+  return `${answered.length}/${probed.length} sites answered (${detail.join(', ')})`;
+}
+
+export function levelOf(event: NetgwmEvent): Level {
+  const level = formatters[event.kind].level as Level | ((e: NetgwmEvent) => Level);
+  return typeof level === 'function' ? level(event) : level;
+}
+
+export function lineOf(event: NetgwmEvent): string {
+  return (formatters[event.kind].line as (e: NetgwmEvent) => string)(event);
+}

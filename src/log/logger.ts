@@ -1,0 +1,75 @@
+// pino records every event once; each destination renders it as a readable line (or keeps
+// pino's JSON) at its own minimum level. Where the destinations are is decided by the caller.
+import { pino, type DestinationStream } from 'pino';
+import { levelOf, lineOf, type Level, type NetgwmEvent } from './events.js';
+
+export interface Destination {
+  write(text: string): unknown;
+  /** Reopen the file after logrotate moved it. */
+  reopen?(): void;
+}
+
+export interface Output {
+  to: Destination;
+  level: Level;
+  format: 'text' | 'json';
+  /** journald timestamps lines itself and reads `<N>` priority prefixes. */
+  style?: 'plain' | 'journal';
+  /** Keep `level` when the config's log_level changes (stderr of a cron run: problems only). */
+  fixedLevel?: boolean;
+}
+
+export interface Logger {
+  event(event: NetgwmEvent): void;
+  reopen(): void;
+  /** Lower or raise a level at run time (e.g. after a config reload). */
+  setLevel(level: Level): void;
+}
+
+const LEVELS: Record<Level, number> = { debug: 20, info: 30, warn: 40, error: 50 };
+const NAMES: Record<number, string> = { 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const SYSLOG_PRIORITY: Record<number, number> = { 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
+
+export function createLogger(outputs: Output[]): Logger {
+  const fanOut: DestinationStream = {
+    write(json: string) {
+      const record = JSON.parse(json) as { level: number; time: number; msg: string };
+      for (const output of outputs) {
+        if (record.level < LEVELS[output.level]) continue;
+        output.to.write(output.format === 'json' ? json : renderText(record, output.style ?? 'plain'));
+      }
+    },
+  };
+  const lowest = () => outputs.map((output) => output.level).sort((a, b) => LEVELS[a] - LEVELS[b])[0] ?? 'info';
+  const log = pino({ base: undefined, level: lowest() }, fanOut);
+  return {
+    event(event) {
+      const { kind, ...fields } = event;
+      log[levelOf(event)]({ event: kind, ...fields }, lineOf(event));
+    },
+    reopen() {
+      for (const output of outputs) output.to.reopen?.();
+    },
+    setLevel(level) {
+      for (const output of outputs) if (!output.fixedLevel) output.level = level;
+      log.level = lowest();
+    },
+  };
+}
+
+function renderText(record: { level: number; time: number; msg: string }, style: 'plain' | 'journal'): string {
+  const level = NAMES[record.level] ?? String(record.level);
+  if (style === 'journal') return `<${SYSLOG_PRIORITY[record.level] ?? 6}>${level} ${record.msg}\n`;
+  return `${localTime(new Date(record.time))} ${level} ${record.msg}\n`;
+}
+
+/** `2026-11-26 10:00:00.123` in local time, like NetGWM's log lines. */
+export function localTime(date: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${String(date.getMilliseconds()).padStart(3, '0')}`;
+}
+
+/** The log file, appended to synchronously so a cron run's lines are on disk when it exits. */
+export function openLogFile(path: string): Destination {
+  return pino.destination({ dest: path, append: true, sync: true, mkdir: true });
+}

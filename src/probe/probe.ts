@@ -1,0 +1,41 @@
+// Probing one gateway: point the check table at it, then ping every site at once through it.
+import type { Gateway } from '../config/load.js';
+import type { GatewayObservation } from '../core/types.js';
+import { closeCheckTable, openCheckTable, routeProbesVia, type CheckTable } from '../system/check-table.js';
+import type { Exec } from '../system/exec.js';
+import type { PingOptions, PingResult } from './icmp.js';
+import type { ProbeTarget } from './resolve.js';
+
+export type Ping = (address: string, options: PingOptions) => Promise<PingResult>;
+
+export interface Prober {
+  probeGateway(gateway: Gateway, targets: ProbeTarget[]): Promise<GatewayObservation>;
+  /** Removes the probe rule and route; call it in a `finally`. */
+  close(): Promise<void>;
+}
+
+export function createProber(exec: Exec, table: CheckTable, ping: Ping, options: Omit<PingOptions, 'mark'>): Prober {
+  let opened = false;
+  return {
+    async probeGateway(gateway, targets) {
+      if (opened) {
+        await routeProbesVia(exec, table, gateway);
+      } else {
+        opened = true; // set first: a half-done open must still be closed
+        await openCheckTable(exec, table, gateway);
+      }
+      const sites = await Promise.all(
+        targets.map(async (target) => {
+          if (!target.address) return { site: target.site, answered: false, skipped: target.skipped ?? 'no address' };
+          const result = await ping(target.address, { ...options, mark: table.mark });
+          return { site: target.site, address: target.address, answered: result.answered, rttMs: result.rttMs, replies: result.replies, sent: result.sent };
+        }),
+      );
+      return { up: sites.some((site) => site.answered), sites };
+    },
+    async close() {
+      if (opened) await closeCheckTable(exec, table);
+      opened = false;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// The state file: what each gateway did and when, kept across runs and reboots. Written
+// atomically; a missing, empty, truncated or garbage file means "no history", never a crash.
+import { open, mkdir, readFile, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { z } from 'zod';
+import { emptyState, type State } from '../core/types.js';
+
+export const STATE_FILE = 'state.json';
+export const MODE_FILE = 'mode';
+
+const time = z.number().finite();
+const stateSchema = z.object({
+  version: z.literal(1),
+  lastCycleAt: time.optional(),
+  gateways: z.record(z.string(), z.object({ up: z.boolean(), since: time, checkedAt: time })),
+  allDownSince: time.optional(),
+  lastSwitch: z.object({ at: time, from: z.string().optional(), to: z.string(), reason: z.string() }).optional(),
+  resolved: z.record(z.string(), z.string()).default({}),
+});
+
+export type LoadedState = { state: State; problem?: string };
+
+export async function loadState(stateDir: string): Promise<LoadedState> {
+  const file = join(stateDir, STATE_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
+    return { state: emptyState(), problem: (error as Error).message };
+  }
+  return parseState(text);
+}
+
+export function parseState(text: string): LoadedState {
+  if (text.trim() === '') return { state: emptyState(), problem: 'empty file' };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    return { state: emptyState(), problem: `not JSON: ${(error as Error).message}` };
+  }
+  const parsed = stateSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { state: emptyState(), problem: `${issue.path.join('.') || 'top level'}: ${issue.message}` };
+  }
+  return { state: parsed.data as State };
+}
+
+export async function saveState(stateDir: string, state: State): Promise<void> {
+  await writeFileAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 1) + '\n');
+}
+
+/** Write to a temporary file, fsync, rename over the old one, fsync the directory. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const directory = dirname(file);
+  await mkdir(directory, { recursive: true });
+  const temporary = `${file}.tmp-${process.pid}`;
+  const handle = await open(temporary, 'w', 0o644);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+  const dir = await open(directory, 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+/** The pinned gateway (`netgwm use NAME`), `auto`, or undefined when never set. */
+export async function readMode(stateDir: string): Promise<string | undefined> {
+  const text = await readFile(join(stateDir, MODE_FILE), 'utf8').catch(() => undefined);
+  const mode = text?.trim();
+  return mode ? mode : undefined;
+}
+
+export async function writeMode(stateDir: string, mode: string): Promise<void> {
+  await writeFileAtomic(join(stateDir, MODE_FILE), `${mode}\n`);
+}

@@ -1,0 +1,39 @@
+// The one place that runs system commands: always a file and an argument array, never a shell.
+import { execa } from 'execa';
+import { CommandError } from '../errors.js';
+
+export interface ExecOptions {
+  /** Written to the command's stdin (e.g. an `ip -batch -` script). */
+  input?: string;
+  /** Return a failed result instead of throwing a CommandError. */
+  reject?: boolean;
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export type Exec = (file: string, args: string[], options?: ExecOptions) => Promise<ExecResult>;
+
+/** `onCommand` sees every argv before it runs (debug logging, counting commands in tests). */
+export function createExec(onCommand?: (argv: string[]) => void): Exec {
+  return async (file, args, options = {}) => {
+    onCommand?.([file, ...args]);
+    const result = await execa(file, args, {
+      input: options.input,
+      stdin: options.input === undefined ? 'ignore' : 'pipe',
+      reject: false,
+      timeout: options.timeoutMs ?? 10_000,
+      env: { LC_ALL: 'C' },
+    });
+    const exitCode = result.exitCode ?? -1;
+    if (exitCode !== 0 && options.reject !== false) {
+      const why = result.failed && result.exitCode === undefined ? `${result.shortMessage}\n${result.stderr}` : result.stderr;
+      throw new CommandError([file, ...args], result.exitCode, String(why));
+    }
+    return { stdout: String(result.stdout), stderr: String(result.stderr), exitCode };
+  };
+}

@@ -1,0 +1,57 @@
+// The default route, the check table and the probe rule, read and written with `ip`.
+import type { Gateway } from '../config/load.js';
+import { CommandError } from '../errors.js';
+import type { Exec } from './exec.js';
+
+export interface DefaultRoute {
+  gateway?: string;
+  dev: string;
+  metric: number;
+}
+
+/** Parses `ip -j route show default`: several default routes, any device name, kernel's pick first. */
+export function parseDefaultRoutes(json: string): DefaultRoute[] {
+  const entries = JSON.parse(json || '[]') as Array<{ dst?: string; gateway?: string; dev?: string; metric?: number; type?: string }>;
+  return entries
+    .filter((entry) => entry.dst === 'default' && entry.dev !== undefined && (entry.type ?? 'unicast') === 'unicast')
+    .map((entry) => ({ gateway: entry.gateway, dev: entry.dev!, metric: entry.metric ?? 0 }))
+    .sort((a, b) => a.metric - b.metric);
+}
+
+/** The configured gateway the kernel's default route goes through, if any. */
+export function matchGateway(route: DefaultRoute | undefined, gateways: Gateway[]): Gateway | undefined {
+  if (!route) return undefined;
+  return gateways.find((gateway) =>
+    gateway.ip !== undefined ? gateway.ip === route.gateway && (gateway.dev === undefined || gateway.dev === route.dev) : gateway.dev === route.dev,
+  );
+}
+
+export async function readDefaultRoutes(exec: Exec): Promise<DefaultRoute[]> {
+  const { stdout } = await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main', 'default']);
+  return parseDefaultRoutes(stdout);
+}
+
+/** `ip route replace default via IP [dev DEV]` in the main table (or `table`), as argv. */
+export function defaultRouteArgs(gateway: Pick<Gateway, 'ip' | 'dev'>, table?: number): string[] {
+  return [
+    'route', 'replace', 'default',
+    ...(gateway.ip ? ['via', gateway.ip] : []),
+    ...(gateway.dev ? ['dev', gateway.dev] : []),
+    ...(table === undefined ? [] : ['table', String(table)]),
+  ];
+}
+
+/** Replaces the main default route and checks the kernel now uses it. */
+export async function replaceDefaultRoute(exec: Exec, gateway: Gateway): Promise<void> {
+  const argv = defaultRouteArgs(gateway);
+  await exec('ip', ['-4', ...argv]);
+  const now = matchGateway((await readDefaultRoutes(exec))[0], [gateway]);
+  if (!now) throw new CommandError(['ip', ...argv], 0, 'the command succeeded but the kernel still prefers another default route (one with a lower metric?)');
+}
+
+/** The interface the kernel uses to reach `ip`: the dev hooks get when the config names none. */
+export async function deviceTowards(exec: Exec, ip: string): Promise<string | undefined> {
+  const result = await exec('ip', ['-j', 'route', 'get', ip], { reject: false });
+  if (result.exitCode !== 0) return undefined;
+  return (JSON.parse(result.stdout || '[]') as Array<{ dev?: string }>)[0]?.dev;
+}

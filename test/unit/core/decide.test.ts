@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import type { Gateway } from '../../../src/config/load.js';
+import { chooseGateway, formatDuration, probeOrder, probingDone, type DecisionInput } from '../../../src/core/decide.js';
+import { emptyState, type Observations, type State } from '../../../src/core/types.js';
+
+const gateways: Gateway[] = [
+  { name: 'isp1', ip: '192.0.2.1', priority: 1 },
+  { name: 'isp2', ip: '192.0.2.5', priority: 2 },
+  { name: 'isp3', dev: 'ppp0', priority: 3 },
+];
+const MIN_UPTIME_S = 60;
+
+/** `{ isp1: true, isp2: false }` → observations with one answered/unanswered site each. */
+function observe(up: Record<string, boolean>): Observations {
+  return Object.fromEntries(
+    Object.entries(up).map(([name, isUp]) => [name, { up: isUp, sites: [{ site: '198.51.100.1', answered: isUp, rttMs: isUp ? 1.5 : undefined }] }]),
+  );
+}
+
+interface Step {
+  /** Seconds since the scenario started. */
+  t: number;
+  up: Record<string, boolean>;
+  /** The gateway the decision should move to; undefined = stay. */
+  expect: string | undefined;
+  kinds?: string[];
+  reason?: RegExp;
+}
+
+/** Runs steps in order, carrying state and applying each switch as the new current gateway. */
+function play(steps: Step[], options: Partial<DecisionInput> & { start?: string } = {}) {
+  let state: State = options.state ?? emptyState();
+  let current = options.start;
+  const t0 = 1_800_000_000_000;
+  for (const [i, step] of steps.entries()) {
+    const decision = chooseGateway({
+      gateways,
+      minUptimeMs: MIN_UPTIME_S * 1000,
+      checkAllGateways: false,
+      mode: 'auto',
+      ...options,
+      state,
+      current,
+      observations: observe(step.up),
+      now: t0 + step.t * 1000,
+    });
+    const where = `step ${i} (t=${step.t})`;
+    expect(decision.target?.name, where).toBe(step.expect);
+    if (step.kinds) expect(decision.events.map((event) => event.kind), where).toEqual(step.kinds);
+    if (step.reason) expect(decision.reason, where).toMatch(step.reason);
+    state = decision.state;
+    if (decision.target) current = decision.target.name;
+  }
+  return { state, current };
+}
+
+describe('chooseGateway', () => {
+  it('first start: a gateway with no history is not stable, but the best one up still gets the route', () => {
+    play([{ t: 0, up: { isp1: true, isp2: true, isp3: true }, expect: 'isp1', kinds: ['gateway-up', 'gateway-up', 'gateway-up'], reason: /no current gateway; no gateway is stable yet/ }]);
+  });
+
+  it('current up and nothing better: stays', () => {
+    play([
+      { t: 0, up: { isp1: true }, expect: 'isp1' },
+      { t: 60, up: { isp1: true }, expect: undefined, kinds: [] },
+    ]);
+  });
+
+  it('primary fails: moves to the best stable backup', () => {
+    play(
+      [
+        { t: 0, up: { isp2: true, isp1: true, isp3: true }, expect: undefined },
+        { t: 120, up: { isp2: true, isp1: true }, expect: 'isp1' },
+        { t: 180, up: { isp1: false, isp2: true, isp3: true }, expect: 'isp2', reason: /^isp1 down, 0\/1 sites answered$/ },
+      ],
+      { start: 'isp2' },
+    );
+  });
+
+  it('primary returns: no failback before min_uptime, failback once stable', () => {
+    play(
+      [
+        { t: 0, up: { isp2: true, isp1: false }, expect: undefined },
+        { t: 60, up: { isp2: true, isp1: true }, expect: undefined, kinds: ['gateway-up'] },
+        { t: 119, up: { isp2: true, isp1: true }, expect: undefined },
+        { t: 120, up: { isp2: true, isp1: true }, expect: 'isp1', reason: /isp1 is back and stable, up for 1m00s/ },
+      ],
+      { start: 'isp2' },
+    );
+  });
+
+  it('a flapping primary never gets traffic back while unstable', () => {
+    const flaps = Array.from({ length: 10 }, (_, i): Step => ({ t: i * 30, up: { isp2: true, isp1: i % 2 === 0 }, expect: undefined }));
+    play(flaps, { start: 'isp2' });
+  });
+
+  it('failover prefers a stable backup over a better one that is flapping', () => {
+    play(
+      [
+        { t: 0, up: { isp1: true, isp2: false, isp3: true }, expect: undefined },
+        { t: 100, up: { isp1: true, isp2: true, isp3: true }, expect: undefined },
+        { t: 130, up: { isp1: false, isp2: true, isp3: true }, expect: 'isp3', reason: /^isp1 down/ },
+      ],
+      { start: 'isp1', checkAllGateways: true },
+    );
+  });
+
+  it('failover with nothing stable picks the best gateway that is up (no failover onto nothing)', () => {
+    play(
+      [
+        { t: 0, up: { isp1: true }, expect: undefined },
+        { t: 10, up: { isp1: false, isp2: false, isp3: true }, expect: 'isp3', reason: /no gateway is stable yet, isp3 is the best one up/ },
+      ],
+      { start: 'isp1' },
+    );
+  });
+
+  it('all down: keeps the route, logs all-down once per outage, then the recovery', () => {
+    play(
+      [
+        { t: 0, up: { isp1: true }, expect: undefined },
+        { t: 60, up: { isp1: false, isp2: false, isp3: false }, expect: undefined, kinds: ['gateway-down', 'gateway-down', 'gateway-down', 'all-down'] },
+        { t: 120, up: { isp1: false, isp2: false, isp3: false }, expect: undefined, kinds: [] },
+        { t: 180, up: { isp1: false, isp2: true, isp3: false }, expect: 'isp2', kinds: ['gateway-up', 'recovered'] },
+      ],
+      { start: 'isp1' },
+    );
+  });
+
+  it('an unknown current route counts as no current gateway', () => {
+    play([{ t: 0, up: { isp1: false, isp2: true }, expect: 'isp2', reason: /^no current gateway/ }], { start: undefined });
+  });
+
+  it('pinned mode: uses the pinned gateway even when down, and warns every cycle', () => {
+    play(
+      [
+        { t: 0, up: { isp3: true }, expect: 'isp3', reason: /pinned/ },
+        { t: 60, up: { isp3: false }, expect: undefined, kinds: ['gateway-down', 'pinned-down'] },
+        { t: 120, up: { isp3: false }, expect: undefined, kinds: ['pinned-down'] },
+      ],
+      { start: 'isp1', mode: 'isp3' },
+    );
+  });
+
+  it('a clock stepped back never makes a gateway stable early', () => {
+    const { state } = play([{ t: 0, up: { isp2: true, isp1: true }, expect: undefined }], { start: 'isp2' });
+    // The clock jumps back one hour: isp1's "up since" lies in the future and restarts now.
+    play(
+      [
+        { t: -3600, up: { isp2: true, isp1: true }, expect: undefined, kinds: ['clock-went-back'] },
+        { t: -3600 + 59, up: { isp2: true, isp1: true }, expect: undefined },
+        { t: -3600 + 60, up: { isp2: true, isp1: true }, expect: 'isp1' },
+      ],
+      { start: 'isp2', state },
+    );
+  });
+
+  it('a clock stepped back restarts the count even for a gateway that was up long ago', () => {
+    const { state } = play(
+      [
+        { t: 0, up: { isp2: true, isp1: true }, expect: undefined },
+        { t: 30, up: { isp2: true, isp1: true }, expect: undefined },
+      ],
+      { start: 'isp2' },
+    );
+    play([{ t: 20 + MIN_UPTIME_S, up: { isp2: true, isp1: true }, expect: undefined }], { start: 'isp2', state: { ...state, lastCycleAt: state.lastCycleAt! + 3_600_000 } });
+  });
+
+  it('min_uptime 0: a returning primary takes over at once', () => {
+    play(
+      [
+        { t: 0, up: { isp2: true, isp1: false }, expect: undefined },
+        { t: 60, up: { isp2: true, isp1: true }, expect: 'isp1' },
+      ],
+      { start: 'isp2', minUptimeMs: 0 },
+    );
+  });
+});
+
+describe('probeOrder and probingDone', () => {
+  const base = { gateways, minUptimeMs: 60_000, checkAllGateways: false, mode: 'auto', state: emptyState(), now: 0 };
+
+  it('probes the current gateway first, then the rest best first', () => {
+    expect(probeOrder({ ...base, current: 'isp2' }).map((g) => g.name)).toEqual(['isp2', 'isp1', 'isp3']);
+    expect(probeOrder({ ...base, mode: 'isp3' }).map((g) => g.name)).toEqual(['isp3']);
+  });
+
+  it('current up: only better gateways are worth probing', () => {
+    expect(probingDone({ ...base, current: 'isp1', observations: observe({ isp1: true }) })).toBe(true);
+    expect(probingDone({ ...base, current: 'isp2', observations: observe({ isp2: true }) })).toBe(false);
+    expect(probingDone({ ...base, current: 'isp2', observations: observe({ isp2: true, isp1: false }) })).toBe(true);
+  });
+
+  it('current down: stops at the first stable gateway, goes on past unstable ones', () => {
+    const state: State = { ...emptyState(), gateways: { isp2: { up: true, since: -600_000, checkedAt: -60_000 } } };
+    expect(probingDone({ ...base, state, current: 'isp1', observations: observe({ isp1: false, isp2: true }) })).toBe(true);
+    expect(probingDone({ ...base, current: 'isp1', observations: observe({ isp1: false, isp2: true }) })).toBe(false);
+    expect(probingDone({ ...base, current: 'isp1', observations: observe({ isp1: false, isp2: false, isp3: true }) })).toBe(true);
+  });
+
+  it('check_all_gateways probes everything', () => {
+    expect(probingDone({ ...base, checkAllGateways: true, current: 'isp1', observations: observe({ isp1: true }) })).toBe(false);
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0s'],
+    [59_400, '59s'],
+    [60_000, '1m00s'],
+    [3_725_000, '1h02m'],
+  ])('%i ms → %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
