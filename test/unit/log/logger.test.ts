@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { lineOf } from '../../../src/log/events.js';
+import { createLogger, localTime } from '../../../src/log/logger.js';
+
+function memory() {
+  const lines: string[] = [];
+  return { lines, to: { write: (text: string) => lines.push(text) } };
+}
+
+const switched = { kind: 'switched', to: { name: 'isp2', ip: '192.0.2.5', dev: 'eth2' }, from: { name: 'isp1', ip: '192.0.2.1' }, reason: 'isp1 down, 0/2 sites answered' } as const;
+
+describe('logger', () => {
+  it("writes readable lines that keep NetGWM's switch phrase", () => {
+    const file = memory();
+    createLogger([{ to: file.to, level: 'info', format: 'text' }]).event(switched);
+    expect(file.lines).toHaveLength(1);
+    expect(file.lines[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO route replaced to: via 192\.0\.2\.5 dev eth2 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)\n$/);
+  });
+
+  it('writes pino JSON lines with the event fields when asked', () => {
+    const file = memory();
+    createLogger([{ to: file.to, level: 'info', format: 'json' }]).event(switched);
+    expect(JSON.parse(file.lines[0]!)).toMatchObject({ level: 30, event: 'switched', to: { name: 'isp2' }, reason: 'isp1 down, 0/2 sites answered', msg: lineOf(switched) });
+  });
+
+  it('filters per output: a healthy cycle is debug only; stderr of a cron run gets problems only', () => {
+    const file = memory();
+    const stderr = memory();
+    const log = createLogger([
+      { to: file.to, level: 'info', format: 'text' },
+      { to: stderr.to, level: 'warn', format: 'text', fixedLevel: true },
+    ]);
+    log.event({ kind: 'cycle-done', durationMs: 5, current: 'isp1', probed: ['isp1'] });
+    log.event(switched);
+    log.event({ kind: 'all-down', current: 'isp1' });
+    expect(file.lines.map((line) => line.split(' ')[2])).toEqual(['INFO', 'ERROR']);
+    expect(stderr.lines.map((line) => line.split(' ')[2])).toEqual(['ERROR']);
+    log.setLevel('debug');
+    log.event({ kind: 'cycle-done', durationMs: 5, probed: [] });
+    expect(file.lines).toHaveLength(3);
+    expect(stderr.lines).toHaveLength(1);
+  });
+
+  it('gives journald a priority prefix instead of a timestamp', () => {
+    const out = memory();
+    createLogger([{ to: out.to, level: 'info', format: 'text', style: 'journal' }]).event({ kind: 'all-down' });
+    expect(out.lines).toEqual(['<3>ERROR all gateways down; keeping the current route\n']);
+  });
+
+  it('formats local time like NetGWM', () => {
+    expect(localTime(new Date(2026, 10, 26, 9, 5, 7, 12))).toBe('2026-11-26 09:05:07.012');
+  });
+});

@@ -1,0 +1,63 @@
+import { chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hookArguments, hookEnvironment, listHooks, runHook } from '../../../src/system/hooks.js';
+
+const isp1 = { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1' };
+const lte = { name: 'lte', dev: 'ppp0' };
+
+describe('hookArguments', () => {
+  it.each([
+    ['a switch', isp1, lte, ['isp1', '192.0.2.1', 'wan_1', 'lte', 'NaN', 'ppp0']],
+    ['the first start: old unknown, NaN also as argument 4', lte, undefined, ['lte', 'NaN', 'ppp0', 'NaN', 'NaN', 'NaN']],
+  ])('%s', (_, next, previous, expected) => expect(hookArguments(next, previous)).toEqual(expected));
+
+  it('puts the same values and the event in a fixed environment', () => {
+    const env = hookEnvironment(isp1, lte, 'lte down');
+    expect(env).toMatchObject({ NETGWM_EVENT: 'switch', NETGWM_NEW_NAME: 'isp1', NETGWM_NEW_IP: '192.0.2.1', NETGWM_NEW_DEV: 'wan_1', NETGWM_OLD_NAME: 'lte', NETGWM_OLD_IP: 'NaN', NETGWM_OLD_DEV: 'ppp0', NETGWM_REASON: 'lte down' });
+    expect(hookEnvironment(isp1, undefined, 'start').NETGWM_EVENT).toBe('start');
+    expect(Object.keys(env).filter((key) => !key.startsWith('NETGWM_'))).toEqual(['PATH', 'LANG']);
+  });
+});
+
+describe('listHooks', () => {
+  it('lists executable regular files by name, skipping leftovers, dot files and the rest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'netgwm-hooks-'));
+    const names = ['20-mail', '10-log', 'sms.dpkg-old', 'sms.dpkg-dist', 'sms.dpkg-new', 'vpn~', 'x.rpmsave', '.hidden', 'not-executable', '30 with space'];
+    for (const name of names) await writeFile(join(dir, name), '#!/bin/sh\n', { mode: name === 'not-executable' ? 0o644 : 0o755 });
+    await mkdir(join(dir, '40-a-directory'));
+    await chmod(join(dir, '40-a-directory'), 0o755);
+    await symlink(join(dir, '10-log'), join(dir, '50-link'));
+    expect((await listHooks(dir)).map((path) => path.slice(dir.length + 1))).toEqual(['10-log', '20-mail', '30 with space', '50-link']);
+  });
+
+  it('treats a missing directory as no hooks', async () => {
+    expect(await listHooks('/nonexistent/netgwm/post-replace.d')).toEqual([]);
+  });
+});
+
+describe('runHook', () => {
+  async function hook(body: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'netgwm-hook-'));
+    const path = join(dir, 'hook');
+    await writeFile(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    return path;
+  }
+
+  it('passes arguments without a shell and reports exit code and output tails', async () => {
+    const result = await runHook(await hook('printf "%s|" "$@"; echo oops >&2; exit 3'), ['a b', '$HOME', ';ls'], { PATH: '/usr/bin:/bin' }, 5000);
+    expect(result).toMatchObject({ exitCode: 3, timedOut: false, stdoutTail: 'a b|$HOME|;ls|', stderrTail: 'oops' });
+  });
+
+  it('kills a hanging hook and what it started after the timeout', async () => {
+    const path = await hook('sleep 30 & echo $! > "$0.child"; sleep 30');
+    const started = Date.now();
+    const result = await runHook(path, [], { PATH: '/usr/bin:/bin' }, 300);
+    expect(result.timedOut).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3000);
+    const child = Number(await readFile(`${path}.child`, 'utf8'));
+    await new Promise((done) => setTimeout(done, 1200)); // the group gets SIGKILL 1 s after SIGTERM
+    expect(() => process.kill(child, 0)).toThrow(/ESRCH/);
+  });
+});
