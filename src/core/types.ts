@@ -14,6 +14,8 @@ export interface SiteObservation {
   sent?: number;
   /** Set when the site was not probed (e.g. its name did not resolve): it counts neither way. */
   skipped?: string;
+  /** Why it did not answer, when more is known than a timeout. */
+  error?: string;
 }
 
 export interface GatewayObservation {

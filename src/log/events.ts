@@ -77,7 +77,7 @@ export function describeRoute(gateway: GatewayInfo): string {
 export function describeSites(sites: SiteObservation[]): string {
   const probed = sites.filter((site) => !site.skipped);
   const answered = probed.filter((site) => site.answered);
-  const detail = probed.map((site) => `${site.site} ${site.answered ? `${site.rttMs?.toFixed(1) ?? '?'} ms` : 'no reply'}`);
+  const detail = probed.map((site) => `${site.site} ${site.answered ? `${site.rttMs?.toFixed(1) ?? '?'} ms` : (site.error ?? 'no reply')}`);
   return `${answered.length}/${probed.length} sites answered (${detail.join(', ')})`;
 }
 

@@ -1,7 +1,9 @@
 // Probing one gateway: point the check table at it, then ping every site at once through it.
 import type { Gateway } from '../config/load.js';
+import { CommandError } from '../errors.js';
+import { describeRoute } from '../log/events.js';
 import type { GatewayObservation } from '../core/types.js';
-import { closeCheckTable, openCheckTable, routeProbesVia, type CheckTable } from '../system/check-table.js';
+import { addProbeRule, closeCheckTable, routeProbesVia, type CheckTable } from '../system/check-table.js';
 import type { Exec } from '../system/exec.js';
 import type { PingOptions, PingResult } from './icmp.js';
 import type { ProbeTarget } from './resolve.js';
@@ -18,11 +20,16 @@ export function createProber(exec: Exec, table: CheckTable, ping: Ping, options:
   let opened = false;
   return {
     async probeGateway(gateway, targets) {
-      if (opened) {
-        await routeProbesVia(exec, table, gateway);
-      } else {
+      if (!opened) {
         opened = true; // set first: a half-done open must still be closed
-        await openCheckTable(exec, table, gateway);
+        await addProbeRule(exec, table);
+      }
+      try {
+        await routeProbesVia(exec, table, gateway);
+      } catch (error) {
+        // E.g. its link is down: the kernel has no way to the gateway, so it is down.
+        const why = error instanceof CommandError ? error.stderr.trim().split('\n').at(-1)! : String(error);
+        return { up: false, sites: targets.map((target) => ({ site: target.site, answered: false, error: `no route ${describeRoute(gateway)}: ${why}` })) };
       }
       const sites = await Promise.all(
         targets.map(async (target) => {

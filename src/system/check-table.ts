@@ -35,12 +35,12 @@ export async function removeLeftovers(exec: Exec, table: CheckTable): Promise<st
   ];
 }
 
-/** Adds the probe rule and points the check table's default route at the first gateway. */
-export async function openCheckTable(exec: Exec, table: CheckTable, gateway: Gateway): Promise<void> {
-  const script = [['rule', 'add', ...ruleArgs(table)], defaultRouteArgs(gateway, table.id)];
-  await exec('ip', ['-4', '-batch', '-'], { input: script.map((line) => line.join(' ')).join('\n') + '\n' });
+/** Adds the rule that sends packets carrying the probe mark (and only those) to the check table. */
+export async function addProbeRule(exec: Exec, table: CheckTable): Promise<void> {
+  await exec('ip', ['-4', 'rule', 'add', ...ruleArgs(table)]);
 }
 
+/** Points the check table's default route at `gateway`; fails when the kernel cannot reach it. */
 export async function routeProbesVia(exec: Exec, table: CheckTable, gateway: Gateway): Promise<void> {
   await exec('ip', ['-4', ...defaultRouteArgs(gateway, table.id)]);
 }

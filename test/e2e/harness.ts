@@ -1,0 +1,136 @@
+// Runs the real, built netgwm inside the router namespace of a TestNetwork, with its own config,
+// state, log and a recording hook in a temporary directory.
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { stringify } from 'yaml';
+import { TestNetwork, type NetworkOptions } from '../support/network.js';
+
+export const NETGWM = resolve(import.meta.dirname, '../../bin/netgwm');
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export interface HookCall {
+  event: string;
+  args: string[];
+}
+
+// Records every call as one line: the event, then the six arguments, tab-separated.
+const RECORDING_HOOK = `#!/bin/sh
+printf '%s' "$NETGWM_EVENT" >> "$0.calls"
+for arg in "$@"; do printf '\\t%s' "$arg" >> "$0.calls"; done
+echo >> "$0.calls"
+echo "hook saw $NETGWM_EVENT to $1"
+`;
+
+export class Harness {
+  private constructor(
+    readonly net: TestNetwork,
+    readonly dir: string,
+  ) {}
+
+  readonly configFile = () => join(this.dir, 'netgwm.yml');
+  readonly stateDir = () => join(this.dir, 'state');
+  readonly logFile = () => join(this.dir, 'netgwm.log');
+  readonly hooksDir = () => join(this.dir, 'post-replace.d');
+
+  static async create(options: NetworkOptions & { config?: Record<string, unknown> } = {}): Promise<Harness> {
+    const dir = await mkdtemp(join(tmpdir(), 'netgwm-e2e-'));
+    const net = await TestNetwork.create(options);
+    const harness = new Harness(net, dir);
+    await mkdir(harness.hooksDir());
+    await writeFile(join(harness.hooksDir(), '50-record'), RECORDING_HOOK, { mode: 0o755 });
+    await harness.writeConfig(options.config ?? {});
+    return harness;
+  }
+
+  /** The default config for this network (isp1…ispN by uplink, best first), plus `extra`. */
+  baseConfig(): Record<string, unknown> {
+    return {
+      gateways: Object.fromEntries(this.net.uplinks.map((uplink) => [`isp${uplink.index}`, { ip: uplink.gatewayIp, priority: uplink.index }])),
+      min_uptime: 3,
+      check_sites: this.net.sites,
+      state_dir: this.stateDir(),
+      log_file: this.logFile(),
+      log_level: 'debug',
+      probe: { timeout: 0.5 },
+    };
+  }
+
+  async writeConfig(extra: Record<string, unknown>): Promise<void> {
+    await writeFile(this.configFile(), stringify({ ...this.baseConfig(), ...extra }));
+  }
+
+  /** `netgwm ARGS -c CONFIG` in the router namespace. */
+  async netgwm(args: string[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
+    const started = performance.now();
+    const result = await execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', this.configFile()], {
+      reject: false,
+      timeout: options.timeoutMs ?? 30_000,
+      stdin: 'ignore',
+    });
+    return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), ms: performance.now() - started };
+  }
+
+  /** One cron-style cycle that must succeed silently. */
+  async run(): Promise<RunResult> {
+    return this.netgwm(['run']);
+  }
+
+  /** Starts `netgwm daemon` in the router namespace; stop it with `.kill()`. */
+  daemon(args: string[] = []): ResultPromise {
+    return execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, 'daemon', '-c', this.configFile(), ...args], { reject: false, stdin: 'ignore' });
+  }
+
+  /** Name of the configured gateway the router's default route uses now. */
+  async currentGateway(): Promise<string | undefined> {
+    const route = (await this.net.defaultRoutes())[0];
+    const uplink = this.net.uplinks.find((candidate) => candidate.gatewayIp === route?.gateway || (!route?.gateway && candidate.routerDev === route?.dev));
+    return uplink && `isp${uplink.index}`;
+  }
+
+  async hookCalls(): Promise<HookCall[]> {
+    const text = await readFile(join(this.hooksDir(), '50-record.calls'), 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [event, ...args] = line.split('\t');
+        return { event: event!, args };
+      });
+  }
+
+  async logLines(): Promise<string[]> {
+    return (await readFile(this.logFile(), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  }
+
+  /** `ip rule` and `netgwm_check` entries the router has: nothing, after a finished run. */
+  async checkTableLeftovers(): Promise<string[]> {
+    const rules = await this.net.exec(this.net.routerNs, 'ip', ['rule', 'list']);
+    const routes = await this.net.exec(this.net.routerNs, 'ip', ['route', 'show', 'table', 'netgwm_check'], { reject: false });
+    return [...rules.stdout.split('\n').filter((line) => /netgwm_check|0x4e470000/.test(line)), ...routes.stdout.split('\n').filter(Boolean)];
+  }
+
+  async destroy(): Promise<void> {
+    await this.net.destroy();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Polls `check` every 50 ms until it is true or `ms` passed; returns whether it became true. */
+export async function waitFor(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
