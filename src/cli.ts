@@ -7,7 +7,7 @@ import { runCycle, type CycleDeps } from './cycle.js';
 import { runDaemon } from './daemon.js';
 import { ConfigError, LockBusyError, UsageError } from './errors.js';
 import { createLogger, openLogFile, type Destination, type Logger, type Output } from './log/logger.js';
-import { pingAddress } from './probe/icmp.js';
+import { choosePing } from './probe/select.js';
 import { writeMode } from './state/store.js';
 import { createExec } from './system/exec.js';
 
@@ -110,12 +110,13 @@ export async function main(argv: string[]): Promise<number> {
       const interval = seconds('--interval', values.interval ?? process.env.INTERVAL ?? '60');
       if (interval <= 0) throw new UsageError(`--interval: expected a number of seconds above 0, got "${values.interval ?? process.env.INTERVAL}"`);
       const log = createLogger(outputs(config, 'daemon'));
-      return runDaemon({ config, intervalMs: interval * 1000, configFile: values.config, version: version(), log, deps: cycleDeps(log, lockWaitMs) });
+      return runDaemon({ config, intervalMs: interval * 1000, configFile: values.config, version: version(), log, deps: await cycleDeps(config, log, lockWaitMs) });
     }
     default: {
       const log = createLogger(outputs(config, 'run'));
+      const deps = await cycleDeps(config, log, lockWaitMs);
       try {
-        await runCycle(config, cycleDeps(log, lockWaitMs));
+        await runCycle(config, deps);
         return EXIT.ok;
       } catch (error) {
         // Logged (to the file and stderr) rather than printed, so the log shows it too.
@@ -130,8 +131,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export function cycleDeps(log: Logger, lockWaitMs: number): CycleDeps {
-  return { exec: createExec(), ping: pingAddress, log, clock: Date.now, lockWaitMs };
+/** The probe method is chosen once per process: a daemon needs a restart to change probe.method. */
+export async function cycleDeps(config: Config, log: Logger, lockWaitMs: number): Promise<CycleDeps> {
+  const exec = createExec();
+  return { exec, ping: await choosePing(config, { log, exec }), log, clock: Date.now, lockWaitMs };
 }
 
 /** run: the log file, plus problems on stderr; daemon: the log file plus everything on stdout. */

@@ -31,6 +31,8 @@ export const checkSiteSchema = z
   .refine((site) => isIP(site) !== 0 || HOSTNAME.test(site), 'expected an IP address or a host name');
 
 const probeSchema = z.strictObject({
+  /** `icmp`: net-ping's native raw socket; `ping`: iputils ping(8); `auto`: icmp if it loads, else ping. */
+  method: z.enum(['auto', 'icmp', 'ping']).default('auto'),
   /** Echo requests per site, sent back to back (ping(8) waits 1 s between them). */
   count: z.number().int().min(1).max(10).default(2),
   /** Seconds to wait for the replies. */

@@ -8,6 +8,8 @@ export interface ExecOptions {
   /** Return a failed result instead of throwing a CommandError. */
   reject?: boolean;
   timeoutMs?: number;
+  /** Kills the command when aborted (the result then has exit code -1). */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
@@ -27,6 +29,7 @@ export function createExec(onCommand?: (argv: string[]) => void): Exec {
       stdin: options.input === undefined ? 'ignore' : 'pipe',
       reject: false,
       timeout: options.timeoutMs ?? 10_000,
+      cancelSignal: options.signal,
       env: { LC_ALL: 'C' },
     });
     const exitCode = result.exitCode ?? -1;
