@@ -59,7 +59,8 @@ export function probeOrder(input: Pick<DecisionInput, 'gateways' | 'mode' | 'cur
 export function probingDone(input: DecisionInput): boolean {
   if (input.checkAllGateways) return false;
   const unprobed = probeOrder(input).filter((gateway) => !(gateway.name in input.observations));
-  if (unprobed.length === 0 || input.mode !== 'auto') return true;
+  if (unprobed.length === 0) return true;
+  if (input.mode !== 'auto') return !unprobed.some((gateway) => gateway.name === input.mode);
   const { state } = rememberObservations(input);
   const verdict = pickGateway({ ...input, state });
   return verdict.settled !== undefined && unprobed.every((gateway) => gateway.priority > verdict.settled!.priority);
@@ -126,7 +127,7 @@ function rememberObservations(input: DecisionInput): { state: State; events: Cor
     const since = changed || (clockWentBack && observation.up) ? now : before.since;
     gateways[name] = { up: observation.up, since, checkedAt: now };
     if (changed) {
-      events.push({ kind: observation.up ? 'gateway-up' : 'gateway-down', gateway: name, sites: observation.sites, wasKnown: before !== undefined });
+      events.push({ kind: observation.up ? 'gateway-up' : 'gateway-down', gateway: name, observation, wasKnown: before !== undefined });
     }
   }
   return { state: { ...input.state, gateways, lastCycleAt: now }, events };
@@ -134,6 +135,7 @@ function rememberObservations(input: DecisionInput): { state: State; events: Cor
 
 function describeDown(name: string, observation: GatewayObservation | undefined): string {
   if (!observation) return `${name} not probed`;
+  if (observation.error) return `${name} down, ${observation.error}`;
   const probed = observation.sites.filter((site) => !site.skipped);
   return `${name} down, ${probed.filter((site) => site.answered).length}/${probed.length} sites answered`;
 }

@@ -14,14 +14,14 @@ export interface SiteObservation {
   sent?: number;
   /** Set when the site was not probed (e.g. its name did not resolve): it counts neither way. */
   skipped?: string;
-  /** Why it did not answer, when more is known than a timeout. */
-  error?: string;
 }
 
 export interface GatewayObservation {
   /** NetGWM semantics: up when any site answered. */
   up: boolean;
   sites: SiteObservation[];
+  /** Why no site could be probed at all (e.g. the kernel has no route to the gateway). */
+  error?: string;
 }
 
 /** This cycle's probe results, keyed by gateway name; gateways not probed are absent. */

@@ -1,6 +1,6 @@
 // Everything netgwm logs is one of these events. The formatter table is typed over every kind,
 // so a new event does not compile until it has a readable line and a level.
-import type { SiteObservation } from '../core/types.js';
+import type { GatewayObservation } from '../core/types.js';
 
 export interface GatewayInfo {
   name: string;
@@ -9,8 +9,8 @@ export interface GatewayInfo {
 }
 
 export type CoreEvent =
-  | { kind: 'gateway-up'; gateway: string; sites: SiteObservation[]; wasKnown: boolean }
-  | { kind: 'gateway-down'; gateway: string; sites: SiteObservation[]; wasKnown: boolean }
+  | { kind: 'gateway-up'; gateway: string; observation: GatewayObservation; wasKnown: boolean }
+  | { kind: 'gateway-down'; gateway: string; observation: GatewayObservation; wasKnown: boolean }
   | { kind: 'all-down'; current?: string }
   | { kind: 'recovered'; downForMs: number }
   | { kind: 'pinned-down'; gateway: string }
@@ -39,8 +39,8 @@ export type Level = 'debug' | 'info' | 'warn' | 'error';
 type Formatters = { [K in NetgwmEvent['kind']]: { level: Level | ((event: Extract<NetgwmEvent, { kind: K }>) => Level); line: (event: Extract<NetgwmEvent, { kind: K }>) => string } };
 
 export const formatters: Formatters = {
-  'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeSites(e.sites)}` },
-  'gateway-down': { level: 'warn', line: (e) => `gateway ${e.gateway} down: ${describeSites(e.sites)}` },
+  'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeObservation(e.observation)}` },
+  'gateway-down': { level: 'warn', line: (e) => `gateway ${e.gateway} down: ${describeObservation(e.observation)}` },
   'all-down': { level: 'error', line: (e) => `all gateways down; keeping the current route${e.current ? ` (${e.current})` : ''}` },
   recovered: { level: 'info', line: (e) => `a gateway answers again after ${Math.round(e.downForMs / 1000)} s with all gateways down` },
   'pinned-down': { level: 'warn', line: (e) => `pinned gateway ${e.gateway} is down; staying on it (run \`netgwm use auto\` to let netgwm choose)` },
@@ -74,10 +74,12 @@ export function describeRoute(gateway: GatewayInfo): string {
   return [gateway.ip && `via ${gateway.ip}`, gateway.dev && `dev ${gateway.dev}`].filter(Boolean).join(' ');
 }
 
-export function describeSites(sites: SiteObservation[]): string {
-  const probed = sites.filter((site) => !site.skipped);
+/** `2/2 sites answered (198.51.100.1 0.3 ms, 198.51.100.2 no reply)` or why nothing was probed. */
+export function describeObservation(observation: GatewayObservation): string {
+  if (observation.error) return observation.error;
+  const probed = observation.sites.filter((site) => !site.skipped);
   const answered = probed.filter((site) => site.answered);
-  const detail = probed.map((site) => `${site.site} ${site.answered ? `${site.rttMs?.toFixed(1) ?? '?'} ms` : (site.error ?? 'no reply')}`);
+  const detail = probed.map((site) => `${site.site} ${site.answered ? `${site.rttMs?.toFixed(1) ?? '?'} ms` : 'no reply'}`);
   return `${answered.length}/${probed.length} sites answered (${detail.join(', ')})`;
 }
 

@@ -18,6 +18,7 @@ export interface Prober {
 
 export function createProber(exec: Exec, table: CheckTable, ping: Ping, options: Omit<PingOptions, 'mark'>): Prober {
   let opened = false;
+  let routed = false; // whether the check table holds a default route now
   return {
     async probeGateway(gateway, targets) {
       if (!opened) {
@@ -25,11 +26,13 @@ export function createProber(exec: Exec, table: CheckTable, ping: Ping, options:
         await addProbeRule(exec, table);
       }
       try {
-        await routeProbesVia(exec, table, gateway);
+        await routeProbesVia(exec, table, gateway, routed);
+        routed = true;
       } catch (error) {
+        routed = false; // `ip -batch` stops at the failed add, after the delete
         // E.g. its link is down: the kernel has no way to the gateway, so it is down.
-        const why = error instanceof CommandError ? error.stderr.trim().split('\n').at(-1)! : String(error);
-        return { up: false, sites: targets.map((target) => ({ site: target.site, answered: false, error: `no route ${describeRoute(gateway)}: ${why}` })) };
+        const why = error instanceof CommandError ? error.stderr.replace(/^Command failed.*$/m, '').trim() : String(error);
+        return { up: false, sites: targets.map((target) => ({ site: target.site, answered: false })), error: `no route ${describeRoute(gateway)}: ${why}` };
       }
       const sites = await Promise.all(
         targets.map(async (target) => {
@@ -42,7 +45,7 @@ export function createProber(exec: Exec, table: CheckTable, ping: Ping, options:
     },
     async close() {
       if (opened) await closeCheckTable(exec, table);
-      opened = false;
+      opened = routed = false;
     },
   };
 }

@@ -40,9 +40,16 @@ export async function addProbeRule(exec: Exec, table: CheckTable): Promise<void>
   await exec('ip', ['-4', 'rule', 'add', ...ruleArgs(table)]);
 }
 
-/** Points the check table's default route at `gateway`; fails when the kernel cannot reach it. */
-export async function routeProbesVia(exec: Exec, table: CheckTable, gateway: Gateway): Promise<void> {
-  await exec('ip', ['-4', ...defaultRouteArgs(gateway, table.id)]);
+/**
+ * Points the check table's default route at `gateway`; fails when the kernel cannot reach it.
+ * The previous default goes first: the kernel resolves a new `via` in the route's own table
+ * before main, so with the old default still there, `via` an address on another uplink would
+ * be bound to the old uplink's device.
+ */
+export async function routeProbesVia(exec: Exec, table: CheckTable, gateway: Gateway, replacing: boolean): Promise<void> {
+  const add = defaultRouteArgs(gateway, table.id, 'add').join(' ');
+  const script = replacing ? `route del default table ${table.id}\n${add}\n` : `${add}\n`;
+  await exec('ip', ['-4', '-batch', '-'], { input: script });
 }
 
 /** Removes the probe rule and empties the check table; never throws (a next run would clean up). */

@@ -32,9 +32,9 @@ export async function readDefaultRoutes(exec: Exec): Promise<DefaultRoute[]> {
 }
 
 /** `ip route replace default via IP [dev DEV]` in the main table (or `table`), as argv. */
-export function defaultRouteArgs(gateway: Pick<Gateway, 'ip' | 'dev'>, table?: number): string[] {
+export function defaultRouteArgs(gateway: Pick<Gateway, 'ip' | 'dev'>, table?: number, verb: 'replace' | 'add' = 'replace'): string[] {
   return [
-    'route', 'replace', 'default',
+    'route', verb, 'default',
     ...(gateway.ip ? ['via', gateway.ip] : []),
     ...(gateway.dev ? ['dev', gateway.dev] : []),
     ...(table === undefined ? [] : ['table', String(table)]),

@@ -198,6 +198,11 @@ describe('probeOrder and probingDone', () => {
     expect(probingDone({ ...base, current: 'isp1', observations: observe({ isp1: false, isp2: false, isp3: true }) })).toBe(true);
   });
 
+  it('pinned: probes the pinned gateway, and only it', () => {
+    expect(probingDone({ ...base, mode: 'isp3', current: 'isp1', observations: {} })).toBe(false);
+    expect(probingDone({ ...base, mode: 'isp3', current: 'isp1', observations: observe({ isp3: false }) })).toBe(true);
+  });
+
   it('check_all_gateways probes everything', () => {
     expect(probingDone({ ...base, checkAllGateways: true, current: 'isp1', observations: observe({ isp1: true }) })).toBe(false);
   });

@@ -1,0 +1,191 @@
+// The failure modes NetGWM users hit: dead check sites, flapping links, killed runs, races,
+// configs written for the original, dev-only gateways, host-name sites, bad configs.
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Harness, sleep, waitFor } from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await Harness.create();
+});
+afterAll(async () => {
+  await h?.destroy();
+});
+afterEach(async () => {
+  // Each test starts from a healthy network and no history.
+  for (const uplink of h.net.uplinks) {
+    await h.net.restoreOperator(uplink.index);
+    await h.net.setUplinkLink(uplink.index, true);
+  }
+  for (const site of h.net.sites) await h.net.setSiteDead(site, false);
+  await h.net.exec(h.net.routerNs, 'ip', ['route', 'flush', 'table', 'main', 'default'], { reject: false });
+  await h.writeConfig({});
+  await rm(h.stateDir(), { recursive: true, force: true });
+  await rm(h.logFile(), { force: true });
+});
+
+describe('probing', () => {
+  it('one check site dead everywhere: no switch (a gateway is up when any site answers)', async () => {
+    await h.run();
+    expect(await h.currentGateway()).toBe('isp1');
+    await h.net.setSiteDead(h.net.sites[0]!, true);
+    const hooks = (await h.hookCalls()).length;
+    for (let i = 0; i < 3; i++) expect((await h.run()).exitCode).toBe(0);
+    expect(await h.currentGateway()).toBe('isp1');
+    expect(await h.hookCalls()).toHaveLength(hooks);
+  });
+
+  it('a flapping primary never gets traffic back while unstable', async () => {
+    await h.writeConfig({ min_uptime: 2 });
+    await h.run();
+    await sleep(2100);
+    await h.net.failOperator(1);
+    await h.run();
+    expect(await h.currentGateway()).toBe('isp2');
+    // Up for 1 s, down, up for 1 s, ...: never 2 s in a row.
+    for (let i = 0; i < 4; i++) {
+      if (i % 2 === 0) await h.net.restoreOperator(1);
+      else await h.net.failOperator(1);
+      await h.run();
+      expect(await h.currentGateway(), `flap ${i}`).toBe('isp2');
+      await sleep(1000);
+    }
+  });
+
+  it('a gateway given only by dev is probed and used through that device', async () => {
+    await h.writeConfig({
+      gateways: { lte: { dev: 'wan.3', priority: 1 }, isp2: { ip: h.net.uplinks[1]!.gatewayIp, priority: 2 } },
+    });
+    // A dev-only gateway is a point-to-point link in real life; here the operator answers ARP for all.
+    await h.net.exec(h.net.uplinks[2]!.operatorNs, 'sysctl', ['-q', '-w', 'net.ipv4.conf.to-router.proxy_arp=1', 'net.ipv4.neigh.to-router.proxy_delay=0']);
+    await h.run();
+    expect(await h.net.defaultRoutes()).toEqual([expect.objectContaining({ dev: 'wan.3' })]);
+    expect((await h.hookCalls()).at(-1)!.args).toEqual(['lte', 'NaN', 'wan.3', 'NaN', 'NaN', 'NaN']);
+    await h.net.failOperator(3);
+    await h.run();
+    expect(await h.currentGateway()).toBe('isp2');
+    expect((await h.hookCalls()).at(-1)!.args).toEqual(['isp2', '192.0.2.5', 'wan-2', 'lte', 'NaN', 'wan.3']);
+  });
+
+  it('host-name check sites resolve (here from /etc/hosts); one that fails is skipped, not counted as down', async () => {
+    await h.net.setHosts({ 'site-a.example': h.net.sites[0]!, 'site-b.example': h.net.sites[1]! });
+    await h.writeConfig({ check_sites: ['site-a.example', 'site-b.example'] });
+    await h.run();
+    expect(await h.currentGateway()).toBe('isp1');
+    await h.net.setHosts({ 'site-a.example': h.net.sites[0]! });
+    await h.writeConfig({ check_sites: ['site-a.example', 'unknown-site.invalid'], probe: { resolve_timeout: 0.5, timeout: 0.5 } });
+    const result = await h.run();
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toMatch(/WARN check site unknown-site\.invalid did not resolve \(.*\); skipping it this cycle/);
+    expect(await h.currentGateway()).toBe('isp1');
+  });
+});
+
+describe('interrupted and concurrent runs', () => {
+  it('a kill -9 in the middle of a probe leaves nothing behind after the next run, and never diverts other traffic', async () => {
+    await h.run();
+    await sleep(10);
+    // isp1 dead and a long timeout: the run sits in the probe of isp1 with the check table set.
+    await h.writeConfig({ probe: { timeout: 5 } });
+    await h.net.failOperator(2);
+    await h.run();
+    await h.net.failOperator(1);
+    const victim = h.netgwm(['run']);
+    expect(await waitFor(async () => (await h.checkTableLeftovers()).length >= 2, 5000)).toBe(true);
+    const leftovers = await h.checkTableLeftovers();
+    expect(leftovers.join('\n')).toMatch(/fwmark 0x4e470000 lookup netgwm_check/);
+    // While the check table points elsewhere, unmarked traffic to a check site keeps using the main table.
+    await h.net.restoreOperator(1);
+    expect(await h.net.ping(h.net.routerNs, h.net.sites[0]!)).toBe(true);
+    await h.net.exec(h.net.routerNs, 'pkill', ['-9', '-f', `${h.configFile()}`]);
+    expect((await victim).exitCode).not.toBe(0);
+    expect(await h.checkTableLeftovers()).not.toEqual([]);
+    await h.writeConfig({});
+    await h.net.restoreOperator(2);
+    const next = await h.run();
+    expect(next.stderr).toMatch(/WARN removed what an interrupted run left behind: ip rule pref 1000 lookup 194; 1 route\(s\) in table 194/);
+    expect(await h.checkTableLeftovers()).toEqual([]);
+  });
+
+  it('cron-style runs and the daemon at once never interleave; a run that waits too long exits 75', async () => {
+    await h.writeConfig({ probe: { timeout: 1 }, check_all_gateways: true });
+    await h.net.failOperator(3); // every cycle spends ~1 s probing the dead isp3
+    const daemon = h.daemon(['--interval', '2']);
+    try {
+      await sleep(300);
+      const runs = await Promise.all([0, 1, 2, 3].map(() => h.netgwm(['run', '--wait', '5'])));
+      for (const run of runs) expect([0, 75]).toContain(run.exitCode);
+      expect(runs.filter((run) => run.exitCode === 0).length).toBeGreaterThan(0);
+      const busy = await Promise.all([h.netgwm(['run', '--wait', '0']), h.netgwm(['run', '--wait', '0'])]);
+      const refused = busy.find((run) => run.exitCode === 75);
+      expect(refused?.stderr).toMatch(/WARN another netgwm cycle is running; gave up after waiting 0\.0 s/);
+    } finally {
+      daemon.kill('SIGTERM');
+      await daemon;
+    }
+    const log = (await h.logLines()).join('\n');
+    // Without the lock, one cycle would find the other's probe rule and "clean it up".
+    expect(log).not.toMatch(/left behind/);
+    expect((log.match(/DEBUG cycle done/g) ?? []).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('configs', () => {
+  it('a config written for the original NetGWM works unchanged', async () => {
+    const [isp1, isp2] = h.net.uplinks;
+    // NetGWM's sample, with this network's addresses; `yes` is YAML 1.1 true, as PyYAML read it.
+    await writeFile(
+      h.configFile(),
+      `gateways:
+  thebestone: {ip: ${isp1!.gatewayIp},  priority: 1}
+  notsogood:  {ip: ${isp2!.gatewayIp}, priority: 2}
+  gprsbackup: {dev: ppp333,      priority: 3}
+min_uptime: 900
+check_sites: [${h.net.sites.join(', ')}]
+check_all_gateways: yes
+state_dir: ${h.stateDir()}
+log_file: ${h.logFile()}
+`,
+    );
+    expect((await h.run()).exitCode).toBe(0);
+    expect(await h.currentGateway()).toBe('isp1');
+    expect((await h.hookCalls()).at(-1)!.args.slice(0, 2)).toEqual(['thebestone', isp1!.gatewayIp]);
+    // ppp333 does not exist: probed, found down, reported; nothing breaks.
+    expect((await h.logLines()).join('\n')).toMatch(/WARN gateway gprsbackup down: no route dev ppp333: Cannot find device "ppp333"$/m);
+  });
+
+  it('a bad config exits 2 with file, key and problem, and never touches routes', async () => {
+    await h.run();
+    const before = await h.net.defaultRoutes();
+    await writeFile(h.configFile(), `gateways:\n  isp1: {ip: ${h.net.uplinks[0]!.gatewayIp}, priority: high}\ncheck_sites: [${h.net.sites[0]}]\n`);
+    const result = await h.run();
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toBe(`${h.configFile()}: gateways.isp1.priority: expected a number, got "high"`);
+    expect(await h.net.defaultRoutes()).toEqual(before);
+  });
+
+  it('`use NAME` pins a gateway even while it is down; `use auto` returns to automatic choice', async () => {
+    await h.run();
+    expect((await h.netgwm(['use', 'isp3'])).stdout).toMatch(/pinned to isp3 from the next cycle on/);
+    await h.run();
+    expect(await h.currentGateway()).toBe('isp3');
+    await h.net.failOperator(3);
+    const pinnedDown = await h.run();
+    expect(pinnedDown.stderr).toMatch(/WARN pinned gateway isp3 is down; staying on it/);
+    expect(await h.currentGateway()).toBe('isp3');
+    expect((await h.netgwm(['use', 'isp9'])).exitCode).toBe(2);
+    await h.netgwm(['use', 'auto']);
+    await h.run();
+    expect(await h.currentGateway()).toBe('isp1');
+  });
+
+  it('a truncated state file is logged and treated as no history', async () => {
+    await h.run();
+    await writeFile(join(h.stateDir(), 'state.json'), '{"version":1,"gatew');
+    const result = await h.run();
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toMatch(/WARN state file .*state\.json unusable \(not JSON: .*\); starting with no history/);
+    expect((await h.run()).stderr).toBe('');
+  });
+});
