@@ -68,12 +68,13 @@ export class Harness {
   }
 
   /** `netgwm ARGS -c CONFIG` in the router namespace. */
-  async netgwm(args: string[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
+  async netgwm(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<RunResult> {
     const started = performance.now();
     const result = await execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', this.configFile()], {
       reject: false,
       timeout: options.timeoutMs ?? 30_000,
       stdin: 'ignore',
+      env: options.env,
     });
     return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), ms: performance.now() - started };
   }

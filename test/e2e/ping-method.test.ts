@@ -1,0 +1,63 @@
+// The whole CLI probing with iputils ping(8) (probe.method: ping) on the namespace network: the
+// same decisions as with native ICMP, and ping really is what ran, with the mark and no 1 s gap.
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Harness, sleep } from './harness.js';
+
+// Records each argv, then runs the real ping.
+const RECORDING_PING = `#!/bin/sh
+echo "$*" >> "$0.calls"
+exec /usr/bin/ping "$@"
+`;
+
+describe('probe.method: ping (3 uplinks, 2 sites)', () => {
+  let h: Harness;
+  let env: Record<string, string>;
+  let pingCalls: () => Promise<string[]>;
+  const run = () => h.netgwm(['run'], { env });
+
+  beforeAll(async () => {
+    h = await Harness.create();
+    await h.writeConfig({ min_uptime: 1, probe: { method: 'ping', timeout: 0.5 } });
+    const bin = join(h.dir, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'ping'), RECORDING_PING, { mode: 0o755 });
+    env = { PATH: `${bin}:${process.env.PATH}` };
+    pingCalls = async () => (await readFile(join(bin, 'ping.calls'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  });
+  afterAll(async () => {
+    await h?.destroy();
+  });
+
+  it('first start picks the primary, probing each site with one marked ping', async () => {
+    const result = await run();
+    expect(result).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+    expect(await h.currentGateway()).toBe('isp1');
+    expect(await h.hookCalls()).toEqual([{ event: 'start', args: ['isp1', '192.0.2.1', 'wan_1', 'NaN', 'NaN', 'NaN'] }]);
+    expect((await pingCalls()).slice(0, 2).sort()).toEqual(h.net.sites.map((site) => `-n -q -c 2 -i 0.01 -W 0.5 -m 1313275904 ${site}`));
+    expect(await h.checkTableLeftovers()).toEqual([]);
+  });
+
+  it('a healthy run takes well under a second (no 1 s gap between echoes)', async () => {
+    const result = await run();
+    expect(result).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+    expect(result.ms).toBeLessThan(1000);
+  });
+
+  it('primary fails: moves to the backup; it returns: back after min_uptime', async () => {
+    await sleep(1000);
+    await h.net.failOperator(1);
+    expect((await run()).stderr).toMatch(/WARN gateway isp1 down: 0\/2 sites answered/);
+    expect(await h.currentGateway()).toBe('isp2');
+    expect((await h.hookCalls()).at(-1)).toEqual({ event: 'switch', args: ['isp2', '192.0.2.5', 'wan-2', 'isp1', '192.0.2.1', 'wan_1'] });
+
+    await h.net.restoreOperator(1);
+    await run();
+    expect(await h.currentGateway()).toBe('isp2');
+    await sleep(1200);
+    await run();
+    expect(await h.currentGateway()).toBe('isp1');
+    expect(await h.checkTableLeftovers()).toEqual([]);
+  });
+});
