@@ -85,8 +85,8 @@ export class Harness {
   }
 
   /** Starts `netgwm daemon` in the router namespace; stop it with `.kill()`. */
-  daemon(args: string[] = []): ResultPromise {
-    return execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, 'daemon', '-c', this.configFile(), ...args], { reject: false, stdin: 'ignore' });
+  daemon(args: string[] = [], env: Record<string, string> = {}): ResultPromise {
+    return execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, 'daemon', '-c', this.configFile(), ...args], { reject: false, stdin: 'ignore', env });
   }
 
   /** Name of the configured gateway the router's default route uses now. */

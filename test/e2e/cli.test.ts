@@ -1,0 +1,62 @@
+// The built binary's command line: help, version, usage errors and exit codes.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { NETGWM } from './harness.js';
+
+async function netgwm(...args: string[]) {
+  const result = await execa(process.execPath, [NETGWM, ...args], { reject: false });
+  return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+describe('netgwm command line', () => {
+  it.each(['run', 'daemon', 'check-config', 'use'])('%s --help explains the command', async (command) => {
+    const result = await netgwm(command, '--help');
+    expect(result).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(result.stdout).toMatch(new RegExp(`^Usage: netgwm ${command}`));
+  });
+
+  it('--help lists the commands and the exit codes', async () => {
+    const result = await netgwm('--help');
+    expect(result.exitCode).toBe(0);
+    for (const text of ['run ', 'daemon ', 'check-config ', 'use NAME|auto', '75  another netgwm cycle held the lock', '2   bad config']) expect(result.stdout).toContain(text);
+  });
+
+  it('--version prints the package version', async () => {
+    expect((await netgwm('--version')).stdout).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it.each([
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['run', '--bogus'], /Unknown option '--bogus'/],
+    [['run', '--interval', '5'], /--interval is an option of `netgwm daemon`/],
+    [['run', '--wait', 'soon'], /--wait: expected a number of seconds, got "soon"/],
+  ])('usage error %j exits 2', async (args, message) => {
+    const result = await netgwm(...args);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/Try 'netgwm --help'/);
+  });
+
+  it('check-config prints the effective config, or every problem with exit 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'netgwm-cli-'));
+    const file = join(dir, 'netgwm.yml');
+    await writeFile(file, 'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\n');
+    const good = await netgwm('check-config', '-c', file);
+    expect(good.exitCode).toBe(0);
+    expect(good.stdout).toContain('isp1:\n    ip: 192.0.2.1\n    priority: 1');
+    expect(good.stdout).toContain(`hooks_dir: ${join(dir, 'post-replace.d')}`);
+    expect(good.stdout).toContain('mark: "0x4e470000"');
+    await writeFile(file, 'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {dev: ppp0, priority: 1}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\n');
+    const bad = await netgwm('check-config', '-c', file);
+    expect(bad).toEqual({ exitCode: 2, stdout: '', stderr: `${file}: gateways.isp2.priority: priority 1 is also used by gateway "isp1"; give every gateway its own priority` });
+  });
+
+  it('a missing config file is exit 2 with its path', async () => {
+    const result = await netgwm('run', '-c', '/nonexistent/netgwm.yml');
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/^\/nonexistent\/netgwm\.yml: cannot read the config file: ENOENT/);
+  });
+});
