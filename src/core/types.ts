@@ -41,6 +41,24 @@ export interface SwitchRecord {
   from?: string;
   to: string;
   reason: string;
+  /** Steps after the route that failed (e.g. `nftables`, `conntrack`): the switch was partial. */
+  incomplete?: string[];
+}
+
+/** netgwm's nft table and fwmark rules as last applied (see src/core/firewall-plan.ts). */
+export interface FirewallRecord {
+  /** Hash of the nft file last loaded. */
+  hash: string;
+  /** Hash of `nft list table` right after loading (`absent` after a removal); a later listing that differs was changed by someone else. */
+  listing: string;
+  /** The table loaded, e.g. `inet netgwm`; absent after a removal. */
+  table?: string;
+  /** `nftables.rule_pref` of the rules installed, so that a changed preference removes the old rules. */
+  rulePref: number;
+  /** Boot id and network namespace the table was loaded into: another one means it is gone (a reboot). */
+  netns: string;
+  /** When the loaded table was last seen as loaded (loaded or verified), epoch ms. */
+  verifiedAt: number;
 }
 
 export interface State {
@@ -51,6 +69,8 @@ export interface State {
   /** Set while no gateway answers, so "all gateways down" is logged once per outage. */
   allDownSince?: number;
   lastSwitch?: SwitchRecord;
+  /** Absent until netgwm loaded its nft table, and when the config has no `nftables` section. */
+  firewall?: FirewallRecord;
   /** Host-name check sites: the last address each resolved to. */
   resolved: Record<string, string>;
 }
