@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { resolveRoutingTable } from './routing-tables.js';
+import { checkFirewall, type FirewallCheckOptions } from './firewall.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 
@@ -14,6 +15,11 @@ export interface Gateway {
   ip?: string;
   dev?: string;
   priority: number;
+  /** Connection mark of this uplink (nftables, conntrack.flush: old). */
+  mark?: number;
+  /** The uplink's own routing table as written, and its number (looked up once). */
+  table?: string | number;
+  table_id?: number;
 }
 
 export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir'> {
@@ -26,7 +32,7 @@ export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir'> {
   check_table_id: number;
 }
 
-export async function loadConfig(file: string, options: { rtTablesRoot?: string } = {}): Promise<Config> {
+export async function loadConfig(file: string, options: FirewallCheckOptions = {}): Promise<Config> {
   const path = resolve(file);
   let text: string;
   try {
@@ -53,7 +59,7 @@ export function parseYaml(text: string, path: string): unknown {
   return document.toJS() ?? {};
 }
 
-export async function compileConfig(data: unknown, path: string, options: { rtTablesRoot?: string } = {}): Promise<Config> {
+export async function compileConfig(data: unknown, path: string, options: FirewallCheckOptions = {}): Promise<Config> {
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, path)));
@@ -76,13 +82,15 @@ export async function compileConfig(data: unknown, path: string, options: { rtTa
   }
   const table = await resolveRoutingTable(file.check_table, options.rtTablesRoot);
   if (typeof table === 'string') at('check_table', table);
+  const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
+  firewall.problems.forEach(([key, message]) => at(key, message));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const here = dirname(path);
   return {
     ...file,
     file: path,
-    gateways,
+    gateways: gateways.map((gateway) => (firewall.tableIds.has(gateway.name) ? { ...gateway, table_id: firewall.tableIds.get(gateway.name) } : gateway)),
     state_dir: resolve(here, file.state_dir),
     log_file: resolve(here, file.log_file),
     hooks_dir: resolve(here, file.hooks_dir ?? 'post-replace.d'),

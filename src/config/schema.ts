@@ -15,12 +15,18 @@ const mark = z
   .union([z.number().int(), z.string().regex(/^0x[0-9a-f]+$/i, 'expected a number such as 0x10')])
   .transform((value) => (typeof value === 'number' ? value : Number.parseInt(value, 16)))
   .refine((value) => value > 0 && value <= 0xffffffff, 'expected a mark between 0x1 and 0xffffffff');
+/** A routing table by name (looked up in the rt_tables files) or by number. */
+const routingTable = z.union([z.string().min(1), z.number().int().min(1).max(0xfffffffe)]);
 
 export const gatewaySchema = z
   .strictObject({
     ip: ipv4.optional(),
     dev: z.string().regex(INTERFACE_NAME, 'expected an interface name (1-15 characters, none of / : # \' " \\ or spaces)').optional(),
     priority: z.number().int(),
+    /** This uplink's connection mark (see `nftables`); it must fit `nftables.mask`. */
+    mark: mark.optional(),
+    /** The uplink's own routing table: `ip rule fwmark MARK/MASK lookup TABLE` sends its marked traffic there. */
+    table: routingTable.optional(),
   })
   .refine((gateway) => gateway.ip !== undefined || gateway.dev !== undefined, {
     message: 'a gateway needs an `ip`, a `dev` or both',
@@ -45,6 +51,31 @@ const probeSchema = z.strictObject({
   resolve_timeout: z.number().positive().max(30).default(1),
 });
 
+/** Default of `nftables.mask`: the mark bits netgwm uses, also when only `conntrack.flush: old` reads them. */
+export const DEFAULT_MARK_MASK = 0xff;
+
+/** netgwm's own nft table: marks new connections with the active gateway's mark (see src/core/ruleset.ts). */
+const nftablesSchema = z.strictObject({
+  /** false: remove netgwm's table and fwmark rules, then leave the firewall alone. */
+  enabled: z.boolean().default(true),
+  table: z.string().regex(/^(inet|ip) [A-Za-z_]\w{0,63}$/, 'expected "inet NAME" or "ip NAME", e.g. "inet netgwm"').default('inet netgwm'),
+  /** The bits of packet and connection marks netgwm owns; the others are left alone. */
+  mask: mark.default(DEFAULT_MARK_MASK),
+  /** New connections forwarded from the LAN get the active gateway's mark. */
+  mark_forwarded: z.boolean().default(true),
+  /** New connections the router itself opens get the active gateway's mark. */
+  mark_local: z.boolean().default(true),
+  /** Preference of the `lookup main suppress_prefixlength 0` rule; the fwmark rules get rule_pref + 1. */
+  rule_pref: z.number().int().min(1).max(32764).default(1100),
+  /** Seconds between checks that the loaded table is still what netgwm loaded (0: every cycle). */
+  verify_interval: seconds.default(300),
+});
+
+const conntrackSchema = z.strictObject({
+  /** Which connections to forget on a switch, so they are re-established over the new uplink. */
+  flush: z.enum(['all', 'udp', 'old', 'none']).default('all'),
+});
+
 export const configSchema = z.strictObject({
   gateways: z.record(z.string().regex(/^[\w.-]{1,64}$/, 'expected a name of letters, digits, "_", "-" or "."'), gatewaySchema)
     .refine((gateways) => Object.keys(gateways).length > 0, 'expected at least one gateway'),
@@ -62,8 +93,12 @@ export const configSchema = z.strictObject({
   hooks_dir: z.string().min(1).optional(),
   /** Seconds a hook may run before it is killed. */
   hook_timeout: z.number().positive().default(30),
-  check_table: z.union([z.string().min(1), z.number().int().min(1).max(0xfffffffe)]).default('netgwm_check'),
+  check_table: routingTable.default('netgwm_check'),
   probe: probeSchema.default(probeSchema.parse({})),
+  /** Absent: netgwm touches no nft table and no fwmark rule. */
+  nftables: nftablesSchema.optional(),
+  /** Absent: netgwm flushes no connection-tracking entries. */
+  conntrack: conntrackSchema.optional(),
 });
 
 export type ConfigFile = z.output<typeof configSchema>;

@@ -1,0 +1,124 @@
+// The firewall keys of the config: gateway marks and tables, `nftables`, `conntrack`.
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config/load.js';
+import { ConfigError } from '../../../src/errors.js';
+
+let dir: string;
+/** A fake root with its own /etc/iproute2, so tests never read the host's. */
+let root: string;
+/** A PATH with stub `nft` and `conntrack`, and one with neither. */
+let withTools: string;
+let withoutTools: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'netgwm-firewall-config-'));
+  root = join(dir, 'root');
+  await mkdir(join(root, 'etc/iproute2'), { recursive: true });
+  await writeFile(join(root, 'etc/iproute2/rt_tables'), '255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n194\tnetgwm_check\n101\tuplink1\n102 uplink2\n');
+  withTools = join(dir, 'bin');
+  withoutTools = join(dir, 'empty');
+  await mkdir(withTools);
+  await mkdir(withoutTools);
+  for (const tool of ['nft', 'conntrack']) await writeFile(join(withTools, tool), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+});
+
+async function load(yaml: string, searchPath = withTools) {
+  const file = join(dir, `netgwm-${Math.random().toString(16).slice(2)}.yml`);
+  await writeFile(file, yaml);
+  return loadConfig(file, { rtTablesRoot: root, searchPath });
+}
+
+async function problems(yaml: string, searchPath?: string): Promise<string[]> {
+  const error = await load(yaml, searchPath).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConfigError);
+  return (error as ConfigError).problems.map((line) => line.replace(/^.*?netgwm-[0-9a-f]+\.yml: /, 'FILE: '));
+}
+
+const config = (gateways: string, extra = '') => `gateways:\n${gateways}check_sites: [198.51.100.1]\n${extra}`;
+const MARKED = '  isp1: {ip: 192.0.2.1, dev: wan_1, priority: 1, mark: 0x1, table: uplink1}\n  isp2: {ip: 192.0.2.5, dev: wan-2, priority: 2, mark: 0x2, table: 102}\n';
+const NFT = 'nftables: {enabled: true}\n';
+
+describe('firewall config', () => {
+  it('fills in the defaults and resolves the gateway tables once', async () => {
+    const loaded = await load(config(MARKED, `${NFT}conntrack: {}\n`));
+    expect(loaded.nftables).toEqual({ enabled: true, table: 'inet netgwm', mask: 0xff, mark_forwarded: true, mark_local: true, rule_pref: 1100, verify_interval: 300 });
+    expect(loaded.conntrack).toEqual({ flush: 'all' });
+    expect(loaded.gateways).toEqual([
+      { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1', priority: 1, mark: 1, table: 'uplink1', table_id: 101 },
+      { name: 'isp2', ip: '192.0.2.5', dev: 'wan-2', priority: 2, mark: 2, table: 102, table_id: 102 },
+    ]);
+  });
+
+  it('without the sections, neither is set and no tool is needed', async () => {
+    const loaded = await load(config('  isp1: {ip: 192.0.2.1, priority: 1}\n'), withoutTools);
+    expect(loaded.nftables).toBeUndefined();
+    expect(loaded.conntrack).toBeUndefined();
+  });
+
+  it('accepts marks for conntrack.flush: old without an nftables section', async () => {
+    const loaded = await load(config('  isp1: {ip: 192.0.2.1, priority: 1, mark: 0x1}\n  isp2: {ip: 192.0.2.5, priority: 2, mark: 0x2}\n', 'conntrack: {flush: old}\n'));
+    expect(loaded.conntrack).toEqual({ flush: 'old' });
+  });
+
+  it.each([
+    ['colliding marks', config(MARKED.replace('mark: 0x2', 'mark: 0x1'), NFT), ['FILE: gateways.isp2.mark: 0x1 is also the mark of gateway "isp1"; give every gateway its own mark']],
+    ['a mark outside the mask', config(MARKED.replace('mark: 0x2', 'mark: 0x100'), NFT), ['FILE: gateways.isp2.mark: expected a mark inside nftables.mask (0xff), got 0x100']],
+    [
+      'a mark outside the default mask',
+      config('  isp1: {ip: 192.0.2.1, priority: 1, mark: 0x1}\n  isp2: {ip: 192.0.2.5, priority: 2, mark: 0x200}\n', 'conntrack: {flush: old}\n'),
+      ['FILE: gateways.isp2.mark: expected a mark inside the default mask 0xff (see nftables.mask), got 0x200'],
+    ],
+    [
+      'a mark the probe mark carries under the mask',
+      config(MARKED, 'nftables: {mask: 0xffff0000}\n').replace('mark: 0x1,', 'mark: 0x4e470000,').replace('mark: 0x2,', 'mark: 0x10000,'),
+      ['FILE: gateways.isp1.mark: 0x4e470000 is also what probe.mark 0x4e470000 carries under nftables.mask (0xffff0000), so probes would count as isp1\'s traffic; pick another mark'],
+    ],
+    ['a missing mark with nftables', config(MARKED.replace(', mark: 0x2, table: 102', ''), NFT), ['FILE: gateways.isp2.mark: missing; with nftables enabled every gateway needs its own mark (e.g. 0x2)']],
+    [
+      'a missing mark with flush: old',
+      config('  isp1: {ip: 192.0.2.1, priority: 1, mark: 0x1}\n  isp2: {ip: 192.0.2.5, priority: 2}\n', 'conntrack: {flush: old}\n'),
+      ['FILE: gateways.isp2.mark: missing; with conntrack.flush: old every gateway needs its own mark (e.g. 0x2)'],
+    ],
+    [
+      'a table that is not declared',
+      config(MARKED.replace('table: uplink1', 'table: uplink9'), NFT),
+      ['FILE: gateways.isp1.table: routing table "uplink9" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink\'s table there (e.g. "101 uplink9") and give it the uplink\'s default route'],
+    ],
+    ['the main table', config(MARKED.replace('table: uplink1', 'table: main'), NFT), ['FILE: gateways.isp1.table: expected the uplink\'s own routing table, got "main", which is the system table main (254)']],
+    [
+      'the check table',
+      config(MARKED.replace('table: 102', 'table: 194'), NFT),
+      ['FILE: gateways.isp2.table: expected the uplink\'s own routing table, got 194, which is check_table (194); netgwm empties that table on every run'],
+    ],
+    [
+      'a table without an nftables section',
+      config(MARKED.replace(', table: 102', '')),
+      ['FILE: gateways.isp1.table: only used by the nftables section, which is missing; add `nftables: {enabled: true}` or remove the key'],
+    ],
+    ['a mark that is not a number', config(MARKED.replace('mark: 0x2', 'mark: two'), NFT), [expect.stringMatching(/^FILE: gateways\.isp2\.mark: /)]],
+    ['a bad table name', config(MARKED, 'nftables: {table: "bridge netgwm"}\n'), ['FILE: nftables.table: expected "inet NAME" or "ip NAME", e.g. "inet netgwm", got "bridge netgwm"']],
+    [
+      'rule_pref before the probe rule',
+      config(MARKED, 'nftables: {rule_pref: 900}\n'),
+      ['FILE: nftables.rule_pref: expected a preference above probe.rule_pref (1000), got 900: probes must be routed before marked traffic'],
+    ],
+    ['an unknown flush', config(MARKED, 'conntrack: {flush: tcp}\n'), ['FILE: conntrack.flush: expected one of "all", "udp", "old", "none", got "tcp"']],
+    ['an unknown nftables key', config(MARKED, 'nftables: {enable: true}\n'), ['FILE: nftables.enable: unknown key; check its spelling (see netgwm(8))']],
+  ])('reports %s', async (_, yaml, expected) => {
+    expect(await problems(yaml)).toEqual(expected);
+  });
+
+  it('reports missing nft and conntrack commands at load time, not in the middle of a switch', async () => {
+    expect(await problems(config(MARKED, `${NFT}conntrack: {flush: udp}\n`), withoutTools)).toEqual([
+      `FILE: nftables: the nft command is not in PATH (${withoutTools}); install the nftables package, or remove the section`,
+      `FILE: conntrack.flush: the conntrack command is not in PATH (${withoutTools}); install the conntrack package, or set flush: none`,
+    ]);
+    expect((await load(config('  isp1: {ip: 192.0.2.1, priority: 1}\n', 'conntrack: {flush: none}\n'), withoutTools)).conntrack).toEqual({ flush: 'none' });
+  });
+});
