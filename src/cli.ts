@@ -5,11 +5,14 @@ import { stringify } from 'yaml';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from './config/load.js';
 import { runCycle, type CycleDeps } from './cycle.js';
 import { runDaemon } from './daemon.js';
+import { hex } from './core/ruleset.js';
 import { ConfigError, LockBusyError, UsageError } from './errors.js';
+import { describeFirewall } from './firewall.js';
 import { createLogger, openLogFile, type Destination, type Logger, type Output } from './log/logger.js';
 import { choosePing } from './probe/select.js';
-import { writeMode } from './state/store.js';
+import { loadState, writeMode } from './state/store.js';
 import { createExec } from './system/exec.js';
+import { matchGateway, readDefaultRoutes } from './system/routes.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, lockBusy: 75 } as const;
 
@@ -32,6 +35,7 @@ Commands:
   daemon         a cycle every INTERVAL seconds until stopped (for systemd)
   check-config   validate the config and print it with every default filled in
   use NAME|auto  pin a gateway, or let netgwm choose again
+  nft --print    show the nftables ruleset and ip rules netgwm would load now
 
 Options:
 ${COMMON}
@@ -77,13 +81,21 @@ and wins over the config's 'mode' key; it takes effect at the next cycle.
 
 Options:
 ${COMMON}`,
+  nft: `Usage: netgwm nft --print [-c FILE]
+
+Prints the nft file netgwm would load now (for the gateway the default route uses), followed by
+its ip rules as comments. Changes nothing: cycles load the ruleset themselves.
+
+Options:
+${COMMON}
+      --print         print the ruleset (the only action so far)`,
 };
 
 export async function main(argv: string[]): Promise<number> {
   const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'run';
   const rest = command === argv[0] ? argv.slice(1) : argv;
   if (command === 'help') return print(HELP.main!);
-  if (!(command in HELP) || command === 'main') throw new UsageError(`unknown command "${command}"; expected one of: run, daemon, check-config, use (see netgwm --help)`);
+  if (!(command in HELP) || command === 'main') throw new UsageError(`unknown command "${command}"; expected one of: run, daemon, check-config, use, nft (see netgwm --help)`);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: command === 'use',
@@ -93,11 +105,13 @@ export async function main(argv: string[]): Promise<number> {
       version: { type: 'boolean', short: 'V' },
       interval: { type: 'string' },
       wait: { type: 'string' },
+      print: { type: 'boolean' },
     },
   });
   if (values.version) return print(version());
   if (values.help) return print(HELP[command === argv[0] ? command : 'main']!);
   if (values.interval !== undefined && command !== 'daemon') throw new UsageError('--interval is an option of `netgwm daemon`');
+  if (values.print !== undefined && command !== 'nft') throw new UsageError('--print is an option of `netgwm nft`');
   const lockWaitMs = seconds('--wait', values.wait ?? '10') * 1000;
 
   const config = await loadConfig(values.config);
@@ -106,6 +120,8 @@ export async function main(argv: string[]): Promise<number> {
       return print(stringify(describeConfig(config)).trimEnd());
     case 'use':
       return use(config, positionals);
+    case 'nft':
+      return printFirewall(config, values.print);
     case 'daemon': {
       const interval = seconds('--interval', values.interval ?? process.env.INTERVAL ?? '60');
       if (interval <= 0) throw new UsageError(`--interval: expected a number of seconds above 0, got "${values.interval ?? process.env.INTERVAL}"`);
@@ -160,12 +176,20 @@ async function use(config: Config, positionals: string[]): Promise<number> {
   return print(name === 'auto' ? 'automatic mode: netgwm chooses the gateway from the next cycle on' : `pinned to ${name} from the next cycle on; \`netgwm use auto\` undoes it`);
 }
 
+async function printFirewall(config: Config, print: boolean | undefined): Promise<number> {
+  if (!print) throw new UsageError('nft: expected --print (cycles load the ruleset themselves)');
+  const active = matchGateway((await readDefaultRoutes(createExec()))[0], config.gateways);
+  process.stdout.write(describeFirewall(config, (await loadState(config.state_dir)).state, active));
+  return EXIT.ok;
+}
+
 /** The effective config as YAML keys, in the file's own shape. */
 function describeConfig(config: Config): Record<string, unknown> {
   const { file, gateways, check_table_id, ...rest } = config;
   return {
-    gateways: Object.fromEntries(gateways.map(({ name, ...gateway }) => [name, gateway])),
+    gateways: Object.fromEntries(gateways.map(({ name, table_id, ...gateway }) => [name, { ...gateway, ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }), ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }) }])),
     ...rest,
+    ...(config.nftables ? { nftables: { ...config.nftables, mask: hex(config.nftables.mask) } } : {}),
     check_table: `${config.check_table} (table ${check_table_id})`,
     probe: { ...config.probe, mark: `0x${config.probe.mark.toString(16)}` },
   };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Config, Gateway } from './config/load.js';
 import { chooseGateway, probeOrder, probingDone, type DecisionInput } from './core/decide.js';
 import type { Observations, State } from './core/types.js';
+import { firewallAfterSwitch, keepFirewall } from './firewall.js';
 import type { GatewayInfo } from './log/events.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
@@ -68,13 +69,18 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
       const from = current && gatewayInfo(current, route);
       if (await switchRoute(exec, log, decision.target, from, decision.reason)) {
         switchedTo = decision.target.name;
-        state.lastSwitch = { at: input.now, from: current?.name, to: switchedTo, reason: decision.reason };
+        // Route, then marks and conntrack, then the hooks: they see the finished state.
+        const incomplete = await firewallAfterSwitch(config, deps, state, decision.target, current);
+        state.lastSwitch = { at: input.now, from: current?.name, to: switchedTo, reason: decision.reason, ...(incomplete.length > 0 ? { incomplete } : {}) };
         // Saved before the hooks: a hook may run for long, and the switch has happened.
         await saveState(config.state_dir, state);
         await runHooks(config, exec, log, decision.target, from, decision.reason, signal);
       }
     }
-    if (!switchedTo) await saveState(config.state_dir, state);
+    if (!switchedTo) {
+      await keepFirewall(config, deps, state, current);
+      await saveState(config.state_dir, state);
+    }
     log.event({ kind: 'cycle-done', durationMs: Math.round(performance.now() - startedAt), current: switchedTo ?? current?.name, probed: Object.keys(input.observations) });
     return { current: switchedTo ?? current?.name, switchedTo };
   } finally {

@@ -1,0 +1,137 @@
+// The firewall steps of a cycle: keep netgwm's fwmark rules and nft table in step with the
+// active gateway and, on a switch, forget the connections `conntrack.flush` names. Each step
+// logs its result and says whether it worked; a failed step never stops the ones after it.
+import { createHash } from 'node:crypto';
+import type { Config, Gateway } from './config/load.js';
+import { DEFAULT_MARK_MASK } from './config/schema.js';
+import { desiredMarkRules, firewallWork, ownedPrefs, planMarkRules, ruleWords } from './core/firewall-plan.js';
+import { hex, renderRemoval, renderRuleset } from './core/ruleset.js';
+import type { FirewallRecord, State } from './core/types.js';
+import type { Logger } from './log/logger.js';
+import { deleteFlows, flushFilter } from './system/conntrack.js';
+import type { Exec } from './system/exec.js';
+import { changeMarkRules, readMarkRules } from './system/mark-rules.js';
+import { namespaceId } from './system/netns.js';
+import { listTable, loadRuleset } from './system/nft.js';
+
+export interface FirewallDeps {
+  exec: Exec;
+  log: Logger;
+  clock: () => number;
+}
+
+type Nftables = NonNullable<Config['nftables']>;
+
+/**
+ * After the route moved: the marks first, so that the connections the flush drops come back
+ * with the new gateway's mark, then conntrack. Returns the steps that failed (already logged).
+ */
+export async function firewallAfterSwitch(config: Config, deps: FirewallDeps, state: State, to: Gateway, from: Gateway | undefined): Promise<string[]> {
+  const failed: string[] = [];
+  if (!(await keepFirewall(config, deps, state, to))) failed.push('nftables');
+  if (!(await flushConntrack(config, deps, from))) failed.push('conntrack');
+  if (failed.length > 0) deps.log.event({ kind: 'switch-incomplete', to: to.name, failed });
+  return failed;
+}
+
+/**
+ * Brings the fwmark rules and the nft table to what the config and the active gateway ask for,
+ * and records the result in `state.firewall`. Without an `nftables` section it touches nothing.
+ */
+export async function keepFirewall(config: Config, deps: FirewallDeps, state: State, active: Gateway | undefined): Promise<boolean> {
+  const nftables = config.nftables;
+  if (!nftables) {
+    // Forget what was loaded, so that a section added back later is loaded at once.
+    delete state.firewall;
+    return true;
+  }
+  const previous = state.firewall;
+  const rulesOk = await keepMarkRules(config, nftables, deps, previous?.rulePref);
+  const table = await keepTable(config, nftables, deps, previous, active);
+  const record = table.record ?? previous;
+  if (record) state.firewall = { ...record, rulePref: rulesOk ? nftables.rule_pref : (previous?.rulePref ?? nftables.rule_pref) };
+  return rulesOk && table.ok;
+}
+
+async function keepMarkRules(config: Config, nftables: Nftables, deps: FirewallDeps, installedPref: number | undefined): Promise<boolean> {
+  const desired = nftables.enabled ? desiredMarkRules(config.gateways, nftables.mask, nftables.rule_pref) : [];
+  const owned = ownedPrefs(nftables.rule_pref, installedPref);
+  try {
+    const change = planMarkRules(await readMarkRules(deps.exec, owned), desired, owned);
+    if (change.add.length + change.remove.length === 0) return true;
+    await changeMarkRules(deps.exec, change);
+    deps.log.event({ kind: 'mark-rules-changed', added: change.add.map(ruleWords), removed: change.remove.map(ruleWords) });
+    return true;
+  } catch (error) {
+    deps.log.event({ kind: 'mark-rules-failed', error: (error as Error).message });
+    return false;
+  }
+}
+
+async function keepTable(config: Config, nftables: Nftables, deps: FirewallDeps, previous: FirewallRecord | undefined, active: Gateway | undefined): Promise<{ ok: boolean; record?: FirewallRecord }> {
+  const { exec, log } = deps;
+  const file = nftFile(config, nftables, previous, active);
+  const netns = await namespaceId();
+  const now = deps.clock();
+  const work = firewallWork(previous, { hash: file.hash, netns }, now, nftables.verify_interval * 1000);
+  if (work === 'none') return { ok: true };
+  try {
+    if (work === 'verify') {
+      if (listingDigest(await listTable(exec, nftables.table)) === previous!.listing) return { ok: true, record: { ...previous!, verifiedAt: now } };
+      log.event({ kind: 'firewall-drifted', table: nftables.table });
+    }
+    await loadRuleset(exec, file.text);
+    const listing = listingDigest(await listTable(exec, nftables.table));
+    const mark = nftables.enabled ? active?.mark : undefined;
+    log.event({ kind: 'firewall-loaded', table: nftables.table, enabled: nftables.enabled, active: mark === undefined ? undefined : active!.name, mark });
+    const table = nftables.enabled ? nftables.table : undefined;
+    return { ok: true, record: { hash: file.hash, listing, ...(table && { table }), rulePref: nftables.rule_pref, netns, verifiedAt: now } };
+  } catch (error) {
+    log.event({ kind: 'firewall-failed', table: nftables.table, error: (error as Error).message });
+    return { ok: false };
+  }
+}
+
+/**
+ * The file to load and the hash that identifies the table it leaves. The hash leaves out the
+ * removal of a previously loaded table under another name: that happens once, with the load.
+ */
+function nftFile(config: Config, nftables: Nftables, previous: FirewallRecord | undefined, active: Gateway | undefined): { text: string; hash: string } {
+  const render = (previousTable?: string) =>
+    nftables.enabled
+      ? renderRuleset({ table: nftables.table, mask: nftables.mask, markForwarded: nftables.mark_forwarded, markLocal: nftables.mark_local, gateways: config.gateways, active: active?.name, previousTable })
+      : renderRemoval(nftables.table, previousTable);
+  return { text: render(previous?.table), hash: digest(render()) };
+}
+
+/** The ruleset and rules netgwm would load now, for `netgwm nft --print`. */
+export function describeFirewall(config: Config, state: State, active: Gateway | undefined): string {
+  const nftables = config.nftables;
+  if (!nftables) return `# ${config.file} has no nftables section: netgwm loads no nft table and adds no ip rule.\n`;
+  const rules = nftables.enabled ? desiredMarkRules(config.gateways, nftables.mask, nftables.rule_pref) : [];
+  const ruleLines = rules.length > 0 ? rules.map((rule) => `#   ip rule add ${ruleWords(rule)}`) : ['#   (none: no gateway names a table)'];
+  const now = active?.mark === undefined ? 'none: the default route uses no configured gateway' : `${active.name}, mark ${hex(active.mark)}`;
+  return `# active gateway: ${now}\n${nftFile(config, nftables, state.firewall, active).text}\n# netgwm's ip rules:\n${ruleLines.join('\n')}\n`;
+}
+
+/** On a switch: forgets the connections `conntrack.flush` names, in this network namespace. */
+export async function flushConntrack(config: Config, deps: FirewallDeps, from: Gateway | undefined): Promise<boolean> {
+  const flush = config.conntrack?.flush ?? 'none';
+  if (flush === 'none') return true;
+  if (flush === 'old' && from?.mark === undefined) {
+    deps.log.event({ kind: 'conntrack-skipped', why: from ? `the old gateway ${from.name} has no mark` : 'there was no old gateway' });
+    return true;
+  }
+  const filter = flushFilter(flush, from?.mark, config.nftables?.mask ?? DEFAULT_MARK_MASK);
+  try {
+    const count = await deleteFlows(deps.exec, filter);
+    deps.log.event({ kind: 'conntrack-flushed', flush, filter: filter.join(' '), count });
+    return true;
+  } catch (error) {
+    deps.log.event({ kind: 'conntrack-failed', flush, error: (error as Error).message });
+    return false;
+  }
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+const listingDigest = (listing: string | undefined) => (listing === undefined ? 'absent' : digest(listing));
