@@ -1,6 +1,12 @@
 // Host-name check sites. A lookup that fails or hangs must not count against every gateway at
 // once: the site uses its last good address, or is skipped this cycle.
-import { lookup } from 'node:dns/promises';
+//
+// Names are looked up in /etc/hosts, then in DNS with c-ares (node:dns Resolver) rather than
+// getaddrinfo: a c-ares query has a real timeout and is cancelled with it, whereas a hanging
+// getaddrinfo would hold one of libuv's four threadpool threads (which file I/O needs too) and
+// keep a cron run from exiting until the system resolver gives up.
+import { Resolver } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { ShellEvent } from '../log/events.js';
 
@@ -18,16 +24,20 @@ export interface ResolvedSites {
   events: ShellEvent[];
 }
 
-export async function resolveSites(sites: string[], remembered: Record<string, string>, timeoutMs: number): Promise<ResolvedSites> {
+export async function resolveSites(sites: string[], remembered: Record<string, string>, timeoutMs: number, hostsFile = '/etc/hosts'): Promise<ResolvedSites> {
   const resolved: Record<string, string> = {};
   const events: ShellEvent[] = [];
+  const names = sites.filter((site) => !isIP(site));
+  const hosts = names.length > 0 ? await readHosts(hostsFile) : new Map<string, string>();
+  const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
   const targets = await Promise.all(
     sites.map(async (site): Promise<ProbeTarget> => {
       if (isIP(site)) return { site, address: site };
       try {
-        const address = await withTimeout(lookup(site, { family: 4 }), timeoutMs);
-        resolved[site] = address.address;
-        return { site, address: address.address };
+        const address = hosts.get(site.toLowerCase()) ?? (await resolver.resolve4(site))[0];
+        if (!address) throw new Error('no IPv4 address');
+        resolved[site] = address;
+        return { site, address };
       } catch (error) {
         const cached = remembered[site];
         events.push({ kind: 'site-unresolved', site, error: (error as Error).message, usingCached: cached });
@@ -36,13 +46,18 @@ export async function resolveSites(sites: string[], remembered: Record<string, s
       }
     }),
   );
+  resolver.cancel();
   return { targets, resolved, events };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** IPv4 entries of a hosts file: name → address (the first entry for a name wins, as in glibc). */
+export async function readHosts(file: string): Promise<Map<string, string>> {
+  const hosts = new Map<string, string>();
+  const text = await readFile(file, 'utf8').catch(() => '');
+  for (const line of text.split('\n')) {
+    const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
+    if (!address || isIP(address) !== 4) continue;
+    for (const name of names) if (!hosts.has(name.toLowerCase())) hosts.set(name.toLowerCase(), address);
+  }
+  return hosts;
 }

@@ -1,0 +1,46 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readHosts, resolveSites } from '../../../src/probe/resolve.js';
+
+async function hostsFile(text: string): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'netgwm-hosts-')), 'hosts');
+  await writeFile(file, text);
+  return file;
+}
+
+describe('resolveSites', () => {
+  it('passes IPs through, resolves names from the hosts file, remembers them', async () => {
+    const file = await hostsFile('198.51.100.7  Check.Example  alias # comment\n2001:db8::1 check.example\n');
+    const result = await resolveSites(['198.51.100.1', 'check.example'], {}, 300, file);
+    expect(result.targets).toEqual([
+      { site: '198.51.100.1', address: '198.51.100.1' },
+      { site: 'check.example', address: '198.51.100.7' },
+    ]);
+    expect(result.resolved).toEqual({ 'check.example': '198.51.100.7' });
+    expect(result.events).toEqual([]);
+  });
+
+  it('a name that does not resolve uses its last good address, and says so', async () => {
+    const started = Date.now();
+    const result = await resolveSites(['gone.invalid'], { 'gone.invalid': '198.51.100.9' }, 300, await hostsFile(''));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(result.targets).toEqual([{ site: 'gone.invalid', address: '198.51.100.9' }]);
+    expect(result.resolved).toEqual({ 'gone.invalid': '198.51.100.9' });
+    expect(result.events).toEqual([expect.objectContaining({ kind: 'site-unresolved', site: 'gone.invalid', usingCached: '198.51.100.9' })]);
+  });
+
+  it('a name never resolved is skipped, not counted as a site that did not answer', async () => {
+    const result = await resolveSites(['never.invalid', '198.51.100.1'], {}, 300, await hostsFile(''));
+    expect(result.targets[0]).toEqual({ site: 'never.invalid', skipped: 'name did not resolve' });
+    expect(result.resolved).toEqual({});
+  });
+});
+
+describe('readHosts', () => {
+  it('reads IPv4 entries, first one wins, case-insensitive', async () => {
+    const hosts = await readHosts(await hostsFile('192.0.2.1 a b\n192.0.2.2 A\n::1 c\n'));
+    expect([...hosts]).toEqual([['a', '192.0.2.1'], ['b', '192.0.2.1']]);
+  });
+});
