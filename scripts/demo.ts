@@ -3,12 +3,13 @@
 // failback, then removes everything it made. Needs root; touches nothing outside its namespaces.
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { TestNetwork } from '../test/support/network.js';
 
-const NETGWM = resolve(import.meta.dirname, '../bin/netgwm');
+const NETGWM = fileURLToPath(new URL('../bin/netgwm', import.meta.url));
 const MIN_UPTIME_S = 6;
 const DEMO_HOOK = `#!/bin/sh
 # A post-replace.d hook gets: new name, ip, dev; old name, ip, dev ("NaN" when unknown).

@@ -2,12 +2,13 @@
 // state, log and a recording hook in a temporary directory.
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
 import { TestNetwork, type NetworkOptions } from '../support/network.js';
 
-export const NETGWM = resolve(import.meta.dirname, '../../bin/netgwm');
+export const NETGWM = fileURLToPath(new URL('../../bin/netgwm', import.meta.url));
 
 export interface RunResult {
   exitCode: number;
