@@ -109,7 +109,8 @@ export function describeFirewall(config: Config, state: State, active: Gateway |
   const nftables = config.nftables;
   if (!nftables) return `# ${config.file} has no nftables section: netgwm loads no nft table and adds no ip rule.\n`;
   const rules = nftables.enabled ? desiredMarkRules(config.gateways, nftables.mask, nftables.rule_pref) : [];
-  const ruleLines = rules.length > 0 ? rules.map((rule) => `#   ip rule add ${ruleWords(rule)}`) : ['#   (none: no gateway names a table)'];
+  const none = nftables.enabled ? 'no gateway names a table' : 'nftables.enabled is false';
+  const ruleLines = rules.length > 0 ? rules.map((rule) => `#   ip rule add ${ruleWords(rule)}`) : [`#   (none: ${none})`];
   const now = active?.mark === undefined ? 'none: the default route uses no configured gateway' : `${active.name}, mark ${hex(active.mark)}`;
   return `# active gateway: ${now}\n${nftFile(config, nftables, state.firewall, active).text}\n# netgwm's ip rules:\n${ruleLines.join('\n')}\n`;
 }
