@@ -61,6 +61,22 @@ export interface FirewallRecord {
   verifiedAt: number;
 }
 
+/** One site probed through one gateway in one cycle (see src/core/measurements.ts). */
+export interface ProbeSample {
+  at: number;
+  site: string;
+  sent: number;
+  replies: number;
+  /** Mean round-trip time of the replies, ms. */
+  rttMs?: number;
+}
+
+/** Counts that survive restarts (Prometheus counters). */
+export interface Totals {
+  switches: number;
+  hookFailures: number;
+}
+
 export interface State {
   version: 1;
   /** Start of the last cycle, epoch ms; a later cycle that starts earlier saw the clock step back. */
@@ -73,6 +89,13 @@ export interface State {
   firewall?: FirewallRecord;
   /** Host-name check sites: the last address each resolved to. */
   resolved: Record<string, string>;
+  /** The configured gateway the default route used when the last cycle ended. */
+  active?: string;
+  /** Recent probes per gateway: a bounded rolling window for status and metrics. */
+  samples?: Record<string, ProbeSample[]>;
+  totals?: Totals;
+  /** How long the last cycle took until it saved the state (hooks run after), ms. */
+  lastCycleMs?: number;
 }
 
 export function emptyState(): State {

@@ -9,6 +9,7 @@ export const STATE_FILE = 'state.json';
 export const MODE_FILE = 'mode';
 
 const time = z.number().finite();
+const count = z.number().int().nonnegative();
 const stateSchema = z.object({
   version: z.literal(1),
   lastCycleAt: time.optional(),
@@ -19,6 +20,11 @@ const stateSchema = z.object({
     .object({ hash: z.string(), listing: z.string(), table: z.string().optional(), rulePref: z.number().int(), netns: z.string(), verifiedAt: time })
     .optional(),
   resolved: z.record(z.string(), z.string()).default({}),
+  // Added for status and metrics; a state file written before them loads without them.
+  active: z.string().optional(),
+  samples: z.record(z.string(), z.array(z.object({ at: time, site: z.string(), sent: count, replies: count, rttMs: time.optional() }))).optional(),
+  totals: z.object({ switches: count, hookFailures: count }).optional(),
+  lastCycleMs: time.optional(),
 });
 
 export type LoadedState = { state: State; problem?: string };
