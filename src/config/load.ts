@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { resolveRoutingTable } from './routing-tables.js';
 import { checkFirewall, type FirewallCheckOptions } from './firewall.js';
+import { checkReports } from './reports.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 
@@ -84,6 +85,7 @@ export async function compileConfig(data: unknown, path: string, options: Firewa
   if (typeof table === 'string') at('check_table', table);
   const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
   firewall.problems.forEach(([key, message]) => at(key, message));
+  checkReports(file).forEach(([key, message]) => at(key, message));
   if (problems.length > 0) throw new ConfigError(problems);
 
   const here = dirname(path);

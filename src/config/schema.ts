@@ -2,6 +2,7 @@
 // check_sites, check_all_gateways, mode) keeps its meaning; everything added is optional.
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { reportKeys } from './reports.js';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
 // What the kernel accepts as an interface name (at most 15 bytes, no '/', ':' or white space),
@@ -99,6 +100,7 @@ export const configSchema = z.strictObject({
   nftables: nftablesSchema.optional(),
   /** Absent: netgwm flushes no connection-tracking entries. */
   conntrack: conntrackSchema.optional(),
+  ...reportKeys,
 });
 
 export type ConfigFile = z.output<typeof configSchema>;
