@@ -4,12 +4,13 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { hex } from '../core/ruleset.js';
+import { commandPath } from '../system/exec.js';
 import { DEFAULT_MARK_MASK, type ConfigFile, type GatewayFile } from './schema.js';
 import { readTableNames } from './routing-tables.js';
 
 export interface FirewallCheckOptions {
   rtTablesRoot?: string;
-  /** Where `nft` and `conntrack` must be found; default $PATH, which is what the commands run with. */
+  /** Where `nft` and `conntrack` must be found; default what commands run with (see commandPath). */
   searchPath?: string;
 }
 
@@ -51,7 +52,7 @@ export async function checkFirewall(file: ConfigFile, gateways: NamedGateway[], 
   if (nftables && nftables.rule_pref <= probe.rule_pref) {
     at('nftables.rule_pref', `expected a preference above probe.rule_pref (${probe.rule_pref}), got ${nftables.rule_pref}: probes must be routed before marked traffic`);
   }
-  const searchPath = options.searchPath ?? process.env.PATH ?? '';
+  const searchPath = options.searchPath ?? commandPath();
   if (nftables && !(await findCommand('nft', searchPath))) {
     at('nftables', `the nft command is not in PATH (${searchPath}); install the nftables package, or remove the section`);
   }

@@ -20,6 +20,15 @@ export interface ExecResult {
 
 export type Exec = (file: string, args: string[], options?: ExecOptions) => Promise<ExecResult>;
 
+/**
+ * $PATH plus the sbin directories that cron's default PATH (/usr/bin:/bin) lacks and where
+ * Debian puts nft and conntrack; they come last, so whatever PATH names first still wins.
+ */
+export function commandPath(path = process.env.PATH ?? ''): string {
+  const directories = path.split(':').filter(Boolean);
+  return [...directories, ...['/usr/sbin', '/sbin'].filter((directory) => !directories.includes(directory))].join(':');
+}
+
 /** `onCommand` sees every argv before it runs (debug logging, counting commands in tests). */
 export function createExec(onCommand?: (argv: string[]) => void): Exec {
   return async (file, args, options = {}) => {
@@ -30,7 +39,7 @@ export function createExec(onCommand?: (argv: string[]) => void): Exec {
       reject: false,
       timeout: options.timeoutMs ?? 10_000,
       cancelSignal: options.signal,
-      env: { LC_ALL: 'C' },
+      env: { LC_ALL: 'C', PATH: commandPath() },
     });
     const exitCode = result.exitCode ?? -1;
     if (exitCode !== 0 && options.reject !== false) {
