@@ -20,7 +20,8 @@ export async function choosePing(config: Pick<Config, 'file' | 'probe' | 'state_
   if (method === 'ping') return createSystemPing(deps.exec);
   const problem = await loadIcmp().then(
     () => undefined,
-    (error: Error) => error.message,
+    // Node's message for a module built for another ABI spans lines; a log line must not.
+    (error: Error) => error.message.replace(/\s*\n\s*/g, ' '),
   );
   const marker = join(config.state_dir, FALLBACK_FILE);
   if (problem === undefined) {

@@ -6,11 +6,12 @@ import { createServer, type IncomingMessage } from 'node:http';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const HOOKS = resolve(import.meta.dirname, '../../post-replace.d');
+const HOOKS = fileURLToPath(new URL('../../post-replace.d', import.meta.url));
 const START = ['isp1', '192.0.2.1', 'wan_1', 'NaN', 'NaN', 'NaN'];
 const SWITCH = ['isp2', '192.0.2.5', 'wan-2', 'isp1', '192.0.2.1', 'wan_1'];
 const REASON = 'isp1 down, 0/2 sites answered';
