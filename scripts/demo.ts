@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       check_sites: net.sites,
       state_dir: join(dir, 'state'),
       log_file: join(dir, 'netgwm.log'),
+      status_dir: join(dir, 'status'),
       probe: { timeout: 0.5 },
     };
     await writeFile(join(dir, 'netgwm.yml'), stringify(config));

@@ -2,11 +2,13 @@
 import { join } from 'node:path';
 import type { Config, Gateway } from './config/load.js';
 import { chooseGateway, probeOrder, probingDone, type DecisionInput } from './core/decide.js';
+import { addTotals, recordProbes } from './core/measurements.js';
 import type { Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
 import type { GatewayInfo } from './log/events.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
+import { publishReports } from './report/publish.js';
 import { resolveSites, type ProbeTarget } from './probe/resolve.js';
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
@@ -63,7 +65,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
 
     const decision = chooseGateway(input);
     decision.events.forEach((event) => log.event(event));
-    const state: State = { ...decision.state, resolved: sites.resolved };
+    const state: State = recordProbes({ ...decision.state, resolved: sites.resolved }, input.observations, input.now, current?.name);
     let switchedTo: string | undefined;
     if (decision.target) {
       const from = current && gatewayInfo(current, route);
@@ -72,15 +74,24 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
         // Route, then marks and conntrack, then the hooks: they see the finished state.
         const incomplete = await firewallAfterSwitch(config, deps, state, decision.target, current);
         state.lastSwitch = { at: input.now, from: current?.name, to: switchedTo, reason: decision.reason, ...(incomplete.length > 0 ? { incomplete } : {}) };
+        state.active = switchedTo;
+        state.totals = addTotals(state.totals, { switches: 1 });
+        state.lastCycleMs = Math.round(performance.now() - startedAt);
         // Saved before the hooks: a hook may run for long, and the switch has happened.
         await saveState(config.state_dir, state);
-        await runHooks(config, exec, log, decision.target, from, decision.reason, signal);
+        const hookFailures = await runHooks(config, exec, log, decision.target, from, decision.reason, signal);
+        if (hookFailures > 0) {
+          state.totals = addTotals(state.totals, { hookFailures });
+          await saveState(config.state_dir, state);
+        }
       }
     }
     if (!switchedTo) {
       await keepFirewall(config, deps, state, current);
+      state.lastCycleMs = Math.round(performance.now() - startedAt);
       await saveState(config.state_dir, state);
     }
+    await publishReports(config, state, mode, log, deps.clock());
     log.event({ kind: 'cycle-done', durationMs: Math.round(performance.now() - startedAt), current: switchedTo ?? current?.name, probed: Object.keys(input.observations) });
     return { current: switchedTo ?? current?.name, switchedTo };
   } finally {
@@ -123,17 +134,21 @@ async function switchRoute(exec: Exec, log: Logger, target: Gateway, from: Gatew
   return true;
 }
 
-async function runHooks(config: Config, exec: Exec, log: Logger, target: Gateway, from: GatewayInfo | undefined, reason: string, signal?: AbortSignal): Promise<void> {
+/** Returns how many hooks failed (exit code not 0, killed or timed out). */
+async function runHooks(config: Config, exec: Exec, log: Logger, target: Gateway, from: GatewayInfo | undefined, reason: string, signal?: AbortSignal): Promise<number> {
   const hooks = await listHooks(config.hooks_dir);
-  if (hooks.length === 0) return;
+  if (hooks.length === 0) return 0;
   const to: GatewayInfo = { ...target, dev: target.dev ?? (target.ip ? await deviceTowards(exec, target.ip) : undefined) };
   const args = hookArguments(to, from);
   const env = hookEnvironment(to, from, reason);
+  let failures = 0;
   for (const hook of hooks) {
     if (signal?.aborted) break;
     const result = await runHook(hook, args, env, config.hook_timeout * 1000, signal);
     log.event({ kind: 'hook-finished', ...result });
+    if (result.exitCode !== 0) failures++;
   }
+  return failures;
 }
 
 /** A gateway as the hooks should see it: the dev the kernel uses when the config names none. */

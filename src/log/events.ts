@@ -2,6 +2,7 @@
 // so a new event does not compile until it has a readable line and a level.
 import type { GatewayObservation } from '../core/types.js';
 import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
+import { reportFormatters, type ReportEvent } from './report-events.js';
 
 export interface GatewayInfo {
   name: string;
@@ -34,13 +35,14 @@ export type ShellEvent =
   | { kind: 'probe-fallback'; error: string }
   | { kind: 'mode-ignored'; file: string; value: string };
 
-export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent;
+export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 type Formatters = { [K in NetgwmEvent['kind']]: { level: Level | ((event: Extract<NetgwmEvent, { kind: K }>) => Level); line: (event: Extract<NetgwmEvent, { kind: K }>) => string } };
 
 export const formatters: Formatters = {
   ...firewallFormatters,
+  ...reportFormatters,
   'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeObservation(e.observation)}` },
   'gateway-down': { level: 'warn', line: (e) => `gateway ${e.gateway} down: ${describeObservation(e.observation)}` },
   'all-down': { level: 'error', line: (e) => `all gateways down; keeping the current route${e.current ? ` (${e.current})` : ''}` },

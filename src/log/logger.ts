@@ -2,6 +2,9 @@
 // pino's JSON) at its own minimum level. Where the destinations are is decided by the caller.
 import { pino, type DestinationStream } from 'pino';
 import { levelOf, lineOf, type Level, type NetgwmEvent } from './events.js';
+import { localTime } from './time.js';
+
+export { localTime } from './time.js';
 
 export interface Destination {
   write(text: string): unknown;
@@ -63,11 +66,6 @@ function renderText(record: { level: number; time: number; msg: string }, style:
   return `${localTime(new Date(record.time))} ${level} ${record.msg}\n`;
 }
 
-/** `2026-11-26 10:00:00.123` in local time, like NetGWM's log lines. */
-export function localTime(date: Date): string {
-  const two = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}.${String(date.getMilliseconds()).padStart(3, '0')}`;
-}
 
 /** The log file, appended to synchronously so a cron run's lines are on disk when it exits. */
 export function openLogFile(path: string): Destination {

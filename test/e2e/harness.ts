@@ -40,6 +40,8 @@ export class Harness {
   readonly stateDir = () => join(this.dir, 'state');
   readonly logFile = () => join(this.dir, 'netgwm.log');
   readonly hooksDir = () => join(this.dir, 'post-replace.d');
+  /** NetGWM's per-gateway status files (the default, /run/netgwm, is the host's). */
+  readonly statusDir = () => join(this.dir, 'status');
 
   static async create(options: NetworkOptions & { config?: Record<string, unknown> } = {}): Promise<Harness> {
     const dir = await mkdtemp(join(tmpdir(), 'netgwm-e2e-'));
@@ -59,6 +61,7 @@ export class Harness {
       check_sites: this.net.sites,
       state_dir: this.stateDir(),
       log_file: this.logFile(),
+      status_dir: this.statusDir(),
       log_level: 'debug',
       probe: { timeout: 0.5 },
     };

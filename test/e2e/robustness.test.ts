@@ -1,6 +1,6 @@
 // The failure modes NetGWM users hit: dead check sites, flapping links, killed runs, races,
 // configs written for the original, dev-only gateways, host-name sites, bad configs.
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, sleep, waitFor } from './harness.js';
@@ -146,6 +146,7 @@ check_sites: [${h.net.sites.join(', ')}]
 check_all_gateways: yes
 state_dir: ${h.stateDir()}
 log_file: ${h.logFile()}
+status_dir: ${h.statusDir()}
 `,
     );
     expect((await h.run()).exitCode).toBe(0);
@@ -153,6 +154,9 @@ log_file: ${h.logFile()}
     expect((await h.hookCalls()).at(-1)!.args.slice(0, 2)).toEqual(['thebestone', isp1!.gatewayIp]);
     // ppp333 does not exist: probed, found down, reported; nothing breaks.
     expect((await h.logLines()).join('\n')).toMatch(/WARN gateway gprsbackup down: no route dev ppp333: Cannot find device "ppp333"$/m);
+    // NetGWM's status files, as its scripts read them: first answering site and mean RTT, or down.
+    expect(await readFile(join(h.statusDir(), 'thebestone'), 'utf8')).toMatch(/^up:198\.51\.100\.1:\d+\.\d{3}$/);
+    expect(await readFile(join(h.statusDir(), 'gprsbackup'), 'utf8')).toBe('down');
   });
 
   it('a bad config exits 2 with file, key and problem, and never touches routes', async () => {

@@ -1,0 +1,45 @@
+// The status document in Prometheus' text format, built with prom-client so that names, label
+// escaping and HELP/TYPE lines follow the format. prom-client is imported on first use: a cycle
+// without metrics configured never loads it.
+import type { GatewayStatus, StatusDocument } from './status-document.js';
+
+type Value = (gateway: GatewayStatus) => number | null;
+
+/** Per-gateway series (label `gateway`); a null value leaves the series out (e.g. no RTT yet). */
+const GATEWAY_SERIES: Array<[name: string, help: string, value: Value]> = [
+  ['netgwm_gateway_up', '1 when the gateway answered its last probe, 0 when it did not (absent: never probed)', (g) => (g.state === 'unknown' ? null : Number(g.state === 'up'))],
+  ['netgwm_gateway_active', '1 for the gateway the default route uses', (g) => Number(g.active)],
+  ['netgwm_gateway_stable', '1 when the gateway has been up for min_uptime seconds', (g) => Number(g.stable)],
+  ['netgwm_gateway_priority', 'Configured priority (1 = most preferred)', (g) => g.priority],
+  ['netgwm_gateway_state_seconds', 'Seconds the gateway has been in its current up/down state', (g) => g.for_s],
+  ['netgwm_gateway_last_check_timestamp_seconds', 'When the gateway was last probed (Unix time)', (g) => unixSeconds(g.checked_at)],
+  ['netgwm_gateway_rtt_seconds', 'Mean round-trip time of the last probe', (g) => seconds(g.rtt_ms.last)],
+  ['netgwm_gateway_rtt_mean_seconds', 'Mean round-trip time over the rolling window', (g) => seconds(g.rtt_ms.mean)],
+  ['netgwm_gateway_rtt_max_seconds', 'Highest per-probe mean round-trip time over the rolling window', (g) => seconds(g.rtt_ms.max)],
+  ['netgwm_gateway_loss_ratio', 'Echo requests without a reply / echo requests sent, over the rolling window', (g) => g.loss.ratio],
+  ['netgwm_gateway_window_echoes', 'Echo requests sent in the rolling window (what loss_ratio is based on)', (g) => g.loss.sent],
+];
+
+export async function renderMetrics(doc: StatusDocument): Promise<string> {
+  const { Counter, Gauge, Registry } = await import('prom-client');
+  const registry = new Registry();
+  for (const [name, help, value] of GATEWAY_SERIES) {
+    const gauge = new Gauge({ name, help, labelNames: ['gateway'], registers: [registry] });
+    for (const gateway of doc.gateways) {
+      const number = value(gateway);
+      if (number !== null) gauge.set({ gateway: gateway.name }, number);
+    }
+  }
+  const single = (name: string, help: string, number: number | null) => {
+    if (number !== null) new Gauge({ name, help, registers: [registry] }).set(number);
+  };
+  single('netgwm_all_down', '1 while no gateway answers (the route is kept)', Number(doc.all_down_since !== null));
+  single('netgwm_last_cycle_timestamp_seconds', 'When the last cycle started (Unix time)', unixSeconds(doc.last_cycle?.at ?? null));
+  single('netgwm_last_cycle_duration_seconds', 'How long the last cycle took until it saved its state (hooks excluded)', seconds(doc.last_cycle?.duration_ms ?? null));
+  new Counter({ name: 'netgwm_switches_total', help: 'Default route switches the kernel accepted (kept across restarts)', registers: [registry] }).inc(doc.totals.switches);
+  new Counter({ name: 'netgwm_hook_failures_total', help: 'post-replace.d hooks that failed or timed out (kept across restarts)', registers: [registry] }).inc(doc.totals.hook_failures);
+  return registry.metrics();
+}
+
+const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
+const unixSeconds = (iso: string | null) => (iso === null ? null : Date.parse(iso) / 1000);

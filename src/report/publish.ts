@@ -1,0 +1,19 @@
+// After every cycle: NetGWM's status files and the metrics file, from the state just saved. A
+// failure here is logged and never fails the cycle: routing does not depend on reports.
+import { join } from 'node:path';
+import type { Config } from '../config/load.js';
+import type { State } from '../core/types.js';
+import type { Logger } from '../log/logger.js';
+import { STATE_FILE, writeFileAtomic } from '../state/store.js';
+import { renderMetrics } from './metrics.js';
+import { statusDocument } from './status-document.js';
+import { writeStatusFiles } from './status-files.js';
+
+export async function publishReports(config: Config, state: State, mode: string, log: Logger, now: number): Promise<void> {
+  const { status_dir: statusDir, metrics_file: metricsFile } = config;
+  if (statusDir === false && metricsFile === undefined) return;
+  const doc = statusDocument({ config, state, stateFile: join(config.state_dir, STATE_FILE), hasState: true, mode, now });
+  const failed = (what: string) => (error: unknown) => log.event({ kind: 'report-failed', what, error: (error as Error).message });
+  if (statusDir !== false) await writeStatusFiles(statusDir, doc).catch(failed(`the status files in ${statusDir}`));
+  if (metricsFile !== undefined) await renderMetrics(doc).then((text) => writeFileAtomic(metricsFile, text)).catch(failed(`the metrics file ${metricsFile}`));
+}

@@ -1,0 +1,138 @@
+// `netgwm status --json`, schema version 1: what the last cycle recorded, per gateway and overall.
+// Built from the config and the state alone (no probe, no lock). The table and the metrics are
+// rendered from this same document. Field meanings are documented in the README (Status).
+import type { Config, Gateway } from '../config/load.js';
+import { isStable, msUntilStable } from '../core/decide.js';
+import { meanRtt, summarizeWindow, WINDOW } from '../core/measurements.js';
+import type { State } from '../core/types.js';
+
+export const STATUS_SCHEMA_VERSION = 1;
+/** A last cycle older than this probably means cron or the daemon stopped running. */
+export const OLD_CYCLE_MS = 10 * 60_000;
+
+export interface SiteStatus {
+  site: string;
+  answered: boolean;
+  rtt_ms: number | null;
+  replies: number;
+  sent: number;
+}
+
+export interface GatewayStatus {
+  name: string;
+  priority: number;
+  ip: string | null;
+  dev: string | null;
+  active: boolean;
+  pinned: boolean;
+  /** `unknown`: never probed (NetGWM probes only the current and better gateways). */
+  state: 'up' | 'down' | 'unknown';
+  since: string | null;
+  for_s: number | null;
+  stable: boolean;
+  /** Seconds until an up gateway becomes stable (0 when it is); null when down or unknown. */
+  stable_in_s: number | null;
+  checked_at: string | null;
+  checked_age_s: number | null;
+  /** False when the last cycle did not probe it: its figures are older than the last cycle. */
+  fresh: boolean;
+  sites_answered: number | null;
+  sites_probed: number | null;
+  /** The sites of its newest probe. */
+  sites: SiteStatus[];
+  rtt_ms: { last: number | null; mean: number | null; max: number | null };
+  loss: { ratio: number | null; sent: number; replies: number; probes: number; since: string | null };
+}
+
+export interface StatusDocument {
+  schema_version: typeof STATUS_SCHEMA_VERSION;
+  generated_at: string;
+  config_file: string;
+  state_file: string;
+  /** False before the first cycle finished; then every gateway is `unknown`. */
+  has_state: boolean;
+  /** Why the state file could not be used, when it exists but is unreadable. */
+  state_problem: string | null;
+  /** `auto` or the pinned gateway's name. */
+  mode: string;
+  active: string | null;
+  all_down_since: string | null;
+  last_cycle: { at: string; age_s: number; old: boolean; duration_ms: number | null } | null;
+  last_switch: { at: string; age_s: number; from: string | null; to: string; reason: string; incomplete: string[] } | null;
+  totals: { switches: number; hook_failures: number };
+  window: { max_probes: number; max_age_s: number };
+  gateways: GatewayStatus[];
+}
+
+export interface StatusInput {
+  config: Pick<Config, 'file' | 'gateways' | 'min_uptime'>;
+  state: State;
+  stateFile: string;
+  hasState: boolean;
+  stateProblem?: string;
+  mode: string;
+  now: number;
+}
+
+export function statusDocument(input: StatusInput): StatusDocument {
+  const { state, now } = input;
+  return {
+    schema_version: STATUS_SCHEMA_VERSION,
+    generated_at: iso(now),
+    config_file: input.config.file,
+    state_file: input.stateFile,
+    has_state: input.hasState,
+    state_problem: input.stateProblem ?? null,
+    mode: input.mode,
+    active: state.active ?? null,
+    all_down_since: state.allDownSince === undefined ? null : iso(state.allDownSince),
+    last_cycle:
+      state.lastCycleAt === undefined
+        ? null
+        : { at: iso(state.lastCycleAt), age_s: seconds(now - state.lastCycleAt), old: now - state.lastCycleAt > OLD_CYCLE_MS, duration_ms: state.lastCycleMs ?? null },
+    last_switch: state.lastSwitch
+      ? { at: iso(state.lastSwitch.at), age_s: seconds(now - state.lastSwitch.at), from: state.lastSwitch.from ?? null, to: state.lastSwitch.to, reason: state.lastSwitch.reason, incomplete: state.lastSwitch.incomplete ?? [] }
+      : null,
+    totals: { switches: state.totals?.switches ?? 0, hook_failures: state.totals?.hookFailures ?? 0 },
+    window: { max_probes: WINDOW.maxSamples, max_age_s: WINDOW.maxAgeMs / 1000 },
+    gateways: input.config.gateways.map((gateway) => gatewayStatus(gateway, input)),
+  };
+}
+
+function gatewayStatus(gateway: Gateway, { config, state, mode, now }: StatusInput): GatewayStatus {
+  const record = state.gateways[gateway.name];
+  const window = summarizeWindow(state.samples?.[gateway.name]);
+  const minUptimeMs = config.min_uptime * 1000;
+  const last = meanRtt(window.last);
+  return {
+    name: gateway.name,
+    priority: gateway.priority,
+    ip: gateway.ip ?? null,
+    dev: gateway.dev ?? null,
+    active: state.active === gateway.name,
+    pinned: mode === gateway.name,
+    state: record ? (record.up ? 'up' : 'down') : 'unknown',
+    since: record ? iso(record.since) : null,
+    for_s: record ? seconds(now - record.since) : null,
+    stable: isStable(record, now, minUptimeMs),
+    stable_in_s: record?.up ? seconds(msUntilStable(record, now, minUptimeMs)) : null,
+    checked_at: record ? iso(record.checkedAt) : null,
+    checked_age_s: record ? seconds(now - record.checkedAt) : null,
+    fresh: record !== undefined && record.checkedAt === state.lastCycleAt,
+    sites_answered: window.last.length > 0 ? window.last.filter((sample) => sample.replies > 0).length : null,
+    sites_probed: window.last.length > 0 ? window.last.length : null,
+    sites: window.last.map((sample) => ({ site: sample.site, answered: sample.replies > 0, rtt_ms: rounded(sample.rttMs), replies: sample.replies, sent: sample.sent })),
+    rtt_ms: { last: rounded(last), mean: rounded(window.rttMeanMs), max: rounded(window.rttMaxMs) },
+    loss: {
+      ratio: window.lossRatio === undefined ? null : Math.round(window.lossRatio * 10_000) / 10_000,
+      sent: window.sent,
+      replies: window.replies,
+      probes: window.probes,
+      since: window.since === undefined ? null : iso(window.since),
+    },
+  };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+const rounded = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms * 100) / 100);
