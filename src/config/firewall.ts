@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { hex } from '../core/ruleset.js';
-import { commandPath } from '../system/exec.js';
+import { commandPath } from '../system/command-path.js';
 import { DEFAULT_MARK_MASK, type ConfigFile, type GatewayFile } from './schema.js';
 import { readTableNames } from './routing-tables.js';
 

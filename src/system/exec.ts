@@ -1,6 +1,9 @@
 // The one place that runs system commands: always a file and an argument array, never a shell.
 import { execa } from 'execa';
 import { CommandError } from '../errors.js';
+import { commandPath } from './command-path.js';
+
+export { commandPath } from './command-path.js';
 
 export interface ExecOptions {
   /** Written to the command's stdin (e.g. an `ip -batch -` script). */
@@ -20,14 +23,6 @@ export interface ExecResult {
 
 export type Exec = (file: string, args: string[], options?: ExecOptions) => Promise<ExecResult>;
 
-/**
- * $PATH plus the sbin directories that cron's default PATH (/usr/bin:/bin) lacks and where
- * Debian puts nft and conntrack; they come last, so whatever PATH names first still wins.
- */
-export function commandPath(path = process.env.PATH ?? ''): string {
-  const directories = path.split(':').filter(Boolean);
-  return [...directories, ...['/usr/sbin', '/sbin'].filter((directory) => !directories.includes(directory))].join(':');
-}
 
 /** `onCommand` sees every argv before it runs (debug logging, counting commands in tests). */
 export function createExec(onCommand?: (argv: string[]) => void): Exec {
