@@ -21,10 +21,15 @@ function leafKeys(schema: unknown, prefix = ''): string[] {
   return [prefix.slice(0, -1)];
 }
 
-/** The tags of the `.TP` items in one section of a man page, fonts removed (`.BI a b c` → `abc`). */
+/**
+ * The tags of the `.TP` items in one section of a man page as they read: fonts and quotes removed,
+ * `\-` as `-`, the arguments of `.BI` and `.BR` run together (`.BI gateways. NAME .ip` → `gateways.NAME.ip`).
+ */
 function itemTags(roff: string, section: string): string[] {
   const body = roff.split(/^\.SH /m).find((part) => part.startsWith(`${section}\n`)) ?? '';
-  return [...body.matchAll(/^\.TP\n\.B[IR]? (.*)$/gm)].map((match) => match[1]!.replace(/"/g, '').replace(/ /g, '').replace(/\\f[BIRP]/g, ''));
+  return [...body.matchAll(/^\.TP\n\.B([IR]?) (.*)$/gm)].map(([, alternating, args]) =>
+    args!.replace(/\\f[BIRP]/g, '').replace(/\\-/g, '-').replace(/ /g, alternating ? '' : ' ').replace(/"/g, ''),
+  );
 }
 
 describe('package files', () => {
@@ -57,6 +62,14 @@ describe('package files', () => {
     const stale = documented.filter((key) => !keys.includes(key));
     expect({ missing, stale }, 'man/netgwm.8 needs a .TP item under CONFIGURATION for each key of src/config/schema.ts').toEqual({ missing: [], stale: [] });
     expect(documented).toContain('probe.method'); // the parsing itself works
+  });
+
+  it('netgwm(8) describes every command of `netgwm --help`', async () => {
+    const { stdout } = await execa(process.execPath, [join(REPO, 'bin/netgwm'), '--help']);
+    const commands = [...stdout.split('\nCommands:\n')[1]!.split('\n\n')[0]!.matchAll(/^ {2}(\S+)/gm)].map((match) => match[1]!);
+    expect(commands).toContain('check-config');
+    const documented = itemTags(await read('man/netgwm.8'), 'COMMANDS').map((tag) => tag.split(' ')[0]);
+    expect(commands.filter((command) => !documented.includes(command)), 'man/netgwm.8 needs a .TP item under COMMANDS for each of these').toEqual([]);
   });
 
   it('netgwm(8) renders without a groff warning', async () => {
