@@ -6,7 +6,8 @@ import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from './config/load.js';
 import { runCycle, type CycleDeps } from './cycle.js';
 import { runDaemon } from './daemon.js';
 import { hex } from './core/ruleset.js';
-import { ConfigError, LockBusyError, UsageError } from './errors.js';
+import { LockBusyError, UsageError } from './errors.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { describeFirewall } from './firewall.js';
 import { createLogger, openLogFile, type Destination, type Logger, type Output } from './log/logger.js';
 import { choosePing } from './probe/select.js';
@@ -14,13 +15,6 @@ import { loadState, writeMode } from './state/store.js';
 import { createExec } from './system/exec.js';
 import { matchGateway, readDefaultRoutes } from './system/routes.js';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, lockBusy: 75 } as const;
-
-const EXIT_CODES_HELP = `Exit codes:
-  0   done (also when every gateway is down: that is logged, not an error)
-  1   anything else went wrong (see the message and the log)
-  2   bad config file or command line; nothing was changed
-  75  another netgwm cycle held the lock for longer than --wait; try again later`;
 
 const COMMON = `  -c, --config FILE   config file (default ${DEFAULT_CONFIG_FILE})
   -h, --help          show this help`;
@@ -36,6 +30,8 @@ Commands:
   check-config   validate the config and print it with every default filled in
   use NAME|auto  pin a gateway, or let netgwm choose again
   nft --print    show the nftables ruleset and ip rules netgwm would load now
+  status         the gateways as the last cycle saw them: state, RTT, loss, last switch
+  history        the last switches and outages, from the state and the (rotated) log
 
 Options:
 ${COMMON}
@@ -95,7 +91,8 @@ export async function main(argv: string[]): Promise<number> {
   const command = argv[0] && !argv[0].startsWith('-') ? argv[0] : 'run';
   const rest = command === argv[0] ? argv.slice(1) : argv;
   if (command === 'help') return print(HELP.main!);
-  if (!(command in HELP) || command === 'main') throw new UsageError(`unknown command "${command}"; expected one of: run, daemon, check-config, use, nft (see netgwm --help)`);
+  if (command === 'status' || command === 'history') return (await import('./report/cli.js')).runReport(command, rest);
+  if (!(command in HELP) || command === 'main') throw new UsageError(`unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history (see netgwm --help)`);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: command === 'use',
@@ -209,24 +206,6 @@ function version(): string {
 function print(text: string): number {
   process.stdout.write(`${text}\n`);
   return EXIT.ok;
-}
-
-/** Maps an error to its message on stderr and its exit code. */
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.problems.join('\n')}\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
-    process.stderr.write(`netgwm: ${(error as Error).message}\nTry 'netgwm --help'.\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof LockBusyError) {
-    process.stderr.write(`netgwm: ${error.message}\n`);
-    return EXIT.lockBusy;
-  }
-  process.stderr.write(`netgwm: ${(error as Error).stack ?? String(error)}\n`);
-  return EXIT.failed;
 }
 
 main(process.argv.slice(2)).then(

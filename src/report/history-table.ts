@@ -1,0 +1,19 @@
+// `netgwm history`: switches and outages as lines a person reads, oldest first.
+import { formatDuration } from '../core/decide.js';
+import { localTime } from '../log/time.js';
+import type { HistoryDocument } from './history.js';
+import type { Paint } from './paint.js';
+
+export function historyTable(doc: HistoryDocument, p: Paint): string {
+  if (doc.entries.length === 0) return 'No switches or outages recorded yet (in the state or the log).\n';
+  const lines = doc.entries.map((entry) => {
+    const at = localTime(new Date(entry.at)).slice(0, 19);
+    if (entry.kind === 'outage') {
+      const lasted = entry.ongoing ? p.red(`ongoing for ${formatDuration(entry.duration_s * 1000)}`) : `lasted ${formatDuration(entry.duration_s * 1000)}`;
+      return `${at}  ${p.red('all down')}  ${lasted}; route kept${entry.current ? ` on ${entry.current}` : ''}`;
+    }
+    const stay = entry.ongoing ? `on ${entry.to} since, ${formatDuration(entry.on_to_s * 1000)}` : `on ${entry.to} for ${formatDuration(entry.on_to_s * 1000)}`;
+    return `${at}  ${p.bold('switch')}    ${entry.from ?? 'none'} -> ${entry.to} (${stay})${entry.reason ? `: ${entry.reason}` : ''}`;
+  });
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,148 @@
+// `netgwm history`: switches and all-down outages from the log (text or JSON lines, rotated parts
+// included) and the state, with how long traffic stayed on each uplink.
+import { basename } from 'node:path';
+import type { State } from '../core/types.js';
+import { parseLocalTime } from '../log/time.js';
+import { logParts, readLines } from './log-files.js';
+
+export const HISTORY_SCHEMA_VERSION = 1;
+/** At most this many events are kept while reading, newest win (a month of flapping fits). */
+const MAX_EVENTS = 50_000;
+/** A switch in the state is the same as one in the log when they agree and are this close. */
+const SAME_SWITCH_MS = 10 * 60_000;
+
+export interface SwitchEntry {
+  kind: 'switch';
+  at: number;
+  from?: string;
+  to: string;
+  reason: string;
+  /** Where it was read: a log part's file name, or `state`. */
+  source: string;
+}
+
+export interface OutageEntry {
+  kind: 'outage';
+  at: number;
+  /** When a gateway answered again; absent while it lasts. */
+  until?: number;
+  /** The gateway whose route was kept. */
+  current?: string;
+  source: string;
+}
+
+export type HistoryEntry = SwitchEntry | OutageEntry;
+
+/** Everything the log parts and the state tell, oldest first. */
+export async function readHistory(logFile: string, state: State): Promise<HistoryEntry[]> {
+  const entries: HistoryEntry[] = [];
+  for (const part of await logParts(logFile)) {
+    const source = basename(part);
+    await readLines(part, (line) => {
+      const entry = parseLine(line, source);
+      if (!entry) return;
+      if (entry.kind === 'recovered') closeOutage(entries, entry, source);
+      else entries.push(entry);
+      if (entries.length > MAX_EVENTS) entries.shift();
+    });
+  }
+  return mergeState(entries, state);
+}
+
+const SWITCH = /route replaced to: (.*?)(?: \(([\w.-]+), was ([\w.-]+): (.*)\))?$/;
+const ALL_DOWN = /all gateways down; keeping the current route(?: \(([\w.-]+)\))?$/;
+const RECOVERED = /a gateway answers again after (\d+) s with all gateways down$/;
+
+/** A recovery ends the outage before it. */
+type LineEntry = HistoryEntry | Recovery;
+interface Recovery {
+  kind: 'recovered';
+  at: number;
+  downForMs: number;
+}
+
+/** One log line as an entry; lines of NetGWM's own log (`route replaced to: via IP`) count too. */
+export function parseLine(line: string, source: string): LineEntry | undefined {
+  if (line.startsWith('{')) return parseJsonLine(line, source);
+  const at = parseLocalTime(line);
+  if (at === undefined) return undefined;
+  let match = SWITCH.exec(line);
+  if (match) return { kind: 'switch', at, to: match[2] ?? match[1]!, ...(match[3] && match[3] !== 'none' ? { from: match[3] } : {}), reason: match[4] ?? '', source };
+  match = ALL_DOWN.exec(line);
+  if (match) return { kind: 'outage', at, ...(match[1] ? { current: match[1] } : {}), source };
+  match = RECOVERED.exec(line);
+  if (match) return { kind: 'recovered', at, downForMs: Number(match[1]) * 1000 };
+  return undefined;
+}
+
+interface JsonLine {
+  time?: number;
+  event?: string;
+  to?: { name?: string };
+  from?: { name?: string };
+  reason?: string;
+  current?: string;
+  downForMs?: number;
+}
+
+function parseJsonLine(line: string, source: string): LineEntry | undefined {
+  let record: JsonLine;
+  try {
+    record = JSON.parse(line) as JsonLine;
+  } catch {
+    return undefined; // a line cut short by a crash or a full disk
+  }
+  const at = record.time;
+  if (typeof at !== 'number') return undefined;
+  if (record.event === 'switched' && record.to?.name) return { kind: 'switch', at, to: record.to.name, ...(record.from?.name ? { from: record.from.name } : {}), reason: record.reason ?? '', source };
+  if (record.event === 'all-down') return { kind: 'outage', at, ...(record.current ? { current: record.current } : {}), source };
+  if (record.event === 'recovered') return { kind: 'recovered', at, downForMs: record.downForMs ?? 0 };
+  return undefined;
+}
+
+function closeOutage(entries: HistoryEntry[], recovery: Recovery, source: string): void {
+  const open = openOutage(entries);
+  if (open) open.until = recovery.at;
+  // Its start was rotated away; the recovery line says how long it lasted.
+  else entries.push({ kind: 'outage', at: recovery.at - recovery.downForMs, until: recovery.at, source });
+}
+
+function openOutage(entries: HistoryEntry[]): OutageEntry | undefined {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i]!;
+    if (entry.kind === 'outage') return entry.until === undefined ? entry : undefined;
+  }
+  return undefined;
+}
+
+/** The state knows the last switch and an ongoing outage even when the log lost them. */
+function mergeState(entries: HistoryEntry[], state: State): HistoryEntry[] {
+  const last = state.lastSwitch;
+  if (last) {
+    const logged = entries.some((entry) => entry.kind === 'switch' && entry.to === last.to && entry.from === last.from && entry.reason === last.reason && Math.abs(entry.at - last.at) <= SAME_SWITCH_MS);
+    if (!logged) entries.push({ kind: 'switch', at: last.at, to: last.to, ...(last.from ? { from: last.from } : {}), reason: last.reason, source: 'state' });
+  }
+  if (state.allDownSince !== undefined && !openOutage(entries)) {
+    entries.push({ kind: 'outage', at: state.allDownSince, ...(state.active ? { current: state.active } : {}), source: 'state' });
+  }
+  return entries.sort((a, b) => a.at - b.at);
+}
+
+/** The JSON of `history --json`: the last `count` entries with their durations. */
+export function historyDocument(entries: HistoryEntry[], count: number, now: number) {
+  const switches = entries.filter((entry): entry is SwitchEntry => entry.kind === 'switch');
+  const shown = entries.slice(-count).map((entry) => {
+    if (entry.kind === 'outage') {
+      const end = entry.until ?? now;
+      return { kind: entry.kind, at: iso(entry.at), until: entry.until === undefined ? null : iso(entry.until), duration_s: seconds(end - entry.at), ongoing: entry.until === undefined, current: entry.current ?? null, source: entry.source };
+    }
+    const next = switches[switches.indexOf(entry) + 1];
+    return { kind: entry.kind, at: iso(entry.at), from: entry.from ?? null, to: entry.to, reason: entry.reason, on_to_s: seconds((next?.at ?? now) - entry.at), ongoing: next === undefined, source: entry.source };
+  });
+  return { schema_version: HISTORY_SCHEMA_VERSION, generated_at: iso(now), entries: shown };
+}
+
+export type HistoryDocument = ReturnType<typeof historyDocument>;
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const seconds = (ms: number) => Math.round(Math.max(0, ms) / 100) / 10;

@@ -1,0 +1,74 @@
+// `netgwm status`: the status document as a table a person reads at a glance.
+import { formatDuration } from '../core/decide.js';
+import { localTime } from '../log/time.js';
+import type { GatewayStatus, StatusDocument } from './status-document.js';
+import { paint, type Paint } from './paint.js';
+
+export function statusTable(doc: StatusDocument, color: boolean): string {
+  const p = paint(color);
+  if (!doc.has_state) {
+    const why = doc.state_problem ? `the state file ${doc.state_file} is unusable (${doc.state_problem})` : `${doc.state_file} does not exist yet`;
+    return `${p.yellow('No status yet:')} ${why}.\nnetgwm records what it sees when a cycle ends; run \`netgwm run\` or start the daemon, then ask again.\n`;
+  }
+  const lines = [...summaryLines(doc, p), '', ...gatewayTable(doc, p)];
+  lines.push('', p.dim(`RTT: last probe; MEAN/MAX and LOSS: the last ${doc.window.max_probes} site probes or ${formatDuration(doc.window.max_age_s * 1000)} of each gateway. Totals: ${doc.totals.switches} switches, ${doc.totals.hook_failures} hook failures.`));
+  return lines.join('\n') + '\n';
+}
+
+function summaryLines(doc: StatusDocument, p: Paint): string[] {
+  const cycle = doc.last_cycle!;
+  const took = cycle.duration_ms === null ? '' : `, took ${cycle.duration_ms} ms`;
+  const mode = doc.mode === 'auto' ? 'auto' : p.yellow(`pinned to ${doc.mode}`);
+  const lines = [
+    `Active: ${doc.active ? p.bold(doc.active) : p.red('none (the default route uses no configured gateway)')}   Mode: ${mode}`,
+    `Last cycle: ${when(cycle.at, cycle.age_s)}${took}${cycle.old ? p.red(' (old: is the cron job or the daemon running?)') : ''}`,
+  ];
+  const last = doc.last_switch;
+  lines.push(last ? `Last switch: ${when(last.at, last.age_s)}, ${last.from ?? 'none'} -> ${last.to}: ${last.reason}${last.incomplete.length > 0 ? p.red(` (incomplete: ${last.incomplete.join(', ')})`) : ''}` : 'Last switch: none recorded');
+  if (doc.all_down_since) lines.push(p.red(`All gateways down since ${localTime(new Date(doc.all_down_since))}; the route was kept.`));
+  return lines;
+}
+
+const HEADER = ['', 'GATEWAY', 'PRIO', 'ROUTE', 'STATE', 'FOR', 'STABLE', 'RTT', 'MEAN/MAX', 'LOSS', 'SITES', 'CHECKED'];
+
+function gatewayTable(doc: StatusDocument, p: Paint): string[] {
+  const rows = doc.gateways.map((gateway) => gatewayRow(gateway, p));
+  const cells = [HEADER.map((title) => ({ text: title, shown: p.bold(title) })), ...rows];
+  const widths = HEADER.map((_, column) => Math.max(...cells.map((row) => row[column]!.text.length)));
+  return cells.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell.shown : cell.shown + ' '.repeat(widths[column]! - cell.text.length))).join('  ').trimEnd());
+}
+
+interface Cell {
+  /** Plain text, for the column width. */
+  text: string;
+  /** The text as printed, maybe with colour codes. */
+  shown: string;
+}
+
+function gatewayRow(g: GatewayStatus, p: Paint): Cell[] {
+  const cell = (text: string, style: (text: string) => string = (t) => t): Cell => ({ text, shown: style(text) });
+  const stateStyle = g.state === 'up' ? p.green : g.state === 'down' ? p.red : p.yellow;
+  const ms = (value: number | null) => (value === null ? '-' : value < 10 ? value.toFixed(2) : value.toFixed(1));
+  const stable = g.state !== 'up' ? '-' : g.stable ? 'yes' : `in ${formatDuration((g.stable_in_s ?? 0) * 1000)}`;
+  const loss = g.loss.ratio === null ? '-' : `${Math.round(g.loss.ratio * 100)}% of ${g.loss.sent}`;
+  const checked = g.checked_age_s === null ? 'never' : `${formatDuration(g.checked_age_s * 1000)} ago`;
+  return [
+    cell(g.active ? '*' : ' ', p.bold),
+    cell(g.name, g.active ? p.bold : undefined),
+    cell(String(g.priority)),
+    cell([g.ip && `via ${g.ip}`, g.dev && `dev ${g.dev}`].filter(Boolean).join(' ')),
+    cell(g.pinned ? `${g.state} (pinned)` : g.state, stateStyle),
+    cell(g.for_s === null ? '-' : formatDuration(g.for_s * 1000)),
+    cell(stable, g.stable ? undefined : p.yellow),
+    cell(g.rtt_ms.last === null ? '-' : `${ms(g.rtt_ms.last)} ms`),
+    cell(g.rtt_ms.mean === null ? '-' : `${ms(g.rtt_ms.mean)}/${ms(g.rtt_ms.max)} ms`),
+    cell(loss, (g.loss.ratio ?? 0) >= 0.2 ? p.red : (g.loss.ratio ?? 0) > 0 ? p.yellow : undefined),
+    cell(g.sites_probed === null ? '-' : `${g.sites_answered}/${g.sites_probed}`),
+    cell(g.fresh || g.checked_age_s === null ? checked : `${checked} (old)`, g.fresh ? undefined : p.dim),
+  ];
+}
+
+/** `2026-11-26 10:00:00 (5m02s ago)` in local time, like the log. */
+function when(at: string, ageS: number): string {
+  return `${localTime(new Date(at)).slice(0, 19)} (${formatDuration(ageS * 1000)} ago)`;
+}

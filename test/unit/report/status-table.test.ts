@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { emptyState } from '../../../src/core/types.js';
+import { localTime } from '../../../src/log/time.js';
+import { statusDocument } from '../../../src/report/status-document.js';
+import { statusTable } from '../../../src/report/status-table.js';
+import { input, NOW } from './fixtures.js';
+
+const at = (secondsAgo: number) => localTime(new Date(NOW - secondsAgo * 1000)).slice(0, 19);
+
+describe('statusTable', () => {
+  it('one row per gateway, the active one marked, summary lines above', () => {
+    expect(statusTable(statusDocument(input), false)).toBe(
+      [
+        'Active: isp1   Mode: auto',
+        `Last cycle: ${at(3)} (3s ago), took 243 ms`,
+        `Last switch: ${at(1100)} (18m20s ago), isp2 -> isp1: isp1 is back and stable, up for 15m00s`,
+        '',
+        '   GATEWAY  PRIO  ROUTE                      STATE    FOR     STABLE     RTT      MEAN/MAX      LOSS      SITES  CHECKED',
+        '*  isp1     1     via 192.0.2.1              up       20m00s  yes        0.30 ms  0.48/0.91 ms  13% of 8  2/2    3s ago',
+        '   isp2     2     via 198.51.100.1 dev eth2  up       3m10s   in 11m50s  12.5 ms  12.5/12.5 ms  50% of 4  1/2    2m00s ago (old)',
+        '   lte      3     dev ppp0                   unknown  -       -          -        -             -         -      never',
+        '',
+        'RTT: last probe; MEAN/MAX and LOSS: the last 100 site probes or 1h00m of each gateway. Totals: 4 switches, 1 hook failures.',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('colours only when asked, and the columns still line up', () => {
+    const plain = statusTable(statusDocument(input), false);
+    const coloured = statusTable(statusDocument(input), true);
+    expect(plain).not.toMatch(/\x1b\[/);
+    expect(coloured).toMatch(/\x1b\[32mup\x1b\[0m/);
+    expect(coloured.replace(/\x1b\[\d+m/g, '')).toBe(plain);
+  });
+
+  it('says plainly when there is no state yet, or why the state is unusable', () => {
+    expect(statusTable(statusDocument({ ...input, state: emptyState(), hasState: false }), false)).toMatch(/^No status yet: \/var\/lib\/netgwm\/state\.json does not exist yet\.\nnetgwm records what it sees when a cycle ends; run `netgwm run`/);
+    expect(statusTable(statusDocument({ ...input, state: emptyState(), hasState: false, stateProblem: 'not JSON: Unexpected end of JSON input' }), false)).toMatch(
+      /^No status yet: the state file \/var\/lib\/netgwm\/state\.json is unusable \(not JSON: Unexpected end of JSON input\)/,
+    );
+  });
+
+  it('shows a pinned gateway, an outage and an incomplete switch', () => {
+    const state = { ...input.state, allDownSince: NOW - 60_000, lastSwitch: { ...input.state.lastSwitch!, incomplete: ['conntrack'] } };
+    const table = statusTable(statusDocument({ ...input, state, mode: 'isp2' }), false);
+    expect(table).toContain('Mode: pinned to isp2');
+    expect(table).toMatch(/isp2 +2 +via 198\.51\.100\.1 dev eth2 +up \(pinned\)/);
+    expect(table).toContain(`All gateways down since ${localTime(new Date(NOW - 60_000))}; the route was kept.`);
+    expect(table).toContain('(incomplete: conntrack)');
+  });
+});
