@@ -4,6 +4,7 @@ import { loadConfig, type Config } from './config/load.js';
 import { runCycle, type CycleDeps } from './cycle.js';
 import { ConfigError, LockBusyError } from './errors.js';
 import type { Logger } from './log/logger.js';
+import { startMetricsServer } from './report/metrics-server.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -43,6 +44,8 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload).on('SIGUSR1', onReopen);
 
   log.event({ kind: 'daemon-started', intervalS: options.intervalMs / 1000, file: config.file, version: options.version });
+  // Reads the config at each scrape, so a reload applies; a changed metrics_listen needs a restart.
+  const metrics = await startMetricsServer(() => config, log);
   try {
     while (!stop.signal.aborted) {
       const started = performance.now();
@@ -54,6 +57,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       if (left > 0) await sleep(left, undefined, { signal: stop.signal }).catch(() => undefined);
     }
   } finally {
+    await metrics?.close();
     process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload).off('SIGUSR1', onReopen);
   }
   return 0;

@@ -1,13 +1,12 @@
 // `netgwm status` and `netgwm history`: they read the config, the state and the log, never probe
 // and never take the cycle lock, so they answer at once even while a cycle runs.
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from '../config/load.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { loadState, readMode, STATE_FILE } from '../state/store.js';
+import { loadState } from '../state/store.js';
 import { paint, wantsColor } from './paint.js';
-import { statusDocument } from './status-document.js';
+import { readStatus } from './read-status.js';
 import { statusTable } from './status-table.js';
 
 const DEFAULT_HISTORY_LINES = 20;
@@ -62,18 +61,9 @@ export async function runReport(command: 'status' | 'history', args: string[]): 
 }
 
 async function status(config: Config, json: boolean): Promise<number> {
-  const loaded = await loadState(config.state_dir);
-  const doc = statusDocument({
-    config,
-    state: loaded.state,
-    stateFile: join(config.state_dir, STATE_FILE),
-    hasState: loaded.problem === undefined && loaded.state.lastCycleAt !== undefined,
-    stateProblem: loaded.problem,
-    mode: await modeOf(config),
-    now: Date.now(),
-  });
+  const doc = await readStatus(config, Date.now());
   print(json ? JSON.stringify(doc, null, 2) : statusTable(doc, wantsColor(process.stdout)).trimEnd());
-  return loaded.problem === undefined ? EXIT.ok : EXIT.failed;
+  return doc.state_problem === null ? EXIT.ok : EXIT.failed;
 }
 
 async function history(config: Config, count: number, json: boolean): Promise<number> {
@@ -83,12 +73,6 @@ async function history(config: Config, count: number, json: boolean): Promise<nu
   const doc = historyDocument(await readHistory(config.log_file, state), count, Date.now());
   print(json ? JSON.stringify(doc, null, 2) : historyTable(doc, paint(wantsColor(process.stdout))).trimEnd());
   return EXIT.ok;
-}
-
-/** As a cycle sees it: `netgwm use` (STATE_DIR/mode) wins over the config's `mode` when it names a gateway. */
-async function modeOf(config: Config): Promise<string> {
-  const pinned = await readMode(config.state_dir);
-  return pinned !== undefined && (pinned === 'auto' || config.gateways.some((gateway) => gateway.name === pinned)) ? pinned : config.mode;
 }
 
 function historyLines(text: string | undefined): number {
