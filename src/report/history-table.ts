@@ -12,7 +12,7 @@ export function historyTable(doc: HistoryDocument, p: Paint): string {
       const lasted = entry.ongoing ? p.red(`ongoing for ${formatDuration(entry.duration_s * 1000)}`) : `lasted ${formatDuration(entry.duration_s * 1000)}`;
       return `${at}  ${p.red('all down')}  ${lasted}; route kept${entry.current ? ` on ${entry.current}` : ''}`;
     }
-    const stay = entry.ongoing ? `on ${entry.to} since, ${formatDuration(entry.on_to_s * 1000)}` : `on ${entry.to} for ${formatDuration(entry.on_to_s * 1000)}`;
+    const stay = `on ${entry.to} for ${formatDuration(entry.on_to_s * 1000)}${entry.ongoing ? ' so far' : ''}`;
     return `${at}  ${p.bold('switch')}    ${entry.from ?? 'none'} -> ${entry.to} (${stay})${entry.reason ? `: ${entry.reason}` : ''}`;
   });
   return lines.join('\n') + '\n';

@@ -80,7 +80,7 @@ describe('netgwm status / history: command line', () => {
     expect(text.stdout.split('\n')).toEqual([
       expect.stringMatching(/ switch {4}none -> isp1 \(on isp1 for 10m00s\): no current gateway$/),
       expect.stringMatching(/ switch {4}isp1 -> isp2 \(on isp2 for 30m00s\): isp1 down, 0\/1 sites answered$/),
-      expect.stringMatching(/ switch {4}isp2 -> isp1 \(on isp1 since, 10m00s\): isp1 is back and stable, up for 15m00s$/),
+      expect.stringMatching(/ switch {4}isp2 -> isp1 \(on isp1 for 10m00s so far\): isp1 is back and stable, up for 15m00s$/),
     ]);
     const json = JSON.parse((await netgwm(['history', '--json', '-n', '2', '-c', config])).stdout);
     expect(json.schema_version).toBe(1);

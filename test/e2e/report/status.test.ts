@@ -143,7 +143,7 @@ describe('history', () => {
       ['isp1', 'isp2', 'netgwm.log.1', false],
       ['isp2', 'isp1', 'netgwm.log', true],
     ]);
-    expect((await h.netgwm(['history'])).stdout).toMatch(/switch {4}isp2 -> isp1 \(on isp1 since, \d+s\): isp1 is back and stable, up for [34]s$/);
+    expect((await h.netgwm(['history'])).stdout).toMatch(/switch {4}isp2 -> isp1 \(on isp1 for \d+s so far\): isp1 is back and stable, up for [34]s$/);
   });
 });
 

@@ -98,7 +98,7 @@ describe('readHistory over a log rotated once and compressed once', () => {
         `${local(0)}  switch    none -> isp1 (on isp1 for 20m00s): no current gateway`,
         `${local(10)}  all down  lasted 2m00s; route kept on isp1`,
         `${local(20)}  switch    isp1 -> isp2 (on isp2 for 25m00s): isp1 down, 0/2 sites answered`,
-        `${local(45)}  switch    isp2 -> isp1 (on isp1 since, 15m00s): isp1 is back and stable, up for 15m00s`,
+        `${local(45)}  switch    isp2 -> isp1 (on isp1 for 15m00s so far): isp1 is back and stable, up for 15m00s`,
         '',
       ].join('\n'),
     );
