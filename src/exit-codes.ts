@@ -1,5 +1,5 @@
-// netgwm's exit codes and how an error maps to one, shared by every entry point (src/cli.ts, and
-// src/report/main.ts for the commands that only read files).
+// netgwm's exit codes and how an error maps to one, in a module of their own so that the commands
+// living outside src/cli.ts (src/report/cli.ts) use the same codes without importing the CLI.
 import { ConfigError, LockBusyError, UsageError } from './errors.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, lockBusy: 75 } as const;
