@@ -1,21 +1,21 @@
 // One cycle: lock, clean leftovers, read the current route, probe, decide, switch, save, hooks.
 import { join } from 'node:path';
 import type { Config, Gateway } from './config/load.js';
-import { chooseGateway, probeOrder, probingDone, type DecisionInput } from './core/decide.js';
-import { addTotals, recordProbes } from './core/measurements.js';
+import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInput } from './core/decide.js';
+import { addTotals, recordProbes, recordSwitch } from './core/measurements.js';
 import type { Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
 import type { GatewayInfo } from './log/events.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
-import { resolveSites, type ProbeTarget } from './probe/resolve.js';
+import { resolveSites, type ProbeTarget, type ResolvedSites } from './probe/resolve.js';
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
 import { hookArguments, hookEnvironment, listHooks, runHook } from './system/hooks.js';
 import { acquireLock } from './system/lock.js';
 import { deviceTowards, matchGateway, readDefaultRoutes, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
-import { loadState, MODE_FILE, readMode, saveState } from './state/store.js';
+import { loadState, MODE_FILE, readMode, saveState, STATE_FILE } from './state/store.js';
 
 export interface CycleDeps {
   exec: Exec;
@@ -28,75 +28,105 @@ export interface CycleDeps {
   lockName?: string;
 }
 
+/** What the steps after the decision share. */
+interface CycleContext {
+  now: number;
+  /** Milliseconds since the cycle started. */
+  took: () => number;
+  signal?: AbortSignal;
+}
+
 export interface CycleResult {
   current?: string;
   switchedTo?: string;
 }
 
 export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal): Promise<CycleResult> {
-  const { exec, log } = deps;
   const lock = await acquireLock({ waitMs: deps.lockWaitMs, name: deps.lockName, signal });
   try {
     const startedAt = performance.now();
     const table: CheckTable = { id: config.check_table_id, mark: config.probe.mark, pref: config.probe.rule_pref };
-    const leftovers = await removeLeftovers(exec, table);
-    if (leftovers.length > 0) log.event({ kind: 'leftovers-removed', what: leftovers });
-
-    const previous = await loadState(config.state_dir);
-    if (previous.problem) log.event({ kind: 'state-unreadable', file: join(config.state_dir, 'state.json'), problem: previous.problem });
-    const mode = await effectiveMode(config, log);
-    const route = (await readDefaultRoutes(exec))[0];
+    await cleanLeftovers(deps, table);
+    const { state: remembered, mode } = await recall(config, deps.log);
+    const route = (await readDefaultRoutes(deps.exec))[0];
     const current = matchGateway(route, config.gateways);
+    const sites = await resolveCheckSites(config, remembered, deps.log);
 
-    const sites = await resolveSites(config.check_sites, previous.state.resolved, config.probe.resolve_timeout * 1000);
-    sites.events.forEach((event) => log.event(event));
-    const input: DecisionInput = {
-      gateways: config.gateways,
-      minUptimeMs: config.min_uptime * 1000,
-      checkAllGateways: config.check_all_gateways,
-      mode,
-      state: previous.state,
-      current: current?.name,
-      observations: {},
-      now: deps.clock(),
-    };
+    const input = decisionInput(config, remembered, mode, current, deps.clock());
     input.observations = await probeGateways(config, deps, input, sites.targets, table, signal);
     if (signal?.aborted) return { current: current?.name };
-
     const decision = chooseGateway(input);
-    decision.events.forEach((event) => log.event(event));
-    const state: State = recordProbes({ ...decision.state, resolved: sites.resolved }, input.observations, input.now, current?.name);
-    let switchedTo: string | undefined;
-    if (decision.target) {
-      const from = current && gatewayInfo(current, route);
-      if (await switchRoute(exec, log, decision.target, from, decision.reason)) {
-        switchedTo = decision.target.name;
-        // Route, then marks and conntrack, then the hooks: they see the finished state.
-        const incomplete = await firewallAfterSwitch(config, deps, state, decision.target, current);
-        state.lastSwitch = { at: input.now, from: current?.name, to: switchedTo, reason: decision.reason, ...(incomplete.length > 0 ? { incomplete } : {}) };
-        state.active = switchedTo;
-        state.totals = addTotals(state.totals, { switches: 1 });
-        state.lastCycleMs = Math.round(performance.now() - startedAt);
-        // Saved before the hooks: a hook may run for long, and the switch has happened.
-        await saveState(config.state_dir, state);
-        const hookFailures = await runHooks(config, exec, log, decision.target, from, decision.reason, signal);
-        if (hookFailures > 0) {
-          state.totals = addTotals(state.totals, { hookFailures });
-          await saveState(config.state_dir, state);
-        }
-      }
-    }
-    if (!switchedTo) {
-      await keepFirewall(config, deps, state, current);
-      state.lastCycleMs = Math.round(performance.now() - startedAt);
-      await saveState(config.state_dir, state);
-    }
-    await publishReports(config, state, mode, log, deps.clock());
-    log.event({ kind: 'cycle-done', durationMs: Math.round(performance.now() - startedAt), current: switchedTo ?? current?.name, probed: Object.keys(input.observations) });
+    decision.events.forEach((event) => deps.log.event(event));
+
+    const state = recordProbes({ ...decision.state, resolved: sites.resolved }, input.observations, input.now, current?.name);
+    const cycle: CycleContext = { now: input.now, took: () => Math.round(performance.now() - startedAt), signal };
+    const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
+    if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
+    await publishReports(config, state, mode, deps.log, deps.clock());
+    deps.log.event({ kind: 'cycle-done', durationMs: cycle.took(), current: switchedTo ?? current?.name, probed: Object.keys(input.observations) });
     return { current: switchedTo ?? current?.name, switchedTo };
   } finally {
     await lock.release();
   }
+}
+
+async function cleanLeftovers(deps: CycleDeps, table: CheckTable): Promise<void> {
+  const leftovers = await removeLeftovers(deps.exec, table);
+  if (leftovers.length > 0) deps.log.event({ kind: 'leftovers-removed', what: leftovers });
+}
+
+/** The remembered state (no history if the file is unusable) and the mode in force. */
+async function recall(config: Config, log: Logger): Promise<{ state: State; mode: string }> {
+  const loaded = await loadState(config.state_dir);
+  if (loaded.problem) log.event({ kind: 'state-unreadable', file: join(config.state_dir, STATE_FILE), problem: loaded.problem });
+  return { state: loaded.state, mode: await effectiveMode(config, log) };
+}
+
+async function resolveCheckSites(config: Config, state: State, log: Logger): Promise<ResolvedSites> {
+  const sites = await resolveSites(config.check_sites, state.resolved, config.probe.resolve_timeout * 1000);
+  sites.events.forEach((event) => log.event(event));
+  return sites;
+}
+
+function decisionInput(config: Config, state: State, mode: string, current: Gateway | undefined, now: number): DecisionInput {
+  return {
+    gateways: config.gateways,
+    minUptimeMs: config.min_uptime * 1000,
+    checkAllGateways: config.check_all_gateways,
+    mode,
+    state,
+    current: current?.name,
+    observations: {},
+    now,
+  };
+}
+
+/**
+ * Route, then marks and conntrack, then the hooks, so that hooks see the finished state.
+ * Returns the new gateway's name, or undefined when the kernel refused the route.
+ */
+async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContext, state: State, decision: Decision, current: { gateway?: Gateway; route?: DefaultRoute }): Promise<string | undefined> {
+  const target = decision.target!;
+  const from = current.gateway && gatewayInfo(current.gateway, current.route);
+  if (!(await switchRoute(deps.exec, deps.log, target, from, decision.reason))) return undefined;
+  const incomplete = await firewallAfterSwitch(config, deps, state, target, current.gateway);
+  Object.assign(state, recordSwitch(state, { at: cycle.now, from: current.gateway?.name, to: target.name, reason: decision.reason, incomplete }));
+  state.lastCycleMs = cycle.took();
+  // Saved before the hooks: a hook may run for long, and the switch has happened.
+  await saveState(config.state_dir, state);
+  const hookFailures = await runHooks(config, deps.exec, deps.log, target, from, decision.reason, cycle.signal);
+  if (hookFailures > 0) {
+    state.totals = addTotals(state.totals, { hookFailures });
+    await saveState(config.state_dir, state);
+  }
+  return target.name;
+}
+
+/** No switch: keep the firewall in step (a no-op unless something changed) and save. */
+async function keepGateway(config: Config, deps: CycleDeps, cycle: CycleContext, state: State, current: Gateway | undefined): Promise<void> {
+  await keepFirewall(config, deps, state, current);
+  state.lastCycleMs = cycle.took();
+  await saveState(config.state_dir, state);
 }
 
 /** Probes in NetGWM's order and stops as soon as the rest cannot change the decision. */

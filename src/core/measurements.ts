@@ -1,7 +1,7 @@
 // The rolling window behind `netgwm status` and the metrics: what each site answered through each
 // gateway in its recent probes. Pure: the cycle records into the state it is about to save, and
 // the window is bounded by count and age so the state file never grows.
-import type { Observations, ProbeSample, SiteObservation, State, Totals } from './types.js';
+import type { Observations, ProbeSample, SiteObservation, State, SwitchRecord, Totals } from './types.js';
 
 /** Per gateway: at most this many site probes, none older than this. */
 export const WINDOW = { maxSamples: 100, maxAgeMs: 3_600_000 } as const;
@@ -70,6 +70,13 @@ export function meanRtt(samples: ProbeSample[]): number | undefined {
 }
 
 const timed = (samples: ProbeSample[]) => samples.filter((sample) => sample.rttMs !== undefined && sample.replies > 0);
+
+/** What a switch the kernel accepted changes in the state: the last switch, the active gateway, the count. */
+export function recordSwitch(state: State, change: SwitchRecord): Pick<State, 'lastSwitch' | 'active' | 'totals'> {
+  const { incomplete, ...rest } = change;
+  const lastSwitch = incomplete?.length ? { ...rest, incomplete } : rest;
+  return { lastSwitch, active: change.to, totals: addTotals(state.totals, { switches: 1 }) };
+}
 
 export function addTotals(totals: Totals | undefined, add: Partial<Totals>): Totals {
   return { switches: (totals?.switches ?? 0) + (add.switches ?? 0), hookFailures: (totals?.hookFailures ?? 0) + (add.hookFailures ?? 0) };

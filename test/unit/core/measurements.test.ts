@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addTotals, meanRtt, recordProbes, summarizeWindow, WINDOW } from '../../../src/core/measurements.js';
+import { addTotals, meanRtt, recordProbes, recordSwitch, summarizeWindow, WINDOW } from '../../../src/core/measurements.js';
 import { emptyState, type GatewayObservation } from '../../../src/core/types.js';
 
 const answered = (site: string, replies: number, sent: number, rttMs?: number) => ({ site, address: site, answered: replies > 0, replies, sent, ...(rttMs === undefined ? {} : { rttMs }) });
@@ -60,5 +60,17 @@ describe('addTotals', () => {
   it('starts from zero and adds', () => {
     expect(addTotals(undefined, { switches: 1 })).toEqual({ switches: 1, hookFailures: 0 });
     expect(addTotals({ switches: 3, hookFailures: 1 }, { hookFailures: 2 })).toEqual({ switches: 3, hookFailures: 3 });
+  });
+});
+
+describe('recordSwitch', () => {
+  it('records the switch, the active gateway and one more switch; incomplete only when a step failed', () => {
+    const state = { ...emptyState(), totals: { switches: 4, hookFailures: 1 } };
+    expect(recordSwitch(state, { at: 5, from: 'isp1', to: 'isp2', reason: 'isp1 down', incomplete: [] })).toEqual({
+      lastSwitch: { at: 5, from: 'isp1', to: 'isp2', reason: 'isp1 down' },
+      active: 'isp2',
+      totals: { switches: 5, hookFailures: 1 },
+    });
+    expect(recordSwitch(emptyState(), { at: 5, to: 'isp2', reason: 'start', incomplete: ['nftables'] }).lastSwitch).toEqual({ at: 5, to: 'isp2', reason: 'start', incomplete: ['nftables'] });
   });
 });
