@@ -33,7 +33,10 @@ export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir'> {
   check_table_id: number;
 }
 
-export async function loadConfig(file: string, options: FirewallCheckOptions = {}): Promise<Config> {
+/** Where the host's files are looked up (rt_tables, commands); tests point them elsewhere. */
+export type LoadOptions = FirewallCheckOptions;
+
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Config> {
   const path = resolve(file);
   let text: string;
   try {
@@ -60,7 +63,7 @@ export function parseYaml(text: string, path: string): unknown {
   return document.toJS() ?? {};
 }
 
-export async function compileConfig(data: unknown, path: string, options: FirewallCheckOptions = {}): Promise<Config> {
+export async function compileConfig(data: unknown, path: string, options: LoadOptions = {}): Promise<Config> {
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, path)));

@@ -1,13 +1,13 @@
 // The files the package ships, checked against the code they describe: the version, the bundled
 // dependencies' licences, the manual page's config keys and the example config.
-import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { configSchema } from '../../src/config/schema.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFile(join(REPO, path), 'utf8');
@@ -83,7 +83,7 @@ describe('package files', () => {
     const options = { rtTablesRoot: REPO };
     const config = await loadConfig(shipped, options);
     expect(config.check_table_id).toBe(194);
-    const dir = await mkdtemp(join(tmpdir(), 'netgwm-shipped-config-'));
+    const dir = await tempDir('shipped-config');
     try {
       const uncommented = join(dir, 'netgwm.yml');
       // `#key: value` and `#  key: value` are settings; `# text` is prose.

@@ -1,10 +1,10 @@
 // The built binary's command line: help, version, usage errors and exit codes.
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { NETGWM } from './harness.js';
+import { tempDir } from '../support/temp-dir.js';
 
 async function netgwm(...args: string[]) {
   const result = await execa(process.execPath, [NETGWM, ...args], { reject: false });
@@ -41,7 +41,7 @@ describe('netgwm command line', () => {
   });
 
   it('check-config prints the effective config, or every problem with exit 2', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'netgwm-cli-'));
+    const dir = await tempDir('cli');
     const file = join(dir, 'netgwm.yml');
     await writeFile(file, 'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\n');
     const good = await netgwm('check-config', '-c', file);

@@ -1,7 +1,6 @@
 // The firewall steps of a cycle against a simulated kernel: which commands run when, what the
 // state records, what is logged. The real nft, ip and conntrack are in test/e2e/firewall.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileConfig, type Config } from '../../src/config/load.js';
@@ -9,11 +8,12 @@ import { emptyState, type State } from '../../src/core/types.js';
 import { firewallAfterSwitch, flushConntrack, keepFirewall, type FirewallDeps } from '../../src/firewall.js';
 import type { NetgwmEvent } from '../../src/log/events.js';
 import { fakeExec, type Answer } from './system/fake-exec.js';
+import { tempDir } from '../support/temp-dir.js';
 
 let dir: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'netgwm-firewall-'));
+  dir = await tempDir('firewall');
   await mkdir(join(dir, 'etc/iproute2'), { recursive: true });
   await writeFile(join(dir, 'etc/iproute2/rt_tables'), '194 netgwm_check\n101 uplink1\n102 uplink2\n');
   await mkdir(join(dir, 'bin'));

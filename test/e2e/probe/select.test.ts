@@ -3,14 +3,14 @@
  * open a raw socket, which is the same failure as a native module that does not load, and must
  * fall back to ping(8) with one warning until the situation changes.
  */
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_FILE } from '../../../src/probe/select.js';
 import type { ChooseJob, ChooseOutcome } from './fixtures/choose-ping.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const FIXTURE = fileURLToPath(new URL('fixtures/choose-ping.ts', import.meta.url));
 const UNPRIVILEGED = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
@@ -24,7 +24,7 @@ async function choose(job: ChooseJob, options: { unprivileged?: boolean } = {}):
 describe('choosePing', () => {
   let stateDir: string;
   beforeAll(async () => {
-    stateDir = await mkdtemp(join(tmpdir(), 'netgwm-select-'));
+    stateDir = await tempDir('select');
     await chmod(stateDir, 0o777); // the unprivileged run remembers its warning here too
   });
   afterAll(() => rm(stateDir, { recursive: true, force: true }));

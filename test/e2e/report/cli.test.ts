@@ -1,13 +1,13 @@
 // `netgwm status` and `netgwm history` as the built binary runs them: help, usage errors, no state,
 // an unusable state, the JSON schema version, a TTY with and without NO_COLOR, rotated logs.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { localTime } from '../../../src/log/time.js';
 import { NETGWM } from '../harness.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 let dir: string;
 let config: string;
@@ -18,7 +18,7 @@ async function netgwm(args: string[], env: Record<string, string> = {}) {
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'netgwm-report-cli-'));
+  dir = await tempDir('report-cli');
   config = join(dir, 'netgwm.yml');
   const lines = [`gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {ip: 192.0.2.5, priority: 2}`, 'check_sites: [198.51.100.1]', 'check_table: 194'];
   await writeFile(config, [...lines, `state_dir: ${join(dir, 'state')}`, `log_file: ${join(dir, 'log', 'netgwm.log')}`, `status_dir: ${join(dir, 'status')}`].join('\n') + '\n');

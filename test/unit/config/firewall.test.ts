@@ -1,44 +1,25 @@
 // The firewall keys of the config: gateway marks and tables, `nftables`, `conntrack`.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config/load.js';
-import { ConfigError } from '../../../src/errors.js';
+import { configFixture, RT_TABLES, type ConfigFixture } from './fixture.js';
 
-let dir: string;
-/** A fake root with its own /etc/iproute2, so tests never read the host's. */
-let root: string;
+let fixture: ConfigFixture;
 /** A PATH with stub `nft` and `conntrack`, and one with neither. */
 let withTools: string;
 let withoutTools: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'netgwm-firewall-config-'));
-  root = join(dir, 'root');
-  await mkdir(join(root, 'etc/iproute2'), { recursive: true });
-  await writeFile(join(root, 'etc/iproute2/rt_tables'), '255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n194\tnetgwm_check\n101\tuplink1\n102 uplink2\n');
-  withTools = join(dir, 'bin');
-  withoutTools = join(dir, 'empty');
+  fixture = await configFixture(`${RT_TABLES}101\tuplink1\n102 uplink2\n`);
+  withTools = join(fixture.dir, 'bin');
+  withoutTools = join(fixture.dir, 'empty');
   await mkdir(withTools);
   await mkdir(withoutTools);
   for (const tool of ['nft', 'conntrack']) await writeFile(join(withTools, tool), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
 });
 
-async function load(yaml: string, searchPath = withTools) {
-  const file = join(dir, `netgwm-${Math.random().toString(16).slice(2)}.yml`);
-  await writeFile(file, yaml);
-  return loadConfig(file, { rtTablesRoot: root, searchPath });
-}
-
-async function problems(yaml: string, searchPath?: string): Promise<string[]> {
-  const error = await load(yaml, searchPath).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return (error as ConfigError).problems.map((line) => line.replace(/^.*?netgwm-[0-9a-f]+\.yml: /, 'FILE: '));
-}
+const load = async (yaml: string, searchPath = withTools) => (await fixture.load(yaml, { searchPath })).config;
+const problems = (yaml: string, searchPath = withTools) => fixture.problems(yaml, { searchPath });
 
 const config = (gateways: string, extra = '') => `gateways:\n${gateways}check_sites: [198.51.100.1]\n${extra}`;
 const MARKED = '  isp1: {ip: 192.0.2.1, dev: wan_1, priority: 1, mark: 0x1, table: uplink1}\n  isp2: {ip: 192.0.2.5, dev: wan-2, priority: 2, mark: 0x2, table: 102}\n';

@@ -1,36 +1,16 @@
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
-import { ConfigError } from '../../../src/errors.js';
+import { configFixture, type ConfigFixture } from './fixture.js';
 
-let dir: string;
-/** A fake root with its own /etc/iproute2, so tests never read or touch the host's. */
-let root: string;
+let fixture: ConfigFixture;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'netgwm-config-'));
-  root = join(dir, 'root');
-  await mkdir(join(root, 'etc/iproute2/rt_tables.d'), { recursive: true });
-  await writeFile(join(root, 'etc/iproute2/rt_tables'), '255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n');
-  await writeFile(join(root, 'etc/iproute2/rt_tables.d/netgwm.conf'), '194 netgwm_check # netgwm probes\n');
+  fixture = await configFixture();
 });
 
-async function load(yaml: string) {
-  const file = join(dir, `netgwm-${Math.random().toString(16).slice(2)}.yml`);
-  await writeFile(file, yaml);
-  return { file, config: await loadConfig(file, { rtTablesRoot: root }) };
-}
-
-async function problems(yaml: string): Promise<string[]> {
-  const error = await load(yaml).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return (error as ConfigError).problems.map((line) => line.replace(/^.*?netgwm-[0-9a-f]+\.yml: /, 'FILE: '));
-}
+const load = (yaml: string) => fixture.load(yaml);
+const problems = (yaml: string) => fixture.problems(yaml);
 
 const GOOD = `gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {ip: 192.0.2.5, dev: wan-2, priority: 2}\ncheck_sites: [198.51.100.1]\n`;
 
@@ -52,7 +32,7 @@ mode: thebestone
     expect(config.mode).toBe('thebestone');
     expect(config.min_uptime).toBe(900);
     expect(config.check_table_id).toBe(194);
-    expect(config.hooks_dir).toBe(join(dir, 'post-replace.d'));
+    expect(config.hooks_dir).toBe(join(fixture.dir, 'post-replace.d'));
   });
 
   it('fills in the defaults', async () => {
@@ -112,6 +92,6 @@ mode: thebestone
   });
 
   it('reports a missing file with its path', async () => {
-    await expect(loadConfig(join(dir, 'nope.yml'))).rejects.toThrow(/nope\.yml: cannot read the config file: ENOENT/);
+    await expect(loadConfig(join(fixture.dir, 'nope.yml'))).rejects.toThrow(/nope\.yml: cannot read the config file: ENOENT/);
   });
 });

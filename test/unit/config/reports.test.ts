@@ -1,35 +1,17 @@
 // status_dir, metrics_file, metrics_listen and metrics_allow_remote: defaults and every refusal.
-import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config/load.js';
 import { isLoopback, parseListen } from '../../../src/config/reports.js';
-import { ConfigError } from '../../../src/errors.js';
+import { configFixture, type ConfigFixture } from './fixture.js';
 
-let dir: string;
-let root: string;
+let fixture: ConfigFixture;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'netgwm-config-'));
-  root = join(dir, 'root');
-  await mkdir(join(root, 'etc/iproute2'), { recursive: true });
-  await writeFile(join(root, 'etc/iproute2/rt_tables'), '194 netgwm_check\n');
+  fixture = await configFixture();
 });
 
 const GOOD = `gateways: {isp1: {ip: 192.0.2.1, priority: 1}}\ncheck_sites: [198.51.100.1]\n`;
-
-async function load(extra: string) {
-  const file = join(dir, `netgwm-${Math.random().toString(16).slice(2)}.yml`);
-  await writeFile(file, GOOD + extra);
-  return loadConfig(file, { rtTablesRoot: root });
-}
-
-async function problems(extra: string): Promise<string[]> {
-  const error = await load(extra).then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(ConfigError);
-  return (error as ConfigError).problems.map((line) => line.replace(/^.*?netgwm-[0-9a-f]+\.yml: /, 'FILE: '));
-}
+const load = async (extra: string) => (await fixture.load(GOOD + extra)).config;
+const problems = (extra: string) => fixture.problems(GOOD + extra);
 
 describe('report keys', () => {
   it('default: NetGWM status files in /run/netgwm, no metrics', async () => {

@@ -1,11 +1,11 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readHosts, resolveSites } from '../../../src/probe/resolve.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 async function hostsFile(text: string): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), 'netgwm-hosts-')), 'hosts');
+  const file = join(await tempDir('hosts'), 'hosts');
   await writeFile(file, text);
   return file;
 }

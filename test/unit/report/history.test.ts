@@ -1,5 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { historyDocument, parseLine, readHistory } from '../../../src/report/his
 import { historyTable } from '../../../src/report/history-table.js';
 import { logParts } from '../../../src/report/log-files.js';
 import { paint } from '../../../src/report/paint.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const T0 = new Date(2026, 10, 26, 9, 0, 0).getTime();
 const at = (minutes: number) => T0 + minutes * 60_000;
@@ -39,7 +39,7 @@ describe('parseLine', () => {
 
 describe('readHistory over a log rotated once and compressed once', () => {
   async function logDir(): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'netgwm-history-'));
+    const dir = await tempDir('history');
     await writeFile(join(dir, 'netgwm.log.2.gz'), gzipSync([switchLine(0, 'none', 'isp1', 'no current gateway'), text(10, 'ERROR all gateways down; keeping the current route (isp1)')].join('\n') + '\n'));
     await writeFile(join(dir, 'netgwm.log.1'), [text(12, 'INFO a gateway answers again after 120 s with all gateways down'), switchLine(20, 'isp1', 'isp2', 'isp1 down, 0/2 sites answered')].join('\n') + '\n');
     await writeFile(join(dir, 'netgwm.log'), [text(30, 'DEBUG cycle done in 200 ms on isp2; probed isp2, isp1'), switchLine(45, 'isp2', 'isp1', 'isp1 is back and stable, up for 15m00s')].join('\n') + '\n');
@@ -78,13 +78,13 @@ describe('readHistory over a log rotated once and compressed once', () => {
   });
 
   it('a recovery whose outage start was rotated away still gives the outage', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'netgwm-history-'));
+    const dir = await tempDir('history');
     await writeFile(join(dir, 'netgwm.log'), text(12, 'INFO a gateway answers again after 120 s with all gateways down\n'));
     expect(await readHistory(join(dir, 'netgwm.log'), emptyState())).toEqual([{ kind: 'outage', at: at(10), until: at(12), source: 'netgwm.log' }]);
   });
 
   it('no log at all is an empty history', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'netgwm-history-'));
+    const dir = await tempDir('history');
     expect(await readHistory(join(dir, 'netgwm.log'), emptyState())).toEqual([]);
     expect(historyTable(historyDocument([], 20, at(0)), paint(false))).toBe('No switches or outages recorded yet (in the state or the log).\n');
   });

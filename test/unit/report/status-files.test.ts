@@ -1,10 +1,10 @@
-import { mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { statusDocument } from '../../../src/report/status-document.js';
 import { statusFileText, writeStatusFiles } from '../../../src/report/status-files.js';
 import { input, NOW } from './fixtures.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 describe('NetGWM status files', () => {
   const doc = statusDocument(input);
@@ -16,7 +16,7 @@ describe('NetGWM status files', () => {
   });
 
   it('writes only the gateways the last cycle probed, and leaves an unchanged file alone', async () => {
-    const dir = join(await mkdtemp(join(tmpdir(), 'netgwm-status-')), 'run', 'netgwm');
+    const dir = join(await tempDir('status'), 'run', 'netgwm');
     await writeStatusFiles(dir, doc);
     expect(await readdir(dir)).toEqual(['isp1']);
     expect(await readFile(join(dir, 'isp1'), 'utf8')).toBe('up:203.0.113.10:0.310');

@@ -1,14 +1,14 @@
-import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyState, type State } from '../../../src/core/types.js';
 import { loadState, readMode, saveState, writeMode } from '../../../src/state/store.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const saved: State = { version: 1, lastCycleAt: 5, gateways: { isp1: { up: true, since: 1, checkedAt: 5 } }, resolved: { 'a.example': '198.51.100.1' } };
 
 async function dirWith(content?: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'netgwm-state-'));
+  const dir = await tempDir('state');
   if (content !== undefined) await writeFile(join(dir, 'state.json'), content);
   return dir;
 }

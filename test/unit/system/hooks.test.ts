@@ -1,8 +1,8 @@
-import { chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hookArguments, hookEnvironment, listHooks, runHook } from '../../../src/system/hooks.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const isp1 = { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1' };
 const lte = { name: 'lte', dev: 'ppp0' };
@@ -23,7 +23,7 @@ describe('hookArguments', () => {
 
 describe('listHooks', () => {
   it('lists executable regular files by name, skipping leftovers, dot files and the rest', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'netgwm-hooks-'));
+    const dir = await tempDir('hooks');
     const names = ['20-mail', '10-log', 'sms.dpkg-old', 'sms.dpkg-dist', 'sms.dpkg-new', 'vpn~', 'x.rpmsave', '.hidden', 'not-executable', '30 with space'];
     for (const name of names) await writeFile(join(dir, name), '#!/bin/sh\n', { mode: name === 'not-executable' ? 0o644 : 0o755 });
     await mkdir(join(dir, '40-a-directory'));
@@ -39,7 +39,7 @@ describe('listHooks', () => {
 
 describe('runHook', () => {
   async function hook(body: string): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'netgwm-hook-'));
+    const dir = await tempDir('hook');
     const path = join(dir, 'hook');
     await writeFile(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     return path;
