@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what `npm run demo` (setup.sh demo) or `npm test` (setup.sh test) needs and is missing:
+# Debian packages with apt, then the npm dependencies when node_modules is missing or older than
+# package-lock.json. npm runs it as the `predemo` and `pretest` scripts, so each command does
+# its own set-up on a fresh Debian 12 machine. Needs root, as the demo and the tests do.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# What netgwm drives, and python3/make/g++ to build the native ICMP module.
+packages=(iproute2 nftables conntrack iputils-ping procps python3 make g++)
+if [ "${1:-demo}" = test ]; then
+  # promtool and the node exporter for the metrics tests; debootstrap, debhelper, lintian and
+  # groff for the Debian package test; curl for the web-hook example.
+  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base curl)
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup: the demo and the tests build network namespaces: run them as root" >&2
+  exit 1
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  # The exporter's own service must not start: the tests start one on a loopback port. A
+  # policy-rc.d that refuses every start is in place for the install, unless one exists.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
