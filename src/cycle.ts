@@ -14,7 +14,7 @@ import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
 import { hookArguments, hookEnvironment, listHooks, runHook } from './system/hooks.js';
 import { acquireLock } from './system/lock.js';
-import { deviceTowards, matchGateway, readDefaultRoutes, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
+import { matchGateway, readDefaultRoutes, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
 import { loadState, MODE_FILE, readMode, saveState, STATE_FILE } from './state/store.js';
 
 export interface CycleDeps {
@@ -108,13 +108,14 @@ function decisionInput(config: Config, state: State, mode: string, current: Gate
 async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContext, state: State, decision: Decision, current: { gateway?: Gateway; route?: DefaultRoute }): Promise<string | undefined> {
   const target = decision.target!;
   const from = current.gateway && gatewayInfo(current.gateway, current.route);
-  if (!(await switchRoute(deps.exec, deps.log, target, from, decision.reason))) return undefined;
+  const to = await switchRoute(deps.exec, deps.log, target, from, decision.reason);
+  if (!to) return undefined;
   const incomplete = await firewallAfterSwitch(config, deps, state, target, current.gateway);
   Object.assign(state, recordSwitch(state, { at: cycle.now, from: current.gateway?.name, to: target.name, reason: decision.reason, incomplete }));
   state.lastCycleMs = cycle.took();
   // Saved before the hooks: a hook may run for long, and the switch has happened.
   await saveState(config.state_dir, state);
-  const hookFailures = await runHooks(config, deps.exec, deps.log, target, from, decision.reason, cycle.signal);
+  const hookFailures = await runHooks(config, deps.log, to, from, decision.reason, cycle.signal);
   if (hookFailures > 0) {
     state.totals = addTotals(state.totals, { hookFailures });
     await saveState(config.state_dir, state);
@@ -153,22 +154,24 @@ async function effectiveMode(config: Config, log: Logger): Promise<string> {
   return config.mode;
 }
 
-async function switchRoute(exec: Exec, log: Logger, target: Gateway, from: GatewayInfo | undefined, reason: string): Promise<boolean> {
+/** The new gateway as the kernel routes it (with the dev it uses), or undefined when it refused. */
+async function switchRoute(exec: Exec, log: Logger, target: Gateway, from: GatewayInfo | undefined, reason: string): Promise<GatewayInfo | undefined> {
+  let route: DefaultRoute;
   try {
-    await replaceDefaultRoute(exec, target);
+    route = await replaceDefaultRoute(exec, target);
   } catch (error) {
     log.event({ kind: 'switch-failed', to: target, reason, error: (error as Error).message });
-    return false;
+    return undefined;
   }
-  log.event({ kind: 'switched', to: target, from, reason });
-  return true;
+  const to = gatewayInfo(target, route);
+  log.event({ kind: 'switched', to, from, reason });
+  return to;
 }
 
 /** Returns how many hooks failed (exit code not 0, killed or timed out). */
-async function runHooks(config: Config, exec: Exec, log: Logger, target: Gateway, from: GatewayInfo | undefined, reason: string, signal?: AbortSignal): Promise<number> {
+async function runHooks(config: Config, log: Logger, to: GatewayInfo, from: GatewayInfo | undefined, reason: string, signal?: AbortSignal): Promise<number> {
   const hooks = await listHooks(config.hooks_dir);
   if (hooks.length === 0) return 0;
-  const to: GatewayInfo = { ...target, dev: target.dev ?? (target.ip ? await deviceTowards(exec, target.ip) : undefined) };
   const args = hookArguments(to, from);
   const env = hookEnvironment(to, from, reason);
   let failures = 0;

@@ -41,17 +41,11 @@ export function defaultRouteArgs(gateway: Pick<Gateway, 'ip' | 'dev'>, table?: n
   ];
 }
 
-/** Replaces the main default route and checks the kernel now uses it. */
-export async function replaceDefaultRoute(exec: Exec, gateway: Gateway): Promise<void> {
+/** Replaces the main default route, checks the kernel now uses it, and returns it as the kernel has it. */
+export async function replaceDefaultRoute(exec: Exec, gateway: Gateway): Promise<DefaultRoute> {
   const argv = defaultRouteArgs(gateway);
   await exec('ip', ['-4', ...argv]);
-  const now = matchGateway((await readDefaultRoutes(exec))[0], [gateway]);
-  if (!now) throw new CommandError(['ip', ...argv], 0, 'the command succeeded but the kernel still prefers another default route (one with a lower metric?)');
-}
-
-/** The interface the kernel uses to reach `ip`: the dev hooks get when the config names none. */
-export async function deviceTowards(exec: Exec, ip: string): Promise<string | undefined> {
-  const result = await exec('ip', ['-j', 'route', 'get', ip], { reject: false });
-  if (result.exitCode !== 0) return undefined;
-  return (JSON.parse(result.stdout || '[]') as Array<{ dev?: string }>)[0]?.dev;
+  const now = (await readDefaultRoutes(exec))[0];
+  if (!matchGateway(now, [gateway])) throw new CommandError(['ip', ...argv], 0, 'the command succeeded but the kernel still prefers another default route (one with a lower metric?)');
+  return now!;
 }

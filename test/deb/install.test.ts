@@ -150,7 +150,7 @@ describe('the Debian package in a clean Debian 12 root', () => {
     expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.1', dev: 'wan_1' }]);
 
     const log = await rootFile('/var/log/netgwm.log');
-    expect(log).toMatch(/INFO route replaced to: via 192\.0\.2\.5 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)/);
+    expect(log).toMatch(/INFO route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)/);
     expect(log.split('\n').filter((line) => fallback.test(line))).toHaveLength(rootAbi === process.versions.modules ? 0 : 1);
     expect(await rootFile('/var/tmp/hook-calls')).toBe('isp1 192.0.2.1 wan_1 NaN NaN NaN\nisp2 192.0.2.5 wan-2 isp1 192.0.2.1 wan_1\nisp1 192.0.2.1 wan_1 isp2 192.0.2.5 wan-2\n');
   });

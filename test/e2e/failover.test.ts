@@ -16,7 +16,7 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
     expect(result).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
     expect(await h.currentGateway()).toBe('isp1');
     expect(await h.hookCalls()).toEqual([{ event: 'start', args: ['isp1', '192.0.2.1', 'wan_1', 'NaN', 'NaN', 'NaN'] }]);
-    expect((await h.logLines()).join('\n')).toMatch(/INFO route replaced to: via 192\.0\.2\.1 \(isp1, was none: no current gateway; no gateway is stable yet, isp1 is the best one up\)/);
+    expect((await h.logLines()).join('\n')).toMatch(/INFO route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was none: no current gateway; no gateway is stable yet, isp1 is the best one up\)/);
     expect(await h.checkTableLeftovers()).toEqual([]);
   });
 
@@ -34,7 +34,7 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
     expect(result.stderr).toMatch(/WARN gateway isp1 down: 0\/2 sites answered/);
     expect(await h.currentGateway()).toBe('isp2');
     expect((await h.hookCalls()).at(-1)).toEqual({ event: 'switch', args: ['isp2', '192.0.2.5', 'wan-2', 'isp1', '192.0.2.1', 'wan_1'] });
-    expect((await h.logLines()).join('\n')).toMatch(/INFO route replaced to: via 192\.0\.2\.5 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)/);
+    expect((await h.logLines()).join('\n')).toMatch(/INFO route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)/);
     expect((await h.logLines()).join('\n')).toMatch(/hook .*50-record exited 0 in \d+\.\d\d s; output: hook saw switch to isp2/);
   });
 
@@ -50,7 +50,7 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
     await h.run();
     expect(await h.currentGateway()).toBe('isp1');
     expect((await h.hookCalls()).at(-1)!.args).toEqual(['isp1', '192.0.2.1', 'wan_1', 'isp2', '192.0.2.5', 'wan-2']);
-    expect((await h.logLines()).join('\n')).toMatch(/route replaced to: via 192\.0\.2\.1 \(isp1, was isp2: isp1 is back and stable, up for [34]s\)/);
+    expect((await h.logLines()).join('\n')).toMatch(/route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was isp2: isp1 is back and stable, up for [34]s\)/);
   });
 
   it('all down: the route stays, no hook runs, "all gateways down" is logged once', async () => {
