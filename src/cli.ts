@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from './config/load.js';
 import { runCycle, type CycleDeps } from './cycle.js';
 import { runDaemon } from './daemon.js';
 import { hex } from './core/ruleset.js';
-import { LockBusyError, UsageError } from './errors.js';
+import { ConfigError, LockBusyError, UsageError } from './errors.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { describeFirewall } from './firewall.js';
 import { createLogger, openLogFile, type Destination, type Logger, type Output } from './log/logger.js';
@@ -111,7 +111,10 @@ export async function main(argv: string[]): Promise<number> {
   if (values.print !== undefined && command !== 'nft') throw new UsageError('--print is an option of `netgwm nft`');
   const lockWaitMs = seconds('--wait', values.wait ?? '10') * 1000;
 
-  const config = await loadConfig(values.config);
+  const config = await loadConfig(values.config).catch((error: unknown) => {
+    if (error instanceof ConfigError && (command === 'run' || command === 'daemon')) logConfigError(error);
+    throw error;
+  });
   switch (command) {
     case 'check-config':
       return print(stringify(describeConfig(config)).trimEnd());
@@ -148,6 +151,16 @@ export async function main(argv: string[]): Promise<number> {
 export async function cycleDeps(config: Config, log: Logger, lockWaitMs: number): Promise<CycleDeps> {
   const exec = createExec();
   return { exec, ping: await choosePing(config, { log, exec }), log, clock: Date.now, lockWaitMs };
+}
+
+/** A cycle that cannot start for a bad config says so in the log it would have written. */
+function logConfigError(error: ConfigError): void {
+  if (!error.logFile) return;
+  try {
+    createLogger([{ to: openLogFile(error.logFile), level: 'error', format: 'text' }]).event({ kind: 'config-error', problems: error.problems });
+  } catch {
+    // The log may be what is misconfigured; stderr still has the problems.
+  }
 }
 
 /** run: the log file, plus problems on stderr; daemon: the log file plus everything on stdout. */

@@ -4,8 +4,15 @@
 /** The config file (or a command-line value) is wrong. Exit code 2. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
-  /** One line per problem, each `FILE: key.path: what is wrong`. */
-  constructor(readonly problems: string[]) {
+  /**
+   * @param problems one line per problem, each `FILE: key.path: what is wrong`
+   * @param logFile the `log_file` the broken config names, if it names one: the problems are
+   *   logged there too, so that someone reading the log sees why cycles stopped
+   */
+  constructor(
+    readonly problems: string[],
+    readonly logFile?: string,
+  ) {
     super(problems.join('\n'));
   }
 }

@@ -66,7 +66,7 @@ export function parseYaml(text: string, path: string): unknown {
 export async function compileConfig(data: unknown, path: string, options: LoadOptions = {}): Promise<Config> {
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, path)));
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, path)), namedLogFile(data, path));
   }
   const file = parsed.data;
   const problems: string[] = [];
@@ -89,7 +89,7 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
   firewall.problems.forEach(([key, message]) => at(key, message));
   checkReports(file).forEach(([key, message]) => at(key, message));
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
 
   const here = dirname(path);
   return {
@@ -101,6 +101,11 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
     hooks_dir: resolve(here, file.hooks_dir ?? 'post-replace.d'),
     check_table_id: table as number,
   };
+}
+
+function namedLogFile(data: unknown, path: string): string | undefined {
+  const logFile = (data as { log_file?: unknown } | null)?.log_file;
+  return typeof logFile === 'string' && logFile !== '' ? resolve(dirname(path), logFile) : undefined;
 }
 
 /** Turns one zod issue into `FILE: key.path: expected …, got …` lines. */

@@ -167,6 +167,10 @@ status_dir: ${h.statusDir()}
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toBe(`${h.configFile()}: gateways.isp1.priority: expected a number, got "high"`);
     expect(await h.net.defaultRoutes()).toEqual(before);
+    // Someone reading the log learns why cycles stopped: the broken config still names its log.
+    await writeFile(h.configFile(), `gateways:\n  isp1: {ip: ${h.net.uplinks[0]!.gatewayIp}, priority: high}\ncheck_sites: [${h.net.sites[0]}]\nlog_file: ${h.logFile()}\n`);
+    expect((await h.run()).exitCode).toBe(2);
+    expect((await h.logLines()).at(-1)).toMatch(/ERROR config error: .*netgwm\.yml: gateways\.isp1\.priority: expected a number, got "high"$/);
   });
 
   it('`use NAME` pins a gateway even while it is down; `use auto` returns to automatic choice', async () => {
