@@ -73,6 +73,9 @@ async function main(): Promise<void> {
     await waitForLine(daemonLines, /route replaced to: via 192\.0\.2\.1/, (MIN_UPTIME_S + 5) * 1000, 1);
     await sleep(300);
     await showRoute(net);
+    say('netgwm status: what the last cycle saw, without probing or waiting for a cycle');
+    const status = await execa('ip', ['netns', 'exec', net.routerNs, process.execPath, NETGWM, 'status', '-c', join(dir, 'netgwm.yml')], { env: { NO_COLOR: '1' } });
+    console.log(status.stdout.replace(/^/gm, '   '));
     say('Done. The same lines are in the log file, for tail and grep.');
   } finally {
     daemon?.kill('SIGTERM');
