@@ -35,6 +35,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  # Nor should they start at the next boot: the tests only use their binaries.
+  for service in prometheus prometheus-node-exporter; do
+    if [[ " ${missing[*]} " == *" $service "* ]] && command -v systemctl >/dev/null; then
+      systemctl disable "$service" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 if [ ! -e node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

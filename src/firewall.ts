@@ -3,7 +3,7 @@
 // logs its result and says whether it worked; a failed step never stops the ones after it.
 import { createHash } from 'node:crypto';
 import type { Config, Gateway } from './config/load.js';
-import { DEFAULT_MARK_MASK } from './config/schema.js';
+import { DEFAULT_MARK_MASK, nftablesSchema } from './config/schema.js';
 import { desiredMarkRules, firewallWork, ownedPrefs, planMarkRules, ruleWords } from './core/firewall-plan.js';
 import { hex, renderRemoval, renderRuleset } from './core/ruleset.js';
 import type { FirewallRecord, State } from './core/types.js';
@@ -36,16 +36,17 @@ export async function firewallAfterSwitch(config: Config, deps: FirewallDeps, st
 
 /**
  * Brings the fwmark rules and the nft table to what the config and the active gateway ask for,
- * and records the result in `state.firewall`. Without an `nftables` section it touches nothing.
+ * and records the result in `state.firewall`. Without an `nftables` section it touches nothing,
+ * except to remove once what it loaded while the config had one.
  */
 export async function keepFirewall(config: Config, deps: FirewallDeps, state: State, active: Gateway | undefined): Promise<boolean> {
-  const nftables = config.nftables;
+  const previous = state.firewall;
+  const nftables = config.nftables ?? (previous?.table ? nftablesSchema.parse({ enabled: false, table: previous.table, rule_pref: previous.rulePref }) : undefined);
   if (!nftables) {
     // Forget what was loaded, so that a section added back later is loaded at once.
     delete state.firewall;
     return true;
   }
-  const previous = state.firewall;
   const rulesOk = await keepMarkRules(config, nftables, deps, previous?.rulePref);
   const table = await keepTable(config, nftables, deps, previous, active);
   const record = table.record ?? previous;

@@ -56,7 +56,7 @@ const probeSchema = z.strictObject({
 export const DEFAULT_MARK_MASK = 0xff;
 
 /** netgwm's own nft table: marks new connections with the active gateway's mark (see src/core/ruleset.ts). */
-const nftablesSchema = z.strictObject({
+export const nftablesSchema = z.strictObject({
   /** false: remove netgwm's table and fwmark rules, then leave the firewall alone. */
   enabled: z.boolean().default(true),
   table: z.string().regex(/^(inet|ip) [A-Za-z_]\w{0,63}$/, 'expected "inet NAME" or "ip NAME", e.g. "inet netgwm"').default('inet netgwm'),

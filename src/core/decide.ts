@@ -124,7 +124,11 @@ function rememberObservations(input: DecisionInput): { state: State; events: Cor
   for (const [name, observation] of Object.entries(observations)) {
     const before = gateways[name];
     const changed = before === undefined || before.up !== observation.up;
-    const since = changed || (clockWentBack && observation.up) ? now : before.since;
+    // "Up continuously" needs an observation in every cycle: a gateway not probed last cycle
+    // (NetGWM skips those worse than the current one) may have failed meanwhile.
+    const seenLastCycle = before !== undefined && before.checkedAt === input.state.lastCycleAt;
+    const keepSince = observation.up ? !changed && seenLastCycle && !clockWentBack : !changed;
+    const since = keepSince ? before!.since : now;
     gateways[name] = { up: observation.up, since, checkedAt: now };
     if (changed) {
       events.push({ kind: observation.up ? 'gateway-up' : 'gateway-down', gateway: name, observation, wasKnown: before !== undefined });

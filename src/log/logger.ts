@@ -51,7 +51,14 @@ export function createLogger(outputs: Output[]): Logger {
       log[levelOf(event)]({ event: kind, ...fields }, lineOf(event));
     },
     reopen() {
-      for (const output of outputs) output.to.reopen?.();
+      for (const output of outputs) {
+        try {
+          output.to.reopen?.();
+        } catch (error) {
+          // Logging must never take the daemon down: say so where it still can be read.
+          process.stderr.write(`netgwm: cannot reopen the log (${(error as Error).message}); logging continues to the other outputs\n`);
+        }
+      }
     },
     setLevel(level) {
       for (const output of outputs) if (!output.fixedLevel) output.level = level;

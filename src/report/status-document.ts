@@ -104,6 +104,8 @@ function gatewayStatus(gateway: Gateway, { config, state, mode, now }: StatusInp
   const window = summarizeWindow(state.samples?.[gateway.name]);
   const minUptimeMs = config.min_uptime * 1000;
   const last = meanRtt(window.last);
+  // Stability is only known for a gateway probed in the last cycle (see chooseGateway).
+  const fresh = record !== undefined && record.checkedAt === state.lastCycleAt;
   return {
     name: gateway.name,
     priority: gateway.priority,
@@ -114,11 +116,11 @@ function gatewayStatus(gateway: Gateway, { config, state, mode, now }: StatusInp
     state: record ? (record.up ? 'up' : 'down') : 'unknown',
     since: record ? iso(record.since) : null,
     for_s: record ? seconds(now - record.since) : null,
-    stable: isStable(record, now, minUptimeMs),
-    stable_in_s: record?.up ? seconds(msUntilStable(record, now, minUptimeMs)) : null,
+    stable: fresh && isStable(record, now, minUptimeMs),
+    stable_in_s: fresh && record?.up ? seconds(msUntilStable(record, now, minUptimeMs)) : null,
     checked_at: record ? iso(record.checkedAt) : null,
     checked_age_s: record ? seconds(now - record.checkedAt) : null,
-    fresh: record !== undefined && record.checkedAt === state.lastCycleAt,
+    fresh,
     sites_answered: window.last.length > 0 ? window.last.filter((sample) => sample.replies > 0).length : null,
     sites_probed: window.last.length > 0 ? window.last.length : null,
     sites: window.last.map((sample) => ({ site: sample.site, answered: sample.replies > 0, rtt_ms: rounded(sample.rttMs), replies: sample.replies, sent: sample.sent })),

@@ -49,7 +49,8 @@ function gatewayRow(g: GatewayStatus, p: Paint): Cell[] {
   const cell = (text: string, style: (text: string) => string = (t) => t): Cell => ({ text, shown: style(text) });
   const stateStyle = g.state === 'up' ? p.green : g.state === 'down' ? p.red : p.yellow;
   const ms = (value: number | null) => (value === null ? '-' : value < 10 ? value.toFixed(2) : value.toFixed(1));
-  const stable = g.state !== 'up' ? '-' : g.stable ? 'yes' : `in ${formatDuration((g.stable_in_s ?? 0) * 1000)}`;
+  // `?` for a gateway the last cycle did not probe: its next probe starts the count again.
+  const stable = g.state !== 'up' ? '-' : g.stable ? 'yes' : g.stable_in_s === null ? '?' : `in ${formatDuration(g.stable_in_s * 1000)}`;
   const loss = g.loss.ratio === null ? '-' : `${Math.round(g.loss.ratio * 100)}% of ${g.loss.sent}`;
   const checked = g.checked_age_s === null ? 'never' : `${formatDuration(g.checked_age_s * 1000)} ago`;
   return [

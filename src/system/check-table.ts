@@ -28,7 +28,8 @@ export async function removeLeftovers(exec: Exec, table: CheckTable): Promise<st
 
   const script = ours.map((rule) => `rule del pref ${rule.priority}${rule.fwmark ? ` fwmark ${rule.fwmark}` : ''} lookup ${rule.table}`);
   if (routeCount > 0) script.push(`route flush table ${table.id}`);
-  await exec('ip', ['-4', '-force', '-batch', '-'], { input: script.join('\n') + '\n', reject: false });
+  // Every line removes something just listed: a failure is real, and the cycle must not go on.
+  await exec('ip', ['-4', '-batch', '-'], { input: script.join('\n') + '\n' });
   return [
     ...ours.map((rule) => `ip rule pref ${rule.priority} lookup ${rule.table}`),
     ...(routeCount > 0 ? [`${routeCount} route(s) in table ${table.id}`] : []),

@@ -9,6 +9,10 @@ import type { GatewayInfo } from '../log/events.js';
 const LEFTOVER = /(~|\.dpkg-(old|dist|new|tmp|bak)|\.ucf-(old|dist|new)|\.rpm(save|new|orig))$/;
 const UNKNOWN = 'NaN';
 const TAIL_CHARS = 400;
+/** After SIGTERM, the hook's process group gets SIGKILL this much later. */
+const KILL_AFTER_MS = 1000;
+/** How long output may still arrive after a hook exited. */
+const PIPE_GRACE_MS = 100;
 
 export interface HookResult {
   hook: string;
@@ -66,7 +70,6 @@ export function hookEnvironment(next: GatewayInfo, previous: GatewayInfo | undef
 export async function runHook(path: string, args: string[], env: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<HookResult> {
   const started = performance.now();
   const child = execa(path, args, { env, extendEnv: false, detached: true, stdin: 'ignore', reject: false, maxBuffer: 1024 * 1024 });
-  let timedOut = false;
   const killGroup = (reason: NodeJS.Signals) => {
     try {
       if (child.pid) process.kill(-child.pid, reason);
@@ -74,15 +77,33 @@ export async function runHook(path: string, args: string[], env: Record<string, 
       // Already gone.
     }
   };
+  let stopping = false;
+  let killTimer: NodeJS.Timeout | undefined;
   const stop = () => {
+    stopping = true;
     killGroup('SIGTERM');
-    setTimeout(() => killGroup('SIGKILL'), 1000).unref();
+    killTimer = setTimeout(() => killGroup('SIGKILL'), KILL_AFTER_MS);
   };
+  let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     stop();
   }, timeoutMs);
   signal?.addEventListener('abort', stop, { once: true });
+  child.once('exit', () => {
+    // Once a stopped hook is gone, what is left of its group dies now, not at a timer that could
+    // outlive the group's ID. A hook that exited by itself keeps what it started (a VPN daemon).
+    if (stopping) {
+      clearTimeout(killTimer);
+      killGroup('SIGKILL');
+    }
+    // Something it started in a new session may still hold its output: close our end soon, so
+    // that the cycle does not wait for it.
+    setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, PIPE_GRACE_MS).unref();
+  });
   const result = await child;
   clearTimeout(timer);
   signal?.removeEventListener('abort', stop);

@@ -4,7 +4,8 @@
 // kernel releases it the moment the holder dies (even by kill -9), so there is no stale lock
 // file to clean and no PID to reuse; it is close-on-exec, so hooks never inherit it; and it is
 // scoped to the network namespace, which is exactly what a cycle changes. `ss -xlp | grep netgwm`
-// shows who holds it.
+// shows who holds it. (Abstract names have no permissions: a local user who binds the name first
+// makes every cycle give up with exit 75 until that process is gone; `ss -xlp` names it.)
 import { createServer, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LockBusyError } from '../errors.js';
@@ -31,7 +32,9 @@ export async function acquireLock(options: { waitMs: number; name?: string; sign
 
 function tryListen(name: string): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    // Nobody has anything to say to the lock: a connection is closed at once, so that it can
+    // never hold up release() (server.close waits for open connections).
+    const server = createServer((socket) => socket.destroy());
     server.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(undefined) : reject(error)));
     server.listen({ path: name, exclusive: true }, () => {
       server.unref(); // holding the lock must not keep the process alive by itself

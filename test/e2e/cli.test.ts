@@ -30,9 +30,10 @@ describe('netgwm command line', () => {
 
   it.each([
     [['frobnicate'], /unknown command "frobnicate"/],
-    [['run', '--bogus'], /Unknown option '--bogus'/],
-    [['run', '--interval', '5'], /--interval is an option of `netgwm daemon`/],
-    [['run', '--wait', 'soon'], /--wait: expected a number of seconds, got "soon"/],
+    // With a config that does not exist: whatever the order of the checks, no cycle can run here.
+    [['run', '--bogus', '-c', '/nonexistent/netgwm.yml'], /Unknown option '--bogus'/],
+    [['run', '--interval', '5', '-c', '/nonexistent/netgwm.yml'], /--interval is an option of `netgwm daemon`/],
+    [['run', '--wait', 'soon', '-c', '/nonexistent/netgwm.yml'], /--wait: expected a number of seconds, got "soon"/],
   ])('usage error %j exits 2', async (args, message) => {
     const result = await netgwm(...args);
     expect(result.exitCode).toBe(2);

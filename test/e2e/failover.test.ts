@@ -5,7 +5,8 @@ import { Harness, sleep } from './harness.js';
 describe('failover and failback (3 uplinks, 2 sites)', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await Harness.create();
+    // Backups are probed every cycle, so that they can be stable when the primary fails.
+    h = await Harness.create({ config: { check_all_gateways: true } });
   });
   afterAll(async () => {
     await h?.destroy();

@@ -90,7 +90,15 @@ export class Harness {
 
   /** Starts `netgwm daemon` in the router namespace; stop it with `.kill()`. */
   daemon(args: string[] = [], env: Record<string, string> = {}): ResultPromise {
-    return execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, 'daemon', '-c', this.configFile(), ...args], { reject: false, stdin: 'ignore', env });
+    return this.start(['daemon', ...args], env);
+  }
+
+  /**
+   * Starts `netgwm ARGS -c CONFIG` in the router namespace without waiting for it. `ip netns
+   * exec` execs netgwm, so the process's PID is netgwm's own: `.kill()` signals netgwm.
+   */
+  start(args: string[], env: Record<string, string> = {}): ResultPromise {
+    return execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', this.configFile()], { reject: false, stdin: 'ignore', env });
   }
 
   /** Name of the configured gateway the router's default route uses now. */

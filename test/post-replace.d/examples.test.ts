@@ -158,14 +158,16 @@ describe('20-flush-udp-conntrack (in a throw-away namespace)', () => {
     return [...stdout.matchAll(/^(\w+) .*? sport=(\d+)/gm)].map((match) => `${match[1]} ${match[2]}`).sort();
   };
 
+  let made = false; // never delete a namespace this test did not make
   beforeAll(async () => {
     await execa('ip', ['netns', 'add', ns]);
+    made = true;
     const script = ['link set lo up', 'link add wan_1 type veth peer name wan-2', 'addr add 192.0.2.2/30 dev wan_1', 'addr add 192.0.2.6/30 dev wan-2', 'link set wan_1 up', 'link set wan-2 up'];
     await execa('ip', ['-n', ns, '-batch', '-'], { input: script.join('\n') + '\n' });
     await insertFlows();
   });
   afterAll(async () => {
-    await execa('ip', ['netns', 'del', ns], { reject: false });
+    if (made) await execa('ip', ['netns', 'del', ns], { reject: false });
   });
 
   it('does nothing at start', async () => {

@@ -144,10 +144,20 @@ describe('firewall steps', () => {
     expect(sim.kernel.table).toContain('active isp2');
   });
 
-  it('without an nftables section touches nothing and forgets its record', async () => {
-    await keepFirewall(config, deps, state, isp('isp1'));
-    commands();
+  it('without an nftables section: touches nothing, but removes once what an earlier section loaded', async () => {
     const without = await configWith({ nftables: undefined, gateways: { isp1: { ip: '192.0.2.1', priority: 1, mark: 1 } } });
+    const fresh = emptyState();
+    expect(await keepFirewall(without, deps, fresh, isp('isp1'))).toBe(true);
+    expect(commands()).toEqual([]);
+
+    await keepFirewall(config, deps, state, isp('isp1'));
+    expect(sim.kernel.table).toBeDefined();
+    kinds();
+    expect(await keepFirewall(without, deps, state, isp('isp1'))).toBe(true);
+    expect(sim.kernel.rules).toEqual([]);
+    expect(sim.kernel.table).toBeUndefined();
+    expect(kinds()).toEqual(['mark-rules-changed', 'firewall-loaded']);
+    commands();
     expect(await keepFirewall(without, deps, state, isp('isp1'))).toBe(true);
     expect(commands()).toEqual([]);
     expect(state.firewall).toBeUndefined();

@@ -105,6 +105,28 @@ describe('chooseGateway', () => {
     );
   });
 
+  it('a backup not probed in the cycles before is not stable on its first probe after the gap', () => {
+    // isp3 was up an hour ago and not probed since (worse than the current one); isp2 was probed
+    // in the previous cycle and has been up for min_uptime: isp2 wins although isp3's "since" is older.
+    play(
+      [
+        { t: 0, up: { isp1: true, isp2: true, isp3: true }, expect: undefined },
+        { t: 3540, up: { isp1: true, isp2: true }, expect: undefined },
+        { t: 3600, up: { isp1: false, isp2: true, isp3: true }, expect: 'isp2', reason: /^isp1 down/ },
+      ],
+      { start: 'isp1', gateways: [gateways[0]!, { ...gateways[2]!, priority: 2 }, { ...gateways[1]!, priority: 3 }] },
+    );
+    // With only isp3 up after the gap, it is still the best gateway up: failover does not wait.
+    play(
+      [
+        { t: 0, up: { isp1: true, isp2: true, isp3: true }, expect: undefined },
+        { t: 3540, up: { isp1: true }, expect: undefined },
+        { t: 3600, up: { isp1: false, isp2: false, isp3: true }, expect: 'isp3', reason: /no gateway is stable yet, isp3 is the best one up/ },
+      ],
+      { start: 'isp1' },
+    );
+  });
+
   it('failover with nothing stable picks the best gateway that is up (no failover onto nothing)', () => {
     play(
       [
@@ -192,7 +214,7 @@ describe('probeOrder and probingDone', () => {
   });
 
   it('current down: stops at the first stable gateway, goes on past unstable ones', () => {
-    const state: State = { ...emptyState(), gateways: { isp2: { up: true, since: -600_000, checkedAt: -60_000 } } };
+    const state: State = { ...emptyState(), lastCycleAt: -60_000, gateways: { isp2: { up: true, since: -600_000, checkedAt: -60_000 } } };
     expect(probingDone({ ...base, state, current: 'isp1', observations: observe({ isp1: false, isp2: true }) })).toBe(true);
     expect(probingDone({ ...base, current: 'isp1', observations: observe({ isp1: false, isp2: true }) })).toBe(false);
     expect(probingDone({ ...base, current: 'isp1', observations: observe({ isp1: false, isp2: false, isp3: true }) })).toBe(true);

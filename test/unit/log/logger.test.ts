@@ -51,3 +51,14 @@ describe('logger', () => {
     expect(localTime(new Date(2026, 10, 26, 9, 5, 7, 12))).toBe('2026-11-26 09:05:07.012');
   });
 });
+
+describe('reopen', () => {
+  it('a destination that cannot reopen does not throw, and the others keep logging', () => {
+    const good = memory();
+    const broken = { write: () => true, reopen: () => { throw new Error('EACCES: permission denied'); } };
+    const log = createLogger([{ to: broken, level: 'info', format: 'text' }, { to: good.to, level: 'info', format: 'text' }]);
+    expect(() => log.reopen()).not.toThrow();
+    log.event({ kind: 'all-down' });
+    expect(good.lines).toHaveLength(1);
+  });
+});

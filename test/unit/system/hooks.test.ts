@@ -50,6 +50,13 @@ describe('runHook', () => {
     expect(result).toMatchObject({ exitCode: 3, timedOut: false, stdoutTail: 'a b|$HOME|;ls|', stderrTail: 'oops' });
   });
 
+  it('returns when the hook exits, even if something it started in a new session holds its output', async () => {
+    const started = Date.now();
+    const result = await runHook(await hook('setsid sleep 3 &\necho done'), [], { PATH: '/usr/bin:/bin' }, 10_000);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdoutTail: 'done' });
+  });
+
   it('kills a hanging hook and what it started after the timeout', async () => {
     const path = await hook('sleep 30 & echo $! > "$0.child"; sleep 30');
     const started = Date.now();
