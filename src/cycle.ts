@@ -1,10 +1,12 @@
 // One cycle: lock, clean leftovers, read the current route, probe, decide, switch, save, hooks.
+// (Hooks live in post-replace.ts, firewall steps in firewall.ts, reports in report/publish.ts.)
 import { join } from 'node:path';
 import type { Config, Gateway } from './config/load.js';
 import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInput } from './core/decide.js';
-import { addTotals, recordProbes, recordSwitch } from './core/measurements.js';
+import { recordProbes, recordSwitch } from './core/measurements.js';
 import type { Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
+import { resumeHooks, runSwitchHooks, saveStateLogged } from './post-replace.js';
 import type { GatewayInfo } from './log/events.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
@@ -12,10 +14,9 @@ import { publishReports } from './report/publish.js';
 import { resolveSites, type ProbeTarget, type ResolvedSites } from './probe/resolve.js';
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
-import { hookArguments, hookEnvironment, listHooks, runHook } from './system/hooks.js';
 import { acquireLock } from './system/lock.js';
 import { matchGateway, readDefaultRoutes, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
-import { loadState, MODE_FILE, readMode, saveState, STATE_FILE } from './state/store.js';
+import { loadState, MODE_FILE, readMode, STATE_FILE } from './state/store.js';
 
 export interface CycleDeps {
   exec: Exec;
@@ -50,6 +51,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const { state: remembered, mode } = await recall(config, deps.log);
     const route = (await readDefaultRoutes(deps.exec))[0];
     const current = matchGateway(route, config.gateways);
+    await resumeHooks(config, deps.log, remembered, current?.name, signal);
     const sites = await resolveCheckSites(config, remembered, deps.log);
 
     const input = decisionInput(config, remembered, mode, current, deps.clock());
@@ -114,12 +116,8 @@ async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContex
   Object.assign(state, recordSwitch(state, { at: cycle.now, from: current.gateway?.name, to: target.name, reason: decision.reason, incomplete }));
   state.lastCycleMs = cycle.took();
   // Saved before the hooks: a hook may run for long, and the switch has happened.
-  await saveState(config.state_dir, state);
-  const hookFailures = await runHooks(config, deps.log, to, from, decision.reason, cycle.signal);
-  if (hookFailures > 0) {
-    state.totals = addTotals(state.totals, { hookFailures });
-    await saveState(config.state_dir, state);
-  }
+  await saveStateLogged(config, deps.log, state);
+  await runSwitchHooks(config, deps.log, state, { to, from, reason: decision.reason }, cycle.signal);
   return target.name;
 }
 
@@ -127,7 +125,7 @@ async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContex
 async function keepGateway(config: Config, deps: CycleDeps, cycle: CycleContext, state: State, current: Gateway | undefined): Promise<void> {
   await keepFirewall(config, deps, state, current);
   state.lastCycleMs = cycle.took();
-  await saveState(config.state_dir, state);
+  await saveStateLogged(config, deps.log, state);
 }
 
 /** Probes in NetGWM's order and stops as soon as the rest cannot change the decision. */
@@ -166,22 +164,6 @@ async function switchRoute(exec: Exec, log: Logger, target: Gateway, from: Gatew
   const to = gatewayInfo(target, route);
   log.event({ kind: 'switched', to, from, reason });
   return to;
-}
-
-/** Returns how many hooks failed (exit code not 0, killed or timed out). */
-async function runHooks(config: Config, log: Logger, to: GatewayInfo, from: GatewayInfo | undefined, reason: string, signal?: AbortSignal): Promise<number> {
-  const hooks = await listHooks(config.hooks_dir);
-  if (hooks.length === 0) return 0;
-  const args = hookArguments(to, from);
-  const env = hookEnvironment(to, from, reason);
-  let failures = 0;
-  for (const hook of hooks) {
-    if (signal?.aborted) break;
-    const result = await runHook(hook, args, env, config.hook_timeout * 1000, signal);
-    log.event({ kind: 'hook-finished', ...result });
-    if (result.exitCode !== 0) failures++;
-  }
-  return failures;
 }
 
 /** A gateway as the hooks should see it: the dev the kernel uses when the config names none. */

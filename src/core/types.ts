@@ -77,6 +77,15 @@ export interface Totals {
   hookFailures: number;
 }
 
+/** The hooks of a switch that have not all run yet (see src/post-replace.ts). */
+export interface PendingHooks {
+  to: { name: string; ip?: string; dev?: string };
+  from?: { name: string; ip?: string; dev?: string };
+  reason: string;
+  /** Paths of the hooks that have run. */
+  done: string[];
+}
+
 export interface State {
   version: 1;
   /** Start of the last cycle, epoch ms; a later cycle that starts earlier saw the clock step back. */
@@ -96,6 +105,7 @@ export interface State {
   totals?: Totals;
   /** How long the last cycle took until it saved the state (hooks run after), ms. */
   lastCycleMs?: number;
+  pendingHooks?: PendingHooks;
 }
 
 export function emptyState(): State {

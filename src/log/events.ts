@@ -21,6 +21,8 @@ export type CoreEvent =
 export type ShellEvent =
   | { kind: 'switched'; to: GatewayInfo; from?: GatewayInfo; reason: string }
   | { kind: 'switch-failed'; to: GatewayInfo; reason: string; error: string }
+  | { kind: 'hooks-resumed'; to: string; hooks: number }
+  | { kind: 'state-save-failed'; dir: string; error: string }
   | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string }
   | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string }
   | { kind: 'leftovers-removed'; what: string[] }
@@ -57,6 +59,8 @@ export const formatters: Formatters = {
       `hook ${e.hook} ${e.timedOut ? 'killed after timeout' : e.signal ? `killed by ${e.signal}` : `exited ${e.exitCode}`} in ${(e.durationMs / 1000).toFixed(2)} s` +
       `${e.stdoutTail ? `; output: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr: ${e.stderrTail}` : ''}`,
   },
+  'hooks-resumed': { level: 'warn', line: (e) => `running the ${e.hooks} hook(s) of the switch to ${e.to} that an interrupted cycle did not run` },
+  'state-save-failed': { level: 'error', line: (e) => `cannot save the state in ${e.dir} (${e.error}); the next cycle works from the last saved state` },
   'site-unresolved': {
     level: 'warn',
     line: (e) => `check site ${e.site} did not resolve (${e.error}); ${e.usingCached ? `using its last address ${e.usingCached}` : 'skipping it this cycle'}`,

@@ -10,6 +10,7 @@ export const MODE_FILE = 'mode';
 
 const time = z.number().finite();
 const count = z.number().int().nonnegative();
+const gatewayInfo = z.object({ name: z.string(), ip: z.string().optional(), dev: z.string().optional() });
 const stateSchema = z.object({
   version: z.literal(1),
   lastCycleAt: time.optional(),
@@ -25,6 +26,7 @@ const stateSchema = z.object({
   samples: z.record(z.string(), z.array(z.object({ at: time, site: z.string(), sent: count, replies: count, rttMs: time.optional() }))).optional(),
   totals: z.object({ switches: count, hookFailures: count }).optional(),
   lastCycleMs: time.optional(),
+  pendingHooks: z.object({ to: gatewayInfo, from: gatewayInfo.optional(), reason: z.string(), done: z.array(z.string()) }).optional(),
 });
 
 export type LoadedState = { state: State; problem?: string };

@@ -1,0 +1,65 @@
+// post-replace.d in whole cycles: failing and hanging hooks, and hooks an interrupted cycle left.
+import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Harness, waitFor } from './harness.js';
+
+let h: Harness;
+const extraHooks: string[] = [];
+
+beforeAll(async () => {
+  h = await Harness.create();
+});
+afterAll(async () => {
+  await h?.destroy();
+});
+afterEach(async () => {
+  for (const hook of extraHooks.splice(0)) await rm(hook, { force: true });
+  await h.net.exec(h.net.routerNs, 'ip', ['route', 'flush', 'table', 'main', 'default'], { reject: false });
+  await rm(h.stateDir(), { recursive: true, force: true });
+  await rm(h.logFile(), { force: true });
+});
+
+async function addHook(name: string, body: string): Promise<string> {
+  const path = join(h.hooksDir(), name);
+  await writeFile(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  extraHooks.push(path, `${path}.started`);
+  return path;
+}
+
+describe('hooks in a cycle', () => {
+  it('a failing and a hanging hook stop neither the hooks after them nor the next cycle, and are counted', async () => {
+    await addHook('10-fails', 'echo "no modem" >&2; exit 3');
+    await addHook('20-hangs', 'sleep 30');
+    await h.writeConfig({ hook_timeout: 1 });
+    const first = await h.run();
+    expect(first.exitCode).toBe(0);
+    expect(first.ms).toBeLessThan(5000);
+    const log = (await h.logLines()).join('\n');
+    expect(log).toMatch(/WARN hook .*10-fails exited 3 in \d+\.\d\d s; stderr: no modem/);
+    expect(log).toMatch(/WARN hook .*20-hangs killed after timeout in 1\.\d\d s/);
+    expect((await h.hookCalls()).at(-1)).toEqual({ event: 'start', args: ['isp1', '192.0.2.1', 'wan_1', 'NaN', 'NaN', 'NaN'] });
+    const status = JSON.parse((await h.netgwm(['status', '--json'])).stdout) as { totals: { hook_failures: number } };
+    expect(status.totals.hook_failures).toBe(2);
+    expect((await h.run()).exitCode).toBe(0);
+  });
+
+  it('hooks a stopped daemon did not run are run by the next cycle, with the same arguments', async () => {
+    // The first time it runs, this hook takes a minute: the daemon is stopped meanwhile.
+    const slow = await addHook('10-slow', 'if [ -e "$0.started" ]; then exit 0; fi\ntouch "$0.started"\nsleep 60');
+    const calls = (await h.hookCalls()).length;
+    const daemon = h.daemon(['--interval', '60']);
+    expect(await waitFor(() => existsSync(`${slow}.started`), 5000)).toBe(true);
+    daemon.kill('SIGTERM');
+    expect((await daemon).exitCode).toBe(0);
+    expect(await h.hookCalls()).toHaveLength(calls);
+
+    const next = await h.run();
+    expect(next.stderr).toMatch(/WARN running the 2 hook\(s\) of the switch to isp1 that an interrupted cycle did not run/);
+    expect((await h.hookCalls()).slice(calls)).toEqual([{ event: 'start', args: ['isp1', '192.0.2.1', 'wan_1', 'NaN', 'NaN', 'NaN'] }]);
+    // Done now: a further cycle runs no hook.
+    expect((await h.run()).stderr).toBe('');
+    expect(await h.hookCalls()).toHaveLength(calls + 1);
+  });
+});
