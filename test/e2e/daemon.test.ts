@@ -108,13 +108,13 @@ describe('netgwm daemon', () => {
     }
   });
 
-  it('SIGUSR1 reopens the log file after logrotate moved it', async () => {
+  it.each(['SIGUSR1', 'SIGHUP'] as const)('%s reopens the log file after logrotate moved it', async (signal) => {
     await h.writeConfig({});
     const daemon = h.daemon(['--interval', '0.3']);
     try {
       expect(await waitFor(async () => (await cycleEnds()).length >= 1, 5000)).toBe(true);
       await rename(h.logFile(), `${h.logFile()}.1`);
-      daemon.kill('SIGUSR1');
+      daemon.kill(signal);
       expect(await waitFor(async () => (await cycleEnds()).length >= 1, 3000)).toBe(true);
     } finally {
       daemon.kill('SIGTERM');
