@@ -201,7 +201,7 @@ function describeConfig(config: Config): Record<string, unknown> {
     ...rest,
     ...(config.nftables ? { nftables: { ...config.nftables, mask: hex(config.nftables.mask) } } : {}),
     check_table: `${config.check_table} (table ${check_table_id})`,
-    probe: { ...config.probe, mark: `0x${config.probe.mark.toString(16)}` },
+    probe: { ...config.probe, mark: hex(config.probe.mark) },
   };
 }
 

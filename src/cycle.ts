@@ -16,7 +16,7 @@ import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
 import { acquireLock } from './system/lock.js';
 import { matchGateway, readDefaultRoutes, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
-import { loadState, MODE_FILE, readMode, STATE_FILE } from './state/store.js';
+import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
 
 export interface CycleDeps {
   exec: Exec;
@@ -81,7 +81,9 @@ async function cleanLeftovers(deps: CycleDeps, table: CheckTable): Promise<void>
 async function recall(config: Config, log: Logger): Promise<{ state: State; mode: string }> {
   const loaded = await loadState(config.state_dir);
   if (loaded.problem) log.event({ kind: 'state-unreadable', file: join(config.state_dir, STATE_FILE), problem: loaded.problem });
-  return { state: loaded.state, mode: await effectiveMode(config, log) };
+  const { mode, ignored } = await readEffectiveMode(config);
+  if (ignored !== undefined) log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: ignored });
+  return { state: loaded.state, mode };
 }
 
 async function resolveCheckSites(config: Config, state: State, log: Logger): Promise<ResolvedSites> {
@@ -141,15 +143,6 @@ async function probeGateways(config: Config, deps: CycleDeps, input: DecisionInp
     await prober.close();
   }
   return observations;
-}
-
-/** The mode set with `netgwm use` wins over the config's `mode` key. */
-async function effectiveMode(config: Config, log: Logger): Promise<string> {
-  const pinned = await readMode(config.state_dir);
-  if (pinned === undefined) return config.mode;
-  if (pinned === 'auto' || config.gateways.some((gateway) => gateway.name === pinned)) return pinned;
-  log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: pinned });
-  return config.mode;
 }
 
 /** The new gateway as the kernel routes it (with the dev it uses), or undefined when it refused. */

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import type { State } from '../core/types.js';
 import { parseLocalTime } from '../log/time.js';
 import { logParts, readLines } from './log-files.js';
+import { iso, seconds } from './json-units.js';
 
 export const HISTORY_SCHEMA_VERSION = 1;
 /** At most this many events are kept while reading, newest win (a month of flapping fits). */
@@ -143,6 +144,3 @@ export function historyDocument(entries: HistoryEntry[], count: number, now: num
 }
 
 export type HistoryDocument = ReturnType<typeof historyDocument>;
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const seconds = (ms: number) => Math.round(Math.max(0, ms) / 100) / 10;

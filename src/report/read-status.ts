@@ -2,11 +2,11 @@
 // state file and the mode file, at the time asked.
 import { join } from 'node:path';
 import type { Config } from '../config/load.js';
-import { loadState, readMode, STATE_FILE } from '../state/store.js';
+import { loadState, readEffectiveMode, STATE_FILE } from '../state/store.js';
 import { statusDocument, type StatusDocument } from './status-document.js';
 
 export async function readStatus(config: Config, now: number): Promise<StatusDocument> {
-  const [loaded, mode] = await Promise.all([loadState(config.state_dir), modeOf(config)]);
+  const [loaded, { mode }] = await Promise.all([loadState(config.state_dir), readEffectiveMode(config)]);
   return statusDocument({
     config,
     state: loaded.state,
@@ -16,10 +16,4 @@ export async function readStatus(config: Config, now: number): Promise<StatusDoc
     mode,
     now,
   });
-}
-
-/** As a cycle sees it: `netgwm use` (STATE_DIR/mode) wins over the config's `mode` when it names a gateway. */
-async function modeOf(config: Config): Promise<string> {
-  const pinned = await readMode(config.state_dir);
-  return pinned !== undefined && (pinned === 'auto' || config.gateways.some((gateway) => gateway.name === pinned)) ? pinned : config.mode;
 }

@@ -5,6 +5,7 @@ import type { Config, Gateway } from '../config/load.js';
 import { isStable, msUntilStable } from '../core/decide.js';
 import { meanRtt, summarizeWindow, WINDOW } from '../core/measurements.js';
 import type { State } from '../core/types.js';
+import { iso, seconds } from './json-units.js';
 
 export const STATUS_SCHEMA_VERSION = 1;
 /** A last cycle older than this probably means cron or the daemon stopped running. */
@@ -135,6 +136,4 @@ function gatewayStatus(gateway: Gateway, { config, state, mode, now }: StatusInp
   };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
 const rounded = (ms: number | undefined) => (ms === undefined ? null : Math.round(ms * 100) / 100);

@@ -84,6 +84,17 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   }
 }
 
+/**
+ * The mode in force: `netgwm use` (STATE_DIR/mode) wins over the config's `mode` when it names
+ * `auto` or a gateway; `ignored` is what the file said when it named neither.
+ */
+export async function readEffectiveMode(config: { state_dir: string; mode: string; gateways: Array<{ name: string }> }): Promise<{ mode: string; ignored?: string }> {
+  const pinned = await readMode(config.state_dir);
+  if (pinned === undefined) return { mode: config.mode };
+  if (pinned === 'auto' || config.gateways.some((gateway) => gateway.name === pinned)) return { mode: pinned };
+  return { mode: config.mode, ignored: pinned };
+}
+
 /** The pinned gateway (`netgwm use NAME`), `auto`, or undefined when never set. */
 export async function readMode(stateDir: string): Promise<string | undefined> {
   const text = await readFile(join(stateDir, MODE_FILE), 'utf8').catch(() => undefined);

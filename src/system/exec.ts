@@ -3,8 +3,6 @@ import { execa } from 'execa';
 import { CommandError } from '../errors.js';
 import { commandPath } from './command-path.js';
 
-export { commandPath } from './command-path.js';
-
 export interface ExecOptions {
   /** Written to the command's stdin (e.g. an `ip -batch -` script). */
   input?: string;
@@ -23,11 +21,8 @@ export interface ExecResult {
 
 export type Exec = (file: string, args: string[], options?: ExecOptions) => Promise<ExecResult>;
 
-
-/** `onCommand` sees every argv before it runs (debug logging, counting commands in tests). */
-export function createExec(onCommand?: (argv: string[]) => void): Exec {
+export function createExec(): Exec {
   return async (file, args, options = {}) => {
-    onCommand?.([file, ...args]);
     const result = await execa(file, args, {
       input: options.input,
       stdin: options.input === undefined ? 'ignore' : 'pipe',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandPath } from '../../../src/system/exec.js';
+import { commandPath } from '../../../src/system/command-path.js';
 
 describe('commandPath', () => {
   it('adds the sbin directories cron leaves out, after what PATH names', () => {
