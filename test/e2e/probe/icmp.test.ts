@@ -7,6 +7,7 @@ import { pingAddress, type PingResult } from '../../../src/probe/icmp.js';
 import {
   pingInNamespace,
   runFixture,
+  WITHOUT_CAPABILITIES,
   type GcOutcome,
   type LoadOutcome,
   type PingJob,
@@ -59,8 +60,7 @@ describe('pingAddress in a namespace network', () => {
 
   it('loadIcmp accepts root and explains itself to an unprivileged process', async () => {
     expect(await runFixture<LoadOutcome>(network.prober, 'load-icmp.ts', null)).toEqual({});
-    const unprivileged = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-    const outcome = await runFixture<LoadOutcome>(network.prober, 'load-icmp.ts', null, { wrapper: unprivileged });
+    const outcome = await runFixture<LoadOutcome>(network.prober, 'load-icmp.ts', null, { wrapper: WITHOUT_CAPABILITIES });
     expect(outcome.error).toMatch(/cannot open a raw ICMP socket.*CAP_NET_RAW/);
   });
 

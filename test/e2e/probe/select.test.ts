@@ -1,5 +1,5 @@
 /**
- * choosePing in real processes: as root the native module works; an unprivileged process cannot
+ * choosePing in real processes: as root the native module works; a process without capabilities cannot
  * open a raw socket, which is the same failure as a native module that does not load, and must
  * fall back to ping(8) with one warning until the situation changes.
  */
@@ -10,10 +10,11 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FALLBACK_FILE } from '../../../src/probe/select.js';
 import type { ChooseJob, ChooseOutcome } from './fixtures/choose-ping.js';
+import { WITHOUT_CAPABILITIES } from './fixtures/child.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 const FIXTURE = fileURLToPath(new URL('fixtures/choose-ping.ts', import.meta.url));
-const UNPRIVILEGED = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
+const UNPRIVILEGED = WITHOUT_CAPABILITIES;
 
 async function choose(job: ChooseJob, options: { unprivileged?: boolean } = {}): Promise<ChooseOutcome> {
   const argv = [...(options.unprivileged ? UNPRIVILEGED : []), process.execPath, '--import', 'tsx', FIXTURE, JSON.stringify(job)];
