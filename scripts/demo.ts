@@ -36,6 +36,8 @@ async function main(): Promise<void> {
     const config = {
       gateways: Object.fromEntries(net.uplinks.map((u) => [`isp${u.index}`, { ip: u.gatewayIp, priority: u.index }])),
       min_uptime: MIN_UPTIME_S,
+      // Backups are probed every cycle too, so that they can prove stable before they are needed.
+      check_all_gateways: true,
       check_sites: net.sites,
       state_dir: join(dir, 'state'),
       log_file: join(dir, 'netgwm.log'),
