@@ -47,18 +47,43 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // Reads the config at each scrape, so a reload applies; a changed metrics_listen needs a restart.
   const metrics = await startMetricsServer(() => config, log);
   try {
-    while (!stop.signal.aborted) {
-      const started = performance.now();
-      await runCycle(config, deps, stop.signal).catch((error: unknown) => {
-        if (error instanceof LockBusyError) log.event({ kind: 'lock-busy', waitedMs: deps.lockWaitMs });
-        else log.event({ kind: 'cycle-failed', error: (error as Error).message });
-      });
-      const left = options.intervalMs - (performance.now() - started);
-      if (left > 0) await sleep(left, undefined, { signal: stop.signal }).catch(() => undefined);
-    }
+    await runEvery(options.intervalMs, stop.signal, () =>
+      runCycle(config, deps, stop.signal).then(
+        () => undefined,
+        (error: unknown) => {
+          if (error instanceof LockBusyError) log.event({ kind: 'lock-busy', waitedMs: deps.lockWaitMs });
+          else log.event({ kind: 'cycle-failed', error: (error as Error).message });
+        },
+      ),
+    );
   } finally {
     await metrics?.close();
     process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload).off('SIGUSR1', onReopen);
   }
   return 0;
+}
+
+export interface Timer {
+  /** Monotonic milliseconds. */
+  now: () => number;
+  /** Resolves after `ms`, or early when `signal` aborts. */
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+const realTimer: Timer = {
+  now: () => performance.now(),
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+};
+
+/**
+ * Runs `work` every `intervalMs`, start to start, until `signal` aborts: a cycle that takes 0.4 s
+ * of a 1 s interval is followed by 0.6 s of sleep, one that overruns by none (no catch-up burst).
+ */
+export async function runEvery(intervalMs: number, signal: AbortSignal, work: () => Promise<void>, timer: Timer = realTimer): Promise<void> {
+  while (!signal.aborted) {
+    const started = timer.now();
+    await work();
+    const left = intervalMs - (timer.now() - started);
+    if (left > 0 && !signal.aborted) await timer.sleep(left, signal);
+  }
 }

@@ -1,9 +1,9 @@
 // The daemon: start-to-start interval, clean stop on signals, config reload, log reopen.
-import { existsSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Harness, sleep, waitFor } from './harness.js';
+import { Harness, waitFor } from './harness.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -16,25 +16,33 @@ beforeEach(async () => {
   await rm(h.logFile(), { force: true }); // each test counts its own daemon's cycles
 });
 
-/** Start times of the daemon's cycles, from its `cycle done` debug lines. */
-async function cycleEnds(): Promise<number[]> {
-  return (await h.logLines()).filter((line) => line.includes('DEBUG cycle done')).map((line) => Date.parse(line.slice(0, 23).replace(' ', 'T')));
+/** The daemon's `cycle done` debug lines. */
+async function cycleEnds(): Promise<string[]> {
+  return (await h.logLines()).filter((line) => line.includes('DEBUG cycle done'));
+}
+
+/** The daemon's result once it exited; fails if it is still running after `ms` (a hang guard). */
+async function exited(daemon: ReturnType<Harness['daemon']>, ms = 20_000) {
+  const guard = new Promise<'hung'>((done) => setTimeout(() => done('hung'), ms).unref());
+  const result = await Promise.race([daemon, guard]);
+  if (result === 'hung') {
+    daemon.kill('SIGKILL');
+    throw new Error(`the daemon was still running ${ms} ms after the signal`);
+  }
+  return result;
 }
 
 describe('netgwm daemon', () => {
-  it('runs a cycle every interval measured start to start, logs to stdout, and stops on SIGTERM with exit 0', async () => {
-    // Every cycle probes the dead isp3 for 0.5 s: with sleep-after-work the period would be 1.5 s.
+  // The start-to-start schedule itself is tested on a virtual clock in test/unit/daemon.test.ts.
+  it('runs cycles every interval, logs to stdout, and stops on SIGTERM with exit 0', async () => {
     await h.writeConfig({ check_all_gateways: true });
     await h.net.failOperator(3);
-    const daemon = h.daemon(['--interval', '1']);
-    expect(await waitFor(async () => (await cycleEnds()).length >= 4, 8000)).toBe(true);
+    const daemon = h.daemon(['--interval', '0.5']);
+    expect(await waitFor(async () => (await cycleEnds()).length >= 3)).toBe(true);
     daemon.kill('SIGTERM');
-    const result = await daemon;
+    const result = await exited(daemon);
     expect(result.exitCode).toBe(0);
-    const ends = await cycleEnds();
-    const gaps = ends.slice(1).map((end, i) => end - ends[i]!);
-    for (const gap of gaps) expect(gap).toBeGreaterThan(800), expect(gap).toBeLessThan(1300);
-    expect(String(result.stdout)).toMatch(/INFO netgwm \S+ daemon started: a cycle every 1 s/);
+    expect(String(result.stdout)).toMatch(/INFO netgwm \S+ daemon started: a cycle every 0\.5 s/);
     expect(String(result.stdout)).toMatch(/INFO daemon stopping on SIGTERM/);
     expect(await h.checkTableLeftovers()).toEqual([]);
     await h.net.restoreOperator(3);
@@ -42,9 +50,9 @@ describe('netgwm daemon', () => {
 
   it('INTERVAL from the environment (as /etc/default/netgwm sets it) is the default interval', async () => {
     const daemon = h.daemon([], { INTERVAL: '0.5' });
-    expect(await waitFor(async () => (await cycleEnds()).length >= 1, 5000)).toBe(true);
+    expect(await waitFor(async () => (await cycleEnds()).length >= 1)).toBe(true);
     daemon.kill('SIGTERM');
-    expect(String((await daemon).stdout)).toMatch(/daemon started: a cycle every 0\.5 s/);
+    expect(String((await exited(daemon)).stdout)).toMatch(/daemon started: a cycle every 0\.5 s/);
   });
 
   it('a bad interval is a usage error', async () => {
@@ -53,35 +61,36 @@ describe('netgwm daemon', () => {
     expect(result.stderr).toMatch(/--interval: expected a number of seconds, got "soon"/);
   });
 
-  it('SIGTERM in the middle of a long probe exits 0 within 2 s and leaves nothing behind', async () => {
-    await h.writeConfig({ probe: { timeout: 10 } });
+  // How soon it stops (within 2 s, the README says) is measured by npm run bench.
+  it('SIGTERM in the middle of a 30 s probe aborts it, exits 0 and leaves nothing behind', async () => {
+    await h.writeConfig({ probe: { timeout: 30 } });
     await h.net.failOperator(1);
     const daemon = h.daemon(['--interval', '60']);
-    expect(await waitFor(async () => (await h.checkTableLeftovers()).length >= 2, 5000)).toBe(true);
-    const stopped = Date.now();
+    expect(await waitFor(async () => (await h.checkTableLeftovers()).length >= 2)).toBe(true);
     daemon.kill('SIGTERM');
-    const result = await daemon;
+    const result = await exited(daemon); // the guard (20 s) ends before the 30 s probe would have
     expect(result.exitCode).toBe(0);
-    expect(Date.now() - stopped).toBeLessThan(2000);
+    expect(String(result.stdout)).not.toMatch(/cycle done/);
     expect(await h.checkTableLeftovers()).toEqual([]);
     await h.net.restoreOperator(1);
   });
 
-  it('SIGINT while a hook hangs kills the hook and exits 0 within 2 s', async () => {
-    await h.writeConfig({});
+  it('SIGINT while a hook hangs kills the hook and exits 0', async () => {
+    await h.writeConfig({ hook_timeout: 600 });
     await h.net.exec(h.net.routerNs, 'ip', ['route', 'flush', 'table', 'main', 'default']);
     const hook = join(h.hooksDir(), '60-hang');
-    await writeFile(hook, '#!/bin/sh\necho started > "$0.started"\nsleep 60\n', { mode: 0o755 });
+    await writeFile(hook, '#!/bin/sh\necho $$ > "$0.started"\nexec sleep 600\n', { mode: 0o755 });
     try {
       const daemon = h.daemon(['--interval', '60']);
-      expect(await waitFor(() => existsSync(`${hook}.started`), 5000)).toBe(true);
-      const stopped = Date.now();
+      expect(await waitFor(async () => (await readFile(`${hook}.started`, 'utf8').catch(() => '')).endsWith('\n'))).toBe(true);
+      const hookPid = Number(await readFile(`${hook}.started`, 'utf8'));
       daemon.kill('SIGINT');
-      const result = await daemon;
+      const result = await exited(daemon); // long before the 600 s hook would have ended
       expect(result.exitCode).toBe(0);
-      expect(Date.now() - stopped).toBeLessThan(2000);
+      expect(await waitFor(() => !isRunning(hookPid))).toBe(true);
     } finally {
       await rm(hook);
+      await rm(`${hook}.started`, { force: true });
     }
   });
 
@@ -89,22 +98,22 @@ describe('netgwm daemon', () => {
     await h.writeConfig({});
     const daemon = h.daemon(['--interval', '0.5']);
     try {
-      expect(await waitFor(async () => (await cycleEnds()).length >= 1, 5000)).toBe(true);
+      expect(await waitFor(async () => (await cycleEnds()).length >= 1)).toBe(true);
       await writeFile(h.configFile(), 'gateways: {}\ncheck_sites: []\n');
       daemon.kill('SIGHUP');
-      expect(await waitFor(async () => (await h.logLines()).some((line) => line.includes('keeping the previous config')), 3000)).toBe(true);
+      expect(await waitFor(async () => (await h.logLines()).some((line) => line.includes('keeping the previous config')))).toBe(true);
       const cyclesAfterBadReload = (await cycleEnds()).length;
-      expect(await waitFor(async () => (await cycleEnds()).length >= cyclesAfterBadReload + 2, 3000)).toBe(true);
+      expect(await waitFor(async () => (await cycleEnds()).length >= cyclesAfterBadReload + 2)).toBe(true);
       expect(await h.currentGateway()).toBe('isp1');
 
       // A good config takes effect: isp3 pinned.
       await h.writeConfig({ mode: 'isp3' });
       daemon.kill('SIGHUP');
-      expect(await waitFor(async () => (await h.currentGateway()) === 'isp3', 3000)).toBe(true);
+      expect(await waitFor(async () => (await h.currentGateway()) === 'isp3')).toBe(true);
       expect((await h.logLines()).join('\n')).toMatch(/INFO config reloaded from /);
     } finally {
       daemon.kill('SIGTERM');
-      expect((await daemon).exitCode).toBe(0);
+      expect((await exited(daemon)).exitCode).toBe(0);
     }
   });
 
@@ -112,13 +121,22 @@ describe('netgwm daemon', () => {
     await h.writeConfig({});
     const daemon = h.daemon(['--interval', '0.3']);
     try {
-      expect(await waitFor(async () => (await cycleEnds()).length >= 1, 5000)).toBe(true);
+      expect(await waitFor(async () => (await cycleEnds()).length >= 1)).toBe(true);
       await rename(h.logFile(), `${h.logFile()}.1`);
       daemon.kill(signal);
-      expect(await waitFor(async () => (await cycleEnds()).length >= 1, 3000)).toBe(true);
+      expect(await waitFor(async () => (await cycleEnds()).length >= 1)).toBe(true);
     } finally {
       daemon.kill('SIGTERM');
-      await daemon;
+      await exited(daemon);
     }
   });
 });
+
+/** True while process `pid` exists and is not a zombie. */
+function isRunning(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+  } catch {
+    return false;
+  }
+}

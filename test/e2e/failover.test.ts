@@ -1,6 +1,6 @@
 // The main story on a real namespace network: start, failover, hold-down, failback, outages.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, sleep } from './harness.js';
+import { Harness } from './harness.js';
 
 describe('failover and failback (3 uplinks, 2 sites)', () => {
   let h: Harness;
@@ -28,7 +28,7 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
   });
 
   it('primary fails: moves to the backup, hooks get the six arguments', async () => {
-    await sleep(3000); // isp2 has been up since the first run: let it become stable
+    h.advanceClock(61); // isp2 has been up since the first run: now it is stable (min_uptime 60)
     await h.net.failOperator(1);
     const result = await h.run();
     expect(result.exitCode).toBe(0);
@@ -44,14 +44,14 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
     await h.run();
     expect(await h.currentGateway()).toBe('isp2');
     expect((await h.logLines()).join('\n')).toMatch(/INFO gateway isp1 up: 2\/2 sites answered \(198\.51\.100\.1 \d+\.\d ms, 198\.51\.100\.2 \d+\.\d ms\)/);
-    await sleep(1500);
+    h.advanceClock(50);
     await h.run();
-    expect(await h.currentGateway()).toBe('isp2');
-    await sleep(2000);
+    expect(await h.currentGateway()).toBe('isp2'); // up for 50 s of the 60 s min_uptime
+    h.advanceClock(15);
     await h.run();
     expect(await h.currentGateway()).toBe('isp1');
     expect((await h.hookCalls()).at(-1)!.args).toEqual(['isp1', '192.0.2.1', 'wan_1', 'isp2', '192.0.2.5', 'wan-2']);
-    expect((await h.logLines()).join('\n')).toMatch(/route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was isp2: isp1 is back and stable, up for [34]s\)/);
+    expect((await h.logLines()).join('\n')).toMatch(/route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was isp2: isp1 is back and stable, up for 1m\d\ds\)/);
   });
 
   it('all down: the route stays, no hook runs, "all gateways down" is logged once', async () => {

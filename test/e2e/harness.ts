@@ -1,5 +1,5 @@
 // Runs the real, built netgwm inside the router namespace of a TestNetwork, with its own config,
-// state, log and a recording hook in a temporary directory.
+// state, log and a recording hook in a temporary directory, on a wall clock the test moves on.
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,6 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
-  ms: number;
 }
 
 export interface HookCall {
@@ -30,7 +29,23 @@ echo >> "$0.calls"
 echo "hook saw $NETGWM_EVENT to $1"
 `;
 
+/**
+ * libfaketime (Debian's `faketime`) shifts the wall clock of netgwm and what it starts by the
+ * test's offset; monotonic time stays real, so timeouts and durations are not affected.
+ */
+const MULTIARCH: Record<string, string> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+const FAKETIME_LIBRARY = `/usr/lib/${MULTIARCH[process.arch] ?? process.arch}/faketime/libfaketime.so.1`;
+
+/** The environment that runs a program `offsetS` seconds ahead, or stopped at local time `at`. */
+export function fakeClockEnv(clock: { offsetS: number } | { at: string }): Record<string, string> {
+  const faketime = 'at' in clock ? clock.at : `+${clock.offsetS}`;
+  return { LD_PRELOAD: FAKETIME_LIBRARY, FAKETIME: faketime, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+}
+
 export class Harness {
+  /** Seconds netgwm's wall clock runs ahead of the real one: moved on by advanceClock(). */
+  private clockOffsetS = 0;
+
   private constructor(
     readonly net: TestNetwork,
     readonly dir: string,
@@ -57,7 +72,7 @@ export class Harness {
   baseConfig(): Record<string, unknown> {
     return {
       gateways: Object.fromEntries(this.net.uplinks.map((uplink) => [`isp${uplink.index}`, { ip: uplink.gatewayIp, priority: uplink.index }])),
-      min_uptime: 3,
+      min_uptime: 60,
       check_sites: this.net.sites,
       state_dir: this.stateDir(),
       log_file: this.logFile(),
@@ -71,16 +86,28 @@ export class Harness {
     await writeFile(this.configFile(), stringify({ ...this.baseConfig(), ...extra }));
   }
 
+  /**
+   * Moves netgwm's wall clock on by `seconds` for every later run: the way to let `min_uptime`
+   * pass without racing the program with sleeps. Never back (that is a test of its own).
+   */
+  advanceClock(seconds: number): void {
+    this.clockOffsetS += seconds;
+  }
+
+  /** The environment that puts netgwm on the test's clock, plus `env`. */
+  private clockEnv(env: Record<string, string> = {}): Record<string, string> {
+    return this.clockOffsetS === 0 ? env : { ...fakeClockEnv({ offsetS: this.clockOffsetS }), ...env };
+  }
+
   /** `netgwm ARGS -c CONFIG` in the router namespace. */
   async netgwm(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<RunResult> {
-    const started = performance.now();
     const result = await execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', this.configFile()], {
       reject: false,
       timeout: options.timeoutMs ?? 30_000,
       stdin: 'ignore',
-      env: options.env,
+      env: this.clockEnv(options.env),
     });
-    return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr), ms: performance.now() - started };
+    return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
   }
 
   /** One cron-style cycle that must succeed silently. */
@@ -98,7 +125,7 @@ export class Harness {
    * exec` execs netgwm, so the process's PID is netgwm's own: `.kill()` signals netgwm.
    */
   start(args: string[], env: Record<string, string> = {}): ResultPromise {
-    return execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', this.configFile()], { reject: false, stdin: 'ignore', env });
+    return execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', this.configFile()], { reject: false, stdin: 'ignore', env: this.clockEnv(env) });
   }
 
   /** Name of the configured gateway the router's default route uses now. */
@@ -138,8 +165,11 @@ export class Harness {
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
-/** Polls `check` every 50 ms until it is true or `ms` passed; returns whether it became true. */
-export async function waitFor(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+/**
+ * Polls `check` every 50 ms until it is true or `ms` passed; returns whether it became true.
+ * `ms` is a hang guard, far above what any check needs, so that a loaded machine never fails it.
+ */
+export async function waitFor(check: () => Promise<boolean> | boolean, ms = 20_000): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check()) return true;

@@ -128,7 +128,7 @@ describe('firewall failures and no-change cycles (3 uplinks)', () => {
     await h.writeConfig(config());
   });
 
-  it('100 daemon cycles and 20 cron runs with nothing to change run no nft or conntrack command', async () => {
+  it('50 daemon cycles and 20 cron runs with nothing to change run no nft or conntrack command', { timeout: 240_000 }, async () => {
     const counting = await stubs('counting', {
       nft: `echo "nft $*" >> "$(dirname "$0")/calls"\nexec ${realNft} "$@"`,
       conntrack: `echo "conntrack $*" >> "$(dirname "$0")/calls"\nexec ${realConntrack} "$@"`,
@@ -137,15 +137,15 @@ describe('firewall failures and no-change cycles (3 uplinks)', () => {
     const cyclesDone = async () => (await h.logLines()).filter((line) => line.includes('DEBUG cycle done')).length;
 
     const before = await cyclesDone();
-    const daemon = execa('ip', ['netns', 'exec', h.net.routerNs, 'env', `PATH=${counting.PATH}`, process.execPath, NETGWM, 'daemon', '--interval', '0.02', '-c', h.configFile()], { reject: false, stdin: 'ignore', timeout: 60_000 });
+    const daemon = execa('ip', ['netns', 'exec', h.net.routerNs, 'env', `PATH=${counting.PATH}`, process.execPath, NETGWM, 'daemon', '--interval', '0.02', '-c', h.configFile()], { reject: false, stdin: 'ignore', timeout: 170_000 });
     try {
-      expect(await waitFor(async () => (await cyclesDone()) - before >= 100, 40_000)).toBe(true);
+      expect(await waitFor(async () => (await cyclesDone()) - before >= 50, 150_000)).toBe(true);
     } finally {
       daemon.kill('SIGTERM');
       await daemon;
     }
     for (let run = 0; run < 20; run++) expect(await h.netgwm(['run'], { env: counting })).toMatchObject({ exitCode: 0, stderr: '' });
-    expect((await cyclesDone()) - before).toBeGreaterThanOrEqual(120);
+    expect((await cyclesDone()) - before).toBeGreaterThanOrEqual(70);
     expect(await calls()).toEqual([]);
 
     // The stubs do count: a cycle that verifies the table runs exactly one nft command.

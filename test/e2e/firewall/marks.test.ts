@@ -2,7 +2,7 @@
 // `ip rule fwmark` to it, so a packet's mark decides which uplink it leaves by. Seen from
 // outside: which operator namespace counts the LAN's packets, what the router's conntrack says.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, sleep } from '../harness.js';
+import { Harness, waitFor } from '../harness.js';
 import { activeMarks, addUplinkTables, lanConnects, lanPortCounts, markedGateways, routerFlows, startTcp, watchLanPorts, type Endpoint } from './support.js';
 
 const LONG_FLOW_PORT = 5001;
@@ -93,9 +93,12 @@ describe('nftables marks (3 uplinks, a table per uplink, flush: none)', () => {
     // The flow started before the switch: still mark 1, still through operator 1.
     expect((await routerFlows(h.net)).find((flow) => flow.sport === streamPort)).toMatchObject({ proto: 'tcp', dport: LONG_FLOW_PORT, mark: 1 });
     const before = await lanPortCounts(h.net);
-    await sleep(600);
-    const after = await lanPortCounts(h.net);
-    expect(after.isp1![LONG_FLOW_PORT]! - before.isp1![LONG_FLOW_PORT]!).toBeGreaterThanOrEqual(3);
+    let after = before;
+    const flowed = await waitFor(async () => {
+      after = await lanPortCounts(h.net);
+      return after.isp1![LONG_FLOW_PORT]! - before.isp1![LONG_FLOW_PORT]! >= 3;
+    });
+    expect(flowed).toBe(true);
     expect(after.isp2![LONG_FLOW_PORT]).toBe(0);
 
     // A new connection: mark 2, through operator 2 only.

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { localTime } from '../../../src/log/time.js';
-import { NETGWM } from '../harness.js';
+import { fakeClockEnv, NETGWM } from '../harness.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 let dir: string;
@@ -69,13 +69,15 @@ describe('netgwm status / history: command line', () => {
   });
 
   it('history lists the switches of a log rotated once and compressed once, oldest first', async () => {
-    const t = (minutesAgo: number) => localTime(new Date(Date.now() - minutesAgo * 60_000));
+    // netgwm runs on a stopped clock, so that "for 10m00s so far" is exact.
+    const now = '2026-11-26 10:00:00';
+    const t = (minutesAgo: number) => localTime(new Date(new Date(now.replace(' ', 'T')).getTime() - minutesAgo * 60_000));
     const logDir = join(dir, 'log');
     await mkdir(logDir, { recursive: true });
     await writeFile(join(logDir, 'netgwm.log.2.gz'), gzipSync(`${t(50)} INFO route replaced to: via 192.0.2.1 (isp1, was none: no current gateway)\n`));
     await writeFile(join(logDir, 'netgwm.log.1'), `${t(40)} INFO route replaced to: via 192.0.2.5 (isp2, was isp1: isp1 down, 0/1 sites answered)\n`);
     await writeFile(join(logDir, 'netgwm.log'), `${t(10)} INFO route replaced to: via 192.0.2.1 (isp1, was isp2: isp1 is back and stable, up for 15m00s)\n`);
-    const text = await netgwm(['history', '-c', config]);
+    const text = await netgwm(['history', '-c', config], fakeClockEnv({ at: now }));
     expect(text.exitCode).toBe(0);
     expect(text.stdout.split('\n')).toEqual([
       expect.stringMatching(/ switch {4}none -> isp1 \(on isp1 for 10m00s\): no current gateway$/),

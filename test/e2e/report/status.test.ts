@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StatusDocument } from '../../../src/report/status-document.js';
-import { Harness, sleep, waitFor } from '../harness.js';
+import { Harness, waitFor } from '../harness.js';
 import { holdCycleLock, promtoolCheck, requireTool, startNodeExporter } from './tools.js';
 
 let h: Harness;
@@ -67,19 +67,15 @@ describe('status after real switches', () => {
     expect(await readFile(join(h.statusDir(), 'isp2'), 'utf8')).toMatch(/^up:198\.51\.100\.1:\d+\.\d{3}$/);
   });
 
-  it('status answers at once while a cycle holds the lock', async () => {
+  it('status answers while a cycle holds the lock, without waiting for it', async () => {
     const lock = await holdCycleLock(h.net.routerNs);
     try {
       expect((await h.netgwm(['run', '--wait', '0'])).exitCode).toBe(75); // the lock is really held
-      const times: number[] = [];
-      for (let i = 0; i < 5; i++) {
-        const result = await h.netgwm(['status', '--json']);
-        expect(JSON.parse(result.stdout).active).toBe('isp2');
-        times.push(Math.round(result.ms));
-      }
-      console.log(`status while the lock is held (whole process, through ip netns exec): ${times.join(', ')} ms`);
-      expect(times.sort((a, b) => a - b)[2]).toBeLessThan(200); // the median
-      expect(Math.max(...times)).toBeLessThan(1000); // none waited for the lock
+      // The lock stays held until the end of this test: a status that waited for it would never
+      // answer (the harness gives up after 30 s). How fast it answers is measured by npm run bench.
+      const result = await h.netgwm(['status', '--json']);
+      expect(result).toMatchObject({ exitCode: 0, stderr: '' });
+      expect(JSON.parse(result.stdout).active).toBe('isp2');
     } finally {
       await lock.stop();
     }
@@ -110,7 +106,7 @@ describe('metrics', () => {
     await config({ metrics_listen: '127.0.0.1:9559' });
     const daemon = h.daemon(['--interval', '1']);
     try {
-      expect(await waitFor(async () => (await h.logLines()).some((line) => line.includes('INFO serving metrics at http://127.0.0.1:9559/metrics')), 5000)).toBe(true);
+      expect(await waitFor(async () => (await h.logLines()).some((line) => line.includes('INFO serving metrics at http://127.0.0.1:9559/metrics')))).toBe(true);
       const scrape = (path: string) =>
         h.net.exec(h.net.routerNs, process.execPath, ['-e', `fetch('http://127.0.0.1:9559${path}').then(async (r) => console.log(r.status + '\\n' + (await r.text())))`]);
       const { stdout } = await scrape('/metrics');
@@ -131,7 +127,7 @@ describe('history', () => {
     await h.net.restoreOperator(1);
     await h.run(); // isp1 answers again: up since now, not yet stable
     await rotateLog();
-    await sleep(3000); // min_uptime
+    h.advanceClock(61); // min_uptime
     await h.run();
     expect(await h.currentGateway()).toBe('isp1');
 
@@ -143,7 +139,7 @@ describe('history', () => {
       ['isp1', 'isp2', 'netgwm.log.1', false],
       ['isp2', 'isp1', 'netgwm.log', true],
     ]);
-    expect((await h.netgwm(['history'])).stdout).toMatch(/switch {4}isp2 -> isp1 \(on isp1 for \d+s so far\): isp1 is back and stable, up for [34]s$/);
+    expect((await h.netgwm(['history'])).stdout).toMatch(/switch {4}isp2 -> isp1 \(on isp1 for \d+s so far\): isp1 is back and stable, up for 1m0\ds$/);
   });
 });
 

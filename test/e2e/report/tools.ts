@@ -44,20 +44,20 @@ export async function startNodeExporter(textfileDir: string): Promise<NodeExport
     process.kill('SIGTERM');
     await process;
   };
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (let attempt = 0; attempt < 300; attempt++) {
     if (process.exitCode !== null && process.exitCode !== undefined) break;
     const answered = await fetch(url).then((response) => response.ok, () => false);
     if (answered) return { url, stop };
     await sleep(100);
   }
   await stop();
-  throw new Error(`prometheus-node-exporter did not answer at ${url} within 10 s: ${String((await process).stderr).slice(-500)}`);
+  throw new Error(`prometheus-node-exporter did not answer at ${url} within 30 s: ${String((await process).stderr).slice(-500)}`);
 }
 
 /** Holds netgwm's cycle lock in `ns` (with the real lock module) until stopped. */
 export async function holdCycleLock(ns: string): Promise<{ stop(): Promise<void> }> {
-  const script = `const { acquireLock } = await import(${JSON.stringify(LOCK_MODULE)}); await acquireLock({ waitMs: 0 }); console.log('locked'); setTimeout(() => {}, 30000);`;
-  const holder = execa('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], { reject: false, stdin: 'ignore', timeout: 40_000 });
+  const script = `const { acquireLock } = await import(${JSON.stringify(LOCK_MODULE)}); await acquireLock({ waitMs: 0 }); console.log('locked'); setTimeout(() => {}, 600000);`;
+  const holder = execa('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], { reject: false, stdin: 'ignore', timeout: 660_000 });
   const stop = async () => {
     holder.kill('SIGTERM');
     await holder;

