@@ -148,7 +148,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** The probe method is chosen once per process: a daemon needs a restart to change probe.method. */
-export async function cycleDeps(config: Config, log: Logger, lockWaitMs: number): Promise<CycleDeps> {
+async function cycleDeps(config: Config, log: Logger, lockWaitMs: number): Promise<CycleDeps> {
   const exec = createExec();
   return { exec, ping: await choosePing(config, { log, exec }), log, clock: Date.now, lockWaitMs };
 }

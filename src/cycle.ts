@@ -1,13 +1,12 @@
 // One cycle: lock, clean leftovers, read the current route, probe, decide, switch, save, hooks.
 // (Hooks live in post-replace.ts, firewall steps in firewall.ts, reports in report/publish.ts.)
 import { join } from 'node:path';
-import type { Config, Gateway } from './config/load.js';
+import type { Config } from './config/load.js';
 import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInput } from './core/decide.js';
 import { recordProbes, recordSwitch } from './core/measurements.js';
-import type { Observations, State } from './core/types.js';
+import type { Gateway, GatewayInfo, Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
 import { resumeHooks, runSwitchHooks, saveStateLogged } from './post-replace.js';
-import type { GatewayInfo } from './log/events.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
@@ -37,12 +36,7 @@ interface CycleContext {
   signal?: AbortSignal;
 }
 
-export interface CycleResult {
-  current?: string;
-  switchedTo?: string;
-}
-
-export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal): Promise<CycleResult> {
+export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal): Promise<void> {
   const lock = await acquireLock({ waitMs: deps.lockWaitMs, name: deps.lockName, signal });
   try {
     const startedAt = performance.now();
@@ -56,7 +50,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
 
     const input = decisionInput(config, remembered, mode, current, deps.clock());
     input.observations = await probeGateways(config, deps, input, sites.targets, table, signal);
-    if (signal?.aborted) return { current: current?.name };
+    if (signal?.aborted) return;
     const decision = chooseGateway(input);
     decision.events.forEach((event) => deps.log.event(event));
 
@@ -66,7 +60,6 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
     await publishReports(config, state, mode, deps.log, deps.clock());
     deps.log.event({ kind: 'cycle-done', durationMs: cycle.took(), current: switchedTo ?? current?.name, probed: Object.keys(input.observations) });
-    return { current: switchedTo ?? current?.name, switchedTo };
   } finally {
     await lock.release();
   }

@@ -48,13 +48,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const metrics = await startMetricsServer(() => config, log);
   try {
     await runEvery(options.intervalMs, stop.signal, () =>
-      runCycle(config, deps, stop.signal).then(
-        () => undefined,
-        (error: unknown) => {
-          if (error instanceof LockBusyError) log.event({ kind: 'lock-busy', waitedMs: deps.lockWaitMs });
-          else log.event({ kind: 'cycle-failed', error: (error as Error).message });
-        },
-      ),
+      runCycle(config, deps, stop.signal).catch((error: unknown) => {
+        if (error instanceof LockBusyError) log.event({ kind: 'lock-busy', waitedMs: deps.lockWaitMs });
+        else log.event({ kind: 'cycle-failed', error: (error as Error).message });
+      }),
     );
   } finally {
     await metrics?.close();

@@ -2,7 +2,8 @@
 // active gateway and, on a switch, forget the connections `conntrack.flush` names. Each step
 // logs its result and says whether it worked; a failed step never stops the ones after it.
 import { createHash } from 'node:crypto';
-import type { Config, Gateway } from './config/load.js';
+import type { Config } from './config/load.js';
+import type { Gateway } from './core/types.js';
 import { DEFAULT_MARK_MASK, nftablesSchema } from './config/schema.js';
 import { desiredMarkRules, firewallWork, ownedPrefs, planMarkRules, ruleWords } from './core/firewall-plan.js';
 import { hex, renderRemoval, renderRuleset } from './core/ruleset.js';

@@ -4,7 +4,7 @@
 import type { Config } from './config/load.js';
 import { addTotals } from './core/measurements.js';
 import type { PendingHooks, State } from './core/types.js';
-import type { GatewayInfo } from './log/events.js';
+import type { GatewayInfo } from './core/types.js';
 import type { Logger } from './log/logger.js';
 import { hookArguments, hookEnvironment, listHooks, runHook } from './system/hooks.js';
 import { saveState } from './state/store.js';

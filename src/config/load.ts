@@ -1,8 +1,9 @@
 // Reads, validates and compiles the config once, so a cycle only does what must be fresh.
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
+import type { Gateway } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import { configSchema, type ConfigFile } from './schema.js';
 import { resolveRoutingTable } from './routing-tables.js';
@@ -11,17 +12,6 @@ import { checkReports } from './reports.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 
-export interface Gateway {
-  name: string;
-  ip?: string;
-  dev?: string;
-  priority: number;
-  /** Connection mark of this uplink (nftables, conntrack.flush: old). */
-  mark?: number;
-  /** The uplink's own routing table as written, and its number (looked up once). */
-  table?: string | number;
-  table_id?: number;
-}
 
 export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir'> {
   /** Absolute path of the file this came from. */
@@ -139,9 +129,4 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
   if (typeof value === 'object') return 'a mapping';
   return JSON.stringify(value);
-}
-
-/** The short name used in messages to the user, e.g. `netgwm.yml`. */
-export function configName(config: Pick<Config, 'file'>): string {
-  return basename(config.file);
 }

@@ -1,8 +1,7 @@
 // The decision: which gateway should carry the default route, and why. A pure function of
 // config, remembered state, this cycle's observations and the time; it does no I/O.
-import type { Gateway } from '../config/load.js';
-import type { CoreEvent } from '../log/events.js';
-import type { GatewayObservation, GatewayRecord, Observations, State } from './types.js';
+import type { CoreEvent } from './events.js';
+import type { Gateway, GatewayObservation, GatewayRecord, Observations, State } from './types.js';
 
 export interface DecisionInput {
   gateways: Gateway[]; // best first

@@ -1,5 +1,25 @@
 // Data that flows through one cycle. Nothing here does I/O.
 
+/** A configured gateway, as the config compiles it (see src/config/load.ts). */
+export interface Gateway {
+  name: string;
+  ip?: string;
+  dev?: string;
+  priority: number;
+  /** Connection mark of this uplink (nftables, conntrack.flush: old). */
+  mark?: number;
+  /** The uplink's own routing table as written, and its number (looked up once). */
+  table?: string | number;
+  table_id?: number;
+}
+
+/** A gateway as hooks and log lines name it: ip and dev as the kernel routes it where known. */
+export interface GatewayInfo {
+  name: string;
+  ip?: string;
+  dev?: string;
+}
+
 /** What probing one check site through one gateway showed. */
 export interface SiteObservation {
   /** As written in the config: an IP or a host name. */
@@ -79,8 +99,8 @@ export interface Totals {
 
 /** The hooks of a switch that have not all run yet (see src/post-replace.ts). */
 export interface PendingHooks {
-  to: { name: string; ip?: string; dev?: string };
-  from?: { name: string; ip?: string; dev?: string };
+  to: GatewayInfo;
+  from?: GatewayInfo;
   reason: string;
   /** Paths of the hooks that have run. */
   done: string[];

@@ -1,22 +1,9 @@
 // Everything netgwm logs is one of these events. The formatter table is typed over every kind,
 // so a new event does not compile until it has a readable line and a level.
-import type { GatewayObservation } from '../core/types.js';
+import type { CoreEvent } from '../core/events.js';
+import type { GatewayInfo, GatewayObservation } from '../core/types.js';
 import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
-
-export interface GatewayInfo {
-  name: string;
-  ip?: string;
-  dev?: string;
-}
-
-export type CoreEvent =
-  | { kind: 'gateway-up'; gateway: string; observation: GatewayObservation; wasKnown: boolean }
-  | { kind: 'gateway-down'; gateway: string; observation: GatewayObservation; wasKnown: boolean }
-  | { kind: 'all-down'; current?: string }
-  | { kind: 'recovered'; downForMs: number }
-  | { kind: 'pinned-down'; gateway: string }
-  | { kind: 'clock-went-back'; byMs: number };
 
 export type ShellEvent =
   | { kind: 'switched'; to: GatewayInfo; from?: GatewayInfo; reason: string }

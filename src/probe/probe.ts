@@ -1,5 +1,5 @@
 // Probing one gateway: point the check table at it, then ping every site at once through it.
-import type { Gateway } from '../config/load.js';
+import type { Gateway } from '../core/types.js';
 import { CommandError } from '../errors.js';
 import { describeRoute } from '../log/events.js';
 import type { GatewayObservation } from '../core/types.js';

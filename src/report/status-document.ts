@@ -1,7 +1,8 @@
 // `netgwm status --json`, schema version 1: what the last cycle recorded, per gateway and overall.
 // Built from the config and the state alone (no probe, no lock). The table and the metrics are
 // rendered from this same document. Field meanings are documented in the README (Status).
-import type { Config, Gateway } from '../config/load.js';
+import type { Config } from '../config/load.js';
+import type { Gateway } from '../core/types.js';
 import { isStable, msUntilStable } from '../core/decide.js';
 import { meanRtt, summarizeWindow, WINDOW } from '../core/measurements.js';
 import type { State } from '../core/types.js';

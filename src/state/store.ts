@@ -29,6 +29,12 @@ const stateSchema = z.object({
   pendingHooks: z.object({ to: gatewayInfo, from: gatewayInfo.optional(), reason: z.string(), done: z.array(z.string()) }).optional(),
 });
 
+// State is declared in src/core/types.ts (the core imports nothing from outside itself); this
+// schema must describe exactly that type, field for field, or the build fails here.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+const schemaDescribesState: Equal<z.output<typeof stateSchema>, State> = true;
+void schemaDescribesState;
+
 export type LoadedState = { state: State; problem?: string };
 
 export async function loadState(stateDir: string): Promise<LoadedState> {
@@ -56,7 +62,7 @@ export function parseState(text: string): LoadedState {
     const issue = parsed.error.issues[0]!;
     return { state: emptyState(), problem: `${issue.path.join('.') || 'top level'}: ${issue.message}` };
   }
-  return { state: parsed.data as State };
+  return { state: parsed.data };
 }
 
 export async function saveState(stateDir: string, state: State): Promise<void> {

@@ -1,7 +1,7 @@
 // The "netgwm_check table trick", made safe: only packets carrying the probe mark (set with
 // SO_MARK on the prober's own socket) look up the check table, so no other traffic to a check
 // site is ever diverted; and whatever a killed run left behind is removed by the next one.
-import type { Gateway } from '../config/load.js';
+import type { Gateway } from '../core/types.js';
 import type { Exec } from './exec.js';
 import { defaultRouteArgs } from './routes.js';
 

@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { GatewayInfo } from '../log/events.js';
+import type { GatewayInfo } from '../core/types.js';
 
 /** Editor and package-manager leftovers that must never run as hooks. */
 const LEFTOVER = /(~|\.dpkg-(old|dist|new|tmp|bak)|\.ucf-(old|dist|new)|\.rpm(save|new|orig))$/;

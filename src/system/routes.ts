@@ -1,5 +1,5 @@
 // The default route, the check table and the probe rule, read and written with `ip`.
-import type { Gateway } from '../config/load.js';
+import type { Gateway } from '../core/types.js';
 import { CommandError } from '../errors.js';
 import type { Exec } from './exec.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Gateway } from '../../../src/config/load.js';
+import type { Gateway } from '../../../src/core/types.js';
 import { chooseGateway, formatDuration, probeOrder, probingDone, type DecisionInput } from '../../../src/core/decide.js';
 import { emptyState, type Observations, type State } from '../../../src/core/types.js';
 

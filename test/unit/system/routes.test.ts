@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Gateway } from '../../../src/config/load.js';
+import type { Gateway } from '../../../src/core/types.js';
 import { defaultRouteArgs, matchGateway, parseDefaultRoutes } from '../../../src/system/routes.js';
 
 const gateways: Gateway[] = [
