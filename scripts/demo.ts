@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { TestNetwork } from '../test/support/network.js';
+import { TestNetwork } from './testnet/network.js';
 
 const NETGWM = fileURLToPath(new URL('../bin/netgwm', import.meta.url));
 const MIN_UPTIME_S = 6;

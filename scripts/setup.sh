@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what `npm run demo` (setup.sh demo) or `npm test` (setup.sh test) needs and is missing:
+# Installs what `npm run demo` (setup.sh demo), `npm test` (setup.sh test) or `npm run bench`
+# (setup.sh bench) needs and is missing:
 # Debian packages with apt, then the npm dependencies when node_modules is missing or older than
 # package-lock.json. npm runs it as the `predemo` and `pretest` scripts, so each command does
 # its own set-up on a fresh Debian 12 machine. Needs root, as the demo and the tests do.
@@ -13,6 +14,9 @@ if [ "${1:-demo}" = test ]; then
   # groff for the Debian package test; curl for the web-hook example; faketime for the e2e
   # tests, which move netgwm's wall clock on instead of sleeping until min_uptime passed.
   packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base curl faketime)
+elif [ "${1:-demo}" = bench ]; then
+  # hyperfine times commands side by side; GNU time reports their peak memory.
+  packages+=(hyperfine time)
 fi
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { DebianRoot } from '../support/debian-root.js';
-import { TestNetwork } from '../support/network.js';
+import { TestNetwork } from '../../scripts/testnet/network.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const LONG = 600_000;

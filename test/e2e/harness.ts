@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
-import { TestNetwork, type NetworkOptions } from '../support/network.js';
+import { TestNetwork, type NetworkOptions } from '../../scripts/testnet/network.js';
 
 export const NETGWM = fileURLToPath(new URL('../../bin/netgwm', import.meta.url));
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import type { Harness } from '../harness.js';
-import type { TestNetwork } from '../../support/network.js';
+import type { TestNetwork } from '../../../scripts/testnet/network.js';
 
 const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const TCP_FIXTURE = fileURLToPath(new URL('fixtures/tcp.ts', import.meta.url));

@@ -4,9 +4,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseDefaultRoutes, TestNetwork, type Uplink } from './network.js';
+import { parseDefaultRoutes, TestNetwork, type Uplink } from '../../../scripts/testnet/network.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 
 /** Our namespaces that still exist (read from /run/netns, like `ip netns list`). */
 function leftoverNamespaces(prefix: string): string[] {
@@ -252,7 +252,7 @@ describe('TestNetwork lifecycle', () => {
   ])('the safety net deletes the namespaces when a process %s', async (_, ending, expected) => {
     const prefix = uniquePrefix();
     const script = [
-      `import { TestNetwork } from './test/support/network.ts';`,
+      `import { TestNetwork } from './scripts/testnet/network.ts';`,
       `await TestNetwork.create({ uplinks: 1, sites: 1, prefix: '${prefix}' });`,
       ending,
     ].join('\n');
