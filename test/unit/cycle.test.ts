@@ -3,9 +3,9 @@
 // the test moves, and real temporary directories and hook scripts. One test per path through it.
 import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
-import { compileConfig, type Config } from '../../src/config/load.js';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileConfig } from '../../src/config/load.js';
 import type { GatewayInfo, State } from '../../src/core/types.js';
 import { runCycle } from '../../src/cycle.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -30,7 +30,7 @@ interface LogRecord {
 }
 
 /** A router: its kernel, its network, its files, and a cycle to run on them. */
-async function router(setup: { route?: Named; alive: Named[]; minUptime?: number; state?: State; stateDir?: string; hooks?: string[] }) {
+async function router(setup: { route?: Named; alive: Named[]; minUptime?: number; hooks?: string[] }) {
   const dir = await tempDir('cycle');
   const config = await compileConfig(
     {
@@ -38,7 +38,7 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
       check_sites: ['203.0.113.10'],
       check_table: CHECK_TABLE,
       min_uptime: setup.minUptime ?? 0,
-      state_dir: setup.stateDir?.replace('DIR', dir) ?? join(dir, 'state'),
+      state_dir: join(dir, 'var', 'state'),
       log_file: join(dir, 'netgwm.log'),
       hooks_dir: join(dir, 'post-replace.d'),
       status_dir: join(dir, 'status'),
@@ -52,7 +52,6 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
   const written: string[] = [];
   const log = createLogger([{ to: { write: (text) => written.push(text) }, level: 'debug', format: 'json' }]);
   const hooks = await Promise.all((setup.hooks ?? ['10-record']).map((name) => recordingHook(config.hooks_dir, name, join(dir, 'hook-calls'))));
-  if (setup.state) await saveState(config.state_dir, setup.state);
   const clock = { now: START };
 
   return {
@@ -93,7 +92,7 @@ function simulatedNetwork(kernel: FakeKernel, alive: Named[]) {
   };
   return {
     ping,
-    set: (gateway: Named, alive: boolean) => (alive ? up.add(gateway.ip) : up.delete(gateway.ip)),
+    set: (gateway: Named, alive: boolean) => void (alive ? up.add(gateway.ip) : up.delete(gateway.ip)),
     /** Resolves once a ping is pending. */
     stall: () => new Promise<void>((resolve) => (stalled = resolve)),
   };
@@ -170,7 +169,8 @@ describe('runCycle', () => {
     expect(await at.hookCalls()).toEqual(hooks);
 
     const saved = await at.saved();
-    expect(saved).toMatchObject({ lastCycleAt: START, active: after.name, gateways: { [probed[0]!]: { checkedAt: START } } });
+    expect(saved).toMatchObject({ lastCycleAt: START, active: after.name });
+    expect(Object.keys(saved.gateways)).toEqual(probed);
     expect(saved.lastSwitch).toEqual(lastSwitch);
     expect(saved.totals?.switches).toBe(lastSwitch ? 1 : undefined);
     expect(saved.pendingHooks).toBeUndefined();
@@ -231,33 +231,34 @@ describe('runCycle', () => {
     await expect(at.saved()).rejects.toThrow(/ENOENT/);
   });
 
-  it('resumes the hooks an interrupted switch did not run, with the same arguments, then forgets them', async () => {
-    const hooks = ['10-vpn', '20-flush'];
-    const at = await router({ route: ISP2, alive: [ISP2], hooks });
-    const interrupted: State = {
-      version: 1,
-      gateways: {},
-      resolved: {},
-      active: 'isp2',
-      lastSwitch: { at: START - 60_000, from: 'isp1', to: 'isp2', reason: 'isp1 down, 0/1 sites answered' },
-      pendingHooks: { to: ISP2, from: ISP1, reason: 'isp1 down, 0/1 sites answered', done: [at.hooks[0]!] },
-    };
-    await saveState(at.config.state_dir, interrupted);
+  it.each([
+    {
+      case: 'resumes the hooks an interrupted switch did not run, with the same arguments, then forgets them',
+      route: ISP2,
+      events: ['hooks-resumed', 'hook-finished', 'gateway-up', 'gateway-down', 'cycle-done'],
+      hooks: [`20-flush switch ${args(ISP2, ISP1)}`],
+    },
+    { case: 'forgets, unrun, the pending hooks of a switch the route has left since', route: ISP1, events: ['gateway-up', 'cycle-done'], hooks: [] },
+  ])('$case', async ({ route, events, hooks }) => {
+    const at = await router({ route, alive: [route], hooks: ['10-vpn', '20-flush'] });
+    const lastSwitch = { at: START - 60_000, from: 'isp1', to: 'isp2', reason: 'isp1 down, 0/1 sites answered' };
+    const pendingHooks = { to: ISP2, from: ISP1, reason: lastSwitch.reason, done: [at.hooks[0]!] };
+    await saveState(at.config.state_dir, { version: 1, gateways: {}, resolved: {}, active: 'isp2', lastSwitch, pendingHooks });
     await at.run();
 
     const records = at.logged();
-    expect(records[0]).toMatchObject({ event: 'hooks-resumed', to: 'isp2', hooks: 1 });
-    expect(kinds(records)).toEqual(['hooks-resumed', 'hook-finished', 'gateway-up', 'gateway-down', 'cycle-done']);
-    expect(await at.hookCalls()).toEqual([`20-flush switch ${args(ISP2, ISP1)}`]);
+    expect(kinds(records)).toEqual(events);
+    if (hooks.length > 0) expect(records[0]).toMatchObject({ event: 'hooks-resumed', to: 'isp2', hooks: 1 });
+    expect(await at.hookCalls()).toEqual(hooks);
     expect(routeWrites(at.commands())).toEqual([]);
     const saved = await at.saved();
     expect(saved.pendingHooks).toBeUndefined();
-    expect(saved.lastSwitch).toEqual(interrupted.lastSwitch);
+    expect(saved.lastSwitch).toEqual(lastSwitch);
   });
 
   it('a state that cannot be saved: state-save-failed is logged, the switch\'s hooks still run, the cycle does not throw', async () => {
-    const at = await router({ route: ISP1, alive: [ISP2], stateDir: 'DIR/a-file/state' });
-    await writeFile(join(at.config.state_dir, '..'), 'not a directory\n');
+    const at = await router({ route: ISP1, alive: [ISP2] });
+    await writeFile(dirname(at.config.state_dir), 'a regular file, not a directory\n');
     await expect(at.run()).resolves.toBeUndefined();
 
     const records = at.logged();
@@ -267,21 +268,24 @@ describe('runCycle', () => {
     expect(at.kernel.defaultRoute()?.gateway).toBe(ISP2.ip);
   });
 
-  it('hold-down: a primary that comes back gets the traffic only once it has been up min_uptime', async () => {
-    const at = await router({ route: ISP2, alive: [ISP1, ISP2], minUptime: 60 });
+  it('hold-down: the backup takes over at once; the primary gets the traffic back only after min_uptime', async () => {
+    const at = await router({ route: ISP1, alive: [ISP2], minUptime: 60 });
     const cycleAt = async (seconds: number) => {
       at.clock.now = START + seconds * 1000;
       await at.run();
       return at.kernel.defaultRoute()?.gateway;
     };
+    const switches = () => at.logged().filter((record) => record.event === 'switched').map((record) => record.reason);
 
-    expect(await cycleAt(0)).toBe(ISP2.ip); // isp1 first seen up
-    expect(await cycleAt(30)).toBe(ISP2.ip);
-    expect(await at.hookCalls()).toEqual([]);
-    expect(await cycleAt(61)).toBe(ISP1.ip);
+    expect(await cycleAt(0)).toBe(ISP2.ip);
+    expect(switches()).toEqual(['isp1 down, 0/1 sites answered; no gateway is stable yet, isp2 is the best one up']);
+    at.network.set(ISP1, true);
+    expect(await cycleAt(100)).toBe(ISP2.ip); // isp1 seen up again
+    expect(await cycleAt(130)).toBe(ISP2.ip);
+    expect(await cycleAt(161)).toBe(ISP1.ip);
 
-    expect(at.logged().find((record) => record.event === 'switched')?.reason).toBe('isp1 is back and stable, up for 1m01s');
-    expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP1, ISP2)}`]);
-    expect((await at.saved()).lastSwitch).toEqual({ at: START + 61_000, from: 'isp2', to: 'isp1', reason: 'isp1 is back and stable, up for 1m01s' });
+    expect(switches()).toEqual(['isp1 is back and stable, up for 1m01s']);
+    expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP2, ISP1)}`, `10-record switch ${args(ISP1, ISP2)}`]);
+    expect((await at.saved()).lastSwitch).toEqual({ at: START + 161_000, from: 'isp2', to: 'isp1', reason: 'isp1 is back and stable, up for 1m01s' });
   });
 });
