@@ -191,6 +191,18 @@ describe('runCycle', () => {
     ]);
   });
 
+  it('first removes the probe rule and route a killed run left, then probes through a clean check table', async () => {
+    const at = await router({ route: ISP1, alive: [ISP1] });
+    at.kernel.rules.splice(1, 0, { priority: 1000, src: 'all', fwmark: '0x4e470000', table: String(CHECK_TABLE) });
+    at.kernel.tables.set(CHECK_TABLE, [{ dst: 'default', gateway: ISP2.ip, dev: ISP2.dev }]);
+    await at.run();
+
+    const records = at.logged();
+    expect(kinds(records)).toEqual(['leftovers-removed', 'gateway-up', 'cycle-done']);
+    expect(records[0]).toMatchObject({ what: [`ip rule pref 1000 lookup ${CHECK_TABLE}`, `1 route(s) in table ${CHECK_TABLE}`] });
+    expectCheckTableClosed(at);
+  });
+
   it.each([
     { case: 'refuses the replace', refuse: (kernel: FakeKernel) => (kernel.mainRefuses = 'Error: Nexthop device is not up.'), error: 'Nexthop device is not up.' },
     { case: 'takes the replace but keeps routing through another gateway', refuse: (kernel: FakeKernel) => (kernel.mainReverts = true), error: 'the kernel still prefers another default route' },
