@@ -183,10 +183,15 @@ function parseRule(words: string[]): Partial<KernelRule> {
 /** `default via 192.0.2.1 dev wan1 table 194 metric 5`; `default` may come anywhere in a listing. */
 function parseRoute(words: string[]): { dst?: string; gateway?: string; dev?: string; table?: number; metric?: number } {
   const parsed: ReturnType<typeof parseRoute> = {};
-  for (let at = 0; at < words.length; at += 2) {
-    const [key, value] = [words[at], words[at + 1]!];
-    if (key === 'default') (parsed.dst = 'default'), at--;
-    else if (key === 'via') parsed.gateway = value;
+  const rest = [...words];
+  while (rest.length > 0) {
+    const key = rest.shift();
+    if (key === 'default') {
+      parsed.dst = 'default';
+      continue;
+    }
+    const value = rest.shift()!;
+    if (key === 'via') parsed.gateway = value;
     else if (key === 'dev') parsed.dev = value;
     else if (key === 'table') parsed.table = Number(TABLE_NAMES[value] ?? value);
     else if (key === 'metric') parsed.metric = Number(value);
