@@ -8,6 +8,7 @@ import { emptyState, type State } from '../../src/core/types.js';
 import { firewallAfterSwitch, flushConntrack, keepFirewall, type FirewallDeps } from '../../src/firewall.js';
 import type { NetgwmEvent } from '../../src/log/events.js';
 import { fakeExec, type Answer } from './system/fake-exec.js';
+import { fakeKernel } from './system/fake-kernel.js';
 import { tempDir } from '../support/temp-dir.js';
 
 let dir: string;
@@ -34,21 +35,12 @@ async function configWith(extra: Record<string, unknown>): Promise<Config> {
   return compileConfig(data, join(dir, 'netgwm.yml'), { rtTablesRoot: dir, searchPath: join(dir, 'bin') });
 }
 
-/** The kernel as far as these steps see it: ip rules, one nft table, conntrack. */
+/** The kernel as far as these steps see it: ip rules (the shared simulation), one nft table, conntrack. */
 function simulatedKernel() {
-  const kernel = { rules: [] as Array<Record<string, unknown>>, table: undefined as string | undefined, failNft: false, conntrackDeleted: 3 };
+  const kernel = Object.assign(fakeKernel(), { table: undefined as string | undefined, failNft: false, conntrackDeleted: 3 });
   const answer = (argv: string[], input?: string): Answer => {
     const command = argv.join(' ');
-    if (command === 'ip -N -j -4 rule list') return { stdout: JSON.stringify(kernel.rules) };
-    if (command === 'ip -4 -batch -') {
-      for (const line of input!.trim().split('\n')) {
-        const [, verb, pref, fwmark, mask, table] = /^rule (add|del) pref (\d+)(?: fwmark (\w+)\/(\w+))? lookup (\d+)/.exec(line)!;
-        const rule = { priority: Number(pref), src: 'all', table, ...(fwmark ? { fwmark, fwmask: mask } : { suppress_prefixlen: 0 }) };
-        if (verb === 'add') kernel.rules.push(rule);
-        else kernel.rules = kernel.rules.filter((existing) => JSON.stringify(existing) !== JSON.stringify(rule));
-      }
-      return undefined;
-    }
+    if (argv[0] === 'ip') return kernel.answer(argv, input);
     if (argv[0] === 'nft' && argv.includes('-f')) {
       if (kernel.failNft) return { exitCode: 1, stderr: 'netlink: Error: Could not process rule: Operation not supported\n' };
       if (argv[1] !== '-c') kernel.table = input!.includes('table inet netgwm {') ? input : undefined;

@@ -1,0 +1,303 @@
+// runCycle, the orchestrator, with its ports handed fakes: a simulated kernel behind Exec, a
+// network behind Ping that answers through whichever gateway the check table routes to, a clock
+// the test moves, and real temporary directories and hook scripts. One test per path through it.
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileConfig } from '../../src/config/load.js';
+import type { GatewayInfo, State } from '../../src/core/types.js';
+import { runCycle } from '../../src/cycle.js';
+import { createLogger } from '../../src/log/logger.js';
+import type { Ping } from '../../src/probe/probe.js';
+import { saveState, STATE_FILE } from '../../src/state/store.js';
+import { tempDir } from '../support/temp-dir.js';
+import { fakeExec } from './system/fake-exec.js';
+import { BOOT_RULES, fakeKernel, MAIN_TABLE, type FakeKernel } from './system/fake-kernel.js';
+
+// isp2's config names no dev: the hooks must get the one the kernel routes through.
+const ISP1 = { name: 'isp1', ip: '192.0.2.1', dev: 'wan1' };
+const ISP2 = { name: 'isp2', ip: '198.51.100.1', dev: 'wan2' };
+const CHECK_TABLE = 194;
+const START = Date.UTC(2026, 0, 1, 12);
+const LOCK = `netgwm-test/cycle-${randomUUID()}`;
+
+type Named = typeof ISP1;
+interface LogRecord {
+  event: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A router: its kernel, its network, its files, and a cycle to run on them. */
+async function router(setup: { route?: Named; alive: Named[]; minUptime?: number; hooks?: string[] }) {
+  const dir = await tempDir('cycle');
+  const config = await compileConfig(
+    {
+      gateways: { isp1: { ip: ISP1.ip, dev: ISP1.dev, priority: 1 }, isp2: { ip: ISP2.ip, priority: 2 } },
+      check_sites: ['203.0.113.10'],
+      check_table: CHECK_TABLE,
+      min_uptime: setup.minUptime ?? 0,
+      state_dir: join(dir, 'var', 'state'),
+      log_file: join(dir, 'netgwm.log'),
+      hooks_dir: join(dir, 'post-replace.d'),
+      status_dir: join(dir, 'status'),
+    },
+    join(dir, 'netgwm.yml'),
+  );
+  const kernel = fakeKernel({ rules: BOOT_RULES, links: { [ISP1.ip]: ISP1.dev, [ISP2.ip]: ISP2.dev } });
+  if (setup.route) kernel.tables.set(MAIN_TABLE, [{ dst: 'default', gateway: setup.route.ip, dev: setup.route.dev }]);
+  const exec = fakeExec((argv, input) => kernel.answer(argv, input));
+  const network = simulatedNetwork(kernel, setup.alive);
+  const written: string[] = [];
+  const log = createLogger([{ to: { write: (text) => written.push(text) }, level: 'debug', format: 'json' }]);
+  const hooks = await Promise.all((setup.hooks ?? ['10-record']).map((name) => recordingHook(config.hooks_dir, name, join(dir, 'hook-calls'))));
+  const clock = { now: START };
+
+  return {
+    config,
+    kernel,
+    network,
+    clock,
+    hooks,
+    run: (signal?: AbortSignal) => runCycle(config, { exec, ping: network.ping, log, clock: () => clock.now, lockWaitMs: 0, lockName: LOCK }, signal),
+    /** The commands run since the last call. */
+    commands: () => exec.calls.splice(0).map((call) => call.argv.join(' ')),
+    /** What was logged since the last call, as pino records. */
+    logged: () => written.splice(0).map((line) => JSON.parse(line) as LogRecord),
+    /** `HOOK $NETGWM_EVENT ARG1 … ARG6` per hook run, in order. */
+    hookCalls: async () => (await readFile(join(dir, 'hook-calls'), 'utf8').catch(() => '')).split('\n').filter(Boolean),
+    saved: async () => JSON.parse(await readFile(join(config.state_dir, STATE_FILE), 'utf8')) as State,
+    statusFile: (gateway: string) => readFile(join(dir, 'status', gateway), 'utf8'),
+  };
+}
+
+/**
+ * Pings answer when the gateway their mark routes them through is alive: what is down is the
+ * network's business, not the address's. `stall()` holds the next pings until the cycle aborts.
+ */
+function simulatedNetwork(kernel: FakeKernel, alive: Named[]) {
+  const up = new Set(alive.map((gateway) => gateway.ip));
+  let stalled: (() => void) | undefined;
+  const ping: Ping = async (address, options) => {
+    if (stalled) {
+      if (!options.signal) throw new Error('a stalled ping needs a signal to end it');
+      stalled();
+      await new Promise((resolve) => (options.signal!.aborted ? resolve(undefined) : options.signal!.addEventListener('abort', resolve, { once: true })));
+      return { address, answered: false, replies: 0, sent: 0 };
+    }
+    const via = kernel.routeFor(options.mark)?.gateway;
+    const answered = via !== undefined && up.has(via);
+    return { address, answered, replies: answered ? options.count : 0, sent: options.count, ...(answered && { rttMs: 2.5 }) };
+  };
+  return {
+    ping,
+    set: (gateway: Named, alive: boolean) => void (alive ? up.add(gateway.ip) : up.delete(gateway.ip)),
+    /** Resolves once a ping is pending. */
+    stall: () => new Promise<void>((resolve) => (stalled = resolve)),
+  };
+}
+
+/** A post-replace.d script that appends its name, NETGWM_EVENT and its six arguments to `record`. */
+async function recordingHook(hooksDir: string, name: string, record: string): Promise<string> {
+  await mkdir(hooksDir, { recursive: true });
+  const path = join(hooksDir, name);
+  await writeFile(path, `#!/bin/sh\necho "${name} $NETGWM_EVENT $*" >> '${record}'\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+const args = (to: GatewayInfo, from?: GatewayInfo) => [to.name, to.ip, to.dev, from?.name ?? 'NaN', from?.ip ?? 'NaN', from?.dev ?? 'NaN'].join(' ');
+const kinds = (records: LogRecord[]) => records.map((record) => record.event);
+const routeWrites = (commands: string[]) => commands.filter((command) => /^ip -4 route (replace|add|del)/.test(command));
+
+type Router = Awaited<ReturnType<typeof router>>;
+
+/** What every cycle leaves behind: no probe rule and an empty check table. */
+function expectCheckTableClosed(at: Router) {
+  expect(at.kernel.rules).toEqual(BOOT_RULES);
+  expect(at.kernel.tables.has(CHECK_TABLE)).toBe(false);
+}
+
+describe('runCycle', () => {
+  it.each([
+    {
+      case: 'first start: no default route, so the best gateway up gets it; hooks get start arguments',
+      route: undefined,
+      alive: [ISP1, ISP2],
+      replaced: [`ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev}`],
+      after: ISP1,
+      events: ['gateway-up', 'switched', 'hook-finished', 'cycle-done'],
+      probed: ['isp1'],
+      hooks: [`10-record start ${args(ISP1)}`],
+      lastSwitch: { at: START, to: 'isp1', reason: 'no current gateway' },
+      line: `route replaced to: via ${ISP1.ip} dev ${ISP1.dev} (isp1, was none: no current gateway)`,
+    },
+    {
+      case: 'keep: the current gateway is up and none is better; no route command, no hook',
+      route: ISP1,
+      alive: [ISP1, ISP2],
+      replaced: [],
+      after: ISP1,
+      events: ['gateway-up', 'cycle-done'],
+      probed: ['isp1'],
+      hooks: [],
+      lastSwitch: undefined,
+    },
+    {
+      case: 'switch on failure: the current gateway is down, the backup up; hooks get switch arguments',
+      route: ISP1,
+      alive: [ISP2],
+      replaced: [`ip -4 route replace default via ${ISP2.ip}`],
+      after: ISP2,
+      events: ['gateway-down', 'gateway-up', 'switched', 'hook-finished', 'cycle-done'],
+      probed: ['isp1', 'isp2'],
+      hooks: [`10-record switch ${args(ISP2, ISP1)}`],
+      lastSwitch: { at: START, from: 'isp1', to: 'isp2', reason: 'isp1 down, 0/1 sites answered' },
+      line: `route replaced to: via ${ISP2.ip} dev ${ISP2.dev} (isp2, was isp1: isp1 down, 0/1 sites answered)`,
+    },
+  ])('$case', async ({ route, alive, replaced, after, events, probed, hooks, lastSwitch, line }) => {
+    const at = await router({ route, alive });
+    await at.run();
+
+    expect(routeWrites(at.commands())).toEqual(replaced);
+    expect(at.kernel.defaultRoute()).toEqual({ dst: 'default', gateway: after.ip, dev: after.dev });
+    const records = at.logged();
+    expect(kinds(records)).toEqual(events);
+    expect(records.at(-1)).toMatchObject({ event: 'cycle-done', current: after.name, probed });
+    if (line) expect(records.find((record) => record.event === 'switched')?.msg).toBe(line);
+    expect(await at.hookCalls()).toEqual(hooks);
+
+    const saved = await at.saved();
+    expect(saved).toMatchObject({ lastCycleAt: START, active: after.name });
+    expect(Object.keys(saved.gateways)).toEqual(probed);
+    expect(saved.lastSwitch).toEqual(lastSwitch);
+    expect(saved.totals?.switches).toBe(lastSwitch ? 1 : undefined);
+    expect(saved.pendingHooks).toBeUndefined();
+    expect(await at.statusFile(after.name)).toBe('up:203.0.113.10:2.500');
+    expectCheckTableClosed(at);
+  });
+
+  it('keep runs only reads and the probe\'s own check-table commands, in this order', async () => {
+    const at = await router({ route: ISP1, alive: [ISP1] });
+    await at.run();
+    expect(at.commands()).toEqual([
+      'ip -N -j -4 rule list',
+      `ip -j -4 route show table ${CHECK_TABLE}`,
+      'ip -j -4 route show table main default',
+      `ip -4 rule add fwmark 0x4e470000 lookup ${CHECK_TABLE} pref 1000`,
+      'ip -4 -batch -',
+      'ip -4 -force -batch -',
+    ]);
+  });
+
+  it('first removes the probe rule and route a killed run left, then probes through a clean check table', async () => {
+    const at = await router({ route: ISP1, alive: [ISP1] });
+    at.kernel.rules.splice(1, 0, { priority: 1000, src: 'all', fwmark: '0x4e470000', table: String(CHECK_TABLE) });
+    at.kernel.tables.set(CHECK_TABLE, [{ dst: 'default', gateway: ISP2.ip, dev: ISP2.dev }]);
+    await at.run();
+
+    const records = at.logged();
+    expect(kinds(records)).toEqual(['leftovers-removed', 'gateway-up', 'cycle-done']);
+    expect(records[0]).toMatchObject({ what: [`ip rule pref 1000 lookup ${CHECK_TABLE}`, `1 route(s) in table ${CHECK_TABLE}`] });
+    expectCheckTableClosed(at);
+  });
+
+  it.each([
+    { case: 'refuses the replace', refuse: (kernel: FakeKernel) => (kernel.mainRefuses = 'Error: Nexthop device is not up.'), error: 'Nexthop device is not up.' },
+    { case: 'takes the replace but keeps routing through another gateway', refuse: (kernel: FakeKernel) => (kernel.mainReverts = true), error: 'the kernel still prefers another default route' },
+  ])('the kernel $case: switch-failed, no hooks, no switch recorded', async ({ refuse, error }) => {
+    const at = await router({ route: ISP1, alive: [ISP2] });
+    refuse(at.kernel);
+    await at.run();
+
+    expect(routeWrites(at.commands())).toEqual([`ip -4 route replace default via ${ISP2.ip}`]);
+    expect(at.kernel.defaultRoute()).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
+    const records = at.logged();
+    expect(kinds(records)).toEqual(['gateway-down', 'gateway-up', 'switch-failed', 'cycle-done']);
+    expect(records[2]).toMatchObject({ to: { name: 'isp2', ip: ISP2.ip }, reason: 'isp1 down, 0/1 sites answered', error: expect.stringContaining(error) });
+    expect(await at.hookCalls()).toEqual([]);
+    const saved = await at.saved();
+    expect(saved).toMatchObject({ active: 'isp1', gateways: { isp1: { up: false }, isp2: { up: true } } });
+    expect([saved.lastSwitch, saved.totals, saved.pendingHooks]).toEqual([undefined, undefined, undefined]);
+    expectCheckTableClosed(at);
+  });
+
+  it('aborted while a ping is pending: returns without switching or saving, and closes the check table', async () => {
+    const at = await router({ route: ISP1, alive: [ISP2] });
+    const stop = new AbortController();
+    const pending = at.network.stall();
+    const cycle = at.run(stop.signal);
+    await Promise.race([pending, cycle]);
+    expect(at.kernel.defaultRoute(CHECK_TABLE)?.gateway).toBe(ISP1.ip); // probing isp1 right now
+    stop.abort();
+    await cycle;
+
+    const commands = at.commands();
+    expect(routeWrites(commands)).toEqual([]);
+    expect(commands.at(-1)).toBe('ip -4 -force -batch -');
+    expectCheckTableClosed(at);
+    expect(at.kernel.defaultRoute()?.gateway).toBe(ISP1.ip);
+    expect(kinds(at.logged())).toEqual([]);
+    expect(await at.hookCalls()).toEqual([]);
+    await expect(at.saved()).rejects.toThrow(/ENOENT/);
+  });
+
+  it.each([
+    {
+      case: 'resumes the hooks an interrupted switch did not run, with the same arguments, then forgets them',
+      route: ISP2,
+      events: ['hooks-resumed', 'hook-finished', 'gateway-up', 'gateway-down', 'cycle-done'],
+      hooks: [`20-flush switch ${args(ISP2, ISP1)}`],
+    },
+    { case: 'forgets, unrun, the pending hooks of a switch the route has left since', route: ISP1, events: ['gateway-up', 'cycle-done'], hooks: [] },
+  ])('$case', async ({ route, events, hooks }) => {
+    const at = await router({ route, alive: [route], hooks: ['10-vpn', '20-flush'] });
+    const lastSwitch = { at: START - 60_000, from: 'isp1', to: 'isp2', reason: 'isp1 down, 0/1 sites answered' };
+    const pendingHooks = { to: ISP2, from: ISP1, reason: lastSwitch.reason, done: [at.hooks[0]!] };
+    await saveState(at.config.state_dir, { version: 1, gateways: {}, resolved: {}, active: 'isp2', lastSwitch, pendingHooks });
+    await at.run();
+
+    const records = at.logged();
+    expect(kinds(records)).toEqual(events);
+    if (hooks.length > 0) expect(records[0]).toMatchObject({ event: 'hooks-resumed', to: 'isp2', hooks: 1 });
+    expect(await at.hookCalls()).toEqual(hooks);
+    expect(routeWrites(at.commands())).toEqual([]);
+    const saved = await at.saved();
+    expect(saved.pendingHooks).toBeUndefined();
+    expect(saved.lastSwitch).toEqual(lastSwitch);
+  });
+
+  it('a state that cannot be saved: state-save-failed is logged, the switch\'s hooks still run, the cycle does not throw', async () => {
+    const at = await router({ route: ISP1, alive: [ISP2] });
+    await writeFile(dirname(at.config.state_dir), 'a regular file, not a directory\n');
+    await expect(at.run()).resolves.toBeUndefined();
+
+    const records = at.logged();
+    expect(kinds(records).filter((kind) => kind !== 'state-save-failed')).toEqual(['state-unreadable', 'gateway-down', 'gateway-up', 'switched', 'hook-finished', 'cycle-done']);
+    expect(records.find((record) => record.event === 'state-save-failed')).toMatchObject({ dir: at.config.state_dir, error: expect.stringContaining('ENOTDIR') });
+    expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP2, ISP1)}`]);
+    expect(at.kernel.defaultRoute()?.gateway).toBe(ISP2.ip);
+  });
+
+  it('hold-down: the backup takes over at once; the primary gets the traffic back only after min_uptime', async () => {
+    const at = await router({ route: ISP1, alive: [ISP2], minUptime: 60 });
+    const cycleAt = async (seconds: number) => {
+      at.clock.now = START + seconds * 1000;
+      await at.run();
+      return at.kernel.defaultRoute()?.gateway;
+    };
+    const switches = () => at.logged().filter((record) => record.event === 'switched').map((record) => record.reason);
+
+    expect(await cycleAt(0)).toBe(ISP2.ip);
+    expect(switches()).toEqual(['isp1 down, 0/1 sites answered; no gateway is stable yet, isp2 is the best one up']);
+    at.network.set(ISP1, true);
+    expect(await cycleAt(100)).toBe(ISP2.ip); // isp1 seen up again
+    expect(await cycleAt(130)).toBe(ISP2.ip);
+    expect(await cycleAt(161)).toBe(ISP1.ip);
+
+    expect(switches()).toEqual(['isp1 is back and stable, up for 1m01s']);
+    expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP2, ISP1)}`, `10-record switch ${args(ISP1, ISP2)}`]);
+    expect((await at.saved()).lastSwitch).toEqual({ at: START + 161_000, from: 'isp2', to: 'isp1', reason: 'isp1 is back and stable, up for 1m01s' });
+  });
+});
