@@ -144,8 +144,10 @@ describe('pingAddress in a namespace network', () => {
   });
 
   it('resolves promptly when aborted, counting unanswered echoes as not answered', async () => {
-    const [outcome] = await ping([echo(at('silent', 'v4', 20), { timeoutMs: 60_000, abortAfterMs: 100 })]);
-    expectSilent(outcome!.result);
+    const [outcome] = await ping([echo(at('silent', 'v4', 20), { timeoutMs: 60_000, abortAfterMs: 500 })]);
+    // Both echoes are normally out by then; on a starved machine the abort may come first.
+    expect(outcome!.result).toEqual({ address: at('silent', 'v4', 20), answered: false, replies: 0, sent: outcome!.result.sent });
+    expect(outcome!.result.sent).toBeLessThanOrEqual(2);
     expect(outcome!.elapsedMs).toBeLessThan(15_000); // a hang guard: unaborted, it would wait 60 s
   });
 });

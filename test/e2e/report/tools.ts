@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { execa, type ResultPromise } from 'execa';
 import { sleep } from '../harness.js';
 
-const LOCK_MODULE = new URL('../../../dist/system/lock.js', import.meta.url).href;
+const LOCK_MODULE = new URL('../../../src/system/lock.ts', import.meta.url).href;
 
 /** promtool (Debian package `prometheus`) and prometheus-node-exporter must be installed; .ci/run does it. */
 export async function requireTool(file: string, debianPackage: string): Promise<void> {
@@ -57,7 +57,7 @@ export async function startNodeExporter(textfileDir: string): Promise<NodeExport
 /** Holds netgwm's cycle lock in `ns` (with the real lock module) until stopped. */
 export async function holdCycleLock(ns: string): Promise<{ stop(): Promise<void> }> {
   const script = `const { acquireLock } = await import(${JSON.stringify(LOCK_MODULE)}); await acquireLock({ waitMs: 0 }); console.log('locked'); setTimeout(() => {}, 600000);`;
-  const holder = execa('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], { reject: false, stdin: 'ignore', timeout: 660_000 });
+  const holder = execa('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { reject: false, stdin: 'ignore', timeout: 660_000 });
   const stop = async () => {
     holder.kill('SIGTERM');
     await holder;
