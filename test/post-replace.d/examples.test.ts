@@ -75,7 +75,7 @@ describe('40-mail', () => {
     expect(await recorded('sendmail')).toBe('-t -oi\n');
     expect(await recorded('sendmail', 'stdin')).toMatch(/^To: noc@example\.org\nSubject: netgwm on \S+: default route set via isp1\n.*\n\nnetgwm set the default route via gateway isp1 \(192\.0\.2\.1 dev wan_1\)\.\nReason: isp1 down/);
     await runHook('40-mail', SWITCH);
-    expect(await recorded('sendmail', 'stdin')).toMatch(/^To: root\nSubject: netgwm on \S+: uplink changed from isp1 to isp2\n[^]*moved the default route from gateway isp1 \(192\.0\.2\.1 dev wan_1\) to isp2 \(192\.0\.2\.5 dev wan-2\)\./);
+    expect(await recorded('sendmail', 'stdin')).toMatch(/^To: root\nSubject: netgwm on \S+: uplink changed from isp1 to isp2\n[\s\S]*moved the default route from gateway isp1 \(192\.0\.2\.1 dev wan_1\) to isp2 \(192\.0\.2\.5 dev wan-2\)\./);
   });
 });
 

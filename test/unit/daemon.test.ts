@@ -6,8 +6,12 @@ function virtualTimer(): Timer & { advance: (ms: number) => void } {
   let now = 0;
   return {
     now: () => now,
-    advance: (ms) => (now += ms),
-    sleep: async (ms) => void (now += ms),
+    advance: (ms) => {
+      now += ms;
+    },
+    sleep: async (ms) => {
+      now += ms;
+    },
   };
 }
 
@@ -43,9 +47,24 @@ describe('runEvery', () => {
     const timer = virtualTimer();
     const stop = new AbortController();
     let runs = 0;
-    await runEvery(60_000, stop.signal, async () => void (runs++, stop.abort()), timer);
+    await runEvery(
+      60_000,
+      stop.signal,
+      async () => {
+        runs++;
+        stop.abort();
+      },
+      timer,
+    );
     expect([runs, timer.now()]).toEqual([1, 0]);
-    await runEvery(60_000, stop.signal, async () => void runs++, timer);
+    await runEvery(
+      60_000,
+      stop.signal,
+      async () => {
+        runs++;
+      },
+      timer,
+    );
     expect(runs).toBe(1);
   });
 });
