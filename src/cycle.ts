@@ -11,7 +11,7 @@ import type { GatewayInfo } from './log/events.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
-import { resolveSites, type ProbeTarget, type ResolvedSites } from './probe/resolve.js';
+import { resolveSites, type ProbeTarget, type ResolvedSites, type SiteMemory } from './probe/resolve.js';
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
 import { acquireLock } from './system/lock.js';
@@ -52,15 +52,17 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const route = (await readDefaultRoutes(deps.exec))[0];
     const current = matchGateway(route, config.gateways);
     await resumeHooks(config, deps.log, remembered, current?.name, signal);
-    const sites = await resolveCheckSites(config, remembered, deps.log);
+    const sites = await resolveCheckSites(config, remembered, deps.clock());
 
     const input = decisionInput(config, remembered, mode, current, deps.clock());
     input.observations = await probeGateways(config, deps, input, sites.targets, table, signal);
     if (signal?.aborted) return { current: current?.name };
     const decision = chooseGateway(input);
     decision.events.forEach((event) => deps.log.event(event));
+    const lookups = await sites.settled;
+    lookups.events.forEach((event) => deps.log.event(event));
 
-    const state = recordProbes({ ...decision.state, resolved: sites.resolved }, input.observations, input.now, current?.name);
+    const state = recordProbes({ ...decision.state, ...siteMemory(lookups) }, input.observations, input.now, current?.name);
     const cycle: CycleContext = { now: input.now, took: () => Math.round(performance.now() - startedAt), signal };
     const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
     if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
@@ -86,10 +88,15 @@ async function recall(config: Config, log: Logger): Promise<{ state: State; mode
   return { state: loaded.state, mode };
 }
 
-async function resolveCheckSites(config: Config, state: State, log: Logger): Promise<ResolvedSites> {
-  const sites = await resolveSites(config.check_sites, state.resolved, config.probe.resolve_timeout * 1000);
-  sites.events.forEach((event) => log.event(event));
-  return sites;
+/** The sites to probe now; lookups retried in the background settle by the end of the cycle. */
+function resolveCheckSites(config: Config, state: State, now: number): Promise<ResolvedSites> {
+  const memory = { resolved: state.resolved, unresolved: state.unresolved ?? {} };
+  return resolveSites(config.check_sites, memory, { now, timeoutMs: config.probe.resolve_timeout * 1000 });
+}
+
+/** The state's fields for host-name sites; `unresolved` only while a name fails. */
+function siteMemory({ resolved, unresolved }: SiteMemory): Pick<State, 'resolved' | 'unresolved'> {
+  return Object.keys(unresolved).length > 0 ? { resolved, unresolved } : { resolved, unresolved: undefined };
 }
 
 function decisionInput(config: Config, state: State, mode: string, current: Gateway | undefined, now: number): DecisionInput {

@@ -21,6 +21,7 @@ const stateSchema = z.object({
     .object({ hash: z.string(), listing: z.string(), table: z.string().optional(), rulePref: z.number().int(), netns: z.string(), verifiedAt: time })
     .optional(),
   resolved: z.record(z.string(), z.string()).default({}),
+  unresolved: z.record(z.string(), z.object({ since: time, failures: count, retryAt: time, error: z.string() })).optional(),
   // Added for status and metrics; a state file written before them loads without them.
   active: z.string().optional(),
   samples: z.record(z.string(), z.array(z.object({ at: time, site: z.string(), sent: count, replies: count, rttMs: time.optional() }))).optional(),
