@@ -83,8 +83,9 @@ async function cleanLeftovers(deps: CycleDeps, table: CheckTable): Promise<void>
 async function recall(config: Config, log: Logger): Promise<{ state: State; mode: string }> {
   const loaded = await loadState(config.state_dir);
   if (loaded.problem) log.event({ kind: 'state-unreadable', file: join(config.state_dir, STATE_FILE), problem: loaded.problem });
-  const { mode, ignored } = await readEffectiveMode(config);
-  if (ignored !== undefined) log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: ignored });
+  const { mode, file, fileIgnored } = await readEffectiveMode(config);
+  // Not when the config's `mode` overrides the file: that is NetGWM's rule, and `status` shows it.
+  if (fileIgnored === 'unknown') log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: file! });
   return { state: loaded.state, mode };
 }
 

@@ -81,7 +81,7 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
       at(`gateways.${gateway.name}.priority`, `priority ${gateway.priority} is also used by gateway "${before.name}"; give every gateway its own priority`);
     }
   }
-  if (file.mode !== 'auto' && !(file.mode in file.gateways)) {
+  if (file.mode !== undefined && file.mode !== 'auto' && !(file.mode in file.gateways)) {
     at('mode', `expected "auto" or the name of a gateway (${Object.keys(file.gateways).join(', ')}), got "${file.mode}"`);
   }
   const table = await resolveRoutingTable(file.check_table, options.rtTablesRoot);

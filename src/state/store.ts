@@ -3,6 +3,7 @@
 import { open, mkdir, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { effectiveMode, type EffectiveMode } from '../core/mode.js';
 import { emptyState, type State } from '../core/types.js';
 
 export const STATE_FILE = 'state.json';
@@ -85,15 +86,9 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   }
 }
 
-/**
- * The mode in force: `netgwm use` (STATE_DIR/mode) wins over the config's `mode` when it names
- * `auto` or a gateway; `ignored` is what the file said when it named neither.
- */
-export async function readEffectiveMode(config: { state_dir: string; mode: string; gateways: Array<{ name: string }> }): Promise<{ mode: string; ignored?: string }> {
-  const pinned = await readMode(config.state_dir);
-  if (pinned === undefined) return { mode: config.mode };
-  if (pinned === 'auto' || config.gateways.some((gateway) => gateway.name === pinned)) return { mode: pinned };
-  return { mode: config.mode, ignored: pinned };
+/** The mode in force (see src/core/mode.ts): the config's `mode` when written, else STATE_DIR/mode, else auto. */
+export async function readEffectiveMode(config: { state_dir: string; mode?: string; gateways: Array<{ name: string }> }): Promise<EffectiveMode> {
+  return effectiveMode(config.mode, await readMode(config.state_dir), config.gateways.map((gateway) => gateway.name));
 }
 
 /** The pinned gateway (`netgwm use NAME`), `auto`, or undefined when never set. */
