@@ -49,8 +49,10 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
 }
 
 /** YAML 1.1 like NetGWM's PyYAML, so `check_all_gateways: yes` keeps meaning true. */
+const YAML_OPTIONS = { version: '1.1', prettyErrors: true, uniqueKeys: true } as const;
+
 export function parseYaml(text: string, path: string): unknown {
-  const document = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: true });
+  const document = parseDocument(text, YAML_OPTIONS);
   if (document.errors.length > 0) {
     throw new ConfigError(
       document.errors.map((error) => {
@@ -61,6 +63,15 @@ export function parseYaml(text: string, path: string): unknown {
     );
   }
   return document.toJS() ?? {};
+}
+
+/** What can be read of a file despite YAML errors (`status` with a broken config): never throws. */
+export function parseYamlLeniently(text: string): unknown {
+  try {
+    return parseDocument(text, YAML_OPTIONS).toJS() ?? {};
+  } catch {
+    return {};
+  }
 }
 
 export async function compileConfig(data: unknown, path: string, options: LoadOptions = {}): Promise<Config> {

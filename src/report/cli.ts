@@ -80,7 +80,7 @@ async function history(config: Config, count: number, json: boolean): Promise<nu
   // Loaded here, not at the top: status never needs them (readline and zlib).
   const [{ historyDocument, readHistory }, { historyTable }] = await Promise.all([import('./history.js'), import('./history-table.js')]);
   const { state } = await loadState(config.state_dir);
-  const doc = historyDocument(await readHistory(config.log_file, state), count, Date.now());
+  const doc = historyDocument(await readHistory(config.log_file, state, config.gateways), count, Date.now());
   print(json ? JSON.stringify(doc, null, 2) : historyTable(doc, paint(wantsColor(process.stdout))).trimEnd());
   return EXIT.ok;
 }

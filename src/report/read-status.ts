@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
-import { parseYaml, type Config } from '../config/load.js';
+import { parseYamlLeniently, type Config } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
 import { loadState, readEffectiveMode, STATE_FILE } from '../state/store.js';
 import { statusDocument, type StatusDocument, type StatusGateway, type StatusInput } from './status-document.js';
@@ -34,9 +34,7 @@ export async function readStatus(config: StatusConfig, now: number, configProble
  */
 export async function readStatusOfBrokenConfig(file: string, problems: string[], now: number): Promise<StatusDocument> {
   const path = resolve(file);
-  const data = await readFile(path, 'utf8')
-    .then((text) => parseYaml(text, path))
-    .catch(() => ({}));
+  const data = parseYamlLeniently(await readFile(path, 'utf8').catch(() => ''));
   const raw = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   const { shape } = configSchema;
   const config: StatusConfig = {
@@ -61,7 +59,7 @@ function usable<T>(schema: z.ZodType<T>, value: unknown): T {
 
 /** The gateways a config names, with what can be read of each: best first, unknown priorities last. */
 function gatewaysOf(value: unknown): StatusGateway[] {
-  if (typeof value !== 'object' || value === null) return [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
   const text = (field: unknown) => (typeof field === 'string' ? field : undefined);
   const gateways = Object.entries(value as Record<string, Record<string, unknown> | null>).map(([name, gateway]): StatusGateway => {
     const priority = gateway?.priority;
