@@ -7,7 +7,7 @@ import { recordProbes, recordSwitch } from './core/measurements.js';
 import type { Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
 import { resumeHooks, runSwitchHooks, saveStateLogged } from './post-replace.js';
-import type { GatewayInfo } from './log/events.js';
+import type { GatewayInfo, ShellEvent } from './log/events.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
@@ -35,6 +35,8 @@ interface CycleContext {
   /** Milliseconds since the cycle started. */
   took: () => number;
   signal?: AbortSignal;
+  /** Lookups of check-site names still running in the background: remembered when the state is saved. */
+  lookups: Promise<SiteMemory & { events: ShellEvent[] }>;
 }
 
 export interface CycleResult {
@@ -59,11 +61,9 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     if (signal?.aborted) return { current: current?.name };
     const decision = chooseGateway(input);
     decision.events.forEach((event) => deps.log.event(event));
-    const lookups = await sites.settled;
-    lookups.events.forEach((event) => deps.log.event(event));
 
-    const state = recordProbes({ ...decision.state, ...siteMemory(lookups) }, input.observations, input.now, current?.name);
-    const cycle: CycleContext = { now: input.now, took: () => Math.round(performance.now() - startedAt), signal };
+    const state = recordProbes(decision.state, input.observations, input.now, current?.name);
+    const cycle: CycleContext = { now: input.now, took: () => Math.round(performance.now() - startedAt), signal, lookups: sites.settled };
     const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
     if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
     await publishReports(config, state, mode, deps.log, deps.clock());
@@ -95,9 +95,13 @@ function resolveCheckSites(config: Config, state: State, now: number): Promise<R
   return resolveSites(config.check_sites, memory, { now, timeoutMs: config.probe.resolve_timeout * 1000 });
 }
 
-/** The state's fields for host-name sites; `unresolved` only while a name fails. */
-function siteMemory({ resolved, unresolved }: SiteMemory): Pick<State, 'resolved' | 'unresolved'> {
-  return Object.keys(unresolved).length > 0 ? { resolved, unresolved } : { resolved, unresolved: undefined };
+/** What the lookups found, into the state about to be saved (after the route: they may take a while). */
+async function rememberLookups(cycle: CycleContext, state: State, log: Logger): Promise<void> {
+  const { resolved, unresolved, events } = await cycle.lookups;
+  events.forEach((event) => log.event(event));
+  state.resolved = resolved;
+  if (Object.keys(unresolved).length > 0) state.unresolved = unresolved;
+  else delete state.unresolved;
 }
 
 function decisionInput(config: Config, state: State, mode: string, current: Gateway | undefined, now: number): DecisionInput {
@@ -124,6 +128,7 @@ async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContex
   if (!to) return undefined;
   const incomplete = await firewallAfterSwitch(config, deps, state, target, current.gateway);
   Object.assign(state, recordSwitch(state, { at: cycle.now, from: current.gateway?.name, to: target.name, reason: decision.reason, incomplete }));
+  await rememberLookups(cycle, state, deps.log);
   state.lastCycleMs = cycle.took();
   // Saved before the hooks: a hook may run for long, and the switch has happened.
   await saveStateLogged(config, deps.log, state);
@@ -134,6 +139,7 @@ async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContex
 /** No switch: keep the firewall in step (a no-op unless something changed) and save. */
 async function keepGateway(config: Config, deps: CycleDeps, cycle: CycleContext, state: State, current: Gateway | undefined): Promise<void> {
   await keepFirewall(config, deps, state, current);
+  await rememberLookups(cycle, state, deps.log);
   state.lastCycleMs = cycle.took();
   await saveStateLogged(config, deps.log, state);
 }

@@ -1,7 +1,8 @@
 // Host-name check sites. A lookup that fails or hangs must not count against every gateway at
 // once: the site uses its last good address, or is skipped this cycle. A name whose lookup fails
 // is reported once when it starts failing and once when it resolves again, and is retried with
-// back-off (src/core/lookups.ts) in the background, never on the cycle's critical path.
+// back-off (src/core/lookups.ts). A cycle waits only for the first lookup of a name: later ones
+// run in the background while the gateways are probed at the name's last address.
 //
 // Names are looked up in /etc/hosts, then in DNS with c-ares (node:dns Resolver) rather than
 // getaddrinfo: a c-ares query has a real timeout and is cancelled with it, whereas a hanging
@@ -67,8 +68,9 @@ export async function resolveSites(sites: string[], memory: SiteMemory, options:
       if (!lookupDue(failure, options.now)) return fallback;
       const outcome = lookupOutcome(dns.lookup, site);
       outcomes.set(site, outcome);
-      // A name still failing is retried in the background: this cycle probes without it.
-      if (failure) return fallback;
+      // Only a name never resolved nor failed is waited for; the others are looked up in the
+      // background, and this cycle probes their last address (or goes without a failing one).
+      if (failure || remembered) return fallback;
       const { address } = await outcome;
       return address ? { site, address } : fallback;
     }),

@@ -104,6 +104,15 @@ describe('resolveSites', () => {
     });
   });
 
+  it('a name that resolved before is probed at its last address while it is looked up again', async () => {
+    let answer: (address: string) => void = () => undefined;
+    const lookup = () => new Promise<string>((resolve) => (answer = resolve));
+    const result = await resolveSites(['moved.example'], { resolved: { 'moved.example': '198.51.100.4' }, unresolved: {} }, { now: 0, timeoutMs: 300, hostsFile: await hostsFile(''), lookup });
+    expect(result.targets).toEqual([{ site: 'moved.example', address: '198.51.100.4' }]);
+    answer('198.51.100.5');
+    expect(await result.settled).toEqual({ resolved: { 'moved.example': '198.51.100.5' }, unresolved: {}, events: [] });
+  });
+
   it('a failing name that appears in the hosts file resolves at once, back-off or not', async () => {
     const failing: LookupFailure = { since: MINUTE, failures: 1, retryAt: 10 * MINUTE, error: 'timeout' };
     const dns = fakeDns();
