@@ -7,11 +7,11 @@ import { recordProbes, recordSwitch } from './core/measurements.js';
 import type { Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
 import { resumeHooks, runSwitchHooks, saveStateLogged } from './post-replace.js';
-import type { GatewayInfo, ShellEvent } from './log/events.js';
+import type { GatewayInfo } from './log/events.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
-import { resolveSites, type ProbeTarget, type ResolvedSites, type SiteMemory } from './probe/resolve.js';
+import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites } from './probe/resolve.js';
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
 import { acquireLock } from './system/lock.js';
@@ -36,7 +36,7 @@ interface CycleContext {
   took: () => number;
   signal?: AbortSignal;
   /** Lookups of check-site names still running in the background: remembered when the state is saved. */
-  lookups: Promise<SiteMemory & { events: ShellEvent[] }>;
+  lookups: Promise<SettledSites>;
 }
 
 export interface CycleResult {

@@ -30,6 +30,9 @@ export interface SiteMemory {
   unresolved: Record<string, LookupFailure>;
 }
 
+/** The memory after this cycle's lookups, and what to log about them. */
+export type SettledSites = SiteMemory & { events: ShellEvent[] };
+
 export interface ResolvedSites {
   /** What to probe this cycle; ready without waiting for the retries. */
   targets: ProbeTarget[];
@@ -37,7 +40,7 @@ export interface ResolvedSites {
    * What to remember and log once the retries started in the background are over (each is
    * bounded by the lookup's timeout). Never rejects.
    */
-  settled: Promise<SiteMemory & { events: ShellEvent[] }>;
+  settled: Promise<SettledSites>;
 }
 
 export interface ResolveOptions {
@@ -92,8 +95,8 @@ function lookupOutcome(lookup: (name: string) => Promise<string>, name: string):
 }
 
 /** The new memory and the events: a failure is reported when it starts and when it ends. */
-function remember(results: ReadonlyArray<readonly [string, Outcome | undefined]>, memory: SiteMemory, now: number): SiteMemory & { events: ShellEvent[] } {
-  const next: SiteMemory & { events: ShellEvent[] } = { resolved: {}, unresolved: {}, events: [] };
+function remember(results: ReadonlyArray<readonly [string, Outcome | undefined]>, memory: SiteMemory, now: number): SettledSites {
+  const next: SettledSites = { resolved: {}, unresolved: {}, events: [] };
   for (const [site, outcome] of results) {
     const failure = memory.unresolved[site];
     const remembered = memory.resolved[site];
