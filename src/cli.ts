@@ -71,8 +71,8 @@ Options:
 ${COMMON}`,
   use: `Usage: netgwm use NAME | netgwm use auto [-c FILE]
 
-Pins the default route to gateway NAME, whether it is up or not (a warning is logged each cycle it
-is down), or returns to automatic choice. The choice is kept in STATE_DIR/mode (as in NetGWM) and
+Pins the default route to gateway NAME, whether it is up or not (a warning is logged each time it
+goes down), or returns to automatic choice. The choice is kept in STATE_DIR/mode (as in NetGWM) and
 takes effect at the next cycle. As in NetGWM, a 'mode' key written in the config wins over it:
 then 'use' changes nothing and exits 1 (unless NAME is what the config's mode already says).
 

@@ -105,6 +105,8 @@ export interface State {
   gateways: Record<string, GatewayRecord>;
   /** Set while no gateway answers, so "all gateways down" is logged once per outage. */
   allDownSince?: number;
+  /** The pinned gateway while it is down, so that this is logged once per outage. */
+  pinnedDown?: string;
   lastSwitch?: SwitchRecord;
   /** Absent until netgwm loaded its nft table, and when the config has no `nftables` section. */
   firewall?: FirewallRecord;
