@@ -84,9 +84,15 @@ async function recall(config: Config, log: Logger): Promise<{ state: State; mode
   const loaded = await loadState(config.state_dir);
   if (loaded.problem) log.event({ kind: 'state-unreadable', file: join(config.state_dir, STATE_FILE), problem: loaded.problem });
   const { mode, file, fileIgnored } = await readEffectiveMode(config);
-  // Not when the config's `mode` overrides the file: that is NetGWM's rule, and `status` shows it.
-  if (fileIgnored === 'unknown') log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: file! });
-  return { state: loaded.state, mode };
+  // Once, not every cycle; and not when the config's `mode` overrides the file: that is NetGWM's
+  // rule, and `status` shows it.
+  const { state } = loaded;
+  if (fileIgnored !== 'unknown') delete state.ignoredModeFile;
+  else if (state.ignoredModeFile !== file) {
+    log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: file! });
+    state.ignoredModeFile = file;
+  }
+  return { state, mode };
 }
 
 /** The sites to probe now; lookups retried in the background settle by the end of the cycle. */

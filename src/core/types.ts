@@ -107,6 +107,8 @@ export interface State {
   allDownSince?: number;
   /** The pinned gateway while it is down, so that this is logged once per outage. */
   pinnedDown?: string;
+  /** What STATE_DIR/mode says while it names no gateway, so that this is logged once. */
+  ignoredModeFile?: string;
   lastSwitch?: SwitchRecord;
   /** Absent until netgwm loaded its nft table, and when the config has no `nftables` section. */
   firewall?: FirewallRecord;

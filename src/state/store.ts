@@ -18,6 +18,7 @@ const stateSchema = z.object({
   gateways: z.record(z.string(), z.object({ up: z.boolean(), since: time, checkedAt: time })),
   allDownSince: time.optional(),
   pinnedDown: z.string().optional(),
+  ignoredModeFile: z.string().optional(),
   lastSwitch: z.object({ at: time, from: z.string().optional(), to: z.string(), reason: z.string(), incomplete: z.array(z.string()).optional() }).optional(),
   firewall: z
     .object({ hash: z.string(), listing: z.string(), table: z.string().optional(), rulePref: z.number().int(), netns: z.string(), verifiedAt: time })
