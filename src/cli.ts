@@ -71,9 +71,10 @@ Options:
 ${COMMON}`,
   use: `Usage: netgwm use NAME | netgwm use auto [-c FILE]
 
-Pins the default route to gateway NAME, whether it is up or not (a warning is logged each cycle it
-is down), or returns to automatic choice. The choice is kept in STATE_DIR/mode (as in NetGWM)
-and wins over the config's 'mode' key; it takes effect at the next cycle.
+Pins the default route to gateway NAME, whether it is up or not (a warning is logged each time it
+goes down), or returns to automatic choice. The choice is kept in STATE_DIR/mode (as in NetGWM) and
+takes effect at the next cycle. As in NetGWM, a 'mode' key written in the config wins over it:
+then 'use' changes nothing and exits 1 (unless NAME is what the config's mode already says).
 
 Options:
 ${COMMON}`,
@@ -182,6 +183,15 @@ async function use(config: Config, positionals: string[]): Promise<number> {
   const names = config.gateways.map((gateway) => gateway.name);
   if (!name || extra.length > 0) throw new UsageError(`use: expected one gateway name (${names.join(', ')}) or "auto"`);
   if (name !== 'auto' && !names.includes(name)) throw new UsageError(`use: "${name}" is not a gateway in ${config.file}; expected one of ${names.join(', ')} or "auto"`);
+  // NetGWM's rule: the config's `mode`, when written, wins over the mode file (src/core/mode.ts).
+  if (config.mode === name) return print(`${config.file} already sets \`mode: ${name}\`, which wins over \`netgwm use\`; nothing to change`);
+  if (config.mode !== undefined) {
+    process.stderr.write(
+      `netgwm: use: ${config.file} sets \`mode: ${config.mode}\`, which wins over \`netgwm use\` (as in NetGWM); nothing changed.\n` +
+        `Remove the \`mode\` line from ${config.file} to choose with \`netgwm use\`, or set the mode there.\n`,
+    );
+    return EXIT.failed;
+  }
   await writeMode(config.state_dir, name);
   return print(name === 'auto' ? 'automatic mode: netgwm chooses the gateway from the next cycle on' : `pinned to ${name} from the next cycle on; \`netgwm use auto\` undoes it`);
 }

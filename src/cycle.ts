@@ -10,7 +10,7 @@ import { resumeHooks, runSwitchHooks, saveStateLogged } from './post-replace.js'
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
-import { resolveSites, type ProbeTarget, type ResolvedSites } from './probe/resolve.js';
+import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites } from './probe/resolve.js';
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
 import { acquireLock } from './system/lock.js';
@@ -34,6 +34,8 @@ interface CycleContext {
   /** Milliseconds since the cycle started. */
   took: () => number;
   signal?: AbortSignal;
+  /** Lookups of check-site names still running in the background: remembered when the state is saved. */
+  lookups: Promise<SettledSites>;
 }
 
 export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal): Promise<void> {
@@ -46,7 +48,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const route = (await readDefaultRoutes(deps.exec))[0];
     const current = matchGateway(route, config.gateways);
     await resumeHooks(config, deps.log, remembered, current?.name, signal);
-    const sites = await resolveCheckSites(config, remembered, deps.log);
+    const sites = await resolveCheckSites(config, remembered, deps.clock());
 
     const input = decisionInput(config, remembered, mode, current, deps.clock());
     input.observations = await probeGateways(config, deps, input, sites.targets, table, signal);
@@ -54,8 +56,8 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const decision = chooseGateway(input);
     decision.events.forEach((event) => deps.log.event(event));
 
-    const state = recordProbes({ ...decision.state, resolved: sites.resolved }, input.observations, input.now, current?.name);
-    const cycle: CycleContext = { now: input.now, took: () => Math.round(performance.now() - startedAt), signal };
+    const state = recordProbes(decision.state, input.observations, input.now, current?.name);
+    const cycle: CycleContext = { now: input.now, took: () => Math.round(performance.now() - startedAt), signal, lookups: sites.settled };
     const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
     if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
     await publishReports(config, state, mode, deps.log, deps.clock());
@@ -74,15 +76,31 @@ async function cleanLeftovers(deps: CycleDeps, table: CheckTable): Promise<void>
 async function recall(config: Config, log: Logger): Promise<{ state: State; mode: string }> {
   const loaded = await loadState(config.state_dir);
   if (loaded.problem) log.event({ kind: 'state-unreadable', file: join(config.state_dir, STATE_FILE), problem: loaded.problem });
-  const { mode, ignored } = await readEffectiveMode(config);
-  if (ignored !== undefined) log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: ignored });
-  return { state: loaded.state, mode };
+  const { mode, file, fileIgnored } = await readEffectiveMode(config);
+  // Once, not every cycle; and not when the config's `mode` overrides the file: that is NetGWM's
+  // rule, and `status` shows it.
+  const { state } = loaded;
+  if (fileIgnored !== 'unknown') delete state.ignoredModeFile;
+  else if (state.ignoredModeFile !== file) {
+    log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: file! });
+    state.ignoredModeFile = file;
+  }
+  return { state, mode };
 }
 
-async function resolveCheckSites(config: Config, state: State, log: Logger): Promise<ResolvedSites> {
-  const sites = await resolveSites(config.check_sites, state.resolved, config.probe.resolve_timeout * 1000);
-  sites.events.forEach((event) => log.event(event));
-  return sites;
+/** The sites to probe now; lookups retried in the background settle by the end of the cycle. */
+function resolveCheckSites(config: Config, state: State, now: number): Promise<ResolvedSites> {
+  const memory = { resolved: state.resolved, unresolved: state.unresolved ?? {} };
+  return resolveSites(config.check_sites, memory, { now, timeoutMs: config.probe.resolve_timeout * 1000 });
+}
+
+/** What the lookups found, into the state about to be saved (after the route: they may take a while). */
+async function rememberLookups(cycle: CycleContext, state: State, log: Logger): Promise<void> {
+  const { resolved, unresolved, events } = await cycle.lookups;
+  events.forEach((event) => log.event(event));
+  state.resolved = resolved;
+  if (Object.keys(unresolved).length > 0) state.unresolved = unresolved;
+  else delete state.unresolved;
 }
 
 function decisionInput(config: Config, state: State, mode: string, current: Gateway | undefined, now: number): DecisionInput {
@@ -109,6 +127,7 @@ async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContex
   if (!to) return undefined;
   const incomplete = await firewallAfterSwitch(config, deps, state, target, current.gateway);
   Object.assign(state, recordSwitch(state, { at: cycle.now, from: current.gateway?.name, to: target.name, reason: decision.reason, incomplete }));
+  await rememberLookups(cycle, state, deps.log);
   state.lastCycleMs = cycle.took();
   // Saved before the hooks: a hook may run for long, and the switch has happened.
   await saveStateLogged(config, deps.log, state);
@@ -119,6 +138,7 @@ async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContex
 /** No switch: keep the firewall in step (a no-op unless something changed) and save. */
 async function keepGateway(config: Config, deps: CycleDeps, cycle: CycleContext, state: State, current: Gateway | undefined): Promise<void> {
   await keepFirewall(config, deps, state, current);
+  await rememberLookups(cycle, state, deps.log);
   state.lastCycleMs = cycle.took();
   await saveStateLogged(config, deps.log, state);
 }

@@ -39,8 +39,10 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
 }
 
 /** YAML 1.1 like NetGWM's PyYAML, so `check_all_gateways: yes` keeps meaning true. */
+const YAML_OPTIONS = { version: '1.1', prettyErrors: true, uniqueKeys: true } as const;
+
 export function parseYaml(text: string, path: string): unknown {
-  const document = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: true });
+  const document = parseDocument(text, YAML_OPTIONS);
   if (document.errors.length > 0) {
     throw new ConfigError(
       document.errors.map((error) => {
@@ -51,6 +53,15 @@ export function parseYaml(text: string, path: string): unknown {
     );
   }
   return document.toJS() ?? {};
+}
+
+/** What can be read of a file despite YAML errors (`status` with a broken config): never throws. */
+export function parseYamlLeniently(text: string): unknown {
+  try {
+    return parseDocument(text, YAML_OPTIONS).toJS() ?? {};
+  } catch {
+    return {};
+  }
 }
 
 export async function compileConfig(data: unknown, path: string, options: LoadOptions = {}): Promise<Config> {
@@ -71,7 +82,7 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
       at(`gateways.${gateway.name}.priority`, `priority ${gateway.priority} is also used by gateway "${before.name}"; give every gateway its own priority`);
     }
   }
-  if (file.mode !== 'auto' && !(file.mode in file.gateways)) {
+  if (file.mode !== undefined && file.mode !== 'auto' && !(file.mode in file.gateways)) {
     at('mode', `expected "auto" or the name of a gateway (${Object.keys(file.gateways).join(', ')}), got "${file.mode}"`);
   }
   const table = await resolveRoutingTable(file.check_table, options.rtTablesRoot);

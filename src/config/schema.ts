@@ -84,8 +84,11 @@ export const configSchema = z.strictObject({
   min_uptime: seconds.default(900),
   check_sites: z.array(checkSiteSchema).min(1, 'expected at least one check site'),
   check_all_gateways: z.boolean().default(false),
-  /** `auto`, or the name of a gateway to pin (NetGWM's undocumented key). */
-  mode: z.string().default('auto'),
+  /**
+   * `auto`, or the name of a gateway to pin (NetGWM's undocumented key). When written, it wins
+   * over `netgwm use` (STATE_DIR/mode), as in NetGWM; so there is no default here.
+   */
+  mode: z.string().optional(),
   state_dir: z.string().min(1).default('/var/lib/netgwm'),
   log_file: z.string().min(1).default('/var/log/netgwm.log'),
   log_format: z.enum(['text', 'json']).default('text'),

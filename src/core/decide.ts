@@ -29,7 +29,10 @@ export interface Decision {
 export function chooseGateway(input: DecisionInput): Decision {
   const { state, events } = rememberObservations(input);
   const verdict = pickGateway({ ...input, state });
-  if (verdict.pinnedDown) events.push({ kind: 'pinned-down', gateway: verdict.pinnedDown });
+  // Once per outage of the pinned gateway, not every cycle: cron would mail each one.
+  if (verdict.pinnedDown && state.pinnedDown !== verdict.pinnedDown) events.push({ kind: 'pinned-down', gateway: verdict.pinnedDown });
+  if (verdict.pinnedDown) state.pinnedDown = verdict.pinnedDown;
+  else delete state.pinnedDown;
 
   const anyUp = Object.values(input.observations).some((observation) => observation.up);
   if (!anyUp && !verdict.pinned && state.allDownSince === undefined) {

@@ -97,6 +97,18 @@ export interface Totals {
   hookFailures: number;
 }
 
+/** A host-name check site whose lookups fail (see src/core/lookups.ts). */
+export interface LookupFailure {
+  /** When its lookups started failing, epoch ms: reported then, and again when it resolves. */
+  since: number;
+  /** Failed lookups in a row. */
+  failures: number;
+  /** No lookup before this time, epoch ms. */
+  retryAt: number;
+  /** Why the last lookup failed. */
+  error: string;
+}
+
 /** The hooks of a switch that have not all run yet (see src/post-replace.ts). */
 export interface PendingHooks {
   to: GatewayInfo;
@@ -113,11 +125,17 @@ export interface State {
   gateways: Record<string, GatewayRecord>;
   /** Set while no gateway answers, so "all gateways down" is logged once per outage. */
   allDownSince?: number;
+  /** The pinned gateway while it is down, so that this is logged once per outage. */
+  pinnedDown?: string;
+  /** What STATE_DIR/mode says while it names no gateway, so that this is logged once. */
+  ignoredModeFile?: string;
   lastSwitch?: SwitchRecord;
   /** Absent until netgwm loaded its nft table, and when the config has no `nftables` section. */
   firewall?: FirewallRecord;
   /** Host-name check sites: the last address each resolved to. */
   resolved: Record<string, string>;
+  /** Host-name check sites whose lookups fail, retried with back-off. */
+  unresolved?: Record<string, LookupFailure>;
   /** The configured gateway the default route used when the last cycle ended. */
   active?: string;
   /** Recent probes per gateway: a bounded rolling window for status and metrics. */

@@ -1,5 +1,6 @@
 // Everything netgwm logs is one of these events. The formatter table is typed over every kind,
 // so a new event does not compile until it has a readable line and a level.
+import { formatDuration } from '../core/decide.js';
 import type { CoreEvent } from '../core/events.js';
 import type { GatewayInfo, GatewayObservation } from '../core/types.js';
 import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
@@ -11,7 +12,8 @@ export type ShellEvent =
   | { kind: 'hooks-resumed'; to: string; hooks: number }
   | { kind: 'state-save-failed'; dir: string; error: string }
   | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string }
-  | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string }
+  | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string; retryInMs: number }
+  | { kind: 'site-resolved'; site: string; address: string; failedForMs: number; failures: number }
   | { kind: 'leftovers-removed'; what: string[] }
   | { kind: 'state-unreadable'; file: string; problem: string }
   | { kind: 'config-error'; problems: string[] }
@@ -50,7 +52,13 @@ export const formatters: Formatters = {
   'state-save-failed': { level: 'error', line: (e) => `cannot save the state in ${e.dir} (${e.error}); the next cycle works from the last saved state` },
   'site-unresolved': {
     level: 'warn',
-    line: (e) => `check site ${e.site} did not resolve (${e.error}); ${e.usingCached ? `using its last address ${e.usingCached}` : 'skipping it this cycle'}`,
+    line: (e) =>
+      `check site ${e.site} did not resolve (${e.error}); ${e.usingCached ? `using its last address ${e.usingCached}` : 'skipping it'} until it does; ` +
+      `retrying in ${formatDuration(e.retryInMs)}, then less and less often (reported again when it resolves)`,
+  },
+  'site-resolved': {
+    level: 'info',
+    line: (e) => `check site ${e.site} resolves again, to ${e.address}, after ${e.failures} failed lookup(s) in ${formatDuration(e.failedForMs)}`,
   },
   'leftovers-removed': { level: 'warn', line: (e) => `removed what an interrupted run left behind: ${e.what.join('; ')}` },
   'state-unreadable': { level: 'warn', line: (e) => `state file ${e.file} unusable (${e.problem}); starting with no history` },

@@ -16,7 +16,7 @@ export interface Output {
   to: Destination;
   level: Level;
   format: 'text' | 'json';
-  /** journald timestamps lines itself and reads `<N>` priority prefixes. */
+  /** journald timestamps lines itself and reads `<N>` priority prefixes (which replace the level word). */
   style?: 'plain' | 'journal';
   /** Keep `level` when the config's log_level changes (stderr of a cron run: problems only). */
   fixedLevel?: boolean;
@@ -69,7 +69,8 @@ export function createLogger(outputs: Output[]): Logger {
 
 function renderText(record: { level: number; time: number; msg: string }, style: 'plain' | 'journal'): string {
   const level = NAMES[record.level] ?? String(record.level);
-  if (style === 'journal') return `<${SYSLOG_PRIORITY[record.level] ?? 6}>${level} ${record.msg}\n`;
+  // The priority is the level: journalctl shows and filters by it, so the word would repeat it.
+  if (style === 'journal') return `<${SYSLOG_PRIORITY[record.level] ?? 6}>${record.msg}\n`;
   return `${localTime(new Date(record.time))} ${level} ${record.msg}\n`;
 }
 

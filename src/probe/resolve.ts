@@ -1,5 +1,8 @@
 // Host-name check sites. A lookup that fails or hangs must not count against every gateway at
-// once: the site uses its last good address, or is skipped this cycle.
+// once: the site uses its last good address, or is skipped this cycle. A name whose lookup fails
+// is reported once when it starts failing and once when it resolves again, and is retried with
+// back-off (src/core/lookups.ts). A cycle waits only for the first lookup of a name: later ones
+// run in the background while the gateways are probed at the name's last address.
 //
 // Names are looked up in /etc/hosts, then in DNS with c-ares (node:dns Resolver) rather than
 // getaddrinfo: a c-ares query has a real timeout and is cancelled with it, whereas a hanging
@@ -8,6 +11,8 @@
 import { Resolver } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { lookupDue, lookupFailed } from '../core/lookups.js';
+import type { LookupFailure } from '../core/types.js';
 import type { ShellEvent } from '../log/events.js';
 
 export interface ProbeTarget {
@@ -17,37 +22,109 @@ export interface ProbeTarget {
   skipped?: string;
 }
 
-export interface ResolvedSites {
-  targets: ProbeTarget[];
-  /** Host name → address, to remember for next time. */
+/** What is remembered about host-name sites between cycles (fields of the state). */
+export interface SiteMemory {
+  /** Host name → the last address it resolved to. */
   resolved: Record<string, string>;
-  events: ShellEvent[];
+  /** Host names whose lookups fail. */
+  unresolved: Record<string, LookupFailure>;
 }
 
-export async function resolveSites(sites: string[], remembered: Record<string, string>, timeoutMs: number, hostsFile = '/etc/hosts'): Promise<ResolvedSites> {
-  const resolved: Record<string, string> = {};
-  const events: ShellEvent[] = [];
+/** The memory after this cycle's lookups, and what to log about them. */
+export type SettledSites = SiteMemory & { events: ShellEvent[] };
+
+export interface ResolvedSites {
+  /** What to probe this cycle; ready without waiting for the retries. */
+  targets: ProbeTarget[];
+  /**
+   * What to remember and log once the retries started in the background are over (each is
+   * bounded by the lookup's timeout). Never rejects.
+   */
+  settled: Promise<SettledSites>;
+}
+
+export interface ResolveOptions {
+  /** Wall-clock time, epoch ms: back-off times are kept in the state file. */
+  now: number;
+  timeoutMs: number;
+  hostsFile?: string;
+  /** The DNS lookup (IPv4); tests pass their own. */
+  lookup?: (name: string) => Promise<string>;
+}
+
+export async function resolveSites(sites: string[], memory: SiteMemory, options: ResolveOptions): Promise<ResolvedSites> {
   const names = sites.filter((site) => !isIP(site));
-  const hosts = names.length > 0 ? await readHosts(hostsFile) : new Map<string, string>();
-  const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
+  const hosts = names.length > 0 ? await readHosts(options.hostsFile ?? '/etc/hosts') : new Map<string, string>();
+  const dns = options.lookup ? { lookup: options.lookup, close: () => undefined } : dnsLookup(options.timeoutMs);
+  const outcomes = new Map<string, Promise<Outcome>>();
   const targets = await Promise.all(
     sites.map(async (site): Promise<ProbeTarget> => {
       if (isIP(site)) return { site, address: site };
-      try {
-        const address = hosts.get(site.toLowerCase()) ?? (await resolver.resolve4(site))[0];
-        if (!address) throw new Error('no IPv4 address');
-        resolved[site] = address;
-        return { site, address };
-      } catch (error) {
-        const cached = remembered[site];
-        events.push({ kind: 'site-unresolved', site, error: (error as Error).message, usingCached: cached });
-        if (cached) resolved[site] = cached;
-        return cached ? { site, address: cached } : { site, skipped: 'name did not resolve' };
+      const failure = memory.unresolved[site];
+      const fromHosts = hosts.get(site.toLowerCase());
+      if (fromHosts) {
+        outcomes.set(site, Promise.resolve({ address: fromHosts }));
+        return { site, address: fromHosts };
       }
+      const remembered = memory.resolved[site];
+      const fallback: ProbeTarget = remembered ? { site, address: remembered } : { site, skipped: 'name did not resolve' };
+      if (!lookupDue(failure, options.now)) return fallback;
+      const outcome = lookupOutcome(dns.lookup, site);
+      outcomes.set(site, outcome);
+      // Only a name never resolved nor failed is waited for; the others are looked up in the
+      // background, and this cycle probes their last address (or goes without a failing one).
+      if (failure || remembered) return fallback;
+      const { address } = await outcome;
+      return address ? { site, address } : fallback;
     }),
   );
-  resolver.cancel();
-  return { targets, resolved, events };
+  const settled = Promise.all(names.map(async (name) => [name, await outcomes.get(name)] as const)).then((results) => {
+    dns.close();
+    return remember(results, memory, options.now);
+  });
+  return { targets, settled };
+}
+
+type Outcome = { address?: string; error?: string };
+
+function lookupOutcome(lookup: (name: string) => Promise<string>, name: string): Promise<Outcome> {
+  return lookup(name).then(
+    (address) => ({ address }),
+    (error: unknown) => ({ error: (error as Error).message }),
+  );
+}
+
+/** The new memory and the events: a failure is reported when it starts and when it ends. */
+function remember(results: ReadonlyArray<readonly [string, Outcome | undefined]>, memory: SiteMemory, now: number): SettledSites {
+  const next: SettledSites = { resolved: {}, unresolved: {}, events: [] };
+  for (const [site, outcome] of results) {
+    const failure = memory.unresolved[site];
+    const remembered = memory.resolved[site];
+    if (outcome?.address) {
+      next.resolved[site] = outcome.address;
+      if (failure) next.events.push({ kind: 'site-resolved', site, address: outcome.address, failedForMs: now - failure.since, failures: failure.failures });
+      continue;
+    }
+    if (remembered) next.resolved[site] = remembered;
+    // No outcome: its back-off is not over, nothing changes.
+    const failed = outcome === undefined ? failure! : lookupFailed(failure, now, outcome.error ?? 'no address');
+    next.unresolved[site] = failed;
+    if (!failure) next.events.push({ kind: 'site-unresolved', site, error: failed.error, usingCached: remembered, retryInMs: failed.retryAt - now });
+  }
+  return next;
+}
+
+/** c-ares lookups with a timeout, all cancelled by `close`. */
+function dnsLookup(timeoutMs: number): { lookup: (name: string) => Promise<string>; close: () => void } {
+  const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
+  return {
+    async lookup(name) {
+      const address = (await resolver.resolve4(name))[0];
+      if (!address) throw new Error('no IPv4 address');
+      return address;
+    },
+    close: () => resolver.cancel(),
+  };
 }
 
 /** IPv4 entries of a hosts file: name → address (the first entry for a name wins, as in glibc). */

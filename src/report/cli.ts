@@ -2,11 +2,11 @@
 // and never take the cycle lock, so they answer at once even while a cycle runs.
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from '../config/load.js';
-import { UsageError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { loadState } from '../state/store.js';
 import { paint, wantsColor } from './paint.js';
-import { readStatus } from './read-status.js';
+import { readStatus, readStatusOfBrokenConfig } from './read-status.js';
 import { statusTable } from './status-table.js';
 
 const DEFAULT_HISTORY_LINES = 20;
@@ -28,7 +28,8 @@ Colours on a terminal unless NO_COLOR is set.
 Options:
 ${COMMON}
 
-Exit codes: 0 shown (also "no status yet"), 1 the state file is unusable, 2 bad config or usage.`,
+Exit codes: 0 shown (also "no status yet"), 1 the state file is unusable, 2 bad usage, or a config
+that does not load: its problems go to stderr and the state the last cycle recorded is still shown.`,
   history: `Usage: netgwm history [-c FILE] [-n N] [--json]
 
 Lists the last N switches (when, from, to, why, how long traffic stayed on the new uplink) and
@@ -55,14 +56,23 @@ export async function runReport(command: 'status' | 'history', args: string[]): 
   if (values.help) return print(HELP[command]);
   if (values.lines !== undefined && command !== 'history') throw new UsageError('-n/--lines is an option of `netgwm history`');
   const count = historyLines(values.lines);
-  const config = await loadConfig(values.config);
   const json = values.json === true;
-  return command === 'status' ? status(config, json) : history(config, count, json);
+  if (command === 'status') return status(values.config, json);
+  return history(await loadConfig(values.config), count, json);
 }
 
-async function status(config: Config, json: boolean): Promise<number> {
-  const doc = await readStatus(config, Date.now());
+async function status(file: string, json: boolean): Promise<number> {
+  const config = await loadConfig(file).catch((error: unknown) => {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  });
+  if (config instanceof ConfigError) {
+    // The problems on top (stderr), then the last state: a daemon may still run on its old config.
+    process.stderr.write(`${config.problems.join('\n')}\n`);
+  }
+  const doc = config instanceof ConfigError ? await readStatusOfBrokenConfig(file, config.problems, Date.now()) : await readStatus(config, Date.now());
   print(json ? JSON.stringify(doc, null, 2) : statusTable(doc, wantsColor(process.stdout)).trimEnd());
+  if (config instanceof ConfigError) return EXIT.usage;
   return doc.state_problem === null ? EXIT.ok : EXIT.failed;
 }
 
@@ -70,7 +80,7 @@ async function history(config: Config, count: number, json: boolean): Promise<nu
   // Loaded here, not at the top: status never needs them (readline and zlib).
   const [{ historyDocument, readHistory }, { historyTable }] = await Promise.all([import('./history.js'), import('./history-table.js')]);
   const { state } = await loadState(config.state_dir);
-  const doc = historyDocument(await readHistory(config.log_file, state), count, Date.now());
+  const doc = historyDocument(await readHistory(config.log_file, state, config.gateways), count, Date.now());
   print(json ? JSON.stringify(doc, null, 2) : historyTable(doc, paint(wantsColor(process.stdout))).trimEnd());
   return EXIT.ok;
 }

@@ -1,6 +1,7 @@
 // `netgwm history`: switches and all-down outages from the log (text or JSON lines, rotated parts
 // included) and the state, with how long traffic stayed on each uplink.
 import { basename } from 'node:path';
+import type { Gateway } from '../config/load.js';
 import type { State } from '../core/types.js';
 import { parseLocalTime } from '../log/time.js';
 import { logParts, readLines } from './log-files.js';
@@ -34,13 +35,16 @@ export interface OutageEntry {
 
 export type HistoryEntry = SwitchEntry | OutageEntry;
 
+/** What history needs of a configured gateway: NetGWM's log lines name routes, not gateways. */
+export type RouteOwner = Pick<Gateway, 'name' | 'ip' | 'dev'>;
+
 /** Everything the log parts and the state tell, oldest first. */
-export async function readHistory(logFile: string, state: State): Promise<HistoryEntry[]> {
+export async function readHistory(logFile: string, state: State, gateways: RouteOwner[] = []): Promise<HistoryEntry[]> {
   const entries: HistoryEntry[] = [];
   for (const part of await logParts(logFile)) {
     const source = basename(part);
     await readLines(part, (line) => {
-      const entry = parseLine(line, source);
+      const entry = parseLine(line, source, gateways);
       if (!entry) return;
       if (entry.kind === 'recovered') closeOutage(entries, entry, source);
       else entries.push(entry);
@@ -62,18 +66,35 @@ interface Recovery {
   downForMs: number;
 }
 
-/** One log line as an entry; lines of NetGWM's own log (`route replaced to: via IP`) count too. */
-export function parseLine(line: string, source: string): LineEntry | undefined {
+/**
+ * One log line as an entry; lines of NetGWM's own log (`route replaced to: via IP [dev DEV]`)
+ * count too, the gateway named from the config.
+ */
+export function parseLine(line: string, source: string, gateways: RouteOwner[] = []): LineEntry | undefined {
   if (line.startsWith('{')) return parseJsonLine(line, source);
   const at = parseLocalTime(line);
   if (at === undefined) return undefined;
   let match = SWITCH.exec(line);
-  if (match) return { kind: 'switch', at, to: match[2] ?? match[1]!, ...(match[3] && match[3] !== 'none' ? { from: match[3] } : {}), reason: match[4] ?? '', source };
+  if (match) return { kind: 'switch', at, to: match[2] ?? gatewayOfRoute(match[1]!, gateways), ...(match[3] && match[3] !== 'none' ? { from: match[3] } : {}), reason: match[4] ?? '', source };
   match = ALL_DOWN.exec(line);
   if (match) return { kind: 'outage', at, ...(match[1] ? { current: match[1] } : {}), source };
   match = RECOVERED.exec(line);
   if (match) return { kind: 'recovered', at, downForMs: Number(match[1]) * 1000 };
   return undefined;
+}
+
+/**
+ * The configured gateway a route such as `via 192.0.2.1 dev eth1` leads to: by its ip (and dev,
+ * when both sides name one), else by dev alone; the route text itself when none matches (the
+ * config changed since). NetGWM wrote `NaN` for a value it did not have.
+ */
+export function gatewayOfRoute(route: string, gateways: RouteOwner[]): string {
+  const field = (name: string) => new RegExp(`(?:^| )${name} (\\S+)`).exec(route)?.[1]?.replace(/^NaN$/, '') || undefined;
+  const [via, dev] = [field('via'), field('dev')];
+  const owner = via
+    ? gateways.find((gateway) => gateway.ip === via && (dev === undefined || gateway.dev === undefined || gateway.dev === dev))
+    : gateways.find((gateway) => dev !== undefined && gateway.dev === dev);
+  return owner?.name ?? route;
 }
 
 interface JsonLine {

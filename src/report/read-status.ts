@@ -1,19 +1,69 @@
 // The status document as `netgwm status` and the metrics endpoint see it: from the config, the
 // state file and the mode file, at the time asked.
-import { join } from 'node:path';
-import type { Config } from '../config/load.js';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { z } from 'zod';
+import { parseYamlLeniently, type Config } from '../config/load.js';
+import { configSchema } from '../config/schema.js';
 import { loadState, readEffectiveMode, STATE_FILE } from '../state/store.js';
-import { statusDocument, type StatusDocument } from './status-document.js';
+import { statusDocument, type StatusDocument, type StatusGateway, type StatusInput } from './status-document.js';
 
-export async function readStatus(config: Config, now: number): Promise<StatusDocument> {
-  const [loaded, { mode }] = await Promise.all([loadState(config.state_dir), readEffectiveMode(config)]);
+/** What status needs of a config: all of it when it loads, what can be read of it when not. */
+type StatusConfig = StatusInput['config'] & Pick<Config, 'state_dir' | 'mode'>;
+
+export async function readStatus(config: StatusConfig, now: number, configProblems: string[] = []): Promise<StatusDocument> {
+  const [loaded, mode] = await Promise.all([loadState(config.state_dir), readEffectiveMode(config)]);
   return statusDocument({
     config,
+    configProblems,
     state: loaded.state,
     stateFile: join(config.state_dir, STATE_FILE),
     hasState: loaded.problem === undefined && loaded.state.lastCycleAt !== undefined,
     stateProblem: loaded.problem,
-    mode,
+    mode: mode.mode,
+    modeSource: mode.source,
+    modeFile: mode.file,
     now,
   });
+}
+
+/**
+ * Status when the config does not load: the last state is still worth seeing (a daemon keeps
+ * running on the config it had). Each key is taken from the file when it is usable on its own,
+ * else its default; the gateways are the file's, or the state's when the file names none.
+ */
+export async function readStatusOfBrokenConfig(file: string, problems: string[], now: number): Promise<StatusDocument> {
+  const path = resolve(file);
+  const data = parseYamlLeniently(await readFile(path, 'utf8').catch(() => ''));
+  const raw = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const { shape } = configSchema;
+  const config: StatusConfig = {
+    file: path,
+    state_dir: resolve(dirname(path), usable(shape.state_dir, raw.state_dir)),
+    min_uptime: usable(shape.min_uptime, raw.min_uptime),
+    mode: usable(shape.mode, raw.mode),
+    gateways: gatewaysOf(raw.gateways),
+  };
+  if (config.gateways.length === 0) {
+    const { state } = await loadState(config.state_dir);
+    config.gateways = Object.keys(state.gateways).map((name) => ({ name, priority: null }));
+  }
+  return readStatus(config, now, problems);
+}
+
+/** The value when it is valid, else the key's default. */
+function usable<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  return parsed.success ? parsed.data : schema.parse(undefined);
+}
+
+/** The gateways a config names, with what can be read of each: best first, unknown priorities last. */
+function gatewaysOf(value: unknown): StatusGateway[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const text = (field: unknown) => (typeof field === 'string' ? field : undefined);
+  const gateways = Object.entries(value as Record<string, Record<string, unknown> | null>).map(([name, gateway]): StatusGateway => {
+    const priority = gateway?.priority;
+    return { name, ip: text(gateway?.ip), dev: text(gateway?.dev), priority: typeof priority === 'number' ? priority : null };
+  });
+  return gateways.sort((a, b) => (a.priority ?? Infinity) - (b.priority ?? Infinity));
 }

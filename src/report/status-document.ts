@@ -5,6 +5,7 @@ import type { Config } from '../config/load.js';
 import type { Gateway } from '../core/types.js';
 import { isStable, msUntilStable } from '../core/decide.js';
 import { meanRtt, summarizeWindow, WINDOW } from '../core/measurements.js';
+import type { ModeSource } from '../core/mode.js';
 import type { State } from '../core/types.js';
 import { iso, seconds } from './json-units.js';
 
@@ -22,7 +23,8 @@ export interface SiteStatus {
 
 export interface GatewayStatus {
   name: string;
-  priority: number;
+  /** null only when the config does not load and does not say. */
+  priority: number | null;
   ip: string | null;
   dev: string | null;
   active: boolean;
@@ -55,8 +57,14 @@ export interface StatusDocument {
   has_state: boolean;
   /** Why the state file could not be used, when it exists but is unreadable. */
   state_problem: string | null;
+  /** Why the config does not load (one line each); the rest is then the last state recorded. */
+  config_problems: string[];
   /** `auto` or the pinned gateway's name. */
   mode: string;
+  /** Where `mode` comes from: the config's `mode` key (wins when written), `netgwm use`, or neither. */
+  mode_source: ModeSource;
+  /** What STATE_DIR/mode (`netgwm use`) says, also when the config's `mode` overrides it; null: no file. */
+  mode_file: string | null;
   active: string | null;
   all_down_since: string | null;
   last_cycle: { at: string; age_s: number; old: boolean; duration_ms: number | null } | null;
@@ -66,13 +74,19 @@ export interface StatusDocument {
   gateways: GatewayStatus[];
 }
 
+/** A gateway as status shows it; a config that does not load may not tell its priority. */
+export type StatusGateway = Pick<Gateway, 'name' | 'ip' | 'dev'> & { priority: number | null };
+
 export interface StatusInput {
-  config: Pick<Config, 'file' | 'gateways' | 'min_uptime'>;
+  config: Pick<Config, 'file' | 'min_uptime'> & { gateways: StatusGateway[] };
+  configProblems?: string[];
   state: State;
   stateFile: string;
   hasState: boolean;
   stateProblem?: string;
   mode: string;
+  modeSource?: ModeSource;
+  modeFile?: string;
   now: number;
 }
 
@@ -85,7 +99,10 @@ export function statusDocument(input: StatusInput): StatusDocument {
     state_file: input.stateFile,
     has_state: input.hasState,
     state_problem: input.stateProblem ?? null,
+    config_problems: input.configProblems ?? [],
     mode: input.mode,
+    mode_source: input.modeSource ?? 'default',
+    mode_file: input.modeFile ?? null,
     active: state.active ?? null,
     all_down_since: state.allDownSince === undefined ? null : iso(state.allDownSince),
     last_cycle:
@@ -101,7 +118,7 @@ export function statusDocument(input: StatusInput): StatusDocument {
   };
 }
 
-function gatewayStatus(gateway: Gateway, { config, state, mode, now }: StatusInput): GatewayStatus {
+function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: StatusInput): GatewayStatus {
   const record = state.gateways[gateway.name];
   const window = summarizeWindow(state.samples?.[gateway.name]);
   const minUptimeMs = config.min_uptime * 1000;

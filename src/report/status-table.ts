@@ -6,11 +6,13 @@ import { paint, type Paint } from './paint.js';
 
 export function statusTable(doc: StatusDocument, color: boolean): string {
   const p = paint(color);
+  // The problems themselves are on stderr, above.
+  const broken = doc.config_problems.length > 0 ? [p.red(`${doc.config_file} does not load (see above)${doc.has_state ? '; below is the state the last cycle recorded' : ''}.`)] : [];
   if (!doc.has_state) {
     const why = doc.state_problem ? `the state file ${doc.state_file} is unusable (${doc.state_problem})` : `${doc.state_file} does not exist yet`;
-    return `${p.yellow('No status yet:')} ${why}.\nnetgwm records what it sees when a cycle ends; run \`netgwm run\` or start the daemon, then ask again.\n`;
+    return [...broken, `${p.yellow('No status yet:')} ${why}.`, 'netgwm records what it sees when a cycle ends; run `netgwm run` or start the daemon, then ask again.', ''].join('\n');
   }
-  const lines = [...summaryLines(doc, p), '', ...gatewayTable(doc, p)];
+  const lines = [...broken, ...summaryLines(doc, p), '', ...gatewayTable(doc, p)];
   lines.push('', p.dim(`RTT: last probe; MEAN/MAX and LOSS: the last ${doc.window.max_probes} site probes or ${formatDuration(doc.window.max_age_s * 1000)} of each gateway. Totals: ${doc.totals.switches} switches, ${doc.totals.hook_failures} hook failures.`));
   return lines.join('\n') + '\n';
 }
@@ -18,7 +20,7 @@ export function statusTable(doc: StatusDocument, color: boolean): string {
 function summaryLines(doc: StatusDocument, p: Paint): string[] {
   const cycle = doc.last_cycle!;
   const took = cycle.duration_ms === null ? '' : `, took ${cycle.duration_ms} ms`;
-  const mode = doc.mode === 'auto' ? 'auto' : p.yellow(`pinned to ${doc.mode}`);
+  const mode = describeMode(doc, p);
   const lines = [
     `Active: ${doc.active ? p.bold(doc.active) : p.red('none (the default route uses no configured gateway)')}   Mode: ${mode}`,
     `Last cycle: ${when(cycle.at, cycle.age_s)}${took}${cycle.old ? p.red(' (old: is the cron job or the daemon running?)') : ''}`,
@@ -27,6 +29,15 @@ function summaryLines(doc: StatusDocument, p: Paint): string[] {
   lines.push(last ? `Last switch: ${when(last.at, last.age_s)}, ${last.from ?? 'none'} -> ${last.to}: ${last.reason}${last.incomplete.length > 0 ? p.red(` (incomplete: ${last.incomplete.join(', ')})`) : ''}` : 'Last switch: none recorded');
   if (doc.all_down_since) lines.push(p.red(`All gateways down since ${localTime(new Date(doc.all_down_since))}; the route was kept.`));
   return lines;
+}
+
+/** `auto`, `pinned to isp2`, and where it comes from when that is not plain automatic choice. */
+function describeMode(doc: StatusDocument, p: Paint): string {
+  const mode = doc.mode === 'auto' ? 'auto' : p.yellow(`pinned to ${doc.mode}`);
+  if (doc.mode_source === 'use') return `${mode} (netgwm use)`;
+  if (doc.mode_source === 'default') return doc.mode_file === null ? mode : `${mode} ${p.yellow(`(the mode file names "${doc.mode_file}", not a gateway: ignored)`)}`;
+  const overridden = doc.mode_file !== null && doc.mode_file !== doc.mode;
+  return `${mode} (the config's mode)${overridden ? p.yellow(`; it overrides \`netgwm use ${doc.mode_file}\``) : ''}`;
 }
 
 const HEADER = ['', 'GATEWAY', 'PRIO', 'ROUTE', 'STATE', 'FOR', 'STABLE', 'RTT', 'MEAN/MAX', 'LOSS', 'SITES', 'CHECKED'];
@@ -56,7 +67,7 @@ function gatewayRow(g: GatewayStatus, p: Paint): Cell[] {
   return [
     cell(g.active ? '*' : ' ', p.bold),
     cell(g.name, g.active ? p.bold : undefined),
-    cell(String(g.priority)),
+    cell(g.priority === null ? '?' : String(g.priority)),
     cell([g.ip && `via ${g.ip}`, g.dev && `dev ${g.dev}`].filter(Boolean).join(' ')),
     cell(g.pinned ? `${g.state} (pinned)` : g.state, stateStyle),
     cell(g.for_s === null ? '-' : formatDuration(g.for_s * 1000)),

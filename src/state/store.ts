@@ -3,6 +3,7 @@
 import { open, mkdir, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { effectiveMode, type EffectiveMode } from '../core/mode.js';
 import { emptyState, type State } from '../core/types.js';
 
 export const STATE_FILE = 'state.json';
@@ -16,11 +17,14 @@ const stateSchema = z.object({
   lastCycleAt: time.optional(),
   gateways: z.record(z.string(), z.object({ up: z.boolean(), since: time, checkedAt: time })),
   allDownSince: time.optional(),
+  pinnedDown: z.string().optional(),
+  ignoredModeFile: z.string().optional(),
   lastSwitch: z.object({ at: time, from: z.string().optional(), to: z.string(), reason: z.string(), incomplete: z.array(z.string()).optional() }).optional(),
   firewall: z
     .object({ hash: z.string(), listing: z.string(), table: z.string().optional(), rulePref: z.number().int(), netns: z.string(), verifiedAt: time })
     .optional(),
   resolved: z.record(z.string(), z.string()).default({}),
+  unresolved: z.record(z.string(), z.object({ since: time, failures: count, retryAt: time, error: z.string() })).optional(),
   // Added for status and metrics; a state file written before them loads without them.
   active: z.string().optional(),
   samples: z.record(z.string(), z.array(z.object({ at: time, site: z.string(), sent: count, replies: count, rttMs: time.optional() }))).optional(),
@@ -90,15 +94,9 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   }
 }
 
-/**
- * The mode in force: `netgwm use` (STATE_DIR/mode) wins over the config's `mode` when it names
- * `auto` or a gateway; `ignored` is what the file said when it named neither.
- */
-export async function readEffectiveMode(config: { state_dir: string; mode: string; gateways: Array<{ name: string }> }): Promise<{ mode: string; ignored?: string }> {
-  const pinned = await readMode(config.state_dir);
-  if (pinned === undefined) return { mode: config.mode };
-  if (pinned === 'auto' || config.gateways.some((gateway) => gateway.name === pinned)) return { mode: pinned };
-  return { mode: config.mode, ignored: pinned };
+/** The mode in force (see src/core/mode.ts): the config's `mode` when written, else STATE_DIR/mode, else auto. */
+export async function readEffectiveMode(config: { state_dir: string; mode?: string; gateways: Array<{ name: string }> }): Promise<EffectiveMode> {
+  return effectiveMode(config.mode, await readMode(config.state_dir), config.gateways.map((gateway) => gateway.name));
 }
 
 /** The pinned gateway (`netgwm use NAME`), `auto`, or undefined when never set. */

@@ -90,8 +90,39 @@ describe('probing', () => {
     await h.writeConfig({ check_sites: ['site-a.example', 'unknown-site.invalid'], probe: { resolve_timeout: 0.5, timeout: 0.5 } });
     const result = await h.run();
     expect(result.exitCode).toBe(0);
-    expect(result.stderr).toMatch(/WARN check site unknown-site\.invalid did not resolve \(.*\); skipping it this cycle/);
+    expect(result.stderr).toMatch(/WARN check site unknown-site\.invalid did not resolve \(.*\); skipping it until it does/);
     expect(await h.currentGateway()).toBe('isp1');
+  });
+
+  it('a site that does not resolve is reported when it starts and when it ends, not by every cron run', async () => {
+    // A resolver that fails at once: nothing listens on the router's own loopback.
+    const resolvConf = join(h.net.routerEtcDir, 'resolv.conf');
+    await writeFile(resolvConf, 'nameserver 127.0.0.1\n');
+    const site = 'check.netgwm.invalid';
+    const siteLines = async () => (await h.logLines()).filter((line) => line.includes(site));
+    const state = async () => JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8')) as { unresolved?: Record<string, { failures: number }> };
+    try {
+      await h.net.setHosts({});
+      await h.writeConfig({ check_sites: [...h.net.sites, site] });
+      const first = await h.run();
+      expect(first).toMatchObject({ exitCode: 0, stdout: '' });
+      expect(first.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`WARN check site ${site} did not resolve \\(.*\\); skipping it until it does; retrying in 1m00s`))]);
+      // The next run (within the minute of back-off, or a silent retry after it) prints nothing.
+      expect(await h.run()).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+      expect(await siteLines()).toHaveLength(1);
+      expect((await state()).unresolved?.[site]).toMatchObject({ failures: 1 });
+      // It resolves (from the router's /etc/hosts, read every run): one line, in the log only.
+      await h.net.setHosts({ [site]: h.net.sites[0]! });
+      expect(await h.run()).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+      const lines = await siteLines();
+      expect(lines).toHaveLength(2);
+      expect(lines[1]).toMatch(new RegExp(`INFO check site ${site} resolves again, to ${h.net.sites[0]!.replaceAll('.', '\\.')}, after 1 failed lookup\\(s\\) in `));
+      expect(await state()).not.toHaveProperty('unresolved');
+      expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
+      expect(await siteLines()).toHaveLength(2);
+    } finally {
+      await rm(resolvConf, { force: true });
+    }
   });
 });
 
@@ -194,6 +225,7 @@ status_dir: ${h.statusDir()}
     const pinnedDown = await h.run();
     expect(pinnedDown.stderr).toMatch(/WARN pinned gateway isp3 is down; staying on it/);
     expect(await h.currentGateway()).toBe('isp3');
+    expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' }); // said once, not by every cron run
     expect((await h.netgwm(['use', 'isp9'])).exitCode).toBe(2);
     await h.netgwm(['use', 'auto']);
     await h.run();

@@ -40,7 +40,6 @@ mode: thebestone
     expect(config).toMatchObject({
       min_uptime: 900,
       check_all_gateways: false,
-      mode: 'auto',
       state_dir: '/var/lib/netgwm',
       log_file: '/var/log/netgwm.log',
       log_format: 'text',
@@ -48,6 +47,9 @@ mode: thebestone
       check_table: 'netgwm_check',
       probe: { count: 2, timeout: 1, mark: 0x4e470000, rule_pref: 1000, resolve_timeout: 1 },
     });
+    // No default: a `mode` not written lets `netgwm use` decide; a written one (even auto) wins over it.
+    expect(config).not.toHaveProperty('mode');
+    expect((await load(`${GOOD}mode: auto\n`)).config.mode).toBe('auto');
   });
 
   it('sorts gateways best first and accepts a table number', async () => {

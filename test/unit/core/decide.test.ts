@@ -153,15 +153,22 @@ describe('chooseGateway', () => {
     play([{ t: 0, up: { isp1: false, isp2: true }, expect: 'isp2', reason: /^no current gateway/ }], { start: undefined });
   });
 
-  it('pinned mode: uses the pinned gateway even when down, and warns every cycle', () => {
+  it('pinned mode: uses the pinned gateway even when down, and warns once each time it goes down', () => {
     play(
       [
         { t: 0, up: { isp3: true }, expect: 'isp3', reason: /pinned/ },
         { t: 60, up: { isp3: false }, expect: undefined, kinds: ['gateway-down', 'pinned-down'] },
-        { t: 120, up: { isp3: false }, expect: undefined, kinds: ['pinned-down'] },
+        { t: 120, up: { isp3: false }, expect: undefined, kinds: [] },
+        { t: 180, up: { isp3: true }, expect: undefined, kinds: ['gateway-up'] },
+        { t: 240, up: { isp3: false }, expect: undefined, kinds: ['gateway-down', 'pinned-down'] },
       ],
       { start: 'isp1', mode: 'isp3' },
     );
+  });
+
+  it('pinned to a gateway that is already down: warns at the first cycle of the pin', () => {
+    const { state } = play([{ t: 0, up: { isp1: true, isp3: false }, expect: undefined }], { start: 'isp1', checkAllGateways: true });
+    play([{ t: 60, up: { isp3: false }, expect: 'isp3', kinds: ['pinned-down'] }, { t: 120, up: { isp3: false }, expect: undefined, kinds: [] }], { start: 'isp1', mode: 'isp3', state });
   });
 
   it('a clock stepped back never makes a gateway stable early', () => {

@@ -41,10 +41,23 @@ describe('logger', () => {
     expect(stderr.lines).toHaveLength(1);
   });
 
-  it('gives journald a priority prefix instead of a timestamp', () => {
-    const out = memory();
-    createLogger([{ to: out.to, level: 'info', format: 'text', style: 'journal' }]).event({ kind: 'all-down' });
-    expect(out.lines).toEqual(['<3>ERROR all gateways down; keeping the current route\n']);
+  it('gives journald a priority prefix instead of the timestamp and the level word; the file keeps both', () => {
+    const [journal, file] = [memory(), memory()];
+    const log = createLogger([
+      { to: journal.to, level: 'debug', format: 'text', style: 'journal' },
+      { to: file.to, level: 'debug', format: 'text' },
+    ]);
+    log.event({ kind: 'all-down' });
+    log.event({ kind: 'lock-busy', waitedMs: 1000 });
+    log.event({ kind: 'daemon-stopping', signal: 'SIGTERM' });
+    log.event({ kind: 'cycle-done', durationMs: 5, probed: [] });
+    expect(journal.lines).toEqual([
+      '<3>all gateways down; keeping the current route\n',
+      '<4>another netgwm cycle is running; gave up after waiting 1.0 s\n',
+      '<6>daemon stopping on SIGTERM\n',
+      '<7>cycle done in 5 ms on no gateway; probed nothing\n',
+    ]);
+    expect(file.lines.map((line) => line.split(' ')[2])).toEqual(['ERROR', 'WARN', 'INFO', 'DEBUG']);
   });
 
   it('formats local time like NetGWM', () => {

@@ -30,6 +30,27 @@ describe('parseLine', () => {
     expect(parseLine('2017-07-14 06:25:41,554 route replaced to: via 88.88.88.88', 'netgwm.log.4.gz')).toMatchObject({ kind: 'switch', to: 'via 88.88.88.88', reason: '' });
   });
 
+  const gateways = [
+    { name: 'thebestone', ip: '192.0.2.1', priority: 1 },
+    { name: 'notsogood', ip: '192.0.2.5', dev: 'eth2', priority: 2 },
+    { name: 'gprsbackup', dev: 'ppp333', priority: 3 },
+  ];
+  it.each([
+    ['via 192.0.2.1', 'thebestone'],
+    ['via 192.0.2.1 dev eth1', 'thebestone'], // the config names no dev: the ip decides
+    ['via 192.0.2.5 dev eth2', 'notsogood'],
+    ['via 192.0.2.5 dev eth9', 'via 192.0.2.5 dev eth9'], // the config says another dev
+    ['dev ppp333', 'gprsbackup'],
+    ['via NaN dev ppp333', 'gprsbackup'],
+    ['via 198.51.100.9', 'via 198.51.100.9'], // no longer in the config: the route as written
+  ])("names NetGWM's `route replaced to: %s` after the config's gateway: %s", (route, name) => {
+    expect(parseLine(`2017-07-14 06:25:41,554 route replaced to: ${route}`, 'netgwm.log.4.gz', gateways)).toEqual({ kind: 'switch', at: new Date(2017, 6, 14, 6, 25, 41, 554).getTime(), to: name, reason: '', source: 'netgwm.log.4.gz' });
+  });
+
+  it("leaves netgwm's own lines, which name the gateways, as they are", () => {
+    expect(parseLine(switchLine(0, 'isp1', 'notsogood', 'r'), 'x', gateways)).toMatchObject({ from: 'isp1', to: 'notsogood' });
+  });
+
   it('reads log_format: json lines, and skips a line cut short', () => {
     expect(parseLine(JSON.stringify({ level: 30, time: at(5), event: 'switched', to: { name: 'isp2', ip: '192.0.2.5' }, from: { name: 'isp1' }, reason: 'r', msg: '…' }), 'j')).toEqual({ kind: 'switch', at: at(5), from: 'isp1', to: 'isp2', reason: 'r', source: 'j' });
     expect(parseLine(JSON.stringify({ time: at(6), event: 'recovered', downForMs: 5000 }), 'j')).toEqual({ kind: 'recovered', at: at(6), downForMs: 5000 });

@@ -13,6 +13,8 @@ describe('statusDocument (status --json, schema 1)', () => {
       has_state: true,
       state_problem: null,
       mode: 'auto',
+      mode_source: 'default',
+      mode_file: null,
       active: 'isp1',
       all_down_since: null,
       last_cycle: { at: new Date(NOW - 3000).toISOString(), age_s: 3, old: false, duration_ms: 243 },

@@ -49,4 +49,16 @@ describe('statusTable', () => {
     expect(table).toContain(`All gateways down since ${localTime(new Date(NOW - 60_000))}; the route was kept.`);
     expect(table).toContain('(incomplete: conntrack)');
   });
+
+  it.each([
+    [{ mode: 'auto' }, 'Mode: auto\n'],
+    [{ mode: 'isp2', modeSource: 'use', modeFile: 'isp2' }, 'Mode: pinned to isp2 (netgwm use)\n'],
+    [{ mode: 'auto', modeSource: 'use', modeFile: 'auto' }, 'Mode: auto (netgwm use)\n'],
+    [{ mode: 'auto', modeSource: 'config' }, "Mode: auto (the config's mode)\n"],
+    [{ mode: 'isp1', modeSource: 'config', modeFile: 'isp1' }, "Mode: pinned to isp1 (the config's mode)\n"],
+    [{ mode: 'auto', modeSource: 'config', modeFile: 'isp2' }, "Mode: auto (the config's mode); it overrides `netgwm use isp2`\n"],
+    [{ mode: 'auto', modeSource: 'default', modeFile: 'isp9' }, 'Mode: auto (the mode file names "isp9", not a gateway: ignored)\n'],
+  ] as const)('shows where the mode comes from: %j', (mode, line) => {
+    expect(statusTable(statusDocument({ ...input, ...mode }), false).split('\n')[0]).toBe(`Active: isp1   ${line.trimEnd()}`);
+  });
 });
