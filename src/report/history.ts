@@ -1,8 +1,7 @@
 // `netgwm history`: switches and all-down outages from the log (text or JSON lines, rotated parts
 // included) and the state, with how long traffic stayed on each uplink.
 import { basename } from 'node:path';
-import type { Gateway } from '../config/load.js';
-import type { State } from '../core/types.js';
+import type { Gateway, State } from '../core/types.js';
 import { parseLocalTime } from '../log/time.js';
 import { logParts, readLines } from './log-files.js';
 import { iso, seconds } from './json-units.js';
