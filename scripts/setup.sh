@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 packages=(iproute2 nftables conntrack iputils-ping procps python3 make g++)
 if [ "${1:-demo}" = test ]; then
   # promtool and the node exporter for the metrics tests; debootstrap, debhelper, lintian and
-  # groff for the Debian package test; curl for the web-hook example.
-  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base curl)
+  # groff for the Debian package test, systemd-nspawn (systemd-container) to boot its root;
+  # curl for the web-hook example.
+  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base systemd-container curl)
 fi
 
 if [ "$(id -u)" -ne 0 ]; then
