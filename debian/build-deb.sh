@@ -34,9 +34,10 @@ git -C "$repo" ls-files -z --cached --others --exclude-standard |
 ln -s "$repo/node_modules" "$stage/node_modules"
 
 # raw.node for $suite's nodejs, compiled from the raw-socket (and nan) that package-lock.json
-# pins, in a fresh copy of the suite's build root; debian/rules ships it ($NETGWM_RAW_NODE).
-if [ -n "$suite" ]; then
-	tarball=$("$repo/scripts/debian-root.sh" "$suite" "${build_root_packages[@]}")
+# pins, in a fresh copy of the suite's build root; debian/rules ships it ($NETGWM_RAW_NODE). It is
+# kept beside the root's tarball, under a key of everything it is made from, for the next build.
+compile_raw_node() {
+	local tarball=$1 into=$2 root
 	root=$(mktemp -d "$out/root-XXXXXX")
 	trap 'rm -rf --one-file-system "$root"' EXIT
 	tar -C "$root" -xf "$tarball"
@@ -53,13 +54,25 @@ if [ -n "$suite" ]; then
 			cd /build/raw-socket
 			node-gyp rebuild --loglevel=warn >&2
 			node -e "require(\"/build/raw-socket\")"
-			echo "build-deb: raw.node for $(. /etc/os-release && echo "$PRETTY_NAME"), nodejs $(node -p "process.version + \" (ABI \" + process.versions.modules + \")\"")" >&2
+			echo "build-deb: raw.node for $(. /etc/os-release && echo "$PRETTY_NAME"), nodejs $(node -p "process.version + \" (ABI \" + process.versions.modules + \")\"")" >"build/Release/raw.node.info"
 			dpkg-shlibdeps -O --warnings=0 build/Release/raw.node >build/Release/raw.node.substvars
 		'
-	export NETGWM_RAW_NODE=$out/raw.node
-	install -m 644 "$root/build/raw-socket/build/Release/raw.node" "$NETGWM_RAW_NODE"
-	install -m 644 "$root/build/raw-socket/build/Release/raw.node.substvars" "$NETGWM_RAW_NODE.substvars"
+	mkdir -p "$into.$$"
+	cp "$root"/build/raw-socket/build/Release/raw.node* "$into.$$/"
+	mv -T "$into.$$" "$into" 2>/dev/null || rm -r "$into.$$" # another build was quicker
 	rm -rf --one-file-system "$root"
+	trap - EXIT
+}
+
+if [ -n "$suite" ]; then
+	tarball=$("$repo/scripts/debian-root.sh" "$suite" "${build_root_packages[@]}")
+	key=$( (stat -c '%n %s %Y' "$tarball"; cd "$repo/node_modules" &&
+		find raw-socket/binding.gyp raw-socket/package.json raw-socket/src nan -type f -not -path '*/build/*' -print0 |
+		sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+	built=$(dirname "$tarball")/raw-node/$suite-$key
+	[ -e "$built/raw.node" ] || compile_raw_node "$tarball" "$built"
+	cat "$built/raw.node.info" >&2
+	export NETGWM_RAW_NODE=$built/raw.node
 fi
 
 (cd "$stage" && dpkg-buildpackage --build=binary --no-sign)

@@ -1,20 +1,17 @@
-// A clean Debian 12 root for package tests: `debootstrap --variant=minbase bookworm` plus systemd,
-// made once by scripts/debian-root.sh and kept as a tarball in its cache directory, then unpacked
-// afresh for every test. Commands run chrooted through scripts/in-root.sh (nothing is mounted on
-// the host), or the root is booted with systemd-nspawn inside a network namespace the test made
-// and commands run inside it through nsenter, as an admin's would.
+// A clean Debian 12 root for package tests: `debootstrap --variant=minbase bookworm` plus systemd
+// and the packages a test asks for, made once by scripts/debian-root.sh and kept as a tarball in
+// its cache directory, then unpacked afresh for every test. The test boots it with systemd-nspawn
+// inside a network namespace it made, and runs commands inside through nsenter, as an admin
+// would; nothing is ever mounted on the host, so the root is deleted as a plain directory.
 import { existsSync } from 'node:fs';
-import { chmod, copyFile, mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { waitFor } from '../e2e/harness.js';
 
-/** Kept between runs: the root tarballs and apt's downloads (see scripts/debian-root.sh). */
-export const CACHE_DIR = process.env.NETGWM_ROOT_CACHE ?? '/var/cache/netgwm-test';
 const SUITE = 'bookworm';
-const APT_ARCHIVES = join(CACHE_DIR, 'apt-archives');
 const SCRIPTS = fileURLToPath(new URL('../../scripts/', import.meta.url));
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 const ROOT_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: '/root', DEBIAN_FRONTEND: 'noninteractive' };
@@ -29,8 +26,6 @@ const NOT_COMPARED = [
 ];
 
 export interface RootExecOptions {
-  /** Run inside this network namespace (one the test created); chrooted runs only. */
-  netns?: string;
   /** Reject on a non-zero exit (default true). */
   reject?: boolean;
   timeoutMs?: number;
@@ -45,16 +40,17 @@ export interface RootResult {
 export class DebianRoot {
   private constructor(readonly dir: string) {}
 
-  /** Unpacks a fresh root (debootstrapping the cached tarball first if there is none). */
-  static async create(): Promise<DebianRoot> {
-    const tarball = (await execa(join(SCRIPTS, 'debian-root.sh'), [SUITE], { timeout: 900_000, stderr: 'inherit' })).stdout.trim();
+  /**
+   * Unpacks a fresh root with `packages` installed (debootstrapping and caching the root first if
+   * there is none with them).
+   */
+  static async create(packages: string[] = []): Promise<DebianRoot> {
+    const tarball = (await execa(join(SCRIPTS, 'debian-root.sh'), [SUITE, ...packages], { timeout: 1_200_000, stderr: 'inherit' })).stdout.trim();
     const root = new DebianRoot(await mkdtemp(join(tmpdir(), 'netgwm-debian-root-')));
     try {
-      await execa('tar', ['-C', root.dir, '-xf', tarball], { timeout: 120_000 });
+      await execa('tar', ['-C', root.dir, '-xf', tarball], { timeout: 300_000 });
       // Booted, D-Bus refuses a root directory that only root may enter (mkdtemp's 0700).
       await chmod(root.dir, 0o755);
-      // Name resolution for apt: whatever the host uses today.
-      await copyFile('/etc/resolv.conf', root.path('/etc/resolv.conf'));
     } catch (error) {
       await root.destroy();
       throw error;
@@ -65,25 +61,6 @@ export class DebianRoot {
   /** The host path of `path` inside the root. */
   path(path: string): string {
     return join(this.dir, path);
-  }
-
-  /** `argv` chrooted into the root, with a clean environment and apt's download cache. */
-  async run(argv: string[], options: RootExecOptions = {}): Promise<RootResult> {
-    const netns = options.netns ? ['ip', 'netns', 'exec', options.netns] : [];
-    return runChecked('in the Debian root', [...netns, join(SCRIPTS, 'in-root.sh'), this.dir, ...argv], argv, { ...ROOT_ENV, APT_ARCHIVES }, options);
-  }
-
-  /**
-   * apt-get ARGS, chrooted, with the usual guard against services starting meanwhile: a
-   * policy-rc.d, removed again, so that the root boots and runs services as a real system.
-   */
-  async aptGet(args: string[]): Promise<RootResult> {
-    await writeFile(this.path(POLICY_RC_D), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-    try {
-      return await this.run(['apt-get', ...args]);
-    } finally {
-      await rm(this.path(POLICY_RC_D), { force: true });
-    }
   }
 
   /** Every path in the root, relative to it, less the files no package owns (NOT_COMPARED). */
@@ -169,7 +146,7 @@ export class BootedRoot {
   }
 
   /** `argv` inside the booted root (all its namespaces), with a clean environment. */
-  run(argv: string[], options: Omit<RootExecOptions, 'netns'> = {}): Promise<RootResult> {
+  run(argv: string[], options: RootExecOptions = {}): Promise<RootResult> {
     const env = Object.entries(ROOT_ENV).map(([key, value]) => `${key}=${value}`);
     return runChecked('in the booted root', ['nsenter', '-t', String(this.leader), '-a', 'env', '-i', ...env, ...argv], argv, ROOT_ENV, options);
   }
