@@ -1,4 +1,4 @@
-// A clean Debian 12 root for package tests: `debootstrap --variant=minbase bookworm` plus systemd
+// A clean Debian root for package tests: `debootstrap --variant=minbase SUITE` plus systemd
 // and the packages a test asks for, made once by scripts/debian-root.sh and kept as a tarball in
 // its cache directory, then unpacked afresh for every test. The test boots it with systemd-nspawn
 // inside a network namespace it made, and runs commands inside through nsenter, as an admin
@@ -11,7 +11,6 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { waitFor } from '../e2e/harness.js';
 
-const SUITE = 'bookworm';
 const SCRIPTS = fileURLToPath(new URL('../../scripts/', import.meta.url));
 const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 const ROOT_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: '/root', DEBIAN_FRONTEND: 'noninteractive' };
@@ -41,11 +40,11 @@ export class DebianRoot {
   private constructor(readonly dir: string) {}
 
   /**
-   * Unpacks a fresh root with `packages` installed (debootstrapping and caching the root first if
-   * there is none with them).
+   * Unpacks a fresh root of Debian `suite` (bookworm, trixie…) with `packages` installed
+   * (debootstrapping and caching the root first if there is none with them).
    */
-  static async create(packages: string[] = []): Promise<DebianRoot> {
-    const tarball = (await execa(join(SCRIPTS, 'debian-root.sh'), [SUITE, ...packages], { timeout: 1_200_000, stderr: 'inherit' })).stdout.trim();
+  static async create(suite: string, packages: string[] = []): Promise<DebianRoot> {
+    const tarball = (await execa(join(SCRIPTS, 'debian-root.sh'), [suite, ...packages], { timeout: 1_200_000, stderr: 'inherit' })).stdout.trim();
     const root = new DebianRoot(await mkdtemp(join(tmpdir(), 'netgwm-debian-root-')));
     try {
       await execa('tar', ['-C', root.dir, '-xf', tarball], { timeout: 300_000 });
