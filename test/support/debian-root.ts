@@ -98,13 +98,7 @@ export class BootedRoot {
     /** The container's PID 1, as the host sees it. */
     readonly leader: number,
     private readonly pidNamespace: string,
-    private readonly output: { console: string },
   ) {}
-
-  /** What the container printed on its console: systemd's boot and shutdown messages. */
-  get console(): string {
-    return this.output.console;
-  }
 
   static async boot(root: DebianRoot, netns: string): Promise<BootedRoot> {
     if (existsSync(root.path(POLICY_RC_D))) throw new Error(`${root.path(POLICY_RC_D)} exists: services would not start in the booted root`);
@@ -112,9 +106,10 @@ export class BootedRoot {
       '-b', '--register=no', '--keep-unit', '--capability=CAP_NET_ADMIN,CAP_NET_RAW',
       `--network-namespace-path=/run/netns/${netns}`, '-D', root.dir,
     ], { stdin: 'ignore', all: true, reject: false, buffer: false });
-    const output = { console: '' };
+    // Its console (systemd's boot messages), for the error when booting fails.
+    let consoleTail = '';
     nspawn.all?.on('data', (chunk: Buffer) => {
-      output.console += chunk.toString();
+      consoleTail = (consoleTail + chunk.toString()).slice(-3000);
     });
     const exited = () => nspawn.exitCode !== null;
     let leader: number | undefined;
@@ -126,9 +121,9 @@ export class BootedRoot {
     if (!(await waitFor(findLeader, BOOT_GUARD_MS)) || leader === undefined) {
       nspawn.kill('SIGKILL');
       await nspawn;
-      throw new Error(`systemd-nspawn did not start systemd in ${root.dir}:\n${output.console.slice(-3000)}`);
+      throw new Error(`systemd-nspawn did not start systemd in ${root.dir}:\n${consoleTail}`);
     }
-    const booted = new BootedRoot(root, nspawn, leader, await readlink(`/proc/${leader}/ns/pid`), output);
+    const booted = new BootedRoot(root, nspawn, leader, await readlink(`/proc/${leader}/ns/pid`));
     live.add(booted);
     installSafetyNet();
     // Until systemd listens, systemctl cannot ask it; then --wait waits for the boot to finish.
@@ -139,15 +134,20 @@ export class BootedRoot {
     };
     if (!(await waitFor(systemState, BOOT_GUARD_MS))) {
       await booted.shutdown();
-      throw new Error(`the booted root is "${state?.stdout.trim()}" (${state?.stderr.trim()}), not running:\n${output.console.slice(-3000)}`);
+      throw new Error(`the booted root is "${state?.stdout.trim()}" (${state?.stderr.trim()}), not running:\n${consoleTail}`);
     }
     return booted;
   }
 
   /** `argv` inside the booted root (all its namespaces), with a clean environment. */
-  run(argv: string[], options: RootExecOptions = {}): Promise<RootResult> {
+  async run(argv: string[], options: RootExecOptions = {}): Promise<RootResult> {
     const env = Object.entries(ROOT_ENV).map(([key, value]) => `${key}=${value}`);
-    return runChecked('in the booted root', ['nsenter', '-t', String(this.leader), '-a', 'env', '-i', ...env, ...argv], argv, ROOT_ENV, options);
+    const result = await execa('nsenter', ['-t', String(this.leader), '-a', 'env', '-i', ...env, ...argv], { env: ROOT_ENV, extendEnv: false, stdin: 'ignore', reject: false, timeout: options.timeoutMs ?? 300_000 });
+    const outcome = { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 };
+    if (outcome.exitCode !== 0 && options.reject !== false) {
+      throw new Error(`in the booted root: \`${argv.join(' ')}\` exited ${outcome.exitCode}:\n${outcome.stderr.slice(-2000)}\n${outcome.stdout.slice(-2000)}`);
+    }
+    return outcome;
   }
 
   /** Host PIDs of the processes still in the container's PID namespace. */
@@ -188,16 +188,6 @@ export class BootedRoot {
       }
     }
   }
-}
-
-async function runChecked(where: string, command: string[], argv: string[], env: Record<string, string>, options: RootExecOptions): Promise<RootResult> {
-  const [file, ...args] = command;
-  const result = await execa(file!, args, { env, extendEnv: false, stdin: 'ignore', reject: false, timeout: options.timeoutMs ?? 300_000 });
-  const outcome = { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 };
-  if (outcome.exitCode !== 0 && options.reject !== false) {
-    throw new Error(`${where}: \`${argv.join(' ')}\` exited ${outcome.exitCode}:\n${outcome.stderr.slice(-2000)}\n${outcome.stdout.slice(-2000)}`);
-  }
-  return outcome;
 }
 
 /** Containers still running, for the safety net. */
