@@ -3,8 +3,8 @@
 // namespace, and use the package there as an admin would: install it with apt, run it from cron's
 // point of view with native ICMP on Debian's own nodejs, rotate its log, upgrade it keeping an
 // edited config, run the service through a real failover, reload it with a broken and a good
-// config, let hooks do what hooks do, stop it, remove it and purge it. Slow (about 1.5 min with
-// the cached roots, 5 more to debootstrap them); part of `npm test`.
+// config, let hooks do what hooks do, stop it, remove it and purge it. Slow (about 3 min with the
+// cached roots on a busy 2-core machine, 6.5 min without them); part of `npm test`.
 // NETGWM_DEB_SUITE=trixie proves the same for Debian 13.
 import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
