@@ -11,9 +11,10 @@ cd "$(dirname "$0")/.."
 packages=(iproute2 nftables conntrack iputils-ping procps python3 make g++)
 if [ "${1:-demo}" = test ]; then
   # promtool and the node exporter for the metrics tests; debootstrap, debhelper, lintian and
-  # groff for the Debian package test; curl for the web-hook example; faketime for the e2e
-  # tests, which move netgwm's wall clock on instead of sleeping until min_uptime passed.
-  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base curl faketime)
+  # groff for the Debian package test, systemd-nspawn (systemd-container) to boot its root;
+  # curl for the web-hook example; faketime for the e2e tests, which move netgwm's wall clock on
+  # instead of sleeping until min_uptime passed.
+  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base systemd-container curl faketime)
 elif [ "${1:-demo}" = bench ]; then
   # hyperfine times commands side by side; GNU time reports their peak memory.
   packages+=(hyperfine time)

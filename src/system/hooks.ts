@@ -1,6 +1,7 @@
 // post-replace.d hooks: run-parts semantics, NetGWM's six arguments, no shell, a timeout each.
 import { constants } from 'node:fs';
 import { access, readdir, stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { GatewayInfo } from '../core/types.js';
@@ -46,12 +47,21 @@ export function hookArguments(next: GatewayInfo, previous?: GatewayInfo): string
   return [next.name, next.ip, next.dev, previous?.name, previous?.ip, previous?.dev].map((value) => value || UNKNOWN);
 }
 
-/** The same values by name, in a fixed environment (nothing inherited but PATH and locale). */
-export function hookEnvironment(next: GatewayInfo, previous: GatewayInfo | undefined, reason: string): Record<string, string> {
+/**
+ * The same values by name, in a fixed, cron-like environment: a hook sees the same variables
+ * whether the daemon runs it under systemd (which sets no HOME or LOGNAME) or `netgwm run` runs
+ * it from cron. Nothing else is inherited, so a hook never depends on how netgwm was started.
+ */
+export function hookEnvironment(next: GatewayInfo, previous: GatewayInfo | undefined, reason: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const [newName, newIp, newDev, oldName, oldIp, oldDev] = hookArguments(next, previous) as [string, string, string, string, string, string];
   return {
+    ...userEnvironment(),
+    // cron's SHELL is /bin/sh whatever the user's login shell; its PATH is shorter, but
+    // /usr/local and the sbin directories are where an admin's tools are.
+    SHELL: '/bin/sh',
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    LANG: process.env.LANG ?? 'C.UTF-8',
+    LANG: env.LANG ?? 'C.UTF-8',
+    ...(env.TZ === undefined ? {} : { TZ: env.TZ }),
     NETGWM_EVENT: previous ? 'switch' : 'start',
     NETGWM_NEW_NAME: newName,
     NETGWM_NEW_IP: newIp,
@@ -61,6 +71,16 @@ export function hookEnvironment(next: GatewayInfo, previous: GatewayInfo | undef
     NETGWM_OLD_DEV: oldDev,
     NETGWM_REASON: reason,
   };
+}
+
+/** HOME, LOGNAME and USER of the user netgwm runs as, from the password database as cron does. */
+function userEnvironment(): Record<string, string> {
+  try {
+    const user = userInfo();
+    return { HOME: user.homedir, LOGNAME: user.username, USER: user.username };
+  } catch {
+    return {}; // a uid without a passwd entry, as in some containers: cron would not run it at all
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hookArguments, hookEnvironment, listHooks, runHook } from '../../../src/system/hooks.js';
@@ -17,7 +18,40 @@ describe('hookArguments', () => {
     const env = hookEnvironment(isp1, lte, 'lte down');
     expect(env).toMatchObject({ NETGWM_EVENT: 'switch', NETGWM_NEW_NAME: 'isp1', NETGWM_NEW_IP: '192.0.2.1', NETGWM_NEW_DEV: 'wan_1', NETGWM_OLD_NAME: 'lte', NETGWM_OLD_IP: 'NaN', NETGWM_OLD_DEV: 'ppp0', NETGWM_REASON: 'lte down' });
     expect(hookEnvironment(isp1, undefined, 'start').NETGWM_EVENT).toBe('start');
-    expect(Object.keys(env).filter((key) => !key.startsWith('NETGWM_'))).toEqual(['PATH', 'LANG']);
+    expect(Object.keys(env).filter((key) => !key.startsWith('NETGWM_')).sort()).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SHELL', 'USER']);
+  });
+});
+
+describe('hookEnvironment: what cron gives a job, whatever started netgwm', () => {
+  const user = userInfo();
+
+  it('names the user as cron does, with cron\'s shell, a PATH with sbin and /usr/local, and LANG', () => {
+    const env = hookEnvironment(isp1, lte, 'lte down', { LANG: 'de_DE.UTF-8' });
+    expect(env).toMatchObject({ HOME: user.homedir, LOGNAME: user.username, USER: user.username, SHELL: '/bin/sh', LANG: 'de_DE.UTF-8' });
+    expect(env.PATH!.split(':')).toEqual(expect.arrayContaining(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']));
+  });
+
+  it('passes TZ only when it is set, and LANG C.UTF-8 when it is not', () => {
+    expect(hookEnvironment(isp1, lte, 'r', { TZ: 'Europe/Berlin' }).TZ).toBe('Europe/Berlin');
+    const bare = hookEnvironment(isp1, lte, 'r', {});
+    expect(bare).not.toHaveProperty('TZ');
+    expect(bare.LANG).toBe('C.UTF-8');
+  });
+
+  it('inherits nothing else: not systemd\'s variables, not the caller\'s HOME', () => {
+    const systemd = { INVOCATION_ID: 'x', JOURNAL_STREAM: '8:1', NOTIFY_SOCKET: '/run/n', HOME: '/nonexistent', SHELL: '/bin/zsh', NODE_OPTIONS: '--inspect' };
+    const env = hookEnvironment(isp1, lte, 'r', systemd);
+    expect(env).toEqual(hookEnvironment(isp1, lte, 'r', {}));
+    expect(env.HOME).toBe(user.homedir);
+  });
+
+  it('is what a hook sees, exactly', async () => {
+    // Not a shell script: sh adds PWD of its own. Node adds nothing.
+    const path = join(await tempDir('hook-env'), 'hook');
+    await writeFile(path, `#!${process.execPath}\nrequire('node:fs').writeFileSync(process.argv[1] + '.env', JSON.stringify(process.env));\n`, { mode: 0o755 });
+    const env = hookEnvironment(isp1, lte, 'lte down', { LANG: 'C.UTF-8', TZ: 'UTC' });
+    expect(await runHook(path, [], env, 10_000)).toMatchObject({ exitCode: 0, stderrTail: '' });
+    expect(JSON.parse(await readFile(`${path}.env`, 'utf8'))).toEqual(env);
   });
 });
 
