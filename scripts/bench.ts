@@ -28,6 +28,7 @@ class Bench {
   static async create(uplinks: number, sites: number): Promise<Bench> {
     const bench = new Bench(await TestNetwork.create({ uplinks, sites }), await mkdtemp(join(tmpdir(), 'netgwm-bench-')));
     await mkdir(join(bench.dir, 'post-replace.d'));
+    process.env.NETGWM_LOCK_DIR = join(bench.dir, 'lock'); // netgwm locks there, not in the host's /run
     await bench.writeConfig();
     return bench;
   }

@@ -25,7 +25,8 @@ export interface CycleDeps {
   clock: () => number;
   /** How long to wait for another cycle to finish before giving up. */
   lockWaitMs: number;
-  lockName?: string;
+  /** The lock directory (see src/system/lock.ts); tests give their own. */
+  lockDir?: string;
 }
 
 /** What the steps after the decision share. */
@@ -37,7 +38,7 @@ interface CycleContext {
 }
 
 export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal): Promise<void> {
-  const lock = await acquireLock({ waitMs: deps.lockWaitMs, name: deps.lockName, signal });
+  const lock = await acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal });
   try {
     const startedAt = performance.now();
     const table: CheckTable = { id: config.check_table_id, mark: config.probe.mark, pref: config.probe.rule_pref };

@@ -1,7 +1,6 @@
 // runCycle, the orchestrator, with its ports handed fakes: a simulated kernel behind Exec, a
 // network behind Ping that answers through whichever gateway the check table routes to, a clock
 // the test moves, and real temporary directories and hook scripts. One test per path through it.
-import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +19,6 @@ const ISP1 = { name: 'isp1', ip: '192.0.2.1', dev: 'wan1' };
 const ISP2 = { name: 'isp2', ip: '198.51.100.1', dev: 'wan2' };
 const CHECK_TABLE = 194;
 const START = Date.UTC(2026, 0, 1, 12);
-const LOCK = `netgwm-test/cycle-${randomUUID()}`;
 
 type Named = typeof ISP1;
 interface LogRecord {
@@ -60,7 +58,7 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
     network,
     clock,
     hooks,
-    run: (signal?: AbortSignal) => runCycle(config, { exec, ping: network.ping, log, clock: () => clock.now, lockWaitMs: 0, lockName: LOCK }, signal),
+    run: (signal?: AbortSignal) => runCycle(config, { exec, ping: network.ping, log, clock: () => clock.now, lockWaitMs: 0, lockDir: join(dir, 'lock') }, signal),
     /** The commands run since the last call. */
     commands: () => exec.calls.splice(0).map((call) => call.argv.join(' ')),
     /** What was logged since the last call, as pino records. */
