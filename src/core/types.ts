@@ -97,13 +97,23 @@ export interface Totals {
   hookFailures: number;
 }
 
-/** The hooks of a switch that have not all run yet (see src/post-replace.ts). */
+/**
+ * A switch whose hooks have not all run yet (see src/post-replace.ts). Saved before the route
+ * changes, so that a kill at any moment after the kernel took the route loses nothing.
+ */
 export interface PendingHooks {
   to: GatewayInfo;
   from?: GatewayInfo;
   reason: string;
   /** Paths of the hooks that have run. */
   done: string[];
+  /** When the switch was decided, epoch ms (absent in state files written before it was kept). */
+  at?: number;
+  /**
+   * Set until the switch line is logged and the switch recorded: the route may or may not have
+   * changed; the next cycle tells by the route whether the switch happened.
+   */
+  unconfirmed?: true;
 }
 
 export interface State {

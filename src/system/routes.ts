@@ -1,5 +1,5 @@
 // The default route, the check table and the probe rule, read and written with `ip`.
-import type { Gateway } from '../core/types.js';
+import type { Gateway, GatewayInfo } from '../core/types.js';
 import { CommandError } from '../errors.js';
 import type { Exec } from './exec.js';
 
@@ -24,6 +24,11 @@ export function matchGateway(route: DefaultRoute | undefined, gateways: Gateway[
   return gateways.find((gateway) =>
     gateway.ip !== undefined ? gateway.ip === route.gateway && (gateway.dev === undefined || gateway.dev === route.dev) : gateway.dev === route.dev,
   );
+}
+
+/** A gateway as hooks and log lines name it: the dev the kernel uses when the config names none. */
+export function gatewayInfo(gateway: Gateway, route: DefaultRoute | undefined): GatewayInfo {
+  return { name: gateway.name, ip: gateway.ip ?? route?.gateway, dev: gateway.dev ?? route?.dev };
 }
 
 export async function readDefaultRoutes(exec: Exec): Promise<DefaultRoute[]> {

@@ -1,6 +1,6 @@
 // post-replace.d in whole cycles: failing and hanging hooks, and hooks an interrupted cycle left.
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, waitFor } from './harness.js';
@@ -60,5 +60,42 @@ describe('hooks in a cycle', () => {
     // Done now: a further cycle runs no hook.
     expect((await h.run()).stderr).toBe('');
     expect(await h.hookCalls()).toHaveLength(calls + 1);
+  });
+
+  // An `ip` in front of the real one that, once `ip -4 route replace default …` in the main
+  // table succeeded, kills its caller, netgwm, with SIGKILL after DELAY seconds (0: at once).
+  const killingIp = (realIp: string, delay: number) => `#!/bin/sh
+${realIp} "$@"
+status=$?
+case " $* " in *" table "*) ;; " -4 route replace default "*)
+  if [ $status -eq 0 ] && [ "$(cat /proc/$PPID/comm)" = node ]; then
+    (sleep ${delay}; kill -KILL $PPID) &
+  fi ;;
+esac
+exit $status`;
+
+  it.each([0, 0.01, 0.03, 0.1])('netgwm killed with -9 %s s after the kernel took a switch\'s route: the next run runs the hooks, with the same six arguments', async (delay) => {
+    const realIp = String((await h.net.exec(h.net.routerNs, 'sh', ['-c', 'command -v ip'])).stdout).trim();
+    const wrapper = join(h.dir, 'killing-ip');
+    await mkdir(wrapper, { recursive: true });
+    await writeFile(join(wrapper, 'ip'), killingIp(realIp, delay), { mode: 0o755 });
+    expect(await h.run()).toMatchObject({ exitCode: 0 });
+    expect(await h.currentGateway()).toBe('isp1');
+    await rm(join(h.hooksDir(), '50-record.calls'), { force: true });
+    await h.net.failOperator(1);
+    try {
+      const killed = await h.netgwm(['run'], { env: { PATH: `${wrapper}:${process.env.PATH}` } });
+      expect(killed.exitCode).not.toBe(0);
+      expect(await h.currentGateway()).toBe('isp2');
+      expect(await h.run()).toMatchObject({ exitCode: 0 });
+    } finally {
+      await h.net.restoreOperator(1);
+    }
+    // At least once (a kill in the middle of a hook runs it again), always the same arguments.
+    const calls = await h.hookCalls();
+    expect(calls.length).toBeGreaterThanOrEqual(1);
+    for (const call of calls) expect(call).toEqual({ event: 'switch', args: ['isp2', '192.0.2.5', 'wan-2', 'isp1', '192.0.2.1', 'wan_1'] });
+    expect((await h.logLines()).filter((line) => line.includes('route replaced to: via 192.0.2.5'))).not.toEqual([]);
+    expect(JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8'))).toMatchObject({ lastSwitch: { from: 'isp1', to: 'isp2' }, totals: { switches: 2 } });
   });
 });
