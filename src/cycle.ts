@@ -6,6 +6,7 @@ import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInp
 import { recordProbes } from './core/measurements.js';
 import type { Gateway, Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
+import { readCurrentRoute } from './current-route.js';
 import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged } from './post-replace.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
@@ -14,7 +15,7 @@ import { resolveSites, type ProbeTarget, type ResolvedSites } from './probe/reso
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
 import { acquireLock } from './system/lock.js';
-import { gatewayInfo, matchGateway, readDefaultRoutes, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
+import { gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
 import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
 
 export interface CycleDeps {
@@ -44,8 +45,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const table: CheckTable = { id: config.check_table_id, mark: config.probe.mark, pref: config.probe.rule_pref };
     await cleanLeftovers(deps, table);
     const { state: remembered, mode } = await recall(config, deps.log);
-    const route = (await readDefaultRoutes(deps.exec))[0];
-    const current = matchGateway(route, config.gateways);
+    const { route, current } = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways);
     await resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), signal);
     const sites = await resolveCheckSites(config, remembered, deps.log);
 

@@ -136,6 +136,8 @@ export interface State {
   /** How long the last cycle took until it saved the state (hooks run after), ms. */
   lastCycleMs?: number;
   pendingHooks?: PendingHooks;
+  /** A default route netgwm did not set that the kernel used instead of netgwm's, while it is in the table (logged once). */
+  foreignDefault?: string;
 }
 
 export function emptyState(): State {

@@ -134,6 +134,9 @@ const routeWrites = (commands: string[]) => commands.filter((command) => /^ip -4
 
 type Router = Awaited<ReturnType<typeof router>>;
 
+/** The main table's default route the kernel uses: lowest metric, then as listed. */
+const kernelPick = (at: Router) => [...(at.kernel.tables.get(MAIN_TABLE) ?? [])].filter((entry) => entry.dst === 'default').sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
+
 /** What every cycle leaves behind: no probe rule and an empty check table. */
 function expectCheckTableClosed(at: Router) {
   expect(at.kernel.rules).toEqual(BOOT_RULES);
@@ -226,7 +229,7 @@ describe('runCycle', () => {
 
   it.each([
     { case: 'refuses the replace', refuse: (kernel: FakeKernel) => (kernel.mainRefuses = 'Error: Nexthop device is not up.'), error: 'Nexthop device is not up.' },
-    { case: 'takes the replace but keeps routing through another gateway', refuse: (kernel: FakeKernel) => (kernel.mainReverts = true), error: 'the kernel still prefers another default route' },
+    { case: 'takes the replace but keeps routing through another gateway', refuse: (kernel: FakeKernel) => (kernel.mainReverts = true), error: `the kernel still uses another default route: default via ${ISP1.ip} dev ${ISP1.dev} metric 0` },
   ])('the kernel $case: switch-failed, no hooks, no switch recorded', async ({ refuse, error }) => {
     const at = await router({ route: ISP1, alive: [ISP2] });
     refuse(at.kernel);
@@ -329,6 +332,62 @@ describe('runCycle', () => {
     expect(await at.hookCalls()).toEqual([]);
     const saved = await at.saved();
     expect([saved.active, saved.lastSwitch, saved.totals, saved.pendingHooks]).toEqual(['isp1', undefined, undefined, undefined]);
+  });
+
+  it.each([
+    {
+      case: 'a blackhole with a lower metric than the current route',
+      blackhole: 5,
+      writes: [`ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev}`],
+      action: "netgwm puts isp1's route back in front, at metric 0",
+      deleted: false,
+    },
+    {
+      case: 'a blackhole listed first at the same metric',
+      blackhole: 0,
+      writes: ['ip -4 route del blackhole default metric 0', `ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev}`],
+      action: "netgwm deletes it and puts isp1's route back",
+      deleted: true,
+    },
+  ])('$case wins in the kernel: logged once as an error, netgwm\'s route made the one used, the end logged once', async ({ blackhole, writes, action, deleted }) => {
+    const at = await router({ alive: [ISP1, ISP2] });
+    const route = `blackhole default metric ${blackhole}`;
+    at.kernel.tables.set(MAIN_TABLE, [{ type: 'blackhole', dst: 'default', metric: blackhole }, { dst: 'default', gateway: ISP1.ip, dev: ISP1.dev, metric: blackhole }]);
+    await at.run();
+
+    const records = at.logged();
+    expect(kinds(records)).toEqual(['foreign-default', 'gateway-up', 'cycle-done']);
+    expect(records[0]).toMatchObject({ level: 50, msg: `the kernel routes by a default route netgwm did not set: ${route}, ahead of isp1's; ${action} (logged once; remove that route, or give it a metric above 0, so that netgwm's route is the one used)` });
+    expect(routeWrites(at.commands())).toEqual(writes);
+    expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
+    expect(await at.hookCalls()).toEqual([]); // the gateway did not change
+    expect(await at.saved()).toMatchObject({ active: 'isp1', foreignDefault: route });
+
+    if (!deleted) {
+      await at.run(); // the blackhole is still there, but loses: nothing logged again, nothing changed
+      expect(kinds(at.logged())).toEqual(['cycle-done']);
+      expect(routeWrites(at.commands())).toEqual([]);
+      at.kernel.tables.set(MAIN_TABLE, at.kernel.tables.get(MAIN_TABLE)!.filter((entry) => entry.type !== 'blackhole'));
+    }
+    await at.run();
+    expect(routeWrites(at.commands())).toEqual([]);
+    const ended = at.logged();
+    expect(kinds(ended)).toEqual(['foreign-default-gone', 'cycle-done']);
+    expect(ended[0]).toMatchObject({ level: 30, msg: `the default route ${route} that was used instead of netgwm's is gone` });
+    expect((await at.saved()).foreignDefault).toBeUndefined();
+    await at.run();
+    expect(kinds(at.logged())).toEqual(['cycle-done']);
+  });
+
+  it('a blackhole as the only default route: logged, and the best gateway up gets the route (hooks as at a first start)', async () => {
+    const at = await router({ alive: [ISP1, ISP2] });
+    at.kernel.tables.set(MAIN_TABLE, [{ type: 'blackhole', dst: 'default' }]);
+    await at.run();
+    const records = at.logged();
+    expect(kinds(records)).toEqual(['foreign-default', 'gateway-up', 'switched', 'hook-finished', 'cycle-done']);
+    expect(records[0]?.msg).toMatch(/^the kernel routes by a default route netgwm did not set: blackhole default metric 0; netgwm moves the default route to the best gateway that is up, at metric 0 /);
+    expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
+    expect(await at.hookCalls()).toEqual([`10-record start ${args(ISP1)}`]);
   });
 
   it('a state that cannot be saved: state-save-failed is logged, the switch\'s hooks still run, the cycle does not throw', async () => {
