@@ -12,9 +12,9 @@
 // - a cron run behind a daemon whose cycles run back to back gets its turn: whoever waits for
 //   the lock holds a second lock, the turnstile, and every taker passes the turnstile first, so a
 //   releasing holder cannot take the lock again ahead of someone already waiting.
-// Node has no flock(), so util-linux's flock(1) (Debian: essential; about 10 ms a call) locks the
-// open file that netgwm passes it as descriptor 3: the lock belongs to that open file, and so
-// stays with netgwm when flock exits. Node opens files close-on-exec: hooks never inherit it.
+// Node has no flock(), so util-linux's flock(1) (Debian: essential; one process tree a cycle)
+// locks the open file that netgwm passes it as descriptor 3: the lock belongs to that open file,
+// and so stays with netgwm when flock exits. Node opens files close-on-exec: hooks never inherit it.
 // `lslocks | grep netgwm` shows who holds it.
 import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises';
@@ -42,9 +42,11 @@ export async function acquireLock(options: LockOptions): Promise<Lock> {
   const dir = options.dir ?? process.env.NETGWM_LOCK_DIR ?? LOCK_DIR;
   await preparePrivateDir(dir);
   const key = await namespaceKey();
+  const turnstile = join(dir, `turnstile-${key}`);
+  await (await openLockFile(turnstile)).close(); // made and checked here; flock opens it by name
   const file = await openLockFile(join(dir, `cycle-${key}`));
   try {
-    await lockThroughTurnstile(file, await openLockFile(join(dir, `turnstile-${key}`)), options);
+    await lockThroughTurnstile(file, turnstile, options);
   } catch (error) {
     await file.close();
     throw error;
@@ -98,34 +100,40 @@ async function openLockFile(path: string): Promise<FileHandle> {
 }
 
 /**
- * Takes the turnstile, then the lock, then lets the turnstile go: someone waiting for the lock
- * holds the turnstile, so the holder that just released cannot take the lock again first.
+ * `flock -w S TURNSTILE flock -w S 3`, one process tree: the outer flock holds the turnstile while
+ * the inner one waits for the lock on netgwm's open file (descriptor 3); both exit once it is
+ * taken, which lets the turnstile go. Whoever waits holds the turnstile, so the holder that just
+ * released cannot take the lock again first. netgwm ends both (as a process group) when `waitMs`
+ * is over or the signal aborts; their own -w ends them should netgwm die first.
  */
-async function lockThroughTurnstile(file: FileHandle, turnstile: FileHandle, options: LockOptions): Promise<void> {
-  const deadline = performance.now() + options.waitMs;
-  try {
-    await flock(turnstile, options.waitMs, options.signal);
-    await flock(file, Math.max(0, deadline - performance.now()), options.signal);
-  } finally {
-    await turnstile.close();
-  }
-}
-
-/**
- * `flock -w SECONDS 3` with the open file as descriptor 3: the lock it takes belongs to the open
- * file, which netgwm keeps open; a wait that runs out, or an abort, is a LockBusyError.
- */
-async function flock(file: FileHandle, waitMs: number, signal?: AbortSignal): Promise<void> {
-  const result = await execa('flock', ['-E', String(BUSY_EXIT), '-w', String(waitMs / 1000), '3'], {
+async function lockThroughTurnstile(file: FileHandle, turnstile: string, options: LockOptions): Promise<void> {
+  const wait = ['-E', String(BUSY_EXIT), '-w', String(options.waitMs / 1000)];
+  const child = execa('flock', [...wait, '--close', turnstile, 'flock', ...wait, '3'], {
     // execa hands an integer straight to child_process.spawn; its types only list 0-9.
     stdio: ['ignore', 'ignore', 'pipe', file.fd as 3],
+    detached: true, // a process group of its own, to end as one
     reject: false,
-    cancelSignal: signal,
-    timeout: waitMs + 60_000, // a hang guard only: flock's own -w ends the wait
     env: { LC_ALL: 'C', PATH: commandPath() },
   });
-  if (result.exitCode === 0) return;
-  if (result.exitCode === BUSY_EXIT || result.isCanceled || result.timedOut) throw new LockBusyError('another netgwm cycle holds the lock');
+  let ended = false;
+  const end = () => {
+    ended = true;
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // ESRCH: both flocks had exited already.
+    }
+  };
+  // With no wait, both flocks answer at once; otherwise one deadline covers both waits.
+  const deadline = options.waitMs > 0 ? setTimeout(end, options.waitMs) : undefined;
+  options.signal?.addEventListener('abort', end, { once: true });
+  if (options.signal?.aborted) end();
+  const result = await child;
+  clearTimeout(deadline);
+  options.signal?.removeEventListener('abort', end);
+  // Ended just as flock took the lock: the caller closes the file, which drops it again.
+  if (result.exitCode === 0 && !ended) return;
+  if (ended || result.exitCode === BUSY_EXIT) throw new LockBusyError('another netgwm cycle holds the lock');
   const why = result.code === 'ENOENT' ? 'flock(1) is not installed (Debian package util-linux)' : `flock exited ${result.exitCode ?? result.signal}: ${String(result.stderr).trim()}`;
   throw new Error(`cannot take the cycle lock: ${why}`);
 }
