@@ -96,8 +96,9 @@ async function startAndHold(bench: Bench): Promise<{ cycle: ResultPromise }> {
   await bench.net.failOperator(1);
   const cycle = bench.start(['run'], bench.config('slow'));
   for (let attempt = 0; attempt < 200; attempt++) {
-    const held = await execa('ip', ['netns', 'exec', bench.net.routerNs, 'ss', '-xlpH'], { reject: false });
-    if (String(held.stdout).includes('@netgwm/cycle')) return { cycle };
+    // flock -n fails (exit 1) while the cycle holds its lock file (the bench's only namespace).
+    const free = await execa('sh', ['-c', 'for file in "$1"/cycle-net-*; do flock -n "$file" true || exit 1; done', 'sh', process.env.NETGWM_LOCK_DIR!], { reject: false });
+    if (free.exitCode === 1) return { cycle };
     await new Promise((done) => setTimeout(done, 50));
   }
   throw new Error('the slow cycle never took the lock');
