@@ -28,6 +28,7 @@ class Bench {
   static async create(uplinks: number, sites: number): Promise<Bench> {
     const bench = new Bench(await TestNetwork.create({ uplinks, sites }), await mkdtemp(join(tmpdir(), 'netgwm-bench-')));
     await mkdir(join(bench.dir, 'post-replace.d'));
+    process.env.NETGWM_LOCK_DIR = join(bench.dir, 'lock'); // netgwm locks there, not in the host's /run
     await bench.writeConfig();
     return bench;
   }
@@ -95,8 +96,9 @@ async function startAndHold(bench: Bench): Promise<{ cycle: ResultPromise }> {
   await bench.net.failOperator(1);
   const cycle = bench.start(['run'], bench.config('slow'));
   for (let attempt = 0; attempt < 200; attempt++) {
-    const held = await execa('ip', ['netns', 'exec', bench.net.routerNs, 'ss', '-xlpH'], { reject: false });
-    if (String(held.stdout).includes('@netgwm/cycle')) return { cycle };
+    // flock -n fails (exit 1) while the cycle holds its lock file (the bench's only namespace).
+    const free = await execa('sh', ['-c', 'for file in "$1"/cycle-net-*; do flock -n "$file" true || exit 1; done', 'sh', process.env.NETGWM_LOCK_DIR!], { reject: false });
+    if (free.exitCode === 1) return { cycle };
     await new Promise((done) => setTimeout(done, 50));
   }
   throw new Error('the slow cycle never took the lock');

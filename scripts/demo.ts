@@ -26,6 +26,7 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo builds network namespaces: run it as root');
   const dir = await mkdtemp(join(tmpdir(), 'netgwm-demo-'));
+  process.env.NETGWM_LOCK_DIR = join(dir, 'lock'); // netgwm's children lock there, not in the host's /run
   say('Building a router with 3 uplinks (isp1 is the primary), 3 operators and 2 check sites');
   const net = await TestNetwork.create({ uplinks: 3, sites: 2 });
   const daemonLines: string[] = [];

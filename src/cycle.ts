@@ -3,10 +3,11 @@
 import { join } from 'node:path';
 import type { Config } from './config/load.js';
 import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInput } from './core/decide.js';
-import { recordProbes, recordSwitch } from './core/measurements.js';
-import type { Gateway, GatewayInfo, Observations, State } from './core/types.js';
+import { recordProbes } from './core/measurements.js';
+import type { Gateway, Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
-import { resumeHooks, runSwitchHooks, saveStateLogged } from './post-replace.js';
+import { readCurrentRoute } from './current-route.js';
+import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged } from './post-replace.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
@@ -14,7 +15,7 @@ import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites }
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
 import { acquireLock } from './system/lock.js';
-import { matchGateway, readDefaultRoutes, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
+import { gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
 import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
 
 export interface CycleDeps {
@@ -25,7 +26,8 @@ export interface CycleDeps {
   clock: () => number;
   /** How long to wait for another cycle to finish before giving up. */
   lockWaitMs: number;
-  lockName?: string;
+  /** The lock directory (see src/system/lock.ts); tests give their own. */
+  lockDir?: string;
 }
 
 /** What the steps after the decision share. */
@@ -39,15 +41,14 @@ interface CycleContext {
 }
 
 export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal): Promise<void> {
-  const lock = await acquireLock({ waitMs: deps.lockWaitMs, name: deps.lockName, signal });
+  const lock = await acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal });
   try {
     const startedAt = performance.now();
     const table: CheckTable = { id: config.check_table_id, mark: config.probe.mark, pref: config.probe.rule_pref };
     await cleanLeftovers(deps, table);
     const { state: remembered, mode } = await recall(config, deps.log);
-    const route = (await readDefaultRoutes(deps.exec))[0];
-    const current = matchGateway(route, config.gateways);
-    await resumeHooks(config, deps.log, remembered, current?.name, signal);
+    const { route, current } = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways);
+    await resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), signal);
     const sites = await resolveCheckSites(config, remembered, deps.clock());
 
     const input = decisionInput(config, remembered, mode, current, deps.clock());
@@ -117,21 +118,26 @@ function decisionInput(config: Config, state: State, mode: string, current: Gate
 }
 
 /**
- * Route, then marks and conntrack, then the hooks, so that hooks see the finished state.
+ * Intent, route, then marks and conntrack, then the hooks, so that hooks see the finished state.
  * Returns the new gateway's name, or undefined when the kernel refused the route.
  */
 async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContext, state: State, decision: Decision, current: { gateway?: Gateway; route?: DefaultRoute }): Promise<string | undefined> {
   const target = decision.target!;
   const from = current.gateway && gatewayInfo(current.gateway, current.route);
-  const to = await switchRoute(deps.exec, deps.log, target, from, decision.reason);
-  if (!to) return undefined;
+  await recordIntent(config, deps.log, state, { to: gatewayInfo(target, undefined), from, reason: decision.reason, at: cycle.now });
+  const route = await switchRoute(deps.exec, deps.log, target, decision.reason);
+  if (!route) {
+    delete state.pendingHooks; // no switch happened (the caller saves)
+    return undefined;
+  }
+  await confirmSwitch(config, deps.log, state, gatewayInfo(target, route), cycle.now);
   const incomplete = await firewallAfterSwitch(config, deps, state, target, current.gateway);
-  Object.assign(state, recordSwitch(state, { at: cycle.now, from: current.gateway?.name, to: target.name, reason: decision.reason, incomplete }));
+  if (incomplete.length > 0) state.lastSwitch = { ...state.lastSwitch!, incomplete };
   await rememberLookups(cycle, state, deps.log);
   state.lastCycleMs = cycle.took();
   // Saved before the hooks: a hook may run for long, and the switch has happened.
   await saveStateLogged(config, deps.log, state);
-  await runSwitchHooks(config, deps.log, state, { to, from, reason: decision.reason }, cycle.signal);
+  await runSwitchHooks(config, deps.log, state, cycle.signal);
   return target.name;
 }
 
@@ -158,21 +164,12 @@ async function probeGateways(config: Config, deps: CycleDeps, input: DecisionInp
   return observations;
 }
 
-/** The new gateway as the kernel routes it (with the dev it uses), or undefined when it refused. */
-async function switchRoute(exec: Exec, log: Logger, target: Gateway, from: GatewayInfo | undefined, reason: string): Promise<GatewayInfo | undefined> {
-  let route: DefaultRoute;
+/** The route as the kernel now has it, or undefined when it refused (logged). */
+async function switchRoute(exec: Exec, log: Logger, target: Gateway, reason: string): Promise<DefaultRoute | undefined> {
   try {
-    route = await replaceDefaultRoute(exec, target);
+    return await replaceDefaultRoute(exec, target);
   } catch (error) {
     log.event({ kind: 'switch-failed', to: target, reason, error: (error as Error).message });
     return undefined;
   }
-  const to = gatewayInfo(target, route);
-  log.event({ kind: 'switched', to, from, reason });
-  return to;
-}
-
-/** A gateway as the hooks should see it: the dev the kernel uses when the config names none. */
-function gatewayInfo(gateway: Gateway, route: DefaultRoute | undefined): GatewayInfo {
-  return { name: gateway.name, ip: gateway.ip ?? route?.gateway, dev: gateway.dev ?? route?.dev };
 }

@@ -1,36 +1,59 @@
-// The post-replace.d step of a switch. The hooks of a switch are remembered in the state until
-// every one has run, so that a cycle stopped in the middle (SIGTERM during a package upgrade, a
-// crash) does not lose the VPN restart or the UDP flush: the next cycle runs what is left.
+// A switch, from the intent to the last post-replace.d hook. The switch is remembered in the state
+// from before the route changes until every hook has run, so that a cycle stopped at any point
+// (SIGTERM during a package upgrade, kill -9, a crash) does not lose the switch line, the VPN
+// restart or the UDP flush: the next cycle finishes what is left.
 import type { Config } from './config/load.js';
-import { addTotals } from './core/measurements.js';
-import type { PendingHooks, State } from './core/types.js';
-import type { GatewayInfo } from './core/types.js';
+import { addTotals, recordSwitch } from './core/measurements.js';
+import type { Gateway, GatewayInfo, PendingHooks, State } from './core/types.js';
 import type { Logger } from './log/logger.js';
 import { hookArguments, hookEnvironment, listHooks, runHook } from './system/hooks.js';
+import { gatewayInfo, type DefaultRoute } from './system/routes.js';
 import { saveState } from './state/store.js';
 
-export interface HookJob {
-  to: GatewayInfo;
-  from?: GatewayInfo;
-  reason: string;
-}
-
-/** Runs the hooks of a switch, one at a time, keeping `state.pendingHooks` up to date on disk. */
-export async function runSwitchHooks(config: Config, log: Logger, state: State, job: HookJob, signal?: AbortSignal): Promise<void> {
-  const hooks = await listHooks(config.hooks_dir);
-  if (hooks.length === 0) return;
-  state.pendingHooks = { ...job, done: [] };
+/**
+ * Records the switch about to be made, before `ip route replace`: if the process dies at any
+ * moment after the kernel took the route, the next cycle finds it and finishes it.
+ */
+export async function recordIntent(config: Config, log: Logger, state: State, intent: { to: GatewayInfo; from?: GatewayInfo; reason: string; at: number }): Promise<void> {
+  state.pendingHooks = { ...intent, done: [], unconfirmed: true };
   await saveStateLogged(config, log, state);
-  await runPending(config, log, state, hooks, signal);
 }
 
-/** A cycle after an interrupted one: the hooks that did not run, if the route is still theirs. */
-export async function resumeHooks(config: Config, log: Logger, state: State, current: string | undefined, signal?: AbortSignal): Promise<void> {
+/**
+ * The kernel uses the intended route (`to` as it routes it): logs the switch line, records the
+ * switch and saves, before anything slower (firewall, hooks) can be interrupted.
+ */
+export async function confirmSwitch(config: Config, log: Logger, state: State, to: GatewayInfo, now: number): Promise<void> {
+  const pending = state.pendingHooks as PendingHooks;
+  pending.to = to;
+  delete pending.unconfirmed;
+  log.event({ kind: 'switched', to, from: pending.from, reason: pending.reason });
+  Object.assign(state, recordSwitch(state, { at: pending.at ?? now, from: pending.from?.name, to: to.name, reason: pending.reason }));
+  await saveStateLogged(config, log, state);
+}
+
+/** Runs the hooks of the confirmed switch, one at a time, keeping `state.pendingHooks` up to date on disk. */
+export async function runSwitchHooks(config: Config, log: Logger, state: State, signal?: AbortSignal): Promise<void> {
+  await runPending(config, log, state, await listHooks(config.hooks_dir), signal);
+}
+
+/**
+ * A cycle after an interrupted one, with the route as it is now: finishes the switch if the route
+ * is still its target (logging the switch line first if that may have been lost), then runs the
+ * hooks that did not run. A switch killed before the route changed left the route elsewhere: it
+ * is forgotten, and this cycle decides afresh.
+ */
+export async function resumeSwitch(config: Config, log: Logger, state: State, current: { gateway?: Gateway; route?: DefaultRoute }, now: number, signal?: AbortSignal): Promise<void> {
   const pending = state.pendingHooks;
   if (!pending) return;
+  if (!current.gateway || pending.to.name !== current.gateway.name) {
+    // The route moved on since (its own switch runs the hooks), or never changed.
+    delete state.pendingHooks;
+    return;
+  }
+  if (pending.unconfirmed) await confirmSwitch(config, log, state, gatewayInfo(current.gateway, current.route), now);
   const hooks = (await listHooks(config.hooks_dir)).filter((hook) => !pending.done.includes(hook));
-  if (pending.to.name !== current || hooks.length === 0) {
-    // The route moved on since (its own switch runs the hooks), or nothing is left to run.
+  if (hooks.length === 0) {
     delete state.pendingHooks;
     return;
   }

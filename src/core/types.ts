@@ -109,13 +109,23 @@ export interface LookupFailure {
   error: string;
 }
 
-/** The hooks of a switch that have not all run yet (see src/post-replace.ts). */
+/**
+ * A switch whose hooks have not all run yet (see src/post-replace.ts). Saved before the route
+ * changes, so that a kill at any moment after the kernel took the route loses nothing.
+ */
 export interface PendingHooks {
   to: GatewayInfo;
   from?: GatewayInfo;
   reason: string;
   /** Paths of the hooks that have run. */
   done: string[];
+  /** When the switch was decided, epoch ms (absent in state files written before it was kept). */
+  at?: number;
+  /**
+   * Set until the switch line is logged and the switch recorded: the route may or may not have
+   * changed; the next cycle tells by the route whether the switch happened.
+   */
+  unconfirmed?: true;
 }
 
 export interface State {
@@ -144,6 +154,8 @@ export interface State {
   /** How long the last cycle took until it saved the state (hooks run after), ms. */
   lastCycleMs?: number;
   pendingHooks?: PendingHooks;
+  /** A default route netgwm did not set that the kernel used instead of netgwm's, while it is in the table (logged once). */
+  foreignDefault?: string;
 }
 
 export function emptyState(): State {

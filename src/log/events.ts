@@ -5,6 +5,7 @@ import type { CoreEvent } from '../core/events.js';
 import type { GatewayInfo, GatewayObservation } from '../core/types.js';
 import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
+import { routeFormatters, type RouteEvent } from './route-events.js';
 
 export type ShellEvent =
   | { kind: 'switched'; to: GatewayInfo; from?: GatewayInfo; reason: string }
@@ -26,7 +27,7 @@ export type ShellEvent =
   | { kind: 'probe-fallback'; error: string }
   | { kind: 'mode-ignored'; file: string; value: string };
 
-export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent;
+export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 type Formatters = { [K in NetgwmEvent['kind']]: { level: Level | ((event: Extract<NetgwmEvent, { kind: K }>) => Level); line: (event: Extract<NetgwmEvent, { kind: K }>) => string } };
@@ -34,6 +35,7 @@ type Formatters = { [K in NetgwmEvent['kind']]: { level: Level | ((event: Extrac
 export const formatters: Formatters = {
   ...firewallFormatters,
   ...reportFormatters,
+  ...routeFormatters,
   'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeObservation(e.observation)}` },
   'gateway-down': { level: 'warn', line: (e) => `gateway ${e.gateway} down: ${describeObservation(e.observation)}` },
   'all-down': { level: 'error', line: (e) => `all gateways down; keeping the current route${e.current ? ` (${e.current})` : ''}` },

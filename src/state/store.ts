@@ -30,7 +30,8 @@ const stateSchema = z.object({
   samples: z.record(z.string(), z.array(z.object({ at: time, site: z.string(), sent: count, replies: count, rttMs: time.optional() }))).optional(),
   totals: z.object({ switches: count, hookFailures: count }).optional(),
   lastCycleMs: time.optional(),
-  pendingHooks: z.object({ to: gatewayInfo, from: gatewayInfo.optional(), reason: z.string(), done: z.array(z.string()) }).optional(),
+  pendingHooks: z.object({ to: gatewayInfo, from: gatewayInfo.optional(), reason: z.string(), done: z.array(z.string()), at: time.optional(), unconfirmed: z.literal(true).optional() }).optional(),
+  foreignDefault: z.string().optional(),
 });
 
 // State is declared in src/core/types.ts (the core imports nothing from outside itself); this

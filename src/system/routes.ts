@@ -1,29 +1,69 @@
 // The default route, the check table and the probe rule, read and written with `ip`.
-import type { Gateway } from '../core/types.js';
+import type { Gateway, GatewayInfo } from '../core/types.js';
 import { CommandError } from '../errors.js';
 import type { Exec } from './exec.js';
 
 export interface DefaultRoute {
+  /** `unicast`, or a route that sends nowhere: `blackhole`, `unreachable`, `prohibit`, `throw`. */
+  type: string;
   gateway?: string;
-  dev: string;
+  /** Absent for the types that send nowhere (and for a multipath route). */
+  dev?: string;
   metric: number;
 }
 
-/** Parses `ip -j route show default`: several default routes, any device name, kernel's pick first. */
+/**
+ * Parses `ip -j route show default`: every default route, of any type (a blackhole with a lower
+ * metric wins in the kernel like any other), kernel's pick first: lowest metric, then as listed.
+ */
 export function parseDefaultRoutes(json: string): DefaultRoute[] {
   const entries = JSON.parse(json || '[]') as Array<{ dst?: string; gateway?: string; dev?: string; metric?: number; type?: string }>;
   return entries
-    .filter((entry) => entry.dst === 'default' && entry.dev !== undefined && (entry.type ?? 'unicast') === 'unicast')
-    .map((entry) => ({ gateway: entry.gateway, dev: entry.dev!, metric: entry.metric ?? 0 }))
+    .filter((entry) => entry.dst === 'default')
+    .map((entry) => ({ type: entry.type ?? 'unicast', gateway: entry.gateway, dev: entry.dev, metric: entry.metric ?? 0 }))
     .sort((a, b) => a.metric - b.metric);
 }
 
-/** The configured gateway the kernel's default route goes through, if any. */
+/** The configured gateway the default route goes through, if any. */
 export function matchGateway(route: DefaultRoute | undefined, gateways: Gateway[]): Gateway | undefined {
-  if (!route) return undefined;
+  if (!route || route.type !== 'unicast' || route.dev === undefined) return undefined;
   return gateways.find((gateway) =>
     gateway.ip !== undefined ? gateway.ip === route.gateway && (gateway.dev === undefined || gateway.dev === route.dev) : gateway.dev === route.dev,
   );
+}
+
+/**
+ * The default route netgwm goes by — the first one to a configured gateway, else the kernel's
+ * pick — and `winner`, the route the kernel uses instead of it: a foreign route ahead of netgwm's,
+ * or, first in line, one that sends nowhere (a blackhole). A foreign unicast route alone is no
+ * winner: there is simply no current gateway yet.
+ */
+export function ownDefaultRoute(routes: DefaultRoute[], gateways: Gateway[]): { route?: DefaultRoute; winner?: DefaultRoute } {
+  const [used] = routes;
+  const ours = routes.find((route) => matchGateway(route, gateways));
+  if (!used || used === ours) return { route: used };
+  return { route: ours ?? used, winner: ours || used.type !== 'unicast' ? used : undefined };
+}
+
+/** `blackhole default metric 5`, `default via 192.0.2.1 dev eth1 metric 10`: a route as ip writes it. */
+export function describeDefaultRoute(route: DefaultRoute): string {
+  return defaultRouteWords(route).join(' ');
+}
+
+/** The words that select exactly this route in `ip route del`. */
+function defaultRouteWords(route: DefaultRoute): string[] {
+  return [
+    ...(route.type === 'unicast' ? [] : [route.type]),
+    'default',
+    ...(route.gateway ? ['via', route.gateway] : []),
+    ...(route.dev ? ['dev', route.dev] : []),
+    'metric', String(route.metric),
+  ];
+}
+
+/** A gateway as hooks and log lines name it: the dev the kernel uses when the config names none. */
+export function gatewayInfo(gateway: Gateway, route: DefaultRoute | undefined): GatewayInfo {
+  return { name: gateway.name, ip: gateway.ip ?? route?.gateway, dev: gateway.dev ?? route?.dev };
 }
 
 export async function readDefaultRoutes(exec: Exec): Promise<DefaultRoute[]> {
@@ -46,6 +86,16 @@ export async function replaceDefaultRoute(exec: Exec, gateway: Gateway): Promise
   const argv = defaultRouteArgs(gateway);
   await exec('ip', ['-4', ...argv]);
   const now = (await readDefaultRoutes(exec))[0];
-  if (!matchGateway(now, [gateway])) throw new CommandError(['ip', ...argv], 0, 'the command succeeded but the kernel still prefers another default route (one with a lower metric?)');
+  if (!matchGateway(now, [gateway])) throw new CommandError(['ip', ...argv], 0, `the command succeeded but the kernel still uses another default route${now ? `: ${describeDefaultRoute(now)}` : ''}`);
   return now!;
+}
+
+/**
+ * Puts `gateway`'s default route back in front of `winner`: a replace writes metric 0, ahead of
+ * every higher metric; a winner at metric 0 itself is listed before netgwm's route in the same
+ * slot, so it is deleted first (metric 0 in the main table is the slot netgwm owns, as NetGWM did).
+ */
+export async function putDefaultRouteFirst(exec: Exec, gateway: Gateway, winner: DefaultRoute): Promise<DefaultRoute> {
+  if (winner.metric === 0) await exec('ip', ['-4', 'route', 'del', ...defaultRouteWords(winner)]);
+  return replaceDefaultRoute(exec, gateway);
 }

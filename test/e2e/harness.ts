@@ -57,6 +57,8 @@ export class Harness {
   readonly hooksDir = () => join(this.dir, 'post-replace.d');
   /** NetGWM's per-gateway status files (the default, /run/netgwm, is the host's). */
   readonly statusDir = () => join(this.dir, 'status');
+  /** The cycle lock's directory (the default, /run/netgwm/lock, is the host's): `$NETGWM_LOCK_DIR`. */
+  readonly lockDir = () => join(this.dir, 'lock');
 
   static async create(options: NetworkOptions & { config?: Record<string, unknown> } = {}): Promise<Harness> {
     const dir = await mkdtemp(join(tmpdir(), 'netgwm-e2e-'));
@@ -94,9 +96,10 @@ export class Harness {
     this.clockOffsetS += seconds;
   }
 
-  /** The environment that puts netgwm on the test's clock, plus `env`. */
+  /** The environment that puts netgwm on the test's clock and lock directory, plus `env`. */
   private clockEnv(env: Record<string, string> = {}): Record<string, string> {
-    return this.clockOffsetS === 0 ? env : { ...fakeClockEnv({ offsetS: this.clockOffsetS }), ...env };
+    const lock = { NETGWM_LOCK_DIR: this.lockDir() };
+    return this.clockOffsetS === 0 ? { ...lock, ...env } : { ...lock, ...fakeClockEnv({ offsetS: this.clockOffsetS }), ...env };
   }
 
   /** `netgwm ARGS -c CONFIG` in the router namespace. */

@@ -1,6 +1,6 @@
 // post-replace.d in whole cycles: failing and hanging hooks, and hooks an interrupted cycle left.
 import { existsSync } from 'node:fs';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, waitFor } from './harness.js';
@@ -60,5 +60,53 @@ describe('hooks in a cycle', () => {
     // Done now: a further cycle runs no hook.
     expect((await h.run()).stderr).toBe('');
     expect(await h.hookCalls()).toHaveLength(calls + 1);
+  });
+
+  // An `ip` in front of the real one that kills its caller, netgwm, with SIGKILL once
+  // `ip -4 route replace default …` in the main table succeeded: `now` before it even returns,
+  // `next` at netgwm's next ip command (the check that the kernel uses the route), or DELAY
+  // seconds later from the background — if netgwm is still that same process (same start time).
+  const killingIp = (realIp: string, when: 'now' | 'next' | number) => `#!/bin/sh
+marker="$(dirname "$0")/replaced"
+if [ -e "$marker" ]; then rm -f "$marker"; kill -KILL $PPID; exit 1; fi
+${realIp} "$@"
+status=$?
+case " $* " in *" table "*) ;; " -4 route replace default "*)
+  [ $status -eq 0 ] && [ "$(cat /proc/$PPID/comm)" = node ] || exit $status
+  started=$(cut -d' ' -f22 /proc/$PPID/stat)
+  ${when === 'now' ? 'kill -KILL $PPID' : when === 'next' ? 'touch "$marker"' : `(sleep ${when}; [ "$(cut -d' ' -f22 /proc/$PPID/stat 2>/dev/null)" = "$started" ] && kill -KILL $PPID) &`} ;;
+esac
+exit $status`;
+
+  it.each([
+    { at: 'as ip returns', when: 'now' as const },
+    { at: 'at its next ip command', when: 'next' as const },
+    // From here the run may have ended before the kill: the hooks must have run all the same.
+    { at: '10 ms later', when: 0.01 },
+    { at: '30 ms later', when: 0.03 },
+    { at: '100 ms later', when: 0.1 },
+  ])('a switch\'s route taken by the kernel, netgwm killed with -9 $at: the hooks run (by the next run), with the same six arguments', async ({ when }) => {
+    const realIp = String((await h.net.exec(h.net.routerNs, 'sh', ['-c', 'command -v ip'])).stdout).trim();
+    const wrapper = join(h.dir, `killing-ip-${String(when)}`);
+    await mkdir(wrapper, { recursive: true });
+    await writeFile(join(wrapper, 'ip'), killingIp(realIp, when), { mode: 0o755 });
+    expect(await h.run()).toMatchObject({ exitCode: 0 });
+    expect(await h.currentGateway()).toBe('isp1');
+    await rm(join(h.hooksDir(), '50-record.calls'), { force: true });
+    await h.net.failOperator(1);
+    try {
+      const killed = await h.netgwm(['run'], { env: { PATH: `${wrapper}:${process.env.PATH}` } });
+      if (typeof when === 'string') expect(killed.exitCode).not.toBe(0); // killed, for sure
+      expect(await h.currentGateway()).toBe('isp2');
+      expect(await h.run()).toMatchObject({ exitCode: 0 });
+    } finally {
+      await h.net.restoreOperator(1);
+    }
+    // At least once (a kill in the middle of a hook runs it again), always the same arguments.
+    const calls = await h.hookCalls();
+    expect(calls.length).toBeGreaterThanOrEqual(1);
+    for (const call of calls) expect(call).toEqual({ event: 'switch', args: ['isp2', '192.0.2.5', 'wan-2', 'isp1', '192.0.2.1', 'wan_1'] });
+    expect((await h.logLines()).filter((line) => line.includes('route replaced to: via 192.0.2.5'))).not.toEqual([]);
+    expect(JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8'))).toMatchObject({ lastSwitch: { from: 'isp1', to: 'isp2' }, totals: { switches: 2 } });
   });
 });

@@ -1,7 +1,6 @@
 // runCycle, the orchestrator, with its ports handed fakes: a simulated kernel behind Exec, a
 // network behind Ping that answers through whichever gateway the check table routes to, a clock
 // the test moves, and real temporary directories and hook scripts. One test per path through it.
-import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { createLogger } from '../../src/log/logger.js';
 import type { Ping } from '../../src/probe/probe.js';
 import { saveState, STATE_FILE } from '../../src/state/store.js';
 import { tempDir } from '../support/temp-dir.js';
+import type { Exec } from '../../src/system/exec.js';
 import { fakeExec } from './system/fake-exec.js';
 import { BOOT_RULES, fakeKernel, MAIN_TABLE, type FakeKernel } from './system/fake-kernel.js';
 
@@ -20,7 +20,6 @@ const ISP1 = { name: 'isp1', ip: '192.0.2.1', dev: 'wan1' };
 const ISP2 = { name: 'isp2', ip: '198.51.100.1', dev: 'wan2' };
 const CHECK_TABLE = 194;
 const START = Date.UTC(2026, 0, 1, 12);
-const LOCK = `netgwm-test/cycle-${randomUUID()}`;
 
 type Named = typeof ISP1;
 interface LogRecord {
@@ -47,12 +46,25 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
   );
   const kernel = fakeKernel({ rules: BOOT_RULES, links: { [ISP1.ip]: ISP1.dev, [ISP2.ip]: ISP2.dev } });
   if (setup.route) kernel.tables.set(MAIN_TABLE, [{ dst: 'default', gateway: setup.route.ip, dev: setup.route.dev }]);
-  const exec = fakeExec((argv, input) => kernel.answer(argv, input));
+  const recorded = fakeExec((argv, input) => kernel.answer(argv, input));
+  // A simulated kill -9: from the chosen command on, no command returns, so the cycle never goes on.
+  let killer: { matches: (argv: string[]) => boolean; when: 'before' | 'after'; died: () => void } | undefined;
+  // Kept, so that what a killed run holds (its lock) is never closed by the garbage collector.
+  const dead: Promise<never>[] = [];
+  const never = () => dead[dead.push(new Promise<never>(() => {})) - 1]!;
+  const exec: Exec = async (file, args, options) => {
+    const argv = [file, ...args];
+    if (killer?.matches(argv) && killer.when === 'before') return killer.died(), never();
+    const result = await recorded(file, args, options);
+    if (killer?.matches(argv)) return killer.died(), never();
+    return result;
+  };
   const network = simulatedNetwork(kernel, setup.alive);
   const written: string[] = [];
   const log = createLogger([{ to: { write: (text) => written.push(text) }, level: 'debug', format: 'json' }]);
   const hooks = await Promise.all((setup.hooks ?? ['10-record']).map((name) => recordingHook(config.hooks_dir, name, join(dir, 'hook-calls'))));
   const clock = { now: START };
+  let runs = 0;
 
   return {
     config,
@@ -60,9 +72,18 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
     network,
     clock,
     hooks,
-    run: (signal?: AbortSignal) => runCycle(config, { exec, ping: network.ping, log, clock: () => clock.now, lockWaitMs: 0, lockName: LOCK }, signal),
+    // Each run is a process of its own: one killed (see killAt) keeps its lock in this test process.
+    run: (signal?: AbortSignal) => runCycle(config, { exec, ping: network.ping, log, clock: () => clock.now, lockWaitMs: 0, lockDir: join(dir, `lock-${++runs}`) }, signal),
+    /**
+     * Kills the next run at `command`, `before` the kernel sees it or right `after` it answered:
+     * that run never settles. Resolves once it is dead.
+     */
+    killAt: (when: 'before' | 'after', command: string) =>
+      new Promise<void>((died) => {
+        killer = { matches: (argv) => argv.join(' ') === command, when, died: () => ((killer = undefined), died()) };
+      }),
     /** The commands run since the last call. */
-    commands: () => exec.calls.splice(0).map((call) => call.argv.join(' ')),
+    commands: () => recorded.calls.splice(0).map((call) => call.argv.join(' ')),
     /** What was logged since the last call, as pino records. */
     logged: () => written.splice(0).map((line) => JSON.parse(line) as LogRecord),
     /** `HOOK $NETGWM_EVENT ARG1 … ARG6` per hook run, in order. */
@@ -112,6 +133,9 @@ const kinds = (records: LogRecord[]) => records.map((record) => record.event);
 const routeWrites = (commands: string[]) => commands.filter((command) => /^ip -4 route (replace|add|del)/.test(command));
 
 type Router = Awaited<ReturnType<typeof router>>;
+
+/** The main table's default route the kernel uses: lowest metric, then as listed. */
+const kernelPick = (at: Router) => [...(at.kernel.tables.get(MAIN_TABLE) ?? [])].filter((entry) => entry.dst === 'default').sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
 
 /** What every cycle leaves behind: no probe rule and an empty check table. */
 function expectCheckTableClosed(at: Router) {
@@ -205,7 +229,7 @@ describe('runCycle', () => {
 
   it.each([
     { case: 'refuses the replace', refuse: (kernel: FakeKernel) => (kernel.mainRefuses = 'Error: Nexthop device is not up.'), error: 'Nexthop device is not up.' },
-    { case: 'takes the replace but keeps routing through another gateway', refuse: (kernel: FakeKernel) => (kernel.mainReverts = true), error: 'the kernel still prefers another default route' },
+    { case: 'takes the replace but keeps routing through another gateway', refuse: (kernel: FakeKernel) => (kernel.mainReverts = true), error: `the kernel still uses another default route: default via ${ISP1.ip} dev ${ISP1.dev} metric 0` },
   ])('the kernel $case: switch-failed, no hooks, no switch recorded', async ({ refuse, error }) => {
     const at = await router({ route: ISP1, alive: [ISP2] });
     refuse(at.kernel);
@@ -266,6 +290,104 @@ describe('runCycle', () => {
     const saved = await at.saved();
     expect(saved.pendingHooks).toBeUndefined();
     expect(saved.lastSwitch).toEqual(lastSwitch);
+  });
+
+  it('killed right after the kernel took the route: the next cycle logs the lost switch line, records the switch and runs every hook with the same arguments', async () => {
+    const at = await router({ route: ISP1, alive: [ISP2], hooks: ['10-vpn', '20-flush'] });
+    const died = at.killAt('after', `ip -4 route replace default via ${ISP2.ip}`);
+    void at.run();
+    await died;
+    expect(at.kernel.defaultRoute()?.gateway).toBe(ISP2.ip);
+    expect(kinds(at.logged())).toEqual(['gateway-down', 'gateway-up']); // the switch line died with it
+    expect(await at.hookCalls()).toEqual([]);
+    expect((await at.saved()).pendingHooks).toEqual({ to: { name: 'isp2', ip: ISP2.ip }, from: ISP1, reason: 'isp1 down, 0/1 sites answered', done: [], at: START, unconfirmed: true });
+
+    at.clock.now = START + 60_000;
+    at.commands();
+    await at.run();
+    const records = at.logged();
+    expect(kinds(records)).toEqual(['switched', 'hooks-resumed', 'hook-finished', 'hook-finished', 'cycle-done']);
+    expect(records[0]?.msg).toBe(`route replaced to: via ${ISP2.ip} dev ${ISP2.dev} (isp2, was isp1: isp1 down, 0/1 sites answered)`);
+    expect(records[1]).toMatchObject({ to: 'isp2', hooks: 2 });
+    expect(await at.hookCalls()).toEqual([`10-vpn switch ${args(ISP2, ISP1)}`, `20-flush switch ${args(ISP2, ISP1)}`]);
+    expect(routeWrites(at.commands())).toEqual([]);
+    const saved = await at.saved();
+    expect(saved.lastSwitch).toEqual({ at: START, from: 'isp1', to: 'isp2', reason: 'isp1 down, 0/1 sites answered' });
+    expect(saved.totals).toEqual({ switches: 1, hookFailures: 0 });
+    expect([saved.active, saved.pendingHooks]).toEqual(['isp2', undefined]);
+  });
+
+  it('killed before the route changed: the next cycle runs no hook for the switch that did not happen', async () => {
+    const at = await router({ route: ISP1, alive: [ISP2] });
+    const died = at.killAt('before', `ip -4 route replace default via ${ISP2.ip}`);
+    void at.run();
+    await died;
+    expect(at.kernel.defaultRoute()?.gateway).toBe(ISP1.ip);
+    expect((await at.saved()).pendingHooks).toMatchObject({ to: { name: 'isp2' }, unconfirmed: true });
+
+    at.network.set(ISP1, true); // isp1 answers again: nothing to switch now
+    at.logged();
+    await at.run();
+    expect(kinds(at.logged())).toEqual(['gateway-up', 'cycle-done']);
+    expect(await at.hookCalls()).toEqual([]);
+    const saved = await at.saved();
+    expect([saved.active, saved.lastSwitch, saved.totals, saved.pendingHooks]).toEqual(['isp1', undefined, undefined, undefined]);
+  });
+
+  it.each([
+    {
+      case: 'a blackhole with a lower metric than the current route',
+      blackhole: 5,
+      writes: [`ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev}`],
+      action: "netgwm puts isp1's route back in front, at metric 0",
+      deleted: false,
+    },
+    {
+      case: 'a blackhole listed first at the same metric',
+      blackhole: 0,
+      writes: ['ip -4 route del blackhole default metric 0', `ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev}`],
+      action: "netgwm deletes it and puts isp1's route back",
+      deleted: true,
+    },
+  ])('$case wins in the kernel: logged once as an error, netgwm\'s route made the one used, the end logged once', async ({ blackhole, writes, action, deleted }) => {
+    const at = await router({ alive: [ISP1, ISP2] });
+    const route = `blackhole default metric ${blackhole}`;
+    at.kernel.tables.set(MAIN_TABLE, [{ type: 'blackhole', dst: 'default', metric: blackhole }, { dst: 'default', gateway: ISP1.ip, dev: ISP1.dev, metric: blackhole }]);
+    await at.run();
+
+    const records = at.logged();
+    expect(kinds(records)).toEqual(['foreign-default', 'gateway-up', 'cycle-done']);
+    expect(records[0]).toMatchObject({ level: 50, msg: `the kernel routes by a default route netgwm did not set: ${route}, ahead of isp1's; ${action} (logged once; remove that route, or give it a metric above 0, so that netgwm's route is the one used)` });
+    expect(routeWrites(at.commands())).toEqual(writes);
+    expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
+    expect(await at.hookCalls()).toEqual([]); // the gateway did not change
+    expect(await at.saved()).toMatchObject({ active: 'isp1', foreignDefault: route });
+
+    if (!deleted) {
+      await at.run(); // the blackhole is still there, but loses: nothing logged again, nothing changed
+      expect(kinds(at.logged())).toEqual(['cycle-done']);
+      expect(routeWrites(at.commands())).toEqual([]);
+      at.kernel.tables.set(MAIN_TABLE, at.kernel.tables.get(MAIN_TABLE)!.filter((entry) => entry.type !== 'blackhole'));
+    }
+    await at.run();
+    expect(routeWrites(at.commands())).toEqual([]);
+    const ended = at.logged();
+    expect(kinds(ended)).toEqual(['foreign-default-gone', 'cycle-done']);
+    expect(ended[0]).toMatchObject({ level: 30, msg: `the default route ${route} that was used instead of netgwm's is gone` });
+    expect((await at.saved()).foreignDefault).toBeUndefined();
+    await at.run();
+    expect(kinds(at.logged())).toEqual(['cycle-done']);
+  });
+
+  it('a blackhole as the only default route: logged, and the best gateway up gets the route (hooks as at a first start)', async () => {
+    const at = await router({ alive: [ISP1, ISP2] });
+    at.kernel.tables.set(MAIN_TABLE, [{ type: 'blackhole', dst: 'default' }]);
+    await at.run();
+    const records = at.logged();
+    expect(kinds(records)).toEqual(['foreign-default', 'gateway-up', 'switched', 'hook-finished', 'cycle-done']);
+    expect(records[0]?.msg).toMatch(/^the kernel routes by a default route netgwm did not set: blackhole default metric 0; netgwm moves the default route to the best gateway that is up, at metric 0 /);
+    expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
+    expect(await at.hookCalls()).toEqual([`10-record start ${args(ISP1)}`]);
   });
 
   it('a state that cannot be saved: state-save-failed is logged, the switch\'s hooks still run, the cycle does not throw', async () => {

@@ -137,7 +137,7 @@ describe('firewall failures and no-change cycles (3 uplinks)', () => {
     const cyclesDone = async () => (await h.logLines()).filter((line) => line.includes('DEBUG cycle done')).length;
 
     const before = await cyclesDone();
-    const daemon = execa('ip', ['netns', 'exec', h.net.routerNs, 'env', `PATH=${counting.PATH}`, process.execPath, NETGWM, 'daemon', '--interval', '0.02', '-c', h.configFile()], { reject: false, stdin: 'ignore', timeout: 170_000 });
+    const daemon = execa('ip', ['netns', 'exec', h.net.routerNs, 'env', `PATH=${counting.PATH}`, `NETGWM_LOCK_DIR=${h.lockDir()}`, process.execPath, NETGWM, 'daemon', '--interval', '0.02', '-c', h.configFile()], { reject: false, stdin: 'ignore', timeout: 170_000 });
     try {
       expect(await waitFor(async () => (await cyclesDone()) - before >= 50, 150_000)).toBe(true);
     } finally {

@@ -68,7 +68,7 @@ describe('status after real switches', () => {
   });
 
   it('status answers while a cycle holds the lock, without waiting for it', async () => {
-    const lock = await holdCycleLock(h.net.routerNs);
+    const lock = await holdCycleLock(h.net.routerNs, h.lockDir());
     try {
       expect((await h.netgwm(['run', '--wait', '0'])).exitCode).toBe(75); // the lock is really held
       // The lock stays held until the end of this test: a status that waited for it would never

@@ -2,9 +2,9 @@
 // loopback port, and a process holding the cycle lock. Each is bounded in time and stopped.
 import { createServer } from 'node:net';
 import { execa, type ResultPromise } from 'execa';
+import { holdLock } from '../../support/lock-holder.js';
 import { sleep } from '../harness.js';
 
-const LOCK_MODULE = new URL('../../../src/system/lock.ts', import.meta.url).href;
 
 /** promtool (Debian package `prometheus`) and prometheus-node-exporter must be installed; .ci/run does it. */
 export async function requireTool(file: string, debianPackage: string): Promise<void> {
@@ -54,18 +54,7 @@ export async function startNodeExporter(textfileDir: string): Promise<NodeExport
   throw new Error(`prometheus-node-exporter did not answer at ${url} within 30 s: ${String((await process).stderr).slice(-500)}`);
 }
 
-/** Holds netgwm's cycle lock in `ns` (with the real lock module) until stopped. */
-export async function holdCycleLock(ns: string): Promise<{ stop(): Promise<void> }> {
-  const script = `const { acquireLock } = await import(${JSON.stringify(LOCK_MODULE)}); await acquireLock({ waitMs: 0 }); console.log('locked'); setTimeout(() => {}, 600000);`;
-  const holder = execa('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script], { reject: false, stdin: 'ignore', timeout: 660_000 });
-  const stop = async () => {
-    holder.kill('SIGTERM');
-    await holder;
-  };
-  const locked = await new Promise<boolean>((done) => {
-    holder.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('locked') && done(true));
-    void holder.then(() => done(false));
-  });
-  if (!locked) throw new Error(`could not take the cycle lock in ${ns}: ${String((await holder).stderr)}`);
-  return { stop };
+/** Holds netgwm's cycle lock in `ns` (with the real lock module, in `dir`) until stopped. */
+export async function holdCycleLock(ns: string, dir: string): Promise<{ stop(): Promise<void> }> {
+  return holdLock({ dir, prefix: ['ip', 'netns', 'exec', ns] });
 }

@@ -15,11 +15,15 @@ export interface KernelRule {
 
 /** A route as `ip -j -4 route show` prints it (only default routes are modelled). */
 export interface KernelRoute {
+  /** Absent for unicast, as ip prints it; `blackhole` and the like have no dev. */
+  type?: string;
   dst: string;
   gateway?: string;
-  dev: string;
+  dev?: string;
   metric?: number;
 }
+
+const ROUTE_TYPES = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
 
 export const MAIN_TABLE = 254;
 
@@ -140,12 +144,20 @@ export function fakeKernel(options: KernelOptions = {}) {
   function changeRoutes(verb: string, routes: KernelRoute[], wanted: ReturnType<typeof parseRoute>): KernelRoute[] {
     const sameSlot = (entry: KernelRoute) => entry.dst === wanted.dst && (entry.metric ?? 0) === (wanted.metric ?? 0);
     if (verb === 'del') {
-      const index = routes.findIndex((entry) => entry.dst === wanted.dst && (!wanted.gateway || entry.gateway === wanted.gateway) && (!wanted.dev || entry.dev === wanted.dev));
+      const index = routes.findIndex(
+        (entry) =>
+          entry.dst === wanted.dst &&
+          entry.type === wanted.type &&
+          (wanted.metric === undefined || (entry.metric ?? 0) === wanted.metric) &&
+          (!wanted.gateway || entry.gateway === wanted.gateway) &&
+          (!wanted.dev || entry.dev === wanted.dev),
+      );
       if (index < 0) throw new RefusedError('RTNETLINK answers: No such process');
       return routes.filter((_, at) => at !== index);
     }
     if (verb !== 'add' && verb !== 'replace') throw new Error(`unexpected command ip route ${verb}`);
     if (verb === 'add' && routes.some(sameSlot)) throw new RefusedError('RTNETLINK answers: File exists');
+    if (wanted.type) return [...routes.filter((existing) => !sameSlot(existing)), { type: wanted.type, dst: wanted.dst!, ...(wanted.metric ? { metric: wanted.metric } : {}) }];
     const dev = wanted.dev ?? (wanted.gateway === undefined ? undefined : options.links?.[wanted.gateway]);
     if (dev === undefined) throw new RefusedError('Error: Nexthop has invalid gateway.');
     const entry: KernelRoute = { dst: wanted.dst!, ...(wanted.gateway && { gateway: wanted.gateway }), dev, ...(wanted.metric ? { metric: wanted.metric } : {}) };
@@ -180,12 +192,16 @@ function parseRule(words: string[]): Partial<KernelRule> {
   return rule;
 }
 
-/** `default via 192.0.2.1 dev wan1 table 194 metric 5`; `default` may come anywhere in a listing. */
-function parseRoute(words: string[]): { dst?: string; gateway?: string; dev?: string; table?: number; metric?: number } {
+/** `[blackhole] default via 192.0.2.1 dev wan1 table 194 metric 5`; `default` may come anywhere in a listing. */
+function parseRoute(words: string[]): { type?: string; dst?: string; gateway?: string; dev?: string; table?: number; metric?: number } {
   const parsed: ReturnType<typeof parseRoute> = {};
   const rest = [...words];
   while (rest.length > 0) {
-    const key = rest.shift();
+    const key = rest.shift()!;
+    if (ROUTE_TYPES.has(key)) {
+      parsed.type = key;
+      continue;
+    }
     if (key === 'default') {
       parsed.dst = 'default';
       continue;

@@ -1,0 +1,38 @@
+// The cycle's step "read the current route": which configured gateway the main table's default
+// route goes through — and whether the kernel really uses that route. A default route netgwm did
+// not set can win over netgwm's: one with a lower metric (`ip route add blackhole default metric
+// 5` beside a route at metric 10), or one listed first at the same metric. netgwm then makes its
+// own route the one used again, every cycle, and logs the problem once (state.foreignDefault)
+// and once more when that route is gone: routing by a route netgwm did not choose, silently,
+// is what must not happen; deleting someone's route is avoided where a lower metric does.
+import type { Gateway, State } from './core/types.js';
+import type { Logger } from './log/logger.js';
+import type { Exec } from './system/exec.js';
+import { describeDefaultRoute, matchGateway, ownDefaultRoute, putDefaultRouteFirst, readDefaultRoutes, type DefaultRoute } from './system/routes.js';
+
+export async function readCurrentRoute(exec: Exec, log: Logger, state: State, gateways: Gateway[]): Promise<{ route?: DefaultRoute; current?: Gateway }> {
+  const routes = await readDefaultRoutes(exec);
+  const { route, winner } = ownDefaultRoute(routes, gateways);
+  const current = matchGateway(route, gateways);
+  if (!winner) {
+    const gone = state.foreignDefault !== undefined && !routes.some((entry) => describeDefaultRoute(entry) === state.foreignDefault);
+    if (gone) log.event({ kind: 'foreign-default-gone', route: state.foreignDefault! });
+    if (gone) delete state.foreignDefault;
+    return { route, current };
+  }
+  const described = describeDefaultRoute(winner);
+  if (state.foreignDefault !== described) log.event({ kind: 'foreign-default', route: described, ours: current?.name, action: actionOn(winner, current) });
+  state.foreignDefault = described;
+  if (!current) return { route, current }; // the decision moves the route to a gateway (at metric 0)
+  try {
+    return { route: await putDefaultRouteFirst(exec, current, winner), current };
+  } catch (error) {
+    log.event({ kind: 'default-restore-failed', route: described, gateway: current.name, error: (error as Error).message });
+    return { route, current };
+  }
+}
+
+function actionOn(winner: DefaultRoute, current: Gateway | undefined): string {
+  if (!current) return 'netgwm moves the default route to the best gateway that is up, at metric 0';
+  return winner.metric === 0 ? `netgwm deletes it and puts ${current.name}'s route back` : `netgwm puts ${current.name}'s route back in front, at metric 0`;
+}
