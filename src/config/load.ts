@@ -1,11 +1,11 @@
 // Reads, validates and compiles the config once, so a cycle only does what must be fresh.
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import type { Gateway } from '../core/types.js';
 import { ConfigError } from '../errors.js';
-import { configSchema, type ConfigFile } from './schema.js';
+import { readRegularFile } from '../system/regular-file.js';
+import { configSchema, GATEWAY_NAME_RULE, LIMITS, type ConfigFile } from './schema.js';
 import { resolveRoutingTable } from './routing-tables.js';
 import { checkFirewall, type FirewallCheckOptions } from './firewall.js';
 import { checkReports } from './reports.js';
@@ -30,7 +30,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const path = resolve(file);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path, LIMITS.configBytes);
   } catch (error) {
     throw new ConfigError([`${path}: cannot read the config file: ${(error as Error).message}`]);
   }
@@ -40,7 +40,9 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
 
 /** YAML 1.1 like NetGWM's PyYAML, so `check_all_gateways: yes` keeps meaning true. */
 export function parseYaml(text: string, path: string): unknown {
-  const document = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  // logLevel error: yaml would print its warnings (e.g. about a mapping used as a key) to stderr.
+  const document = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: true, lineCounter, logLevel: 'error' });
   if (document.errors.length > 0) {
     throw new ConfigError(
       document.errors.map((error) => {
@@ -50,10 +52,64 @@ export function parseYaml(text: string, path: string): unknown {
       }),
     );
   }
-  return document.toJS() ?? {};
+  const aliasProblem = checkAliases(document);
+  const where = (node: Node | undefined) => {
+    const at = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return `${path}: line ${at.line}, column ${at.col}`;
+  };
+  if (aliasProblem) throw new ConfigError([`${where(aliasProblem.node)}: YAML alias error: ${aliasProblem.message}`]);
+  try {
+    return document.toJS({ maxAliasCount: LIMITS.aliasExpansions }) ?? {};
+  } catch (error) {
+    // yaml throws on too many alias expansions (an "alias bomb") and on bad merge keys (`<<`).
+    const message = (error as Error).message;
+    if (/alias count/i.test(message)) {
+      throw new ConfigError([`${where(firstNode(document, isAlias))}: YAML alias error: the aliases expand to more than ${LIMITS.aliasExpansions} copies; write the values out instead`]);
+    }
+    throw new ConfigError([`${where(firstNode(document, isMergeKey))}: YAML error: ${message.split('\n')[0]}`]);
+  }
 }
 
+/** An alias with no anchor before it, or one inside the very node it names (an endless structure). */
+function checkAliases(document: Document): { node: Node; message: string } | undefined {
+  let problem: { node: Node; message: string } | undefined;
+  visit(document, {
+    Alias(_key, alias, path) {
+      const source = alias.resolve(document);
+      if (!source) problem = { node: alias, message: `*${alias.source} names no anchor before it; define &${alias.source} first` };
+      else if (path.includes(source)) problem = { node: alias, message: `*${alias.source} is inside the value it names, which would never end` };
+      return problem ? visit.BREAK : undefined;
+    },
+  });
+  return problem;
+}
+
+function firstNode(document: Document, test: (node: unknown) => boolean): Node | undefined {
+  let found: Node | undefined;
+  visit(document, {
+    Node(_key, node) {
+      if (!test(node)) return undefined;
+      found = node;
+      return visit.BREAK;
+    },
+    Pair(_key, pair) {
+      if (!test(pair)) return undefined;
+      found = pair.key as Node;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+// yaml 1.1 gives a merge key's scalar the value '<<' or a symbol described so.
+const isMergeKey = (item: unknown) => {
+  if (typeof item !== 'object' || item === null || !('key' in item) || !isScalar(item.key)) return false;
+  const key = item.key.value;
+  return (key === '<<' || (typeof key === 'symbol' && key.description === '<<')) && !isMap((item as { value?: unknown }).value);
+};
+
 export async function compileConfig(data: unknown, path: string, options: LoadOptions = {}): Promise<Config> {
+  checkGateways(data, path);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, path)), namedLogFile(data, path));
@@ -71,8 +127,8 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
       at(`gateways.${gateway.name}.priority`, `priority ${gateway.priority} is also used by gateway "${before.name}"; give every gateway its own priority`);
     }
   }
-  if (file.mode !== 'auto' && !(file.mode in file.gateways)) {
-    at('mode', `expected "auto" or the name of a gateway (${Object.keys(file.gateways).join(', ')}), got "${file.mode}"`);
+  if (file.mode !== 'auto' && !Object.hasOwn(file.gateways, file.mode)) {
+    at('mode', `expected "auto" or the name of a gateway (${Object.keys(file.gateways).join(', ')}), got ${JSON.stringify(file.mode)}`);
   }
   const table = await resolveRoutingTable(file.check_table, options.rtTablesRoot);
   if (typeof table === 'string') at('check_table', table);
@@ -93,6 +149,18 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   };
 }
 
+/**
+ * Checked before the schema: validating a huge mapping would take long for nothing, and zod's
+ * record skips a `__proto__` key without a word (YAML makes it an ordinary key).
+ */
+function checkGateways(data: unknown, path: string): void {
+  const gateways = (data as { gateways?: unknown } | null)?.gateways;
+  if (typeof gateways !== 'object' || gateways === null) return;
+  const count = Object.keys(gateways).length;
+  if (count > LIMITS.gateways) throw new ConfigError([`${path}: gateways: expected at most ${LIMITS.gateways} gateways, got ${count}`]);
+  if (Object.hasOwn(gateways, '__proto__')) throw new ConfigError([`${path}: gateways.__proto__: ${GATEWAY_NAME_RULE}, got "__proto__"`]);
+}
+
 function namedLogFile(data: unknown, path: string): string | undefined {
   const logFile = (data as { log_file?: unknown } | null)?.log_file;
   return typeof logFile === 'string' && logFile !== '' ? resolve(dirname(path), logFile) : undefined;
@@ -100,23 +168,34 @@ function namedLogFile(data: unknown, path: string): string | undefined {
 
 /** Turns one zod issue into `FILE: key.path: expected …, got …` lines. */
 function describeIssue(issue: z.core.$ZodIssue, path: string): string[] {
-  const key = issue.path.map(String).join('.') || '(top level)';
+  const key = keyPath(issue.path) || '(top level)';
   // A scalar is worth quoting back; "got a mapping" after a rule about the mapping is noise.
   const scalar = 'input' in issue && (typeof issue.input !== 'object' || issue.input === null || (Array.isArray(issue.input) && issue.input.length === 0));
   const got = scalar ? `, got ${describeValue(issue.input)}` : '';
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((unknown) => `${path}: ${[...issue.path, unknown].join('.')}: unknown key; check its spelling (see netgwm(8))`);
+      return issue.keys.map((unknown) => `${path}: ${keyPath([...issue.path, unknown])}: unknown key; check its spelling (see netgwm(8))`);
     case 'invalid_type':
       if (issue.input === undefined) return [`${path}: ${key}: missing; expected ${article(issue.expected)}`];
       return [`${path}: ${key}: expected ${article(issue.expected)}${got}`];
     case 'invalid_value':
       return [`${path}: ${key}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${got}`];
+    case 'invalid_key': {
+      const name = issue.path.at(-1);
+      return [`${path}: ${key}: ${issue.issues[0]?.message ?? issue.message}, got ${JSON.stringify(String(name))}`];
+    }
+    case 'too_big':
+      return [`${path}: ${key}: ${issue.message.replace(/^Too big: /, '')}${Array.isArray(issue.input) ? `, got ${issue.input.length}` : got}`];
     case 'invalid_union':
       return [`${path}: ${key}: ${issue.message}${got}`];
     default:
       return [`${path}: ${key}: ${issue.message.replace(/^Too (small|big): /, '')}${got}`];
   }
+}
+
+/** `gateways.isp1.ip`; a key that is not a plain word is quoted, so no key can break the line. */
+function keyPath(path: PropertyKey[]): string {
+  return path.map((part) => (typeof part === 'number' || /^[\w.-]+$/.test(String(part)) ? String(part) : JSON.stringify(String(part)))).join('.');
 }
 
 function article(type: string): string {

@@ -6,13 +6,28 @@ import { join } from 'node:path';
 // iproute2 reads /etc first and, since 6.x, also its defaults under /usr/share or /usr/lib.
 const DIRECTORIES = ['etc/iproute2', 'usr/share/iproute2', 'usr/lib/iproute2'];
 const RESERVED = new Map([['local', 255], ['main', 254], ['default', 253], ['unspec', 0]]);
+/** Table ids are 32-bit numbers in the kernel. */
+export const MAX_TABLE_ID = 0xffffffff;
+
+/** The number a table is written as (`100`, `"100"`) or declared under, if any. */
+export function tableId(table: string | number, names: Map<string, number>): number | undefined {
+  return typeof table === 'number' ? table : /^\d+$/.test(table) ? Number(table) : names.get(table);
+}
+
+/** A message when `id` is no table id the kernel has (0 is "unspec"); undefined when it is one. */
+export function tableIdRangeProblem(table: string | number, id: number): string | undefined {
+  if (Number.isSafeInteger(id) && id >= 1 && id <= MAX_TABLE_ID) return undefined;
+  return `expected a routing table number from 1 to ${MAX_TABLE_ID}, got ${JSON.stringify(table)}${String(id) === String(table) ? '' : ` (${id})`}`;
+}
 
 /** The table's number, or a message saying what is wrong with it. */
 export async function resolveRoutingTable(table: string | number, root = '/'): Promise<number | string> {
-  const id = typeof table === 'number' ? table : /^\d+$/.test(table) ? Number(table) : (await readTableNames(root)).get(table);
+  const id = tableId(table, typeof table === 'string' && !/^\d+$/.test(table) ? await readTableNames(root) : new Map());
   if (id === undefined) {
-    return `routing table "${table}" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; add a line such as "194 ${table}" to /etc/iproute2/rt_tables.d/netgwm.conf`;
+    return `routing table ${JSON.stringify(table)} is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; add a line such as "194 ${table}" to /etc/iproute2/rt_tables.d/netgwm.conf`;
   }
+  const outOfRange = tableIdRangeProblem(table, id);
+  if (outOfRange) return outOfRange;
   if ([...RESERVED.values()].includes(id)) {
     return `expected a table of netgwm's own, got ${JSON.stringify(table)}, which is the system table ${id}; netgwm empties this table on every run`;
   }
