@@ -74,8 +74,8 @@ async function cleanLeftovers(deps: CycleDeps, table: CheckTable): Promise<void>
 async function recall(config: Config, log: Logger): Promise<{ state: State; mode: string }> {
   const loaded = await loadState(config.state_dir);
   if (loaded.problem) log.event({ kind: 'state-unreadable', file: join(config.state_dir, STATE_FILE), problem: loaded.problem });
-  const { mode, ignored } = await readEffectiveMode(config);
-  if (ignored !== undefined) log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: ignored });
+  const { mode, ignored, problem } = await readEffectiveMode(config);
+  if (ignored !== undefined || problem !== undefined) log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), value: ignored, problem });
   return { state: loaded.state, mode };
 }
 

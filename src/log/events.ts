@@ -22,7 +22,7 @@ export type ShellEvent =
   | { kind: 'daemon-started'; intervalS: number; file: string; version: string }
   | { kind: 'daemon-stopping'; signal: string }
   | { kind: 'probe-fallback'; error: string }
-  | { kind: 'mode-ignored'; file: string; value: string };
+  | { kind: 'mode-ignored'; file: string; value?: string; problem?: string };
 
 export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -62,7 +62,11 @@ export const formatters: Formatters = {
   'daemon-started': { level: 'info', line: (e) => `netgwm ${e.version} daemon started: a cycle every ${e.intervalS} s, config ${e.file}` },
   'daemon-stopping': { level: 'info', line: (e) => `daemon stopping on ${e.signal}` },
   'probe-fallback': { level: 'warn', line: (e) => `native ICMP unavailable (${e.error}); probing with ping(8) instead` },
-  'mode-ignored': { level: 'warn', line: (e) => `${e.file} names "${e.value}", which is not a configured gateway; ignoring it (run \`netgwm use auto\` or \`netgwm use NAME\`)` },
+  'mode-ignored': {
+    level: 'warn',
+    line: (e) =>
+      `${e.file} ${e.problem === undefined ? `names ${JSON.stringify(e.value)}, which is not a configured gateway` : `is unusable (${e.problem})`}; ignoring it (run \`netgwm use auto\` or \`netgwm use NAME\`)`,
+  },
 };
 
 export function describeRoute(gateway: GatewayInfo): string {

@@ -8,6 +8,7 @@
 import { Resolver } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { own } from '../core/records.js';
 import type { ShellEvent } from '../log/events.js';
 
 export interface ProbeTarget {
@@ -39,7 +40,7 @@ export async function resolveSites(sites: string[], remembered: Record<string, s
         resolved[site] = address;
         return { site, address };
       } catch (error) {
-        const cached = remembered[site];
+        const cached = own(remembered, site);
         events.push({ kind: 'site-unresolved', site, error: (error as Error).message, usingCached: cached });
         if (cached) resolved[site] = cached;
         return cached ? { site, address: cached } : { site, skipped: 'name did not resolve' };

@@ -5,6 +5,7 @@ import type { Config } from '../config/load.js';
 import type { Gateway } from '../core/types.js';
 import { isStable, msUntilStable } from '../core/decide.js';
 import { meanRtt, summarizeWindow, WINDOW } from '../core/measurements.js';
+import { own } from '../core/records.js';
 import type { State } from '../core/types.js';
 import { iso, seconds } from './json-units.js';
 
@@ -102,8 +103,8 @@ export function statusDocument(input: StatusInput): StatusDocument {
 }
 
 function gatewayStatus(gateway: Gateway, { config, state, mode, now }: StatusInput): GatewayStatus {
-  const record = state.gateways[gateway.name];
-  const window = summarizeWindow(state.samples?.[gateway.name]);
+  const record = own(state.gateways, gateway.name);
+  const window = summarizeWindow(own(state.samples, gateway.name));
   const minUptimeMs = config.min_uptime * 1000;
   const last = meanRtt(window.last);
   // Stability is only known for a gateway probed in the last cycle (see chooseGateway).

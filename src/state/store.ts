@@ -1,12 +1,16 @@
 // The state file: what each gateway did and when, kept across runs and reboots. Written
 // atomically; a missing, empty, truncated or garbage file means "no history", never a crash.
-import { open, mkdir, readFile, rename } from 'node:fs/promises';
+import { open, mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { emptyState, type State } from '../core/types.js';
+import { readRegularFile, UnreadableFileError } from '../system/regular-file.js';
 
 export const STATE_FILE = 'state.json';
 export const MODE_FILE = 'mode';
+/** Far above what 64 gateways' windows take; a larger file is not one netgwm wrote. */
+const MAX_STATE_BYTES = 16 << 20;
+const MAX_MODE_BYTES = 4096;
 
 const time = z.number().finite();
 const count = z.number().int().nonnegative();
@@ -41,7 +45,7 @@ export async function loadState(stateDir: string): Promise<LoadedState> {
   const file = join(stateDir, STATE_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, MAX_STATE_BYTES);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
     return { state: emptyState(), problem: (error as Error).message };
@@ -53,7 +57,8 @@ export function parseState(text: string): LoadedState {
   if (text.trim() === '') return { state: emptyState(), problem: 'empty file' };
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // A `__proto__` key would become the object's prototype once copied; no name of ours is one.
+    data = JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
   } catch (error) {
     return { state: emptyState(), problem: `not JSON: ${(error as Error).message}` };
   }
@@ -94,16 +99,27 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
  * The mode in force: `netgwm use` (STATE_DIR/mode) wins over the config's `mode` when it names
  * `auto` or a gateway; `ignored` is what the file said when it named neither.
  */
-export async function readEffectiveMode(config: { state_dir: string; mode: string; gateways: Array<{ name: string }> }): Promise<{ mode: string; ignored?: string }> {
-  const pinned = await readMode(config.state_dir);
+export async function readEffectiveMode(config: { state_dir: string; mode: string; gateways: Array<{ name: string }> }): Promise<{ mode: string; ignored?: string; problem?: string }> {
+  let pinned: string | undefined;
+  try {
+    pinned = await readMode(config.state_dir);
+  } catch (error) {
+    return { mode: config.mode, problem: (error as Error).message };
+  }
   if (pinned === undefined) return { mode: config.mode };
   if (pinned === 'auto' || config.gateways.some((gateway) => gateway.name === pinned)) return { mode: pinned };
   return { mode: config.mode, ignored: pinned };
 }
 
-/** The pinned gateway (`netgwm use NAME`), `auto`, or undefined when never set. */
+/**
+ * The pinned gateway (`netgwm use NAME`), `auto`, or undefined when never set (or unreadable);
+ * throws an UnreadableFileError when it is no regular file (a FIFO…) or far too large.
+ */
 export async function readMode(stateDir: string): Promise<string | undefined> {
-  const text = await readFile(join(stateDir, MODE_FILE), 'utf8').catch(() => undefined);
+  const text = await readRegularFile(join(stateDir, MODE_FILE), MAX_MODE_BYTES).catch((error: unknown) => {
+    if (error instanceof UnreadableFileError) throw error;
+    return undefined;
+  });
   const mode = text?.trim();
   return mode ? mode : undefined;
 }
