@@ -44,11 +44,12 @@ export function parseYaml(text: string, path: string): unknown {
   // logLevel error: yaml would print its warnings (e.g. about a mapping used as a key) to stderr.
   const document = parseDocument(text, { version: '1.1', prettyErrors: true, uniqueKeys: true, lineCounter, logLevel: 'error' });
   if (document.errors.length > 0) {
+    // The first few say where it went wrong; a broken nesting can give a thousand more.
     throw new ConfigError(
-      document.errors.map((error) => {
+      document.errors.slice(0, 10).map((error) => {
         const at = error.linePos?.[0];
         const where = at ? `line ${at.line}, column ${at.col}` : 'somewhere';
-        return `${path}: ${where}: YAML syntax error: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+        return `${path}: ${where}: YAML syntax error: ${escapeControl(error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''))}`;
       }),
     );
   }
@@ -66,8 +67,13 @@ export function parseYaml(text: string, path: string): unknown {
     if (/alias count/i.test(message)) {
       throw new ConfigError([`${where(firstNode(document, isAlias))}: YAML alias error: the aliases expand to more than ${LIMITS.aliasExpansions} copies; write the values out instead`]);
     }
-    throw new ConfigError([`${where(firstNode(document, isMergeKey))}: YAML error: ${message.split('\n')[0]}`]);
+    throw new ConfigError([`${where(firstNode(document, isMergeKey))}: YAML error: ${escapeControl(message.split('\n')[0]!)}`]);
   }
+}
+
+/** Control characters as \uXXXX, so a message stays one readable line. */
+function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** An alias with no anchor before it, or one inside the very node it names (an endless structure). */
@@ -76,8 +82,9 @@ function checkAliases(document: Document): { node: Node; message: string } | und
   visit(document, {
     Alias(_key, alias, path) {
       const source = alias.resolve(document);
-      if (!source) problem = { node: alias, message: `*${alias.source} names no anchor before it; define &${alias.source} first` };
-      else if (path.includes(source)) problem = { node: alias, message: `*${alias.source} is inside the value it names, which would never end` };
+      const name = escapeControl(alias.source);
+      if (!source) problem = { node: alias, message: `*${name} names no anchor before it; define &${name} first` };
+      else if (path.includes(source)) problem = { node: alias, message: `*${name} is inside the value it names, which would never end` };
       return problem ? visit.BREAK : undefined;
     },
   });

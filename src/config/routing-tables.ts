@@ -1,11 +1,13 @@
 // Routing table names live in iproute2's rt_tables files. Resolving the name once at load time
 // turns a typo into a config error instead of a failed `ip route` in the middle of a cycle.
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readRegularFile } from '../system/regular-file.js';
 
 // iproute2 reads /etc first and, since 6.x, also its defaults under /usr/share or /usr/lib.
 const DIRECTORIES = ['etc/iproute2', 'usr/share/iproute2', 'usr/lib/iproute2'];
 const RESERVED = new Map([['local', 255], ['main', 254], ['default', 253], ['unspec', 0]]);
+const MAX_TABLES_BYTES = 1 << 20;
 /** Table ids are 32-bit numbers in the kernel. */
 export const MAX_TABLE_ID = 0xffffffff;
 
@@ -35,14 +37,17 @@ export async function resolveRoutingTable(table: string | number, root = '/'): P
 }
 
 export async function readTableNames(root = '/'): Promise<Map<string, number>> {
+  // Read all at once (a config load waits for each round trip), never waiting on a FIFO.
+  const texts = await Promise.all(
+    DIRECTORIES.map(async (directory) => {
+      const base = join(root, directory);
+      const files = [join(base, 'rt_tables'), ...(await listConf(join(base, 'rt_tables.d')))];
+      return Promise.all(files.map((file) => readRegularFile(file, MAX_TABLES_BYTES).catch(() => '')));
+    }),
+  );
   const names = new Map<string, number>();
-  for (const directory of DIRECTORIES) {
-    const base = join(root, directory);
-    const files = [join(base, 'rt_tables'), ...(await listConf(join(base, 'rt_tables.d')))];
-    for (const file of files) {
-      const text = await readFile(file, 'utf8').catch(() => '');
-      for (const [name, id] of parseTableLines(text)) if (!names.has(name)) names.set(name, id);
-    }
+  for (const text of texts.flat()) {
+    for (const [name, id] of parseTableLines(text)) if (!names.has(name)) names.set(name, id);
   }
   return names;
 }

@@ -8,7 +8,7 @@ import { reportKeys } from './reports.js';
 /** Bounds on the config as a whole (README "Config", netgwm(8)). */
 export const LIMITS = {
   /** Bytes of the config file. */
-  configBytes: 1 << 20,
+  configBytes: 64 << 10,
   gateways: 64,
   checkSites: 32,
   /** Copies YAML aliases may expand to (yaml's maxAliasCount); more is an "alias bomb". */

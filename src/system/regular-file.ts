@@ -30,7 +30,8 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
 }
 
 function tooLarge(maxBytes: number): string {
-  return `it is larger than ${maxBytes >= 1 << 20 ? `${maxBytes / (1 << 20)} MiB` : `${maxBytes} bytes`}, the most accepted`;
+  const size = maxBytes % (1 << 20) === 0 ? `${maxBytes / (1 << 20)} MiB` : maxBytes % 1024 === 0 ? `${maxBytes / 1024} KiB` : `${maxBytes} bytes`;
+  return `it is larger than ${size}, the most accepted`;
 }
 
 function describeType(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
