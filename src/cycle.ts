@@ -13,6 +13,7 @@ import { publishReports } from './report/publish.js';
 import { resolveSites, type ProbeTarget, type ResolvedSites } from './probe/resolve.js';
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
+import { localAddresses } from './system/local-addresses.js';
 import { acquireLock } from './system/lock.js';
 import { matchGateway, readDefaultRoutes, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
 import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
@@ -80,7 +81,7 @@ async function recall(config: Config, log: Logger): Promise<{ state: State; mode
 }
 
 async function resolveCheckSites(config: Config, state: State, log: Logger): Promise<ResolvedSites> {
-  const sites = await resolveSites(config.check_sites, state.resolved, config.probe.resolve_timeout * 1000);
+  const sites = await resolveSites(config.check_sites, state.resolved, config.probe.resolve_timeout * 1000, undefined, localAddresses());
   sites.events.forEach((event) => log.event(event));
   return sites;
 }

@@ -7,8 +7,12 @@ import { isIP } from 'node:net';
 
 const ANSWERED_LOCALLY = 'the router answers it itself, so every gateway would look up';
 
-/** Why an IPv4 address can never test an uplink (`not …`), or undefined when it can. */
-export function unusableAddress(address: string): string | undefined {
+/**
+ * Why an IPv4 address can never test an uplink (`not …`), or undefined when it can.
+ * `own`: the router's own addresses, known only at run time.
+ */
+export function unusableAddress(address: string, own: ReadonlySet<string> = new Set()): string | undefined {
+  if (own.has(address)) return `not an address of this router (${ANSWERED_LOCALLY})`;
   const first = Number(address.split('.')[0]);
   if (first === 127) return `not a loopback address (${ANSWERED_LOCALLY})`;
   if (first === 0) return `not an unspecified address (${ANSWERED_LOCALLY})`;

@@ -12,6 +12,7 @@ export type ShellEvent =
   | { kind: 'state-save-failed'; dir: string; error: string }
   | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string }
   | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string }
+  | { kind: 'site-unusable'; site: string; address: string; why: string; usingCached?: string }
   | { kind: 'leftovers-removed'; what: string[] }
   | { kind: 'state-unreadable'; file: string; problem: string }
   | { kind: 'config-error'; problems: string[] }
@@ -47,6 +48,11 @@ export const formatters: Formatters = {
       `${e.stdoutTail ? `; output: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr: ${e.stderrTail}` : ''}`,
   },
   'hooks-resumed': { level: 'warn', line: (e) => `running the ${e.hooks} hook(s) of the switch to ${e.to} that an interrupted cycle did not run` },
+  'site-unusable': {
+    level: 'error',
+    line: (e) =>
+      `check site ${e.site}${e.address === e.site ? ' is' : ` resolved to ${e.address}, which is`} ${e.why}; ${e.usingCached ? `using its last address ${e.usingCached}` : 'skipping it this cycle'}`,
+  },
   'state-save-failed': { level: 'error', line: (e) => `cannot save the state in ${e.dir} (${e.error}); the next cycle works from the last saved state` },
   'site-unresolved': {
     level: 'warn',

@@ -8,6 +8,7 @@
 import { Resolver } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { unusableAddress } from '../config/check-sites.js';
 import { own } from '../core/records.js';
 import type { ShellEvent } from '../log/events.js';
 
@@ -25,26 +26,42 @@ export interface ResolvedSites {
   events: ShellEvent[];
 }
 
-export async function resolveSites(sites: string[], remembered: Record<string, string>, timeoutMs: number, hostsFile = '/etc/hosts'): Promise<ResolvedSites> {
+/**
+ * `ownAddresses`: the router's own addresses. A site at one of them, or a name resolving to one
+ * or to loopback (the config refuses such literal sites), would answer through every gateway.
+ */
+export async function resolveSites(sites: string[], remembered: Record<string, string>, timeoutMs: number, hostsFile = '/etc/hosts', ownAddresses: ReadonlySet<string> = new Set()): Promise<ResolvedSites> {
   const resolved: Record<string, string> = {};
   const events: ShellEvent[] = [];
   const names = sites.filter((site) => !isIP(site));
   const hosts = names.length > 0 ? await readHosts(hostsFile) : new Map<string, string>();
   const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
+  /** The last good address of a name, if it is still usable. */
+  const fallback = (site: string, skipped: string): ProbeTarget => {
+    const cached = own(remembered, site);
+    if (cached === undefined || unusableAddress(cached, ownAddresses)) return { site, skipped };
+    resolved[site] = cached;
+    return { site, address: cached };
+  };
   const targets = await Promise.all(
     sites.map(async (site): Promise<ProbeTarget> => {
-      if (isIP(site)) return { site, address: site };
+      let address: string | undefined;
       try {
-        const address = hosts.get(site.toLowerCase()) ?? (await resolver.resolve4(site))[0];
+        address = isIP(site) ? site : (hosts.get(site.toLowerCase()) ?? (await resolver.resolve4(site))[0]);
         if (!address) throw new Error('no IPv4 address');
-        resolved[site] = address;
-        return { site, address };
       } catch (error) {
-        const cached = own(remembered, site);
-        events.push({ kind: 'site-unresolved', site, error: (error as Error).message, usingCached: cached });
-        if (cached) resolved[site] = cached;
-        return cached ? { site, address: cached } : { site, skipped: 'name did not resolve' };
+        const target = fallback(site, 'name did not resolve');
+        events.push({ kind: 'site-unresolved', site, error: (error as Error).message, usingCached: target.address });
+        return target;
       }
+      const why = unusableAddress(address, ownAddresses);
+      if (why === undefined) {
+        if (address !== site) resolved[site] = address;
+        return { site, address };
+      }
+      const target = isIP(site) ? { site, skipped: why } : fallback(site, `resolved to ${address}`);
+      events.push({ kind: 'site-unusable', site, address, why, usingCached: target.address });
+      return target;
     }),
   );
   resolver.cancel();
