@@ -76,15 +76,24 @@ function escapeControl(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** An alias with no anchor before it, or one inside the very node it names (an endless structure). */
+/**
+ * An alias with no anchor before it, or one inside the very node it names (an endless
+ * structure). One pass keeping the anchors seen so far: yaml's own Alias.resolve walks the whole
+ * document for each alias, minutes for a few thousand aliases.
+ */
 function checkAliases(document: Document): { node: Node; message: string } | undefined {
+  const anchors = new Map<string, Node>();
   let problem: { node: Node; message: string } | undefined;
   visit(document, {
-    Alias(_key, alias, path) {
-      const source = alias.resolve(document);
-      const name = escapeControl(alias.source);
-      if (!source) problem = { node: alias, message: `*${name} names no anchor before it; define &${name} first` };
-      else if (path.includes(source)) problem = { node: alias, message: `*${name} is inside the value it names, which would never end` };
+    Node(_key, node, path) {
+      if (!isAlias(node)) {
+        if (node.anchor) anchors.set(node.anchor, node);
+        return undefined;
+      }
+      const source = anchors.get(node.source);
+      const name = escapeControl(node.source);
+      if (!source) problem = { node, message: `*${name} names no anchor before it; define &${name} first` };
+      else if (path.includes(source)) problem = { node, message: `*${name} is inside the value it names, which would never end` };
       return problem ? visit.BREAK : undefined;
     },
   });

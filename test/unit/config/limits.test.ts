@@ -91,6 +91,12 @@ describe('config limits', () => {
     expect(await fixture.problems(yaml)).toEqual(expected);
   });
 
+  // The timeout is a hang guard: checking each alias by walking the whole document took a minute.
+  it('refuses twelve thousand aliases of one anchor, in one pass over the document', { timeout: 30_000 }, async () => {
+    const yaml = `${GOOD}a: &a 1\nb: [${Array.from({ length: 12_000 }, () => '*a').join(', ')}]\n`;
+    expect(await fixture.problems(yaml)).toEqual(['FILE: line 6, column 5: YAML alias error: the aliases expand to more than 100 copies; write the values out instead']);
+  });
+
   it.each([
     ['NetGWM gateway names', GOOD.replace('isp1:', 'thebestone:').replace('isp2:', 'gprsbackup:')],
     ['names that are object internals, as ordinary names', GOOD.replace('isp1:', 'constructor:').replace('isp2:', 'toString:') + 'mode: toString\n'],
