@@ -29,6 +29,12 @@ describe('resolveSites', () => {
     expect(result.events).toEqual([expect.objectContaining({ kind: 'site-unresolved', site: 'gone.invalid', usingCached: '198.51.100.9' })]);
   });
 
+  it('a site named like an object internal has no last good address unless one was remembered', async () => {
+    const result = await resolveSites(['constructor'], {}, 300, await hostsFile(''));
+    expect(result.targets).toEqual([{ site: 'constructor', skipped: 'name did not resolve' }]);
+    expect(result.resolved).toEqual({});
+  });
+
   it('a name never resolved is skipped, not counted as a site that did not answer', async () => {
     const result = await resolveSites(['never.invalid', '198.51.100.1'], {}, 300, await hostsFile(''));
     expect(result.targets[0]).toEqual({ site: 'never.invalid', skipped: 'name did not resolve' });
