@@ -73,7 +73,8 @@ export function parseYaml(text: string, path: string): unknown {
 
 /** Control characters as \uXXXX, so a message stays one readable line. */
 function escapeControl(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // Neither printable ASCII nor beyond it: C0 controls and DEL.
+  return text.replace(/[^ -~\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

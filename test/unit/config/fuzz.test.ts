@@ -61,6 +61,7 @@ const NASTY_STRINGS = [
   'toString', 'constructor', '__proto__', 'valueOf', 'hasOwnProperty', 'prototype', '.', '..', '', ' ', 'a/b', '../../etc/passwd',
   'eth0\u0000x', 'a\nINFO route replaced to: via 192.0.2.9', '\u001b[31mred', 'a\rb', 'localhost', 'LOCALHOST.', 'x.localhost', '127.0.0.1',
   '127.255.0.1', '::1', '::', '::ffff:127.0.0.1', '2001:db8::1', '0.0.0.0', '255.255.255.255', '224.0.0.1', '99999999999', '4294967296',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${HOME} is one of the values tried
   '0', '-1', '0x', '0xffffffffff', '0x10', 'auto', 'thebestone', 'gprsbackup', 'x'.repeat(300), 'é'.repeat(8), '😀', '%s', '${HOME}',
   '$(reboot)', '`id`', '; rm -rf /', 'inet netgwm', 'ip x', 'main', 'local', 'default', 'unspec', 'all', 'old', 'json', 'icmp', '[::1]:9559',
   '0.0.0.0:80', 'localhost:0', '/tmp/x.prom', 'relative/dir', '*', '&', '<<', '#', 'yes', 'no', 'null', '~',
@@ -87,9 +88,16 @@ function nastyValue(random: Random): unknown {
 
 /** Every [parent, key] in the document, so a mutation can pick any place. */
 function places(value: unknown, found: Array<[Record<string, unknown> | unknown[], string | number]> = []) {
-  if (Array.isArray(value)) value.forEach((item, index) => (found.push([value, index]), places(item, found)));
-  else if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
-    for (const [key, item] of Object.entries(value)) found.push([value as Record<string, unknown>, key]), places(item, found);
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      found.push([value, index]);
+      places(item, found);
+    }
+  } else if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [key, item] of Object.entries(value)) {
+      found.push([value as Record<string, unknown>, key]);
+      places(item, found);
+    }
   }
   return found;
 }

@@ -99,7 +99,7 @@ describe('config limits', () => {
 
   it.each([
     ['NetGWM gateway names', GOOD.replace('isp1:', 'thebestone:').replace('isp2:', 'gprsbackup:')],
-    ['names that are object internals, as ordinary names', GOOD.replace('isp1:', 'constructor:').replace('isp2:', 'toString:') + 'mode: toString\n'],
+    ['names that are object internals, as ordinary names', `${GOOD.replace('isp1:', 'constructor:').replace('isp2:', 'toString:')}mode: toString\n`],
     ['names with "_", "-" and "." after the first character', withName('a_b-c.d9')],
     ['a 32-character name and a 15-byte dev', withName('a'.repeat(32)).replace('wan-2', 'x'.repeat(15))],
     ['the largest numbers', `${GOOD}min_uptime: 2147483\nhook_timeout: 2147483\ncheck_table: 4294967295\n`],
@@ -111,7 +111,7 @@ describe('config limits', () => {
   });
 
   it('takes gateways named like object internals as ordinary names', async () => {
-    const { config } = await fixture.load(GOOD.replace('isp1:', 'constructor:').replace('isp2:', 'hasOwnProperty:') + 'mode: hasOwnProperty\n');
+    const { config } = await fixture.load(`${GOOD.replace('isp1:', 'constructor:').replace('isp2:', 'hasOwnProperty:')}mode: hasOwnProperty\n`);
     expect(config.gateways.map((gateway) => gateway.name)).toEqual(['constructor', 'hasOwnProperty']);
     expect(config.mode).toBe('hasOwnProperty');
   });
