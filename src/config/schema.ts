@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { unusableSite } from './check-sites.js';
-import { reportKeys } from './reports.js';
+import { filePath, reportKeys } from './reports.js';
 
 /** Bounds on the config as a whole (README "Config", netgwm(8)). */
 export const LIMITS = {
@@ -111,12 +111,12 @@ export const configSchema = z.strictObject({
   check_all_gateways: z.boolean().default(false),
   /** `auto`, or the name of a gateway to pin (NetGWM's undocumented key). */
   mode: z.string().default('auto'),
-  state_dir: z.string().min(1).default('/var/lib/netgwm'),
-  log_file: z.string().min(1).default('/var/log/netgwm.log'),
+  state_dir: filePath.default('/var/lib/netgwm'),
+  log_file: filePath.default('/var/log/netgwm.log'),
   log_format: z.enum(['text', 'json']).default('text'),
   log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Default: `post-replace.d` beside the config file. */
-  hooks_dir: z.string().min(1).optional(),
+  hooks_dir: filePath.optional(),
   /** Seconds a hook may run before it is killed. */
   hook_timeout: z.number().positive().max(LIMITS.seconds).default(30),
   check_table: routingTable.default('netgwm_check'),

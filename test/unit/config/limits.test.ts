@@ -43,6 +43,12 @@ describe('config limits', () => {
     ['a dev with a colon', withDev('eth0:1'), [expect.stringMatching(/^FILE: gateways\.isp2\.dev: expected an interface name/)]],
     ['a dev with a tab', withDev('eth\t1'), [expect.stringMatching(/^FILE: gateways\.isp2\.dev: expected an interface name/)]],
     ['a dev with an escape', withDev('eth\u001b1'), [expect.stringMatching(/^FILE: gateways\.isp2\.dev: expected an interface name/)]],
+    // Paths: no NUL (no system call takes one), no control character (they are logged).
+    ['a state_dir with a NUL', `${GOOD}state_dir: "/var/lib/net\\0gwm"\n`, ['FILE: state_dir: expected a path of printable characters, got "/var/lib/net\\u0000gwm"']],
+    ['a log_file with a newline', `${GOOD}log_file: "/tmp/a\\nINFO route replaced to: x"\n`, ['FILE: log_file: expected a path of printable characters, got "/tmp/a\\nINFO route replaced to: x"']],
+    ['a hooks_dir with an escape', `${GOOD}hooks_dir: "/etc/\\e[31m"\n`, [expect.stringMatching(/^FILE: hooks_dir: expected a path of printable characters/)]],
+    ['a status_dir with a tab', `${GOOD}status_dir: "/run/\\tx"\n`, [expect.stringMatching(/^FILE: status_dir: expected a path of printable characters/)]],
+    ['an empty log_file', `${GOOD}log_file: ""\n`, ['FILE: log_file: expected a path of printable characters, got ""']],
     // Numbers: timers within what Node can wait (2^31-1 ms), the rest within what they mean.
     ['hook_timeout: 3000000', `${GOOD}hook_timeout: 3000000\n`, [expect.stringMatching(/^FILE: hook_timeout: .*<=2147483, got 3000000$/)]],
     ['min_uptime: 1e10', `${GOOD}min_uptime: 1e10\n`, [expect.stringMatching(/^FILE: min_uptime: .*<=2147483, got 10000000000$/)]],
