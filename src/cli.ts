@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from './config/load.js';
+import { LIMITS } from './config/schema.js';
 import { runCycle, type CycleDeps } from './cycle.js';
 import { runDaemon } from './daemon.js';
 import { hex } from './core/ruleset.js';
@@ -93,7 +94,7 @@ export async function main(argv: string[]): Promise<number> {
   const rest = command === argv[0] ? argv.slice(1) : argv;
   if (command === 'help') return print(HELP.main!);
   if (command === 'status' || command === 'history') return (await import('./report/cli.js')).runReport(command, rest);
-  if (!(command in HELP) || command === 'main') throw new UsageError(`unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history (see netgwm --help)`);
+  if (!Object.hasOwn(HELP, command) || command === 'main') throw new UsageError(`unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history (see netgwm --help)`);
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: command === 'use',
@@ -217,7 +218,9 @@ function describeConfig(config: Config): Record<string, unknown> {
 
 function seconds(option: string, text: string): number {
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`${option}: expected a number of seconds, got "${text}"`);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`${option}: expected a number of seconds, got ${JSON.stringify(text)}`);
+  // Node's timers wait at most 2^31-1 ms; a longer wait would fire at once.
+  if (value > LIMITS.seconds) throw new UsageError(`${option}: expected at most ${LIMITS.seconds} seconds (24.8 days), got ${JSON.stringify(text)}`);
   return value;
 }
 

@@ -14,6 +14,7 @@ import { publishReports } from './report/publish.js';
 import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites } from './probe/resolve.js';
 import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
+import { localAddresses } from './system/local-addresses.js';
 import { acquireLock } from './system/lock.js';
 import { gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
 import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
@@ -77,7 +78,8 @@ async function cleanLeftovers(deps: CycleDeps, table: CheckTable): Promise<void>
 async function recall(config: Config, log: Logger): Promise<{ state: State; mode: string }> {
   const loaded = await loadState(config.state_dir);
   if (loaded.problem) log.event({ kind: 'state-unreadable', file: join(config.state_dir, STATE_FILE), problem: loaded.problem });
-  const { mode, file, fileIgnored } = await readEffectiveMode(config);
+  const { mode, file, fileIgnored, problem } = await readEffectiveMode(config);
+  if (problem !== undefined) log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), problem });
   // Once, not every cycle; and not when the config's `mode` overrides the file: that is NetGWM's
   // rule, and `status` shows it.
   const { state } = loaded;
@@ -92,7 +94,7 @@ async function recall(config: Config, log: Logger): Promise<{ state: State; mode
 /** The sites to probe now; lookups retried in the background settle by the end of the cycle. */
 function resolveCheckSites(config: Config, state: State, now: number): Promise<ResolvedSites> {
   const memory = { resolved: state.resolved, unresolved: state.unresolved ?? {} };
-  return resolveSites(config.check_sites, memory, { now, timeoutMs: config.probe.resolve_timeout * 1000 });
+  return resolveSites(config.check_sites, memory, { now, timeoutMs: config.probe.resolve_timeout * 1000, ownAddresses: localAddresses() });
 }
 
 /** What the lookups found, into the state about to be saved (after the route: they may take a while). */

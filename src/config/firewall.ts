@@ -6,7 +6,7 @@ import { delimiter, join } from 'node:path';
 import { hex } from '../core/ruleset.js';
 import { commandPath } from '../system/command-path.js';
 import { DEFAULT_MARK_MASK, type ConfigFile, type GatewayFile } from './schema.js';
-import { readTableNames } from './routing-tables.js';
+import { readTableNames, tableId, tableIdRangeProblem } from './routing-tables.js';
 
 export interface FirewallCheckOptions {
   rtTablesRoot?: string;
@@ -73,11 +73,13 @@ async function resolveGatewayTables(gateways: NamedGateway[], withNftables: bool
   for (const gateway of withTable) {
     const key = `gateways.${gateway.name}.table`;
     const table = gateway.table!;
-    const id = typeof table === 'number' ? table : /^\d+$/.test(table) ? Number(table) : names.get(table);
+    const id = tableId(table, names);
+    const outOfRange = id === undefined ? undefined : tableIdRangeProblem(table, id);
     if (!withNftables) at(key, 'only used by the nftables section, which is missing; add `nftables: {enabled: true}` or remove the key');
     else if (id === undefined) {
       at(key, `routing table "${table}" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink's table there (e.g. "101 ${table}") and give it the uplink's default route`);
-    } else if (SYSTEM_TABLES.has(id)) at(key, `expected the uplink's own routing table, got ${JSON.stringify(table)}, which is the system table ${SYSTEM_TABLES.get(id)} (${id})`);
+    } else if (outOfRange) at(key, outOfRange);
+    else if (SYSTEM_TABLES.has(id)) at(key, `expected the uplink's own routing table, got ${JSON.stringify(table)}, which is the system table ${SYSTEM_TABLES.get(id)} (${id})`);
     else if (id === checkTableId) at(key, `expected the uplink's own routing table, got ${JSON.stringify(table)}, which is check_table (${id}); netgwm empties that table on every run`);
     else ids.set(gateway.name, id);
   }

@@ -1,11 +1,11 @@
 // Reads, validates and compiles the config once, so a cycle only does what must be fresh.
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import type { Gateway } from '../core/types.js';
 import { ConfigError } from '../errors.js';
-import { configSchema, type ConfigFile } from './schema.js';
+import { readRegularFile } from '../system/regular-file.js';
+import { configSchema, GATEWAY_NAME_RULE, LIMITS, type ConfigFile } from './schema.js';
 import { resolveRoutingTable } from './routing-tables.js';
 import { checkFirewall, type FirewallCheckOptions } from './firewall.js';
 import { checkReports } from './reports.js';
@@ -30,7 +30,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const path = resolve(file);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path, LIMITS.configBytes);
   } catch (error) {
     throw new ConfigError([`${path}: cannot read the config file: ${(error as Error).message}`]);
   }
@@ -42,17 +42,35 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
 const YAML_OPTIONS = { version: '1.1', prettyErrors: true, uniqueKeys: true } as const;
 
 export function parseYaml(text: string, path: string): unknown {
-  const document = parseDocument(text, YAML_OPTIONS);
+  const lineCounter = new LineCounter();
+  // logLevel error: yaml would print its warnings (e.g. about a mapping used as a key) to stderr.
+  const document = parseDocument(text, { ...YAML_OPTIONS, lineCounter, logLevel: 'error' });
   if (document.errors.length > 0) {
+    // The first few say where it went wrong; a broken nesting can give a thousand more.
     throw new ConfigError(
-      document.errors.map((error) => {
+      document.errors.slice(0, 10).map((error) => {
         const at = error.linePos?.[0];
         const where = at ? `line ${at.line}, column ${at.col}` : 'somewhere';
-        return `${path}: ${where}: YAML syntax error: ${error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`;
+        return `${path}: ${where}: YAML syntax error: ${escapeControl(error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''))}`;
       }),
     );
   }
-  return document.toJS() ?? {};
+  const aliasProblem = checkAliases(document);
+  const where = (node: Node | undefined) => {
+    const at = lineCounter.linePos(node?.range?.[0] ?? 0);
+    return `${path}: line ${at.line}, column ${at.col}`;
+  };
+  if (aliasProblem) throw new ConfigError([`${where(aliasProblem.node)}: YAML alias error: ${aliasProblem.message}`]);
+  try {
+    return document.toJS({ maxAliasCount: LIMITS.aliasExpansions }) ?? {};
+  } catch (error) {
+    // yaml throws on too many alias expansions (an "alias bomb") and on bad merge keys (`<<`).
+    const message = (error as Error).message;
+    if (/alias count/i.test(message)) {
+      throw new ConfigError([`${where(firstNode(document, isAlias))}: YAML alias error: the aliases expand to more than ${LIMITS.aliasExpansions} copies; write the values out instead`]);
+    }
+    throw new ConfigError([`${where(firstNode(document, isMergeKey))}: YAML error: ${escapeControl(message.split('\n')[0]!)}`]);
+  }
 }
 
 /** What can be read of a file despite YAML errors (`status` with a broken config): never throws. */
@@ -64,7 +82,62 @@ export function parseYamlLeniently(text: string): unknown {
   }
 }
 
+/** Control characters as \uXXXX, so a message stays one readable line. */
+function escapeControl(text: string): string {
+  // Neither printable ASCII nor beyond it: C0 controls and DEL.
+  return text.replace(/[^ -~\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * An alias with no anchor before it, or one inside the very node it names (an endless
+ * structure). One pass keeping the anchors seen so far: yaml's own Alias.resolve walks the whole
+ * document for each alias, minutes for a few thousand aliases.
+ */
+function checkAliases(document: Document): { node: Node; message: string } | undefined {
+  const anchors = new Map<string, Node>();
+  let problem: { node: Node; message: string } | undefined;
+  visit(document, {
+    Node(_key, node, path) {
+      if (!isAlias(node)) {
+        if (node.anchor) anchors.set(node.anchor, node);
+        return undefined;
+      }
+      const source = anchors.get(node.source);
+      const name = escapeControl(node.source);
+      if (!source) problem = { node, message: `*${name} names no anchor before it; define &${name} first` };
+      else if (path.includes(source)) problem = { node, message: `*${name} is inside the value it names, which would never end` };
+      return problem ? visit.BREAK : undefined;
+    },
+  });
+  return problem;
+}
+
+function firstNode(document: Document, test: (node: unknown) => boolean): Node | undefined {
+  let found: Node | undefined;
+  visit(document, {
+    Node(_key, node) {
+      if (!test(node)) return undefined;
+      found = node;
+      return visit.BREAK;
+    },
+    Pair(_key, pair) {
+      if (!test(pair)) return undefined;
+      found = pair.key as Node;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+// yaml 1.1 gives a merge key's scalar the value '<<' or a symbol described so.
+const isMergeKey = (item: unknown) => {
+  if (typeof item !== 'object' || item === null || !('key' in item) || !isScalar(item.key)) return false;
+  const key = item.key.value;
+  return (key === '<<' || (typeof key === 'symbol' && key.description === '<<')) && !isMap((item as { value?: unknown }).value);
+};
+
 export async function compileConfig(data: unknown, path: string, options: LoadOptions = {}): Promise<Config> {
+  checkGateways(data, path);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, path)), namedLogFile(data, path));
@@ -82,8 +155,8 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
       at(`gateways.${gateway.name}.priority`, `priority ${gateway.priority} is also used by gateway "${before.name}"; give every gateway its own priority`);
     }
   }
-  if (file.mode !== undefined && file.mode !== 'auto' && !(file.mode in file.gateways)) {
-    at('mode', `expected "auto" or the name of a gateway (${Object.keys(file.gateways).join(', ')}), got "${file.mode}"`);
+  if (file.mode !== undefined && file.mode !== 'auto' && !Object.hasOwn(file.gateways, file.mode)) {
+    at('mode', `expected "auto" or the name of a gateway (${Object.keys(file.gateways).join(', ')}), got ${JSON.stringify(file.mode)}`);
   }
   const table = await resolveRoutingTable(file.check_table, options.rtTablesRoot);
   if (typeof table === 'string') at('check_table', table);
@@ -104,6 +177,18 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   };
 }
 
+/**
+ * Checked before the schema: validating a huge mapping would take long for nothing, and zod's
+ * record skips a `__proto__` key without a word (YAML makes it an ordinary key).
+ */
+function checkGateways(data: unknown, path: string): void {
+  const gateways = (data as { gateways?: unknown } | null)?.gateways;
+  if (typeof gateways !== 'object' || gateways === null) return;
+  const count = Object.keys(gateways).length;
+  if (count > LIMITS.gateways) throw new ConfigError([`${path}: gateways: expected at most ${LIMITS.gateways} gateways, got ${count}`]);
+  if (Object.hasOwn(gateways, '__proto__')) throw new ConfigError([`${path}: gateways.__proto__: ${GATEWAY_NAME_RULE}, got "__proto__"`]);
+}
+
 function namedLogFile(data: unknown, path: string): string | undefined {
   const logFile = (data as { log_file?: unknown } | null)?.log_file;
   return typeof logFile === 'string' && logFile !== '' ? resolve(dirname(path), logFile) : undefined;
@@ -111,23 +196,34 @@ function namedLogFile(data: unknown, path: string): string | undefined {
 
 /** Turns one zod issue into `FILE: key.path: expected …, got …` lines. */
 function describeIssue(issue: z.core.$ZodIssue, path: string): string[] {
-  const key = issue.path.map(String).join('.') || '(top level)';
+  const key = keyPath(issue.path) || '(top level)';
   // A scalar is worth quoting back; "got a mapping" after a rule about the mapping is noise.
   const scalar = 'input' in issue && (typeof issue.input !== 'object' || issue.input === null || (Array.isArray(issue.input) && issue.input.length === 0));
   const got = scalar ? `, got ${describeValue(issue.input)}` : '';
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((unknown) => `${path}: ${[...issue.path, unknown].join('.')}: unknown key; check its spelling (see netgwm(8))`);
+      return issue.keys.map((unknown) => `${path}: ${keyPath([...issue.path, unknown])}: unknown key; check its spelling (see netgwm(8))`);
     case 'invalid_type':
       if (issue.input === undefined) return [`${path}: ${key}: missing; expected ${article(issue.expected)}`];
       return [`${path}: ${key}: expected ${article(issue.expected)}${got}`];
     case 'invalid_value':
       return [`${path}: ${key}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}${got}`];
+    case 'invalid_key': {
+      const name = issue.path.at(-1);
+      return [`${path}: ${key}: ${issue.issues[0]?.message ?? issue.message}, got ${JSON.stringify(String(name))}`];
+    }
+    case 'too_big':
+      return [`${path}: ${key}: ${issue.message.replace(/^Too big: /, '')}${Array.isArray(issue.input) ? `, got ${issue.input.length}` : got}`];
     case 'invalid_union':
       return [`${path}: ${key}: ${issue.message}${got}`];
     default:
       return [`${path}: ${key}: ${issue.message.replace(/^Too (small|big): /, '')}${got}`];
   }
+}
+
+/** `gateways.isp1.ip`; a key that is not a plain word is quoted, so no key can break the line. */
+function keyPath(path: PropertyKey[]): string {
+  return path.map((part) => (typeof part === 'number' || /^[\w.-]+$/.test(String(part)) ? String(part) : JSON.stringify(String(part)))).join('.');
 }
 
 function article(type: string): string {

@@ -4,7 +4,9 @@ import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
-const absolutePath = z.string().refine(isAbsolute, 'expected an absolute path');
+/** A file or directory: no NUL (no system call takes it) and no control character (it is logged). */
+export const filePath = z.string().regex(/^[ -~\u0080-\uffff]+$/, 'expected a path of printable characters');
+const absolutePath = filePath.refine(isAbsolute, 'expected an absolute path');
 const LISTEN = /^(?:\[([0-9a-f:.]+)\]|([0-9.]+|localhost)):(\d{1,5})$/i;
 
 export const DEFAULT_STATUS_DIR = '/run/netgwm';

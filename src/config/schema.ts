@@ -2,28 +2,49 @@
 // check_sites, check_all_gateways, mode) keeps its meaning; everything added is optional.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { reportKeys } from './reports.js';
+import { unusableSite } from './check-sites.js';
+import { filePath, reportKeys } from './reports.js';
+
+/** Bounds on the config as a whole (README "Config", netgwm(8)). */
+export const LIMITS = {
+  /** Bytes of the config file. */
+  configBytes: 64 << 10,
+  gateways: 64,
+  checkSites: 32,
+  /** Copies YAML aliases may expand to (yaml's maxAliasCount); more is an "alias bomb". */
+  aliasExpansions: 100,
+  /** Seconds: Node's timers wait at most 2^31-1 ms (24.8 days); longer ones fire at once. */
+  seconds: 2_147_483,
+} as const;
+
+/** Gateway names become file names in status_dir and words in log lines and hook arguments. */
+export const GATEWAY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+export const GATEWAY_NAME_RULE = 'expected a name of 1-32 letters, digits, "_", "-" or ".", starting with a letter or digit';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
-// What the kernel accepts as an interface name (at most 15 bytes, no '/', ':' or white space),
-// minus quotes and '#', which `ip -batch` would read as syntax.
-const INTERFACE_NAME = /^[^/:\s#'"\\]{1,15}$/;
+// What the kernel accepts as an interface name (dev_valid_name: 1-15 bytes, not "." or "..", no
+// '/', ':' or white space), limited to printable ASCII (no NUL or control character can cut an
+// `ip -batch` line or a log line) and minus quotes and '#', which `ip -batch` would read as syntax.
+const INTERFACE_NAME = /^(?!\.\.?$)[!$%&()*+,\-.0-9;<=>?@A-Z[\]^_`a-z{|}~]{1,15}$/;
 
 const ipv4 = z.string().refine((value) => isIP(value) === 4, 'expected an IPv4 address');
-const seconds = z.number().nonnegative();
+const seconds = z.number().nonnegative().max(LIMITS.seconds);
 /** A mark may be written as a number (YAML reads 0x10 as 16) or a hex string. */
 const mark = z
   .union([z.number().int(), z.string().regex(/^0x[0-9a-f]+$/i, 'expected a number such as 0x10')])
   .transform((value) => (typeof value === 'number' ? value : Number.parseInt(value, 16)))
   .refine((value) => value > 0 && value <= 0xffffffff, 'expected a mark between 0x1 and 0xffffffff');
 /** A routing table by name (looked up in the rt_tables files) or by number. */
-const routingTable = z.union([z.string().min(1), z.number().int().min(1).max(0xfffffffe)]);
+const routingTable = z.union([
+  z.string().regex(/^(?!.*#)[!-~]{1,64}$/, 'expected a table name as in rt_tables (printable, no spaces or "#") or a number'),
+  z.number().int().min(1).max(0xffffffff),
+]);
 
 export const gatewaySchema = z
   .strictObject({
     ip: ipv4.optional(),
-    dev: z.string().regex(INTERFACE_NAME, 'expected an interface name (1-15 characters, none of / : # \' " \\ or spaces)').optional(),
-    priority: z.number().int(),
+    dev: z.string().regex(INTERFACE_NAME, 'expected an interface name (1-15 printable ASCII characters, not "." or "..", none of / : # \' " \\ or spaces)').optional(),
+    priority: z.number().int().min(0).max(65535),
     /** This uplink's connection mark (see `nftables`); it must fit `nftables.mask`. */
     mark: mark.optional(),
     /** The uplink's own routing table: `ip rule fwmark MARK/MASK lookup TABLE` sends its marked traffic there. */
@@ -35,7 +56,11 @@ export const gatewaySchema = z
 
 export const checkSiteSchema = z
   .string()
-  .refine((site) => isIP(site) !== 0 || HOSTNAME.test(site), 'expected an IP address or a host name');
+  .refine((site) => isIP(site) !== 0 || HOSTNAME.test(site), 'expected an IP address or a host name')
+  .superRefine((site, context) => {
+    const why = unusableSite(site);
+    if (why) context.addIssue({ code: 'custom', message: `expected a host beyond the uplinks, ${why}`, input: site });
+  });
 
 const probeSchema = z.strictObject({
   /** `icmp`: net-ping's native raw socket; `ping`: iputils ping(8); `auto`: icmp if it loads, else ping. */
@@ -78,25 +103,25 @@ const conntrackSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  gateways: z.record(z.string().regex(/^[\w.-]{1,64}$/, 'expected a name of letters, digits, "_", "-" or "."'), gatewaySchema)
+  gateways: z.record(z.string().regex(GATEWAY_NAME, GATEWAY_NAME_RULE), gatewaySchema)
     .refine((gateways) => Object.keys(gateways).length > 0, 'expected at least one gateway'),
   /** Seconds a gateway must have been up before traffic moves (back) to it. */
   min_uptime: seconds.default(900),
-  check_sites: z.array(checkSiteSchema).min(1, 'expected at least one check site'),
+  check_sites: z.array(checkSiteSchema).min(1, 'expected at least one check site').max(LIMITS.checkSites, `expected at most ${LIMITS.checkSites} check sites`),
   check_all_gateways: z.boolean().default(false),
   /**
    * `auto`, or the name of a gateway to pin (NetGWM's undocumented key). When written, it wins
    * over `netgwm use` (STATE_DIR/mode), as in NetGWM; so there is no default here.
    */
   mode: z.string().optional(),
-  state_dir: z.string().min(1).default('/var/lib/netgwm'),
-  log_file: z.string().min(1).default('/var/log/netgwm.log'),
+  state_dir: filePath.default('/var/lib/netgwm'),
+  log_file: filePath.default('/var/log/netgwm.log'),
   log_format: z.enum(['text', 'json']).default('text'),
   log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** Default: `post-replace.d` beside the config file. */
-  hooks_dir: z.string().min(1).optional(),
+  hooks_dir: filePath.optional(),
   /** Seconds a hook may run before it is killed. */
-  hook_timeout: z.number().positive().default(30),
+  hook_timeout: z.number().positive().max(LIMITS.seconds).default(30),
   check_table: routingTable.default('netgwm_check'),
   probe: probeSchema.default(probeSchema.parse({})),
   /** Absent: netgwm touches no nft table and no fwmark rule. */

@@ -1,6 +1,7 @@
 // The decision: which gateway should carry the default route, and why. A pure function of
 // config, remembered state, this cycle's observations and the time; it does no I/O.
 import type { CoreEvent } from './events.js';
+import { own } from './records.js';
 import type { Gateway, GatewayObservation, GatewayRecord, Observations, State } from './types.js';
 
 export interface DecisionInput {
@@ -60,7 +61,7 @@ export function probeOrder(input: Pick<DecisionInput, 'gateways' | 'mode' | 'cur
  */
 export function probingDone(input: DecisionInput): boolean {
   if (input.checkAllGateways) return false;
-  const unprobed = probeOrder(input).filter((gateway) => !(gateway.name in input.observations));
+  const unprobed = probeOrder(input).filter((gateway) => !Object.hasOwn(input.observations, gateway.name));
   if (unprobed.length === 0) return true;
   if (input.mode !== 'auto') return !unprobed.some((gateway) => gateway.name === input.mode);
   const { state } = rememberObservations(input);
@@ -88,24 +89,24 @@ interface Verdict {
 
 function pickGateway(input: DecisionInput): Verdict {
   const { gateways, observations, state, now, minUptimeMs } = input;
-  const upNow = gateways.filter((gateway) => observations[gateway.name]?.up);
-  const stable = upNow.filter((gateway) => isStable(state.gateways[gateway.name], now, minUptimeMs));
+  const upNow = gateways.filter((gateway) => own(observations, gateway.name)?.up);
+  const stable = upNow.filter((gateway) => isStable(own(state.gateways, gateway.name), now, minUptimeMs));
   const current = gateways.find((gateway) => gateway.name === input.current);
 
   if (input.mode !== 'auto') {
     const pinned = gateways.find((gateway) => gateway.name === input.mode)!;
-    const down = observations[pinned.name]?.up === false ? pinned.name : undefined;
+    const down = own(observations, pinned.name)?.up === false ? pinned.name : undefined;
     return { target: pinned, settled: pinned, pinned: true, pinnedDown: down, reason: `pinned to ${pinned.name} (mode)` };
   }
-  if (current && observations[current.name]?.up) {
+  if (current && own(observations, current.name)?.up) {
     const better = stable.find((gateway) => gateway.priority < current.priority);
     if (better) {
-      const upFor = formatDuration(now - state.gateways[better.name]!.since);
+      const upFor = formatDuration(now - own(state.gateways, better.name)!.since);
       return { target: better, settled: better, reason: `${better.name} is back and stable, up for ${upFor}` };
     }
     return { target: current, settled: current, reason: `${current.name} up` };
   }
-  const why = current ? describeDown(current.name, observations[current.name]) : 'no current gateway';
+  const why = current ? describeDown(current.name, own(observations, current.name)) : 'no current gateway';
   if (stable[0]) return { target: stable[0], settled: stable[0], reason: why };
   if (upNow[0]) return { target: upNow[0], reason: `${why}; no gateway is stable yet, ${upNow[0].name} is the best one up` };
   return { reason: `${why}; no gateway answers` };
@@ -124,7 +125,7 @@ function rememberObservations(input: DecisionInput): { state: State; events: Cor
     gateways[name] = clockWentBack && record.since > now ? { ...record, since: now } : { ...record };
   }
   for (const [name, observation] of Object.entries(observations)) {
-    const before = gateways[name];
+    const before = own(gateways, name);
     const changed = before === undefined || before.up !== observation.up;
     // "Up continuously" needs an observation in every cycle: a gateway not probed last cycle
     // (NetGWM skips those worse than the current one) may have failed meanwhile.

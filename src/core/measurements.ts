@@ -1,6 +1,7 @@
 // The rolling window behind `netgwm status` and the metrics: what each site answered through each
 // gateway in its recent probes. Pure: the cycle records into the state it is about to save, and
 // the window is bounded by count and age so the state file never grows.
+import { own } from './records.js';
 import type { Observations, ProbeSample, SiteObservation, State, SwitchRecord, Totals } from './types.js';
 
 /** Per gateway: at most this many site probes, none older than this. */
@@ -12,7 +13,7 @@ export function recordProbes(state: State, observations: Observations, now: numb
   for (const [name, kept] of Object.entries(state.samples ?? {})) samples[name] = kept;
   for (const [name, observation] of Object.entries(observations)) {
     const fresh = observation.sites.filter((site) => !site.skipped).map((site) => sampleOf(site, now));
-    samples[name] = [...(samples[name] ?? []), ...fresh];
+    samples[name] = [...(own(samples, name) ?? []), ...fresh];
   }
   for (const name of Object.keys(samples)) {
     samples[name] = samples[name]!.filter((sample) => now - sample.at <= WINDOW.maxAgeMs).slice(-WINDOW.maxSamples);

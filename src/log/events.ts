@@ -15,6 +15,7 @@ export type ShellEvent =
   | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string }
   | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string; retryInMs: number }
   | { kind: 'site-resolved'; site: string; address: string; failedForMs: number; failures: number }
+  | { kind: 'site-unusable'; site: string; address: string; why: string; usingCached?: string }
   | { kind: 'leftovers-removed'; what: string[] }
   | { kind: 'state-unreadable'; file: string; problem: string }
   | { kind: 'config-error'; problems: string[] }
@@ -25,7 +26,7 @@ export type ShellEvent =
   | { kind: 'daemon-started'; intervalS: number; file: string; version: string }
   | { kind: 'daemon-stopping'; signal: string }
   | { kind: 'probe-fallback'; error: string }
-  | { kind: 'mode-ignored'; file: string; value: string };
+  | { kind: 'mode-ignored'; file: string; value?: string; problem?: string };
 
 export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -51,6 +52,11 @@ export const formatters: Formatters = {
       `${e.stdoutTail ? `; output: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr: ${e.stderrTail}` : ''}`,
   },
   'hooks-resumed': { level: 'warn', line: (e) => `running the ${e.hooks} hook(s) of the switch to ${e.to} that an interrupted cycle did not run` },
+  'site-unusable': {
+    level: 'error',
+    line: (e) =>
+      `check site ${e.site}${e.address === e.site ? ' is' : ` resolved to ${e.address}, which is`} ${e.why}; ${e.usingCached ? `using its last address ${e.usingCached}` : 'skipping it this cycle'}`,
+  },
   'state-save-failed': { level: 'error', line: (e) => `cannot save the state in ${e.dir} (${e.error}); the next cycle works from the last saved state` },
   'site-unresolved': {
     level: 'warn',
@@ -72,7 +78,11 @@ export const formatters: Formatters = {
   'daemon-started': { level: 'info', line: (e) => `netgwm ${e.version} daemon started: a cycle every ${e.intervalS} s, config ${e.file}` },
   'daemon-stopping': { level: 'info', line: (e) => `daemon stopping on ${e.signal}` },
   'probe-fallback': { level: 'warn', line: (e) => `native ICMP unavailable (${e.error}); probing with ping(8) instead` },
-  'mode-ignored': { level: 'warn', line: (e) => `${e.file} names "${e.value}", which is not a configured gateway; ignoring it (run \`netgwm use auto\` or \`netgwm use NAME\`)` },
+  'mode-ignored': {
+    level: 'warn',
+    line: (e) =>
+      `${e.file} ${e.problem === undefined ? `names ${JSON.stringify(e.value)}, which is not a configured gateway` : `is unusable (${e.problem})`}; ignoring it (run \`netgwm use auto\` or \`netgwm use NAME\`)`,
+  },
 };
 
 export function describeRoute(gateway: GatewayInfo): string {

@@ -1,5 +1,7 @@
 // pino records every event once; each destination renders it as a readable line (or keeps
 // pino's JSON) at its own minimum level. Where the destinations are is decided by the caller.
+import { closeSync, constants, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { pino, type DestinationStream } from 'pino';
 import { levelOf, lineOf, type Level, type NetgwmEvent } from './events.js';
 import { localTime } from './time.js';
@@ -77,5 +79,28 @@ function renderText(record: { level: number; time: number; msg: string }, style:
 
 /** The log file, appended to synchronously so a cron run's lines are on disk when it exits. */
 export function openLogFile(path: string): Destination {
+  refuseFifo(path);
   return pino.destination({ dest: path, append: true, sync: true, mkdir: true });
+}
+
+/**
+ * Opening a FIFO for writing waits for a reader: a `log_file` that is one would hang every run.
+ * Opened non-blocking first, it fails at once (ENXIO) or is seen by fstat. Devices such as
+ * /dev/null stay allowed.
+ */
+function refuseFifo(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK | constants.O_NOCTTY, 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENXIO') throw new Error(`${path} is a FIFO, not a regular file`);
+    throw error;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isFIFO() || stats.isSocket()) throw new Error(`${path} is a ${stats.isFIFO() ? 'FIFO' : 'socket'}, not a regular file`);
+  } finally {
+    closeSync(fd);
+  }
 }

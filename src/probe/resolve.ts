@@ -2,7 +2,9 @@
 // once: the site uses its last good address, or is skipped this cycle. A name whose lookup fails
 // is reported once when it starts failing and once when it resolves again, and is retried with
 // back-off (src/core/lookups.ts). A cycle waits only for the first lookup of a name: later ones
-// run in the background while the gateways are probed at the name's last address.
+// run in the background while the gateways are probed at the name's last address. A site at an
+// address the router answers itself (its own, loopback…) is skipped with an error: it would
+// answer through every gateway, dead or not.
 //
 // Names are looked up in /etc/hosts, then in DNS with c-ares (node:dns Resolver) rather than
 // getaddrinfo: a c-ares query has a real timeout and is cancelled with it, whereas a hanging
@@ -11,7 +13,9 @@
 import { Resolver } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { unusableAddress } from '../config/check-sites.js';
 import { lookupDue, lookupFailed } from '../core/lookups.js';
+import { own } from '../core/records.js';
 import type { LookupFailure } from '../core/types.js';
 import type { ShellEvent } from '../log/events.js';
 
@@ -50,24 +54,37 @@ export interface ResolveOptions {
   hostsFile?: string;
   /** The DNS lookup (IPv4); tests pass their own. */
   lookup?: (name: string) => Promise<string>;
+  /** The router's own addresses (src/system/local-addresses.ts). */
+  ownAddresses?: ReadonlySet<string>;
 }
 
 export async function resolveSites(sites: string[], memory: SiteMemory, options: ResolveOptions): Promise<ResolvedSites> {
   const names = sites.filter((site) => !isIP(site));
   const hosts = names.length > 0 ? await readHosts(options.hostsFile ?? '/etc/hosts') : new Map<string, string>();
   const dns = options.lookup ? { lookup: options.lookup, close: () => undefined } : dnsLookup(options.timeoutMs);
+  const ownAddresses = options.ownAddresses ?? new Set<string>();
   const outcomes = new Map<string, Promise<Outcome>>();
+  const unusable: ShellEvent[] = [];
+  /** The site at `address`; when the router would answer that itself, an error and the last good address or nothing. */
+  const usable = (site: string, address: string, remembered: string | undefined): ProbeTarget => {
+    const why = unusableAddress(address, ownAddresses);
+    if (why === undefined) return { site, address };
+    const target = isIP(site) ? { site, skipped: why } : remembered ? { site, address: remembered } : { site, skipped: `resolved to ${address}` };
+    unusable.push({ kind: 'site-unusable', site, address, why, usingCached: target.address });
+    return target;
+  };
   const targets = await Promise.all(
     sites.map(async (site): Promise<ProbeTarget> => {
-      if (isIP(site)) return { site, address: site };
-      const failure = memory.unresolved[site];
+      if (isIP(site)) return usable(site, site, undefined);
+      const failure = own(memory.unresolved, site);
+      const cached = own(memory.resolved, site);
+      const remembered = cached && unusableAddress(cached, ownAddresses) === undefined ? cached : undefined;
+      const fallback: ProbeTarget = remembered ? { site, address: remembered } : { site, skipped: 'name did not resolve' };
       const fromHosts = hosts.get(site.toLowerCase());
       if (fromHosts) {
         outcomes.set(site, Promise.resolve({ address: fromHosts }));
-        return { site, address: fromHosts };
+        return usable(site, fromHosts, remembered);
       }
-      const remembered = memory.resolved[site];
-      const fallback: ProbeTarget = remembered ? { site, address: remembered } : { site, skipped: 'name did not resolve' };
       if (!lookupDue(failure, options.now)) return fallback;
       const outcome = lookupOutcome(dns.lookup, site);
       outcomes.set(site, outcome);
@@ -75,12 +92,16 @@ export async function resolveSites(sites: string[], memory: SiteMemory, options:
       // background, and this cycle probes their last address (or goes without a failing one).
       if (failure || remembered) return fallback;
       const { address } = await outcome;
-      return address ? { site, address } : fallback;
+      return address ? usable(site, address, remembered) : fallback;
     }),
   );
   const settled = Promise.all(names.map(async (name) => [name, await outcomes.get(name)] as const)).then((results) => {
     dns.close();
-    return remember(results, memory, options.now);
+    const next = remember(results, memory, options.now, ownAddresses);
+    // A site met at an unusable address while probing was reported then.
+    const reported = new Set(unusable.map((event) => (event.kind === 'site-unusable' ? event.site : '')));
+    const later = next.events.filter((event) => event.kind !== 'site-unusable' || !reported.has(event.site));
+    return { ...next, events: [...unusable, ...later] };
   });
   return { targets, settled };
 }
@@ -94,12 +115,23 @@ function lookupOutcome(lookup: (name: string) => Promise<string>, name: string):
   );
 }
 
-/** The new memory and the events: a failure is reported when it starts and when it ends. */
-function remember(results: ReadonlyArray<readonly [string, Outcome | undefined]>, memory: SiteMemory, now: number): SettledSites {
+/**
+ * The new memory and the events: a failure is reported when it starts and when it ends. An
+ * address the router would answer itself is not remembered, and is reported.
+ */
+function remember(results: ReadonlyArray<readonly [string, Outcome | undefined]>, memory: SiteMemory, now: number, ownAddresses: ReadonlySet<string>): SettledSites {
   const next: SettledSites = { resolved: {}, unresolved: {}, events: [] };
   for (const [site, outcome] of results) {
-    const failure = memory.unresolved[site];
-    const remembered = memory.resolved[site];
+    const failure = own(memory.unresolved, site);
+    const cached = own(memory.resolved, site);
+    const remembered = cached !== undefined && unusableAddress(cached, ownAddresses) === undefined ? cached : undefined;
+    const why = outcome?.address === undefined ? undefined : unusableAddress(outcome.address, ownAddresses);
+    if (why !== undefined) {
+      if (remembered) next.resolved[site] = remembered;
+      if (failure) next.unresolved[site] = failure;
+      next.events.push({ kind: 'site-unusable', site, address: outcome!.address!, why, usingCached: remembered });
+      continue;
+    }
     if (outcome?.address) {
       next.resolved[site] = outcome.address;
       if (failure) next.events.push({ kind: 'site-resolved', site, address: outcome.address, failedForMs: now - failure.since, failures: failure.failures });

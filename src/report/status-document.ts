@@ -6,6 +6,7 @@ import type { Gateway } from '../core/types.js';
 import { isStable, msUntilStable } from '../core/decide.js';
 import { meanRtt, summarizeWindow, WINDOW } from '../core/measurements.js';
 import type { ModeSource } from '../core/mode.js';
+import { own } from '../core/records.js';
 import type { State } from '../core/types.js';
 import { iso, seconds } from './json-units.js';
 
@@ -119,8 +120,8 @@ export function statusDocument(input: StatusInput): StatusDocument {
 }
 
 function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: StatusInput): GatewayStatus {
-  const record = state.gateways[gateway.name];
-  const window = summarizeWindow(state.samples?.[gateway.name]);
+  const record = own(state.gateways, gateway.name);
+  const window = summarizeWindow(own(state.samples, gateway.name));
   const minUptimeMs = config.min_uptime * 1000;
   const last = meanRtt(window.last);
   // Stability is only known for a gateway probed in the last cycle (see chooseGateway).

@@ -1,13 +1,17 @@
 // The state file: what each gateway did and when, kept across runs and reboots. Written
 // atomically; a missing, empty, truncated or garbage file means "no history", never a crash.
-import { open, mkdir, readFile, rename } from 'node:fs/promises';
+import { open, mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { effectiveMode, type EffectiveMode } from '../core/mode.js';
 import { emptyState, type State } from '../core/types.js';
+import { readRegularFile, UnreadableFileError } from '../system/regular-file.js';
 
 export const STATE_FILE = 'state.json';
 export const MODE_FILE = 'mode';
+/** Far above what 64 gateways' windows take; a larger file is not one netgwm wrote. */
+const MAX_STATE_BYTES = 16 << 20;
+const MAX_MODE_BYTES = 4096;
 
 const time = z.number().finite();
 const count = z.number().int().nonnegative();
@@ -46,7 +50,7 @@ export async function loadState(stateDir: string): Promise<LoadedState> {
   const file = join(stateDir, STATE_FILE);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readRegularFile(file, MAX_STATE_BYTES);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: emptyState() };
     return { state: emptyState(), problem: (error as Error).message };
@@ -58,7 +62,8 @@ export function parseState(text: string): LoadedState {
   if (text.trim() === '') return { state: emptyState(), problem: 'empty file' };
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // A `__proto__` key would become the object's prototype once copied; no name of ours is one.
+    data = JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
   } catch (error) {
     return { state: emptyState(), problem: `not JSON: ${(error as Error).message}` };
   }
@@ -95,14 +100,28 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
   }
 }
 
-/** The mode in force (see src/core/mode.ts): the config's `mode` when written, else STATE_DIR/mode, else auto. */
-export async function readEffectiveMode(config: { state_dir: string; mode?: string; gateways: Array<{ name: string }> }): Promise<EffectiveMode> {
-  return effectiveMode(config.mode, await readMode(config.state_dir), config.gateways.map((gateway) => gateway.name));
+/**
+ * The mode in force (see src/core/mode.ts): the config's `mode` when written, else STATE_DIR/mode,
+ * else auto. A mode file that is no regular file (a FIFO…) counts as none, with the `problem`.
+ */
+export async function readEffectiveMode(config: { state_dir: string; mode?: string; gateways: Array<{ name: string }> }): Promise<EffectiveMode & { problem?: string }> {
+  const names = config.gateways.map((gateway) => gateway.name);
+  try {
+    return effectiveMode(config.mode, await readMode(config.state_dir), names);
+  } catch (error) {
+    return { ...effectiveMode(config.mode, undefined, names), problem: (error as Error).message };
+  }
 }
 
-/** The pinned gateway (`netgwm use NAME`), `auto`, or undefined when never set. */
+/**
+ * The pinned gateway (`netgwm use NAME`), `auto`, or undefined when never set (or unreadable);
+ * throws an UnreadableFileError when it is no regular file (a FIFO…) or far too large.
+ */
 export async function readMode(stateDir: string): Promise<string | undefined> {
-  const text = await readFile(join(stateDir, MODE_FILE), 'utf8').catch(() => undefined);
+  const text = await readRegularFile(join(stateDir, MODE_FILE), MAX_MODE_BYTES).catch((error: unknown) => {
+    if (error instanceof UnreadableFileError) throw error;
+    return undefined;
+  });
   const mode = text?.trim();
   return mode ? mode : undefined;
 }

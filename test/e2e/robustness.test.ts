@@ -41,6 +41,17 @@ describe('probing', () => {
     expect(status.gateways[0]).toMatchObject({ name: 'isp1', state: 'up', sites_answered: 1 });
   });
 
+  it("a check site that is the router's own address is skipped with an error: it would answer through a dead uplink", async () => {
+    const own = h.net.uplinks[1]!.routerIp;
+    await h.writeConfig({ check_sites: [own, ...h.net.sites] });
+    await h.run();
+    expect(await h.currentGateway()).toBe('isp1');
+    await h.net.failOperator(1);
+    await h.run();
+    expect(await h.currentGateway()).toBe('isp2');
+    expect((await h.logLines()).join('\n')).toContain(`ERROR check site ${own} is not an address of this router (the router answers it itself, so every gateway would look up); skipping it this cycle`);
+  });
+
   it('a flapping primary never gets traffic back while unstable, and gets it once it is stable', async () => {
     await h.writeConfig({ min_uptime: 60 });
     await h.run();

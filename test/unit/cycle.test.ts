@@ -29,11 +29,12 @@ interface LogRecord {
 }
 
 /** A router: its kernel, its network, its files, and a cycle to run on them. */
-async function router(setup: { route?: Named; alive: Named[]; minUptime?: number; hooks?: string[] }) {
+async function router(setup: { route?: Named; alive: Named[]; minUptime?: number; hooks?: string[]; gateways?: [Named, Named] }) {
   const dir = await tempDir('cycle');
+  const [first, second] = setup.gateways ?? [ISP1, ISP2];
   const config = await compileConfig(
     {
-      gateways: { isp1: { ip: ISP1.ip, dev: ISP1.dev, priority: 1 }, isp2: { ip: ISP2.ip, priority: 2 } },
+      gateways: { [first.name]: { ip: first.ip, dev: first.dev, priority: 1 }, [second.name]: { ip: second.ip, priority: 2 } },
       check_sites: ['203.0.113.10'],
       check_table: CHECK_TABLE,
       min_uptime: setup.minUptime ?? 0,
@@ -44,7 +45,7 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
     },
     join(dir, 'netgwm.yml'),
   );
-  const kernel = fakeKernel({ rules: BOOT_RULES, links: { [ISP1.ip]: ISP1.dev, [ISP2.ip]: ISP2.dev } });
+  const kernel = fakeKernel({ rules: BOOT_RULES, links: { [first.ip]: first.dev, [second.ip]: second.dev } });
   if (setup.route) kernel.tables.set(MAIN_TABLE, [{ dst: 'default', gateway: setup.route.ip, dev: setup.route.dev }]);
   const recorded = fakeExec((argv, input) => kernel.answer(argv, input));
   // A simulated kill -9: from the chosen command on, no command returns, so the cycle never goes on.
@@ -400,6 +401,29 @@ describe('runCycle', () => {
     expect(records.find((record) => record.event === 'state-save-failed')).toMatchObject({ dir: at.config.state_dir, error: expect.stringContaining('ENOTDIR') });
     expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP2, ISP1)}`]);
     expect(at.kernel.defaultRoute()?.gateway).toBe(ISP2.ip);
+  });
+
+  it.each([
+    ['constructor', 'toString'],
+    ['hasOwnProperty', 'valueOf'],
+  ])('gateways named %s and %s are ordinary names: start, failover, saved state read back, status files', async (primary, backup) => {
+    const [one, two] = [{ ...ISP1, name: primary }, { ...ISP2, name: backup }];
+    const at = await router({ alive: [one, two], gateways: [one, two] });
+    await at.run();
+    expect(at.kernel.defaultRoute()?.gateway).toBe(one.ip);
+    at.network.set(one, false);
+    at.clock.now += 60_000;
+    await at.run(); // reads the state the first cycle saved, with these names as keys
+    expect(at.kernel.defaultRoute()?.gateway).toBe(two.ip);
+
+    expect(kinds(at.logged())).toEqual(['gateway-up', 'switched', 'hook-finished', 'cycle-done', 'gateway-down', 'gateway-up', 'switched', 'hook-finished', 'cycle-done']);
+    expect(await at.hookCalls()).toEqual([`10-record start ${args(one)}`, `10-record switch ${args(two, one)}`]);
+    const saved = await at.saved();
+    expect(Object.keys(saved.gateways)).toEqual([primary, backup]);
+    expect(saved.gateways[primary]).toEqual({ up: false, since: START + 60_000, checkedAt: START + 60_000 });
+    expect(saved.lastSwitch).toMatchObject({ from: primary, to: backup });
+    expect(await at.statusFile(primary)).toBe('down');
+    expect(await at.statusFile(backup)).toBe('up:203.0.113.10:2.500');
   });
 
   it('hold-down: the backup takes over at once; the primary gets the traffic back only after min_uptime', async () => {

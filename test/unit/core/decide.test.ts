@@ -232,6 +232,20 @@ describe('probeOrder and probingDone', () => {
     expect(probingDone({ ...base, mode: 'isp3', current: 'isp1', observations: observe({ isp3: false }) })).toBe(true);
   });
 
+  it('names that every object inherits (constructor, toString) count as not yet probed, not stable, not known', () => {
+    const named: Gateway[] = [
+      { name: 'constructor', ip: '192.0.2.1', priority: 1 },
+      { name: 'toString', ip: '192.0.2.5', priority: 2 },
+    ];
+    const input = { ...base, gateways: named, current: 'toString', observations: observe({ toString: true }) };
+    expect(probingDone(input)).toBe(false);
+    const decision = chooseGateway({ ...input, observations: observe({ toString: true, constructor: true }) });
+    expect(decision.target).toBeUndefined(); // constructor is up but not yet stable
+    expect(decision.reason).toBe('toString up');
+    expect(decision.events).toEqual([expect.objectContaining({ kind: 'gateway-up', gateway: 'toString', wasKnown: false }), expect.objectContaining({ kind: 'gateway-up', gateway: 'constructor', wasKnown: false })]);
+    expect(Object.keys(decision.state.gateways)).toEqual(['toString', 'constructor']);
+  });
+
   it('check_all_gateways probes everything', () => {
     expect(probingDone({ ...base, checkAllGateways: true, current: 'isp1', observations: observe({ isp1: true }) })).toBe(false);
   });

@@ -1,6 +1,11 @@
+import { closeSync, constants, openSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lineOf } from '../../../src/log/events.js';
-import { createLogger, localTime } from '../../../src/log/logger.js';
+import { createLogger, localTime, openLogFile } from '../../../src/log/logger.js';
+import { mkfifo } from '../../support/fifo.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 function memory() {
   const lines: string[] = [];
@@ -73,5 +78,22 @@ describe('reopen', () => {
     expect(() => log.reopen()).not.toThrow();
     log.event({ kind: 'all-down' });
     expect(good.lines).toHaveLength(1);
+  });
+});
+
+describe('openLogFile', () => {
+  it('refuses a FIFO at once (opening one for writing would wait for a reader), takes a file or /dev/null', async () => {
+    const dir = await tempDir('log');
+    const fifo = join(dir, 'fifo.log');
+    await mkfifo(fifo);
+    // With a reader first: code that opened it blocking would not hang, only fail the test.
+    const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    expect(() => openLogFile(fifo)).toThrow(`${fifo} is a FIFO, not a regular file`);
+    closeSync(reader);
+    expect(() => openLogFile(fifo)).toThrow(`${fifo} is a FIFO, not a regular file`);
+    const file = join(dir, 'deeper', 'netgwm.log');
+    openLogFile(file).write('a line\n');
+    expect(await readFile(file, 'utf8')).toBe('a line\n');
+    expect(() => openLogFile('/dev/null')).not.toThrow();
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LOOKUP_RETRY } from '../../../src/core/lookups.js';
 import type { LookupFailure } from '../../../src/core/types.js';
-import { readHosts, resolveSites, type SiteMemory } from '../../../src/probe/resolve.js';
+import { readHosts, resolveSites, type ProbeTarget, type SiteMemory } from '../../../src/probe/resolve.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 async function hostsFile(text: string): Promise<string> {
@@ -17,7 +17,7 @@ function fakeDns(answers: Record<string, string> = {}) {
   const asked: string[] = [];
   const lookup = async (name: string) => {
     asked.push(name);
-    const address = answers[name];
+    const address = Object.hasOwn(answers, name) ? answers[name] : undefined;
     if (!address) throw new Error(`queryA ENOTFOUND ${name}`);
     return address;
   };
@@ -51,6 +51,12 @@ describe('resolveSites', () => {
       unresolved: { 'gone.invalid': { since: 5_000, failures: 1, retryAt: 5_000 + LOOKUP_RETRY.firstMs, error: 'queryA ENOTFOUND gone.invalid' } },
       events: [{ kind: 'site-unresolved', site: 'gone.invalid', error: 'queryA ENOTFOUND gone.invalid', usingCached: '198.51.100.9', retryInMs: LOOKUP_RETRY.firstMs }],
     });
+  });
+
+  it('a site named like an object internal has no last good address unless one was remembered', async () => {
+    const result = await resolveSites(['constructor'], empty(), { now: 0, timeoutMs: 300, hostsFile: await hostsFile(''), lookup: fakeDns().lookup });
+    expect(result.targets).toEqual([{ site: 'constructor', skipped: 'name did not resolve' }]);
+    expect((await result.settled).resolved).toEqual({});
   });
 
   it('a name never resolved is skipped, not counted as a site that did not answer', async () => {
@@ -126,6 +132,34 @@ describe('resolveSites', () => {
     const failing: LookupFailure = { since: 0, failures: 1, retryAt: MINUTE, error: 'timeout' };
     const result = await resolveSites(['198.51.100.1'], { resolved: { 'old.example': '198.51.100.2' }, unresolved: { 'old.example': failing } }, { now: 0, timeoutMs: 300 });
     expect(await result.settled).toEqual({ resolved: {}, unresolved: {}, events: [] });
+  });
+});
+
+describe('resolveSites: sites the router would answer itself', () => {
+  const OWN = new Set(['192.0.2.2']);
+  const LOOPBACK = 'not a loopback address (the router answers it itself, so every gateway would look up)';
+  const MINE = 'not an address of this router (the router answers it itself, so every gateway would look up)';
+  it.each([
+    ['a name that resolves to loopback', 'loop.example', {}, { site: 'loop.example', skipped: 'resolved to 127.0.1.1' }, { address: '127.0.1.1', why: LOOPBACK }],
+    ['… with a last good address', 'loop.example', { 'loop.example': '198.51.100.9' }, { site: 'loop.example', address: '198.51.100.9' }, { address: '127.0.1.1', why: LOOPBACK, usingCached: '198.51.100.9' }],
+    ['a name that resolves to an address of the router', 'me.example', {}, { site: 'me.example', skipped: 'resolved to 192.0.2.2' }, { address: '192.0.2.2', why: MINE }],
+    ['a name that resolves to 0.0.0.0 (a blocking resolver)', 'blocked.example', {}, { site: 'blocked.example', skipped: 'resolved to 0.0.0.0' }, { address: '0.0.0.0', why: expect.stringContaining('not an unspecified address') }],
+    ['an address of the router', '192.0.2.2', {}, { site: '192.0.2.2', skipped: MINE }, { address: '192.0.2.2', why: MINE }],
+  ])('%s is skipped with an error event', async (_, site, remembered, target: ProbeTarget, event) => {
+    const hosts = await hostsFile('127.0.1.1 loop.example\n192.0.2.2 me.example\n0.0.0.0 blocked.example\n');
+    const memory = { resolved: remembered as Record<string, string>, unresolved: {} };
+    const result = await resolveSites([site], memory, { now: 0, timeoutMs: 300, hostsFile: hosts, lookup: fakeDns().lookup, ownAddresses: OWN });
+    expect(result.targets).toEqual([target]);
+    const settled = await result.settled;
+    expect(settled.resolved).toEqual(target.address && target.address !== site ? { [site]: target.address } : {});
+    expect(settled.events).toEqual([{ kind: 'site-unusable', site, ...event }]);
+  });
+
+  it('a last good address that is now the router\'s own is not used either', async () => {
+    const memory = { resolved: { 'gone.invalid': '192.0.2.2' }, unresolved: {} };
+    const result = await resolveSites(['gone.invalid'], memory, { now: 0, timeoutMs: 300, hostsFile: await hostsFile(''), lookup: fakeDns().lookup, ownAddresses: new Set(['192.0.2.2']) });
+    expect(result.targets).toEqual([{ site: 'gone.invalid', skipped: 'name did not resolve' }]);
+    expect((await result.settled).resolved).toEqual({});
   });
 });
 

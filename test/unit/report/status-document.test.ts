@@ -60,6 +60,11 @@ describe('statusDocument (status --json, schema 1)', () => {
     expect(doc.gateways[2]).toMatchObject({ name: 'lte', state: 'unknown', since: null, stable: false, stable_in_s: null, sites_answered: null, rtt_ms: { last: null, mean: null, max: null }, loss: { ratio: null, sent: 0 } });
   });
 
+  it.each(['constructor', 'toString', 'hasOwnProperty'])('a gateway named %s, never probed, is unknown like any other', (name) => {
+    const renamed = { ...input, config: { ...config, gateways: config.gateways.map((gateway) => (gateway.name === 'lte' ? { ...gateway, name } : gateway)) } };
+    expect(statusDocument(renamed).gateways[2]).toMatchObject({ name, state: 'unknown', since: null, sites_probed: null, loss: { ratio: null, sent: 0 } });
+  });
+
   it('marks the pinned gateway, and a last cycle older than 10 minutes', () => {
     const pinned = statusDocument({ ...input, mode: 'isp2', now: NOW + 11 * 60_000 });
     expect(pinned.gateways.map((gateway) => gateway.pinned)).toEqual([false, true, false]);

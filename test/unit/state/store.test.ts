@@ -1,8 +1,9 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyState, type State } from '../../../src/core/types.js';
-import { loadState, readMode, saveState, writeMode } from '../../../src/state/store.js';
+import { loadState, parseState, readEffectiveMode, readMode, saveState, writeMode } from '../../../src/state/store.js';
+import { mkfifo } from '../../support/fifo.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 const saved: State = { version: 1, lastCycleAt: 5, gateways: { isp1: { up: true, since: 1, checkedAt: 5 } }, resolved: { 'a.example': '198.51.100.1' } };
@@ -44,7 +45,32 @@ describe('state file', () => {
   });
 });
 
+describe('state file that is no regular file', () => {
+  it.each([
+    ['a FIFO', (path: string) => mkfifo(path), 'it is a FIFO, not a regular file'],
+    ['a directory', (path: string) => mkdir(path), 'it is a directory, not a regular file'],
+  ])('%s: no history and a problem to log, never a wait', async (_, make, problem) => {
+    const dir = await dirWith();
+    await make(join(dir, 'state.json'));
+    expect(await loadState(dir)).toEqual({ state: emptyState(), problem });
+  });
+
+  it('a "__proto__" key is dropped, never made a prototype', () => {
+    const { state } = parseState('{"version":1,"gateways":{"__proto__":{"up":true,"since":1,"checkedAt":1},"isp1":{"up":true,"since":1,"checkedAt":5}},"resolved":{}}');
+    expect(Object.getPrototypeOf(state.gateways)).toBe(Object.prototype);
+    expect(Object.keys(state.gateways)).toEqual(['isp1']);
+  });
+});
+
 describe('mode file', () => {
+  it('a FIFO is an error at once, and the config\'s mode stays in force', async () => {
+    const dir = await dirWith();
+    await mkfifo(join(dir, 'mode'));
+    await expect(readMode(dir)).rejects.toThrow('it is a FIFO, not a regular file');
+    expect(await readEffectiveMode({ state_dir: dir, mode: 'auto', gateways: [{ name: 'isp1' }] })).toEqual({ mode: 'auto', source: 'config', problem: 'it is a FIFO, not a regular file' });
+    expect(await readEffectiveMode({ state_dir: dir, gateways: [{ name: 'isp1' }] })).toEqual({ mode: 'auto', source: 'default', problem: 'it is a FIFO, not a regular file' });
+  });
+
   it('is NetGWM-compatible: a gateway name or auto, trimmed', async () => {
     const dir = await dirWith();
     expect(await readMode(dir)).toBeUndefined();

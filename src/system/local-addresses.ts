@@ -1,0 +1,15 @@
+// The router's own IPv4 addresses in this network namespace. A check site at one of them is
+// answered by the router itself through every gateway, so it is skipped (see src/probe/resolve.ts).
+import { networkInterfaces } from 'node:os';
+
+/**
+ * From getifaddrs(3), no command run: libuv lists the interfaces that are up and running, so
+ * an address on an interface without carrier is missed until its link comes back.
+ */
+export function localAddresses(): Set<string> {
+  const addresses = new Set<string>();
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) if (entry.family === 'IPv4') addresses.add(entry.address);
+  }
+  return addresses;
+}

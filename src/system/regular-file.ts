@@ -1,0 +1,44 @@
+// Reading a file netgwm is told to read (config, state, mode) without ever waiting on it: a FIFO
+// opened for reading blocks until a writer comes, a device can be endless. Opened non-blocking,
+// checked with fstat, read up to a bound.
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+/** The file is there but is not a regular file, or is larger than the caller accepts; the message says which ("it is a FIFO, …"). */
+export class UnreadableFileError extends Error {
+  override name = 'UnreadableFileError';
+}
+
+export async function readRegularFile(path: string, maxBytes: number): Promise<string> {
+  // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new UnreadableFileError(`it is ${describeType(stats)}, not a regular file`);
+    if (stats.size > maxBytes) throw new UnreadableFileError(tooLarge(maxBytes));
+    // Read no more than the bound even if the file grows meanwhile.
+    const buffer = Buffer.alloc(maxBytes + 1);
+    let length = 0;
+    for (let read = -1; read !== 0 && length < buffer.length; length += read) {
+      ({ bytesRead: read } = await handle.read(buffer, length, buffer.length - length, length));
+    }
+    if (length > maxBytes) throw new UnreadableFileError(tooLarge(maxBytes));
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    await handle.close();
+  }
+}
+
+function tooLarge(maxBytes: number): string {
+  const size = maxBytes % (1 << 20) === 0 ? `${maxBytes / (1 << 20)} MiB` : maxBytes % 1024 === 0 ? `${maxBytes / 1024} KiB` : `${maxBytes} bytes`;
+  return `it is larger than ${size}, the most accepted`;
+}
+
+function describeType(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
