@@ -6,7 +6,7 @@ import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInp
 import { recordProbes, recordSwitch } from './core/measurements.js';
 import type { Gateway, GatewayInfo, Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
-import { resumeHooks, runSwitchHooks, saveStateLogged } from './post-replace.js';
+import { resumeHooks, runSwitchHooks, saveStateLogged, usableHooks } from './post-replace.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
@@ -45,6 +45,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const { state: remembered, mode } = await recall(config, deps.log);
     const route = (await readDefaultRoutes(deps.exec))[0];
     const current = matchGateway(route, config.gateways);
+    await usableHooks(config, deps.log, remembered); // reports a hook it would refuse now, not at the next switch
     await resumeHooks(config, deps.log, remembered, current?.name, signal);
     const sites = await resolveCheckSites(config, remembered, deps.log);
 

@@ -17,7 +17,7 @@ export interface HookJob {
 
 /** Runs the hooks of a switch, one at a time, keeping `state.pendingHooks` up to date on disk. */
 export async function runSwitchHooks(config: Config, log: Logger, state: State, job: HookJob, signal?: AbortSignal): Promise<void> {
-  const hooks = await listHooks(config.hooks_dir);
+  const hooks = await usableHooks(config, log, state);
   if (hooks.length === 0) return;
   state.pendingHooks = { ...job, done: [] };
   await saveStateLogged(config, log, state);
@@ -28,7 +28,7 @@ export async function runSwitchHooks(config: Config, log: Logger, state: State, 
 export async function resumeHooks(config: Config, log: Logger, state: State, current: string | undefined, signal?: AbortSignal): Promise<void> {
   const pending = state.pendingHooks;
   if (!pending) return;
-  const hooks = (await listHooks(config.hooks_dir)).filter((hook) => !pending.done.includes(hook));
+  const hooks = (await usableHooks(config, log, state)).filter((hook) => !pending.done.includes(hook));
   if (pending.to.name !== current || hooks.length === 0) {
     // The route moved on since (its own switch runs the hooks), or nothing is left to run.
     delete state.pendingHooks;
@@ -36,6 +36,20 @@ export async function resumeHooks(config: Config, log: Logger, state: State, cur
   }
   log.event({ kind: 'hooks-resumed', to: pending.to.name, hooks: hooks.length });
   await runPending(config, log, state, hooks, signal);
+}
+
+/**
+ * The hooks that may run. Each refused one is logged once, and again only when the reason changes
+ * (its owner or mode): the state remembers what was said, for the daemon and cron runs alike.
+ * Every cycle checks, so that a planted or loosened hook is reported before a switch needs it.
+ */
+export async function usableHooks(config: Config, log: Logger, state: State): Promise<string[]> {
+  const { hooks, refused } = await listHooks(config.hooks_dir);
+  const reported = state.refusedHooks ?? {};
+  for (const refusal of refused) if (reported[refusal.hook] !== refusal.reason) log.event({ kind: 'hook-refused', ...refusal });
+  if (refused.length > 0) state.refusedHooks = Object.fromEntries(refused.map((refusal) => [refusal.hook, refusal.reason]));
+  else delete state.refusedHooks;
+  return hooks;
 }
 
 async function runPending(config: Config, log: Logger, state: State, hooks: string[], signal?: AbortSignal): Promise<void> {

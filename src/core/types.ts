@@ -126,6 +126,8 @@ export interface State {
   /** How long the last cycle took until it saved the state (hooks run after), ms. */
   lastCycleMs?: number;
   pendingHooks?: PendingHooks;
+  /** Hooks not run because someone else could have written them, and why: each is logged once. */
+  refusedHooks?: Record<string, string>;
 }
 
 export function emptyState(): State {

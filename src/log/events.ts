@@ -9,6 +9,7 @@ export type ShellEvent =
   | { kind: 'switched'; to: GatewayInfo; from?: GatewayInfo; reason: string }
   | { kind: 'switch-failed'; to: GatewayInfo; reason: string; error: string }
   | { kind: 'hooks-resumed'; to: string; hooks: number }
+  | { kind: 'hook-refused'; hook: string; reason: string; fix: string }
   | { kind: 'state-save-failed'; dir: string; error: string }
   | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string }
   | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string }
@@ -46,6 +47,7 @@ export const formatters: Formatters = {
       `hook ${e.hook} ${e.timedOut ? 'killed after timeout' : e.signal ? `killed by ${e.signal}` : `exited ${e.exitCode}`} in ${(e.durationMs / 1000).toFixed(2)} s` +
       `${e.stdoutTail ? `; output: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr: ${e.stderrTail}` : ''}`,
   },
+  'hook-refused': { level: 'error', line: (e) => `hook ${e.hook} not run: ${e.reason}; if you trust its content, run \`${e.fix}\`` },
   'hooks-resumed': { level: 'warn', line: (e) => `running the ${e.hooks} hook(s) of the switch to ${e.to} that an interrupted cycle did not run` },
   'state-save-failed': { level: 'error', line: (e) => `cannot save the state in ${e.dir} (${e.error}); the next cycle works from the last saved state` },
   'site-unresolved': {

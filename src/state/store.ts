@@ -29,6 +29,7 @@ const stateSchema = z.object({
   totals: z.object({ switches: count, hookFailures: count }).optional(),
   lastCycleMs: time.optional(),
   pendingHooks: z.object({ to: gatewayInfo, from: gatewayInfo.optional(), reason: z.string(), done: z.array(z.string()) }).optional(),
+  refusedHooks: z.record(z.string(), z.string()).optional(),
 });
 
 // State is declared in src/core/types.ts (the core imports nothing from outside itself); this

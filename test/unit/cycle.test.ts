@@ -280,6 +280,33 @@ describe('runCycle', () => {
     expect(at.kernel.defaultRoute()?.gateway).toBe(ISP2.ip);
   });
 
+  it('a hook others could have written is not run, and its refusal is logged once per reason, with the fix', async () => {
+    const at = await router({ route: ISP1, alive: [ISP1], hooks: ['10-record', '20-loose'] });
+    const loose = at.hooks[1]!;
+    await chmod(loose, 0o777);
+    const refusals = () => at.logged().filter((record) => record.event === 'hook-refused');
+
+    await at.run();
+    const reason = `it (${loose}) is writable by group and others (mode 0777)`;
+    expect(refusals()).toEqual([expect.objectContaining({ hook: loose, reason, fix: `chmod go-w ${loose}`, msg: `hook ${loose} not run: ${reason}; if you trust its content, run \`chmod go-w ${loose}\`` })]);
+    expect((await at.saved()).refusedHooks).toEqual({ [loose]: reason });
+    await at.run();
+    expect(refusals()).toEqual([]); // said once, not in every cycle
+
+    at.network.set(ISP1, false);
+    at.network.set(ISP2, true);
+    await at.run(); // a switch: the safe hook runs, the loose one does not, and is not logged again
+    expect(refusals()).toEqual([]);
+    expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP2, ISP1)}`]);
+
+    await chmod(loose, 0o775);
+    await at.run();
+    expect(refusals()).toMatchObject([{ hook: loose, reason: `it (${loose}) is writable by group (mode 0775)` }]);
+    await chmod(loose, 0o755);
+    await at.run();
+    expect((await at.saved()).refusedHooks).toBeUndefined();
+  });
+
   it('hold-down: the backup takes over at once; the primary gets the traffic back only after min_uptime', async () => {
     const at = await router({ route: ISP1, alive: [ISP2], minUptime: 60 });
     const cycleAt = async (seconds: number) => {
