@@ -11,7 +11,7 @@ export type ShellEvent =
   | { kind: 'hooks-resumed'; to: string; hooks: number }
   | { kind: 'hook-refused'; hook: string; reason: string; fix: string }
   | { kind: 'state-save-failed'; dir: string; error: string }
-  | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string }
+  | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string; stdoutDropped: number; stderrDropped: number }
   | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string }
   | { kind: 'leftovers-removed'; what: string[] }
   | { kind: 'state-unreadable'; file: string; problem: string }
@@ -45,7 +45,7 @@ export const formatters: Formatters = {
     level: (e) => (e.exitCode === 0 ? 'info' : 'warn'),
     line: (e) =>
       `hook ${e.hook} ${e.timedOut ? 'killed after timeout' : e.signal ? `killed by ${e.signal}` : `exited ${e.exitCode}`} in ${(e.durationMs / 1000).toFixed(2)} s` +
-      `${e.stdoutTail ? `; output: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr: ${e.stderrTail}` : ''}`,
+      `${e.stdoutTail ? `; output${droppedNote(e.stdoutDropped)}: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr${droppedNote(e.stderrDropped)}: ${e.stderrTail}` : ''}`,
   },
   'hook-refused': { level: 'error', line: (e) => `hook ${e.hook} not run: ${e.reason}; if you trust its content, run \`${e.fix}\`` },
   'hooks-resumed': { level: 'warn', line: (e) => `running the ${e.hooks} hook(s) of the switch to ${e.to} that an interrupted cycle did not run` },
@@ -66,6 +66,11 @@ export const formatters: Formatters = {
   'probe-fallback': { level: 'warn', line: (e) => `native ICMP unavailable (${e.error}); probing with ping(8) instead` },
   'mode-ignored': { level: 'warn', line: (e) => `${e.file} names "${e.value}", which is not a configured gateway; ignoring it (run \`netgwm use auto\` or \`netgwm use NAME\`)` },
 };
+
+/** How much of a hook's output netgwm read but did not keep. */
+function droppedNote(bytes: number): string {
+  return bytes > 0 ? ` (${bytes} earlier bytes dropped)` : '';
+}
 
 export function describeRoute(gateway: GatewayInfo): string {
   return [gateway.ip && `via ${gateway.ip}`, gateway.dev && `dev ${gateway.dev}`].filter(Boolean).join(' ');

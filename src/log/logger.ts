@@ -1,6 +1,7 @@
 // pino records every event once; each destination renders it as a readable line (or keeps
 // pino's JSON) at its own minimum level. Where the destinations are is decided by the caller.
 import { pino, type DestinationStream } from 'pino';
+import { escapeControl } from './escape.js';
 import { levelOf, lineOf, type Level, type NetgwmEvent } from './events.js';
 import { localTime } from './time.js';
 
@@ -67,8 +68,10 @@ export function createLogger(outputs: Output[]): Logger {
   };
 }
 
+/** One line, whatever the message holds (JSON lines are escaped by JSON itself). */
 function renderText(record: { level: number; time: number; msg: string }, style: 'plain' | 'journal'): string {
   const level = NAMES[record.level] ?? String(record.level);
+  record = { ...record, msg: escapeControl(record.msg) };
   if (style === 'journal') return `<${SYSLOG_PRIORITY[record.level] ?? 6}>${level} ${record.msg}\n`;
   return `${localTime(new Date(record.time))} ${level} ${record.msg}\n`;
 }

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { access, lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { GatewayInfo } from '../core/types.js';
 
@@ -14,6 +15,8 @@ const TAIL_CHARS = 400;
 const KILL_AFTER_MS = 1000;
 /** How long output may still arrive after a hook exited. */
 const PIPE_GRACE_MS = 100;
+/** Bytes of each output stream kept (the last ones); the rest is read and dropped. */
+const OUTPUT_KEPT_BYTES = 64 * 1024;
 
 export interface HookResult {
   hook: string;
@@ -23,6 +26,9 @@ export interface HookResult {
   durationMs: number;
   stderrTail: string;
   stdoutTail: string;
+  /** Bytes of output read but not kept, beyond OUTPUT_KEPT_BYTES. */
+  stdoutDropped: number;
+  stderrDropped: number;
 }
 
 /** A hook netgwm will not run, why, and the command that makes it safe. */
@@ -116,7 +122,11 @@ export function hookEnvironment(next: GatewayInfo, previous: GatewayInfo | undef
  */
 export async function runHook(path: string, args: string[], env: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<HookResult> {
   const started = performance.now();
-  const child = execa(path, args, { env, extendEnv: false, detached: true, stdin: 'ignore', reject: false, maxBuffer: 1024 * 1024 });
+  // Output is read to its end, however long, so that a talkative hook is neither blocked nor
+  // killed by SIGPIPE; only its last bytes are kept.
+  const child = execa(path, args, { env, extendEnv: false, detached: true, stdin: 'ignore', reject: false, buffer: false });
+  const stdout = keepLast(child.stdout, OUTPUT_KEPT_BYTES);
+  const stderr = keepLast(child.stderr, OUTPUT_KEPT_BYTES);
   const killGroup = (reason: NodeJS.Signals) => {
     try {
       if (child.pid) process.kill(-child.pid, reason);
@@ -160,8 +170,34 @@ export async function runHook(path: string, args: string[], env: Record<string, 
     signal: result.signal,
     timedOut,
     durationMs: Math.round(performance.now() - started),
-    stderrTail: tail(String(result.stderr ?? '') || (result.exitCode === undefined && !result.signal ? result.shortMessage ?? '' : '')),
-    stdoutTail: tail(String(result.stdout ?? '')),
+    stderrTail: tail(stderr.text() || (result.exitCode === undefined && !result.signal ? result.shortMessage ?? '' : '')),
+    stdoutTail: tail(stdout.text()),
+    stdoutDropped: stdout.dropped(),
+    stderrDropped: stderr.dropped(),
+  };
+}
+
+/** Reads `stream` to its end, keeping its last `cap` bytes and counting the others. */
+function keepLast(stream: Readable | null, cap: number): { text: () => string; dropped: () => number } {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let dropped = 0;
+  stream?.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    kept += chunk.length;
+    for (let first = chunks[0]; first && kept - first.length >= cap; first = chunks[0]) {
+      chunks.shift();
+      kept -= first.length;
+      dropped += first.length;
+    }
+  });
+  stream?.on('error', () => undefined); // a pipe closed under a grandchild: what came is kept
+  return {
+    text: () => {
+      const all = Buffer.concat(chunks);
+      return all.subarray(Math.max(0, all.length - cap)).toString('utf8');
+    },
+    dropped: () => dropped + Math.max(0, kept - cap),
   };
 }
 

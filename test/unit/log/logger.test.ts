@@ -47,6 +47,28 @@ describe('logger', () => {
     expect(out.lines).toEqual(['<3>ERROR all gateways down; keeping the current route\n']);
   });
 
+  it('escapes control characters in text lines, so no input can start a line of its own', () => {
+    const file = memory();
+    const journal = memory();
+    const log = createLogger([
+      { to: file.to, level: 'info', format: 'text' },
+      { to: journal.to, level: 'info', format: 'text', style: 'journal' },
+    ]);
+    const hook = '/etc/netgwm/post-replace.d/x\n2026-11-26 10:00:00.000 INFO route replaced to: via 192.0.2.99\r\u001b[2K';
+    log.event({ kind: 'hook-refused', hook, reason: 'r', fix: 'f' });
+    expect(file.lines).toHaveLength(1);
+    expect(file.lines[0]).toMatch(/ ERROR hook \/etc\/netgwm\/post-replace\.d\/x\\n2026-11-26 10:00:00\.000 INFO route replaced to: via 192\.0\.2\.99\\r\\x1b\[2K not run: r; /);
+    expect(file.lines[0]!.split('\n')).toHaveLength(2); // the line and the empty rest after its end
+    expect(journal.lines[0]!.split('\n')).toHaveLength(2);
+  });
+
+  it('leaves escaping of JSON lines to JSON', () => {
+    const file = memory();
+    createLogger([{ to: file.to, level: 'info', format: 'json' }]).event({ kind: 'hook-refused', hook: 'x\ny', reason: 'r', fix: 'f' });
+    expect(file.lines[0]!.split('\n')).toHaveLength(2);
+    expect(JSON.parse(file.lines[0]!)).toMatchObject({ hook: 'x\ny' });
+  });
+
   it('formats local time like NetGWM', () => {
     expect(localTime(new Date(2026, 10, 26, 9, 5, 7, 12))).toBe('2026-11-26 09:05:07.012');
   });

@@ -1,6 +1,7 @@
 import { chmod, chown, lchown, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lineOf } from '../../../src/log/events.js';
 import { hookArguments, hookEnvironment, listHooks, runHook } from '../../../src/system/hooks.js';
 import { tempDir } from '../../support/temp-dir.js';
 
@@ -129,6 +130,17 @@ describe('runHook', () => {
     } finally {
       process.kill(Number(await readFile(`${path}.child`, 'utf8')), 'SIGKILL');
     }
+  });
+
+  it('reads a hook\'s output to the end however long, keeps its last 64 KiB and says how much it dropped', async () => {
+    // 5 MiB on stdout and on stderr: neither blocks the hook nor kills it with SIGPIPE.
+    const path = await hook('head -c 5242880 /dev/zero | tr "\\0" x; echo; echo "the end"\nhead -c 5242880 /dev/zero >&2; echo "stderr end" >&2\ntouch "$0.finished"');
+    const result = await runHook(path, [], { PATH: '/usr/bin:/bin' }, 60_000);
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdoutDropped: 5242889 - 65536, stderrDropped: 5242891 - 65536 });
+    expect(result.signal).toBeUndefined();
+    expect(result.stdoutTail).toMatch(/^…x+ \| the end$/);
+    expect(await readFile(`${path}.finished`, 'utf8')).toBe('');
+    expect(lineOf({ kind: 'hook-finished', ...result })).toMatch(/exited 0 in \d+\.\d\d s; output \(5177353 earlier bytes dropped\): …x+ \| the end; stderr \(5177355 earlier bytes dropped\): …/);
   });
 
   it('kills a hanging hook and what it started after the timeout', async () => {
