@@ -44,7 +44,7 @@ export const formatters: Formatters = {
   'hook-finished': {
     level: (e) => (e.exitCode === 0 ? 'info' : 'warn'),
     line: (e) =>
-      `hook ${e.hook} ${e.timedOut ? 'killed after timeout' : e.signal ? `killed by ${e.signal}` : `exited ${e.exitCode}`} in ${(e.durationMs / 1000).toFixed(2)} s` +
+      `hook ${e.hook} ${e.timedOut ? 'killed after timeout' : e.signal ? `killed by ${e.signal}` : e.exitCode === undefined ? 'could not be started' : `exited ${e.exitCode}`} in ${(e.durationMs / 1000).toFixed(2)} s` +
       `${e.stdoutTail ? `; output${droppedNote(e.stdoutDropped)}: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr${droppedNote(e.stderrDropped)}: ${e.stderrTail}` : ''}`,
   },
   'hook-refused': { level: 'error', line: (e) => `hook ${e.hook} not run: ${e.reason}; if you trust its content, run \`${e.fix}\`` },

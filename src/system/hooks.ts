@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
 import type { GatewayInfo } from '../core/types.js';
+import { startProcess } from './spawn-guard.js';
 
 /** Editor and package-manager leftovers that must never run as hooks. */
 const LEFTOVER = /(~|\.dpkg-(old|dist|new|tmp|bak)|\.ucf-(old|dist|new)|\.rpm(save|new|orig))$/;
@@ -124,7 +125,8 @@ export async function runHook(path: string, args: string[], env: Record<string, 
   const started = performance.now();
   // Output is read to its end, however long, so that a talkative hook is neither blocked nor
   // killed by SIGPIPE; only its last bytes are kept.
-  const child = execa(path, args, { env, extendEnv: false, detached: true, stdin: 'ignore', reject: false, buffer: false });
+  const child = startProcess(path, () => execa(path, args, { env, extendEnv: false, detached: true, stdin: 'ignore', reject: false, buffer: false }));
+  if (child instanceof Error) return { hook: path, timedOut: false, durationMs: 0, stderrTail: tail(child.message), stdoutTail: '', stdoutDropped: 0, stderrDropped: 0 };
   const stdout = keepLast(child.stdout, OUTPUT_KEPT_BYTES);
   const stderr = keepLast(child.stderr, OUTPUT_KEPT_BYTES);
   const killGroup = (reason: NodeJS.Signals) => {
