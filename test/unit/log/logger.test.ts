@@ -1,6 +1,11 @@
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { lineOf } from '../../../src/log/events.js';
 import { createLogger, localTime } from '../../../src/log/logger.js';
+import { tempDir } from '../../support/temp-dir.js';
+
+const FULL_LOG_DISK = fileURLToPath(new URL('./fixtures/full-log-disk.ts', import.meta.url));
 
 function memory() {
   const lines: string[] = [];
@@ -82,5 +87,20 @@ describe('reopen', () => {
     expect(() => log.reopen()).not.toThrow();
     log.event({ kind: 'all-down' });
     expect(good.lines).toHaveLength(1);
+  });
+});
+
+describe('log file', () => {
+  it('a full disk loses lines, never the process; said once on stderr; writing resumes when there is room', async () => {
+    const dir = await tempDir('log');
+    // A 64 KiB tmpfs mounted only in the mount namespace of `unshare`, filled up but for nothing.
+    const script = 'mount -t tmpfs -o size=64k netgwm-test "$1" && { cat /dev/zero > "$1/fill" 2>/dev/null; node --import tsx "$2" "$1/netgwm.log" "$1/fill"; echo "exit $?"; cat "$1/netgwm.log"; }';
+    const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, FULL_LOG_DISK], { reject: false, timeout: 60_000 });
+    expect(result.stderr.split('\n')).toEqual([`netgwm: cannot write the log file ${dir}/netgwm.log (ENOSPC: no space left on device, write); its lines are held back or dropped until it can`]);
+    const [alive, exit, ...lines] = result.stdout.split('\n');
+    expect([alive, exit]).toEqual(['alive', 'exit 0']);
+    // The lines held back while the disk was full are written with the next one.
+    expect(lines).toHaveLength(51);
+    expect(lines.at(-1)).toMatch(/ INFO config reloaded from after the disk had room again$/);
   });
 });
