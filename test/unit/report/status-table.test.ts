@@ -49,4 +49,11 @@ describe('statusTable', () => {
     expect(table).toContain(`All gateways down since ${localTime(new Date(NOW - 60_000))}; the route was kept.`);
     expect(table).toContain('(incomplete: conntrack)');
   });
+
+  it('escapes control characters of a stored reason, so it stays on its line and cannot colour the terminal', () => {
+    const state = { ...input.state, lastSwitch: { ...input.state.lastSwitch!, reason: 'isp2 down\n\u001b[2KActive: isp9\r' } };
+    const table = statusTable(statusDocument({ ...input, state }), false);
+    expect(table).toContain('isp2 -> isp1: isp2 down\\n\\x1b[2KActive: isp9\\r\n');
+    expect(table.split('\n')[3]).toBe('');
+  });
 });
