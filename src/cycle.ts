@@ -45,7 +45,9 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const { state: remembered, mode } = await recall(config, deps.log);
     const route = (await readDefaultRoutes(deps.exec))[0];
     const current = matchGateway(route, config.gateways);
-    await usableHooks(config, deps.log, remembered); // reports a hook it would refuse now, not at the next switch
+    // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
+    // switch's problem, not a reason to fail every cycle.
+    await usableHooks(config, deps.log, remembered).catch(() => undefined);
     await resumeHooks(config, deps.log, remembered, current?.name, signal);
     const sites = await resolveCheckSites(config, remembered, deps.log);
 

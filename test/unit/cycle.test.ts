@@ -2,7 +2,7 @@
 // network behind Ping that answers through whichever gateway the check table routes to, a clock
 // the test moves, and real temporary directories and hook scripts. One test per path through it.
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../../src/config/load.js';
@@ -305,6 +305,14 @@ describe('runCycle', () => {
     await chmod(loose, 0o755);
     await at.run();
     expect((await at.saved()).refusedHooks).toBeUndefined();
+  });
+
+  it('a hooks directory that cannot be read (a link to itself) does not fail a cycle without a switch', async () => {
+    const at = await router({ route: ISP1, alive: [ISP1] });
+    await rm(at.config.hooks_dir, { recursive: true });
+    await symlink(at.config.hooks_dir, at.config.hooks_dir);
+    await expect(at.run()).resolves.toBeUndefined();
+    expect(kinds(at.logged())).toEqual(['gateway-up', 'cycle-done']);
   });
 
   it('hold-down: the backup takes over at once; the primary gets the traffic back only after min_uptime', async () => {
