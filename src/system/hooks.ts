@@ -34,7 +34,7 @@ export interface HookResult {
 
 /** A hook netgwm will not run, why, and the command that makes it safe. */
 export interface RefusedHook {
-  /** The hook's path, or the hooks directory when that is what is unsafe. */
+  /** The hook's path (also when what is unsafe is the directory it is in). */
   hook: string;
   reason: string;
   fix: string;
