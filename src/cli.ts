@@ -174,6 +174,8 @@ function outputs(config: Config, mode: 'run' | 'daemon'): Output[] {
     process.stderr.write(`netgwm: cannot open the log file ${config.log_file} (${(error as Error).message}); logging to ${mode === 'run' ? 'stderr' : 'stdout'} only\n`);
   }
   const console: Destination = mode === 'run' ? process.stderr : process.stdout;
+  // A reader that went away (EPIPE) must not take netgwm down: the log file still has every line.
+  (console as NodeJS.WriteStream).on('error', () => undefined);
   const journal = process.env.JOURNAL_STREAM !== undefined;
   list.push({ to: console, level: mode === 'run' ? 'warn' : config.log_level, format: mode === 'daemon' ? config.log_format : 'text', style: journal ? 'journal' : 'plain', fixedLevel: mode === 'run' });
   return list;

@@ -7,7 +7,7 @@ import { recordProbes } from './core/measurements.js';
 import type { Gateway, Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewall } from './firewall.js';
 import { readCurrentRoute } from './current-route.js';
-import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged } from './post-replace.js';
+import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged, usableHooks } from './post-replace.js';
 import type { Logger } from './log/logger.js';
 import { createProber, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
@@ -49,6 +49,9 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     await cleanLeftovers(deps, table);
     const { state: remembered, mode } = await recall(config, deps.log);
     const { route, current } = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways);
+    // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
+    // switch's problem, not a reason to fail every cycle.
+    await usableHooks(config, deps.log, remembered).catch(() => undefined);
     await resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), signal);
     const sites = await resolveCheckSites(config, remembered, deps.clock());
 

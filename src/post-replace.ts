@@ -4,6 +4,7 @@
 // restart or the UDP flush: the next cycle finishes what is left.
 import type { Config } from './config/load.js';
 import { addTotals, recordSwitch } from './core/measurements.js';
+import { own } from './core/records.js';
 import type { Gateway, GatewayInfo, PendingHooks, State } from './core/types.js';
 import type { Logger } from './log/logger.js';
 import { hookArguments, hookEnvironment, listHooks, runHook } from './system/hooks.js';
@@ -34,7 +35,7 @@ export async function confirmSwitch(config: Config, log: Logger, state: State, t
 
 /** Runs the hooks of the confirmed switch, one at a time, keeping `state.pendingHooks` up to date on disk. */
 export async function runSwitchHooks(config: Config, log: Logger, state: State, signal?: AbortSignal): Promise<void> {
-  await runPending(config, log, state, await listHooks(config.hooks_dir), signal);
+  await runPending(config, log, state, await usableHooks(config, log, state), signal);
 }
 
 /**
@@ -52,13 +53,27 @@ export async function resumeSwitch(config: Config, log: Logger, state: State, cu
     return;
   }
   if (pending.unconfirmed) await confirmSwitch(config, log, state, gatewayInfo(current.gateway, current.route), now);
-  const hooks = (await listHooks(config.hooks_dir)).filter((hook) => !pending.done.includes(hook));
+  const hooks = (await usableHooks(config, log, state)).filter((hook) => !pending.done.includes(hook));
   if (hooks.length === 0) {
     delete state.pendingHooks;
     return;
   }
   log.event({ kind: 'hooks-resumed', to: pending.to.name, hooks: hooks.length });
   await runPending(config, log, state, hooks, signal);
+}
+
+/**
+ * The hooks that may run. Each refused one is logged once, and again only when the reason changes
+ * (its owner or mode): the state remembers what was said, for the daemon and cron runs alike.
+ * Every cycle checks, so that a planted or loosened hook is reported before a switch needs it.
+ */
+export async function usableHooks(config: Config, log: Logger, state: State): Promise<string[]> {
+  const { hooks, refused } = await listHooks(config.hooks_dir);
+  const reported = state.refusedHooks ?? {};
+  for (const refusal of refused) if (own(reported, refusal.hook) !== refusal.reason) log.event({ kind: 'hook-refused', ...refusal });
+  if (refused.length > 0) state.refusedHooks = Object.fromEntries(refused.map((refusal) => [refusal.hook, refusal.reason]));
+  else delete state.refusedHooks;
+  return hooks;
 }
 
 async function runPending(config: Config, log: Logger, state: State, hooks: string[], signal?: AbortSignal): Promise<void> {

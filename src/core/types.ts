@@ -156,6 +156,8 @@ export interface State {
   pendingHooks?: PendingHooks;
   /** A default route netgwm did not set that the kernel used instead of netgwm's, while it is in the table (logged once). */
   foreignDefault?: string;
+  /** Hooks not run because someone else could have written them, and why: each is logged once. */
+  refusedHooks?: Record<string, string>;
 }
 
 export function emptyState(): State {

@@ -11,8 +11,9 @@ export type ShellEvent =
   | { kind: 'switched'; to: GatewayInfo; from?: GatewayInfo; reason: string }
   | { kind: 'switch-failed'; to: GatewayInfo; reason: string; error: string }
   | { kind: 'hooks-resumed'; to: string; hooks: number }
+  | { kind: 'hook-refused'; hook: string; reason: string; fix: string }
   | { kind: 'state-save-failed'; dir: string; error: string }
-  | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string }
+  | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string; stdoutDropped: number; stderrDropped: number }
   | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string; retryInMs: number }
   | { kind: 'site-resolved'; site: string; address: string; failedForMs: number; failures: number }
   | { kind: 'site-unusable'; site: string; address: string; why: string; usingCached?: string }
@@ -48,9 +49,10 @@ export const formatters: Formatters = {
   'hook-finished': {
     level: (e) => (e.exitCode === 0 ? 'info' : 'warn'),
     line: (e) =>
-      `hook ${e.hook} ${e.timedOut ? 'killed after timeout' : e.signal ? `killed by ${e.signal}` : `exited ${e.exitCode}`} in ${(e.durationMs / 1000).toFixed(2)} s` +
-      `${e.stdoutTail ? `; output: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr: ${e.stderrTail}` : ''}`,
+      `hook ${e.hook} ${e.timedOut ? 'killed after timeout' : e.signal ? `killed by ${e.signal}` : e.exitCode === undefined ? 'could not be started' : `exited ${e.exitCode}`} in ${(e.durationMs / 1000).toFixed(2)} s` +
+      `${e.stdoutTail ? `; output${droppedNote(e.stdoutDropped)}: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr${droppedNote(e.stderrDropped)}: ${e.stderrTail}` : ''}`,
   },
+  'hook-refused': { level: 'error', line: (e) => `hook ${e.hook} not run: ${e.reason}; if you trust its content, run \`${e.fix}\`` },
   'hooks-resumed': { level: 'warn', line: (e) => `running the ${e.hooks} hook(s) of the switch to ${e.to} that an interrupted cycle did not run` },
   'site-unusable': {
     level: 'error',
@@ -84,6 +86,11 @@ export const formatters: Formatters = {
       `${e.file} ${e.problem === undefined ? `names ${JSON.stringify(e.value)}, which is not a configured gateway` : `is unusable (${e.problem})`}; ignoring it (run \`netgwm use auto\` or \`netgwm use NAME\`)`,
   },
 };
+
+/** How much of a hook's output netgwm read but did not keep. */
+function droppedNote(bytes: number): string {
+  return bytes > 0 ? ` (${bytes} earlier bytes dropped)` : '';
+}
 
 export function describeRoute(gateway: GatewayInfo): string {
   return [gateway.ip && `via ${gateway.ip}`, gateway.dev && `dev ${gateway.dev}`].filter(Boolean).join(' ');

@@ -3,6 +3,7 @@
 import { closeSync, constants, fstatSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type DestinationStream } from 'pino';
+import { escapeControl } from './escape.js';
 import { levelOf, lineOf, type Level, type NetgwmEvent } from './events.js';
 import { localTime } from './time.js';
 
@@ -69,18 +70,35 @@ export function createLogger(outputs: Output[]): Logger {
   };
 }
 
+/** One line, whatever the message holds (JSON lines are escaped by JSON itself). */
 function renderText(record: { level: number; time: number; msg: string }, style: 'plain' | 'journal'): string {
   const level = NAMES[record.level] ?? String(record.level);
+  record = { ...record, msg: escapeControl(record.msg) };
   // The priority is the level: journalctl shows and filters by it, so the word would repeat it.
   if (style === 'journal') return `<${SYSLOG_PRIORITY[record.level] ?? 6}>${record.msg}\n`;
   return `${localTime(new Date(record.time))} ${level} ${record.msg}\n`;
 }
 
 
-/** The log file, appended to synchronously so a cron run's lines are on disk when it exits. */
+/** Lines kept in memory while the log file cannot be written; more are dropped. */
+const UNWRITTEN_LOG_BYTES = 1024 * 1024;
+
+/**
+ * The log file, appended to synchronously so a cron run's lines are on disk when it exits. A
+ * write that fails (a full disk) loses lines, never the cycle: the destination's 'error' event
+ * would otherwise be thrown out of the logging call, after the route changed and before the
+ * hooks. It is said once on stderr, and writing resumes when the disk has room again.
+ */
 export function openLogFile(path: string): Destination {
   refuseFifo(path);
-  return pino.destination({ dest: path, append: true, sync: true, mkdir: true });
+  const file = pino.destination({ dest: path, append: true, sync: true, mkdir: true, maxLength: UNWRITTEN_LOG_BYTES });
+  let failing = false;
+  file.on('error', (error: Error) => {
+    if (!failing) process.stderr.write(`netgwm: cannot write the log file ${path} (${error.message}); its lines are held back or dropped until it can\n`);
+    failing = true;
+  });
+  file.on('write', () => (failing = false));
+  return file;
 }
 
 /**

@@ -1,12 +1,15 @@
 // `netgwm history`: switches and outages as lines a person reads, oldest first.
 import { formatDuration } from '../core/decide.js';
+import { escapeControl } from '../log/escape.js';
 import { localTime } from '../log/time.js';
 import type { HistoryDocument } from './history.js';
 import type { Paint } from './paint.js';
 
 export function historyTable(doc: HistoryDocument, p: Paint): string {
   if (doc.entries.length === 0) return 'No switches or outages recorded yet (in the state or the log).\n';
-  const lines = doc.entries.map((entry) => {
+  // Names and reasons come from the log and the state: whatever they hold stays on its line and
+  // cannot colour the terminal; the colours are added after.
+  const lines = doc.entries.map(escapeEntry).map((entry) => {
     const at = localTime(new Date(entry.at)).slice(0, 19);
     if (entry.kind === 'outage') {
       const lasted = entry.ongoing ? p.red(`ongoing for ${formatDuration(entry.duration_s * 1000)}`) : `lasted ${formatDuration(entry.duration_s * 1000)}`;
@@ -16,4 +19,11 @@ export function historyTable(doc: HistoryDocument, p: Paint): string {
     return `${at}  ${p.bold('switch')}    ${entry.from ?? 'none'} -> ${entry.to} (${stay})${entry.reason ? `: ${entry.reason}` : ''}`;
   });
   return lines.join('\n') + '\n';
+}
+
+type Entry = HistoryDocument['entries'][number];
+
+function escapeEntry(entry: Entry): Entry {
+  if (entry.kind === 'outage') return { ...entry, current: entry.current && escapeControl(entry.current) };
+  return { ...entry, from: entry.from && escapeControl(entry.from), to: escapeControl(entry.to), reason: escapeControl(entry.reason) };
 }

@@ -53,9 +53,13 @@ export async function readHistory(logFile: string, state: State, gateways: Route
   return mergeState(entries, state);
 }
 
-const SWITCH = /route replaced to: (.*?)(?: \(([\w.-]+), was ([\w.-]+): (.*)\))?$/;
-const ALL_DOWN = /all gateways down; keeping the current route(?: \(([\w.-]+)\))?$/;
-const RECOVERED = /a gateway answers again after (\d+) s with all gateways down$/;
+// Matched at the start of the message only: the same words inside another line (a hook's output
+// or name) are not an event.
+const SWITCH = /^route replaced to: (.*?)(?: \(([\w.-]+), was ([\w.-]+): (.*)\))?$/;
+const ALL_DOWN = /^all gateways down; keeping the current route(?: \(([\w.-]+)\))?$/;
+const RECOVERED = /^a gateway answers again after (\d+) s with all gateways down$/;
+/** What comes before the message: the time, then netgwm's level (NetGWM wrote none). */
+const LINE_PREFIX = /^\S+ \S+ (?:(?:DEBUG|INFO|WARN|ERROR|FATAL) )?/;
 
 /** A recovery ends the outage before it. */
 type LineEntry = HistoryEntry | Recovery;
@@ -73,11 +77,12 @@ export function parseLine(line: string, source: string, gateways: RouteOwner[] =
   if (line.startsWith('{')) return parseJsonLine(line, source);
   const at = parseLocalTime(line);
   if (at === undefined) return undefined;
-  let match = SWITCH.exec(line);
+  const message = line.replace(LINE_PREFIX, '');
+  let match = SWITCH.exec(message);
   if (match) return { kind: 'switch', at, to: match[2] ?? gatewayOfRoute(match[1]!, gateways), ...(match[3] && match[3] !== 'none' ? { from: match[3] } : {}), reason: match[4] ?? '', source };
-  match = ALL_DOWN.exec(line);
+  match = ALL_DOWN.exec(message);
   if (match) return { kind: 'outage', at, ...(match[1] ? { current: match[1] } : {}), source };
-  match = RECOVERED.exec(line);
+  match = RECOVERED.exec(message);
   if (match) return { kind: 'recovered', at, downForMs: Number(match[1]) * 1000 };
   return undefined;
 }

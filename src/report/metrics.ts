@@ -1,7 +1,11 @@
 // The status document in Prometheus' text format, built with prom-client so that names, label
-// escaping and HELP/TYPE lines follow the format. prom-client is imported on first use: a cycle
-// without metrics configured never loads it.
+// escaping and HELP/TYPE lines follow the format. prom-client is loaded on first use: a cycle
+// without metrics configured never loads it. It is required, not imported: a load that failed
+// (EMFILE while descriptors ran out) is tried again next time, where import() would keep failing.
+import { createRequire } from 'node:module';
 import type { GatewayStatus, StatusDocument } from './status-document.js';
+
+const requireModule = createRequire(import.meta.url);
 
 type Value = (gateway: GatewayStatus) => number | null;
 
@@ -21,7 +25,7 @@ const GATEWAY_SERIES: Array<[name: string, help: string, value: Value]> = [
 ];
 
 export async function renderMetrics(doc: StatusDocument): Promise<string> {
-  const { Counter, Gauge, Registry } = await import('prom-client');
+  const { Counter, Gauge, Registry } = requireModule('prom-client') as typeof import('prom-client');
   const registry = new Registry();
   for (const [name, help, value] of GATEWAY_SERIES) {
     const gauge = new Gauge({ name, help, labelNames: ['gateway'], registers: [registry] });

@@ -1,5 +1,6 @@
 // `netgwm status`: the status document as a table a person reads at a glance.
 import { formatDuration } from '../core/decide.js';
+import { escapeControl } from '../log/escape.js';
 import { localTime } from '../log/time.js';
 import type { GatewayStatus, StatusDocument } from './status-document.js';
 import { paint, type Paint } from './paint.js';
@@ -26,7 +27,7 @@ function summaryLines(doc: StatusDocument, p: Paint): string[] {
     `Last cycle: ${when(cycle.at, cycle.age_s)}${took}${cycle.old ? p.red(' (old: is the cron job or the daemon running?)') : ''}`,
   ];
   const last = doc.last_switch;
-  lines.push(last ? `Last switch: ${when(last.at, last.age_s)}, ${last.from ?? 'none'} -> ${last.to}: ${last.reason}${last.incomplete.length > 0 ? p.red(` (incomplete: ${last.incomplete.join(', ')})`) : ''}` : 'Last switch: none recorded');
+  lines.push(last ? `Last switch: ${when(last.at, last.age_s)}, ${escapeControl(`${last.from ?? 'none'} -> ${last.to}: ${last.reason}`)}${last.incomplete.length > 0 ? p.red(` (incomplete: ${last.incomplete.join(', ')})`) : ''}` : 'Last switch: none recorded');
   if (doc.all_down_since) lines.push(p.red(`All gateways down since ${localTime(new Date(doc.all_down_since))}; the route was kept.`));
   return lines;
 }

@@ -1,6 +1,8 @@
 // The state file: what each gateway did and when, kept across runs and reboots. Written
 // atomically; a missing, empty, truncated or garbage file means "no history", never a crash.
-import { open, mkdir, rename } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, mkdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import { effectiveMode, type EffectiveMode } from '../core/mode.js';
@@ -36,6 +38,7 @@ const stateSchema = z.object({
   lastCycleMs: time.optional(),
   pendingHooks: z.object({ to: gatewayInfo, from: gatewayInfo.optional(), reason: z.string(), done: z.array(z.string()), at: time.optional(), unconfirmed: z.literal(true).optional() }).optional(),
   foreignDefault: z.string().optional(),
+  refusedHooks: z.record(z.string(), z.string()).optional(),
 });
 
 // State is declared in src/core/types.ts (the core imports nothing from outside itself); this
@@ -79,19 +82,28 @@ export async function saveState(stateDir: string, state: State): Promise<void> {
   await writeFileAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 1) + '\n');
 }
 
-/** Write to a temporary file, fsync, rename over the old one, fsync the directory. */
+/**
+ * Create an exclusive temporary file (never through a link someone planted, at a random name no
+ * one can guess), write it, fsync, rename it over the old one, fsync the directory. A failed write
+ * (a full disk) removes the temporary file instead of leaving it behind.
+ */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const directory = dirname(file);
   await mkdir(directory, { recursive: true });
-  const temporary = `${file}.tmp-${process.pid}`;
-  const handle = await open(temporary, 'w', 0o644);
+  const temporary = `${file}.tmp-${randomBytes(8).toString('hex')}`;
+  const handle = await open(temporary, EXCLUSIVE_NEW_FILE, 0o644);
   try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw error;
   }
-  await rename(temporary, file);
   const dir = await open(directory, 'r');
   try {
     await dir.sync();
@@ -99,6 +111,8 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
     await dir.close();
   }
 }
+
+const EXCLUSIVE_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 /**
  * The mode in force (see src/core/mode.ts): the config's `mode` when written, else STATE_DIR/mode,

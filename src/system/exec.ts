@@ -2,6 +2,7 @@
 import { execa } from 'execa';
 import { CommandError } from '../errors.js';
 import { commandPath } from './command-path.js';
+import { startProcess } from './spawn-guard.js';
 
 export interface ExecOptions {
   /** Written to the command's stdin (e.g. an `ip -batch -` script). */
@@ -23,14 +24,22 @@ export type Exec = (file: string, args: string[], options?: ExecOptions) => Prom
 
 export function createExec(): Exec {
   return async (file, args, options = {}) => {
-    const result = await execa(file, args, {
-      input: options.input,
-      stdin: options.input === undefined ? 'ignore' : 'pipe',
-      reject: false,
-      timeout: options.timeoutMs ?? 10_000,
-      cancelSignal: options.signal,
-      env: { LC_ALL: 'C', PATH: commandPath() },
-    });
+    const started = startProcess(file, () =>
+      execa(file, args, {
+        input: options.input,
+        stdin: options.input === undefined ? 'ignore' : 'pipe',
+        reject: false,
+        timeout: options.timeoutMs ?? 10_000,
+        cancelSignal: options.signal,
+        env: { LC_ALL: 'C', PATH: commandPath() },
+      }),
+    );
+    if (started instanceof Error) {
+      // Not started at all (no descriptor left): a failed command like any other.
+      if (options.reject === false) return { stdout: '', stderr: started.message, exitCode: -1 };
+      throw new CommandError([file, ...args], undefined, started.message);
+    }
+    const result = await started;
     const exitCode = result.exitCode ?? -1;
     if (exitCode !== 0 && options.reject !== false) {
       const why = result.failed && result.exitCode === undefined ? `${result.shortMessage}\n${result.stderr}` : result.stderr;

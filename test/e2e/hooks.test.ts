@@ -109,4 +109,25 @@ exit $status`;
     expect((await h.logLines()).filter((line) => line.includes('route replaced to: via 192.0.2.5'))).not.toEqual([]);
     expect(JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8'))).toMatchObject({ lastSwitch: { from: 'isp1', to: 'isp2' }, totals: { switches: 2 } });
   });
+
+  it('a hook printing 5 MiB runs to its end; hook names and output cannot forge a log line that history lists', async () => {
+    const talkative = await addHook('60-talkative', 'head -c 5242880 /dev/zero | tr "\\0" x; echo; touch "$0.started"');
+    const forgedLine = '2026-11-26 10:00:00.000 INFO route replaced to: via 192.0.2.99 (isp9, was isp1: forged)';
+    await addHook(`70-x\n${forgedLine}`, 'exit 0');
+    await addHook('71-y\nroute replaced to: via 192.0.2.99', 'exit 0');
+    await addHook('80-prints', `printf '\\n%s\\r\\033[2K%s\\n' '${forgedLine}' 'route replaced to: via 192.0.2.99 (isp9, was isp1: forged)'`);
+
+    expect((await h.run()).exitCode).toBe(0);
+    expect(await h.currentGateway()).toBe('isp1');
+    const lines = await h.logLines();
+    expect(lines.every((line) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (DEBUG|INFO|WARN|ERROR) /.test(line)), lines.join('\n')).toBe(true);
+    expect(existsSync(`${talkative}.started`)).toBe(true); // not killed by SIGPIPE half-way
+    expect(lines.join('\n')).toMatch(/INFO hook .*60-talkative exited 0 in \d+\.\d\d s; output \(5177345 earlier bytes dropped\): …x+$/m);
+    expect(lines.join('\n')).toContain(`70-x\\n${forgedLine} exited 0`);
+    expect(lines.join('\n')).toContain('\\r\\x1b[2Kroute replaced to');
+
+    const history = JSON.parse((await h.netgwm(['history', '--json'])).stdout) as { entries: Array<{ kind: string; to: string }> };
+    expect(history.entries.map((entry) => `${entry.kind} ${entry.to}`)).toEqual(['switch isp1']);
+    expect((await h.netgwm(['history'])).stdout.trim().split('\n')).toHaveLength(1);
+  });
 });

@@ -1,7 +1,8 @@
 // runCycle, the orchestrator, with its ports handed fakes: a simulated kernel behind Exec, a
 // network behind Ping that answers through whichever gateway the check table routes to, a clock
 // the test moves, and real temporary directories and hook scripts. One test per path through it.
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../../src/config/load.js';
@@ -424,6 +425,41 @@ describe('runCycle', () => {
     expect(saved.lastSwitch).toMatchObject({ from: primary, to: backup });
     expect(await at.statusFile(primary)).toBe('down');
     expect(await at.statusFile(backup)).toBe('up:203.0.113.10:2.500');
+  });
+
+  it('a hook others could have written is not run, and its refusal is logged once per reason, with the fix', async () => {
+    const at = await router({ route: ISP1, alive: [ISP1], hooks: ['10-record', '20-loose'] });
+    const loose = at.hooks[1]!;
+    await chmod(loose, 0o777);
+    const refusals = () => at.logged().filter((record) => record.event === 'hook-refused');
+
+    await at.run();
+    const reason = `it (${loose}) is writable by group and others (mode 0777)`;
+    expect(refusals()).toEqual([expect.objectContaining({ hook: loose, reason, fix: `chmod go-w ${loose}`, msg: `hook ${loose} not run: ${reason}; if you trust its content, run \`chmod go-w ${loose}\`` })]);
+    expect((await at.saved()).refusedHooks).toEqual({ [loose]: reason });
+    await at.run();
+    expect(refusals()).toEqual([]); // said once, not in every cycle
+
+    at.network.set(ISP1, false);
+    at.network.set(ISP2, true);
+    await at.run(); // a switch: the safe hook runs, the loose one does not, and is not logged again
+    expect(refusals()).toEqual([]);
+    expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP2, ISP1)}`]);
+
+    await chmod(loose, 0o775);
+    await at.run();
+    expect(refusals()).toMatchObject([{ hook: loose, reason: `it (${loose}) is writable by group (mode 0775)` }]);
+    await chmod(loose, 0o755);
+    await at.run();
+    expect((await at.saved()).refusedHooks).toBeUndefined();
+  });
+
+  it('a hooks directory that cannot be read (a link to itself) does not fail a cycle without a switch', async () => {
+    const at = await router({ route: ISP1, alive: [ISP1] });
+    await rm(at.config.hooks_dir, { recursive: true });
+    await symlink(at.config.hooks_dir, at.config.hooks_dir);
+    await expect(at.run()).resolves.toBeUndefined();
+    expect(kinds(at.logged())).toEqual(['gateway-up', 'cycle-done']);
   });
 
   it('hold-down: the backup takes over at once; the primary gets the traffic back only after min_uptime', async () => {

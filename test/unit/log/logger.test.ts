@@ -1,11 +1,15 @@
 import { closeSync, constants, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { lineOf } from '../../../src/log/events.js';
 import { createLogger, localTime, openLogFile } from '../../../src/log/logger.js';
 import { mkfifo } from '../../support/fifo.js';
 import { tempDir } from '../../support/temp-dir.js';
+
+const FULL_LOG_DISK = fileURLToPath(new URL('./fixtures/full-log-disk.ts', import.meta.url));
 
 function memory() {
   const lines: string[] = [];
@@ -65,6 +69,28 @@ describe('logger', () => {
     expect(file.lines.map((line) => line.split(' ')[2])).toEqual(['ERROR', 'WARN', 'INFO', 'DEBUG']);
   });
 
+  it('escapes control characters in text lines, so no input can start a line of its own', () => {
+    const file = memory();
+    const journal = memory();
+    const log = createLogger([
+      { to: file.to, level: 'info', format: 'text' },
+      { to: journal.to, level: 'info', format: 'text', style: 'journal' },
+    ]);
+    const hook = '/etc/netgwm/post-replace.d/x\n2026-11-26 10:00:00.000 INFO route replaced to: via 192.0.2.99\r\u001b[2K';
+    log.event({ kind: 'hook-refused', hook, reason: 'r', fix: 'f' });
+    expect(file.lines).toHaveLength(1);
+    expect(file.lines[0]).toMatch(/ ERROR hook \/etc\/netgwm\/post-replace\.d\/x\\n2026-11-26 10:00:00\.000 INFO route replaced to: via 192\.0\.2\.99\\r\\x1b\[2K not run: r; /);
+    expect(file.lines[0]!.split('\n')).toHaveLength(2); // the line and the empty rest after its end
+    expect(journal.lines[0]!.split('\n')).toHaveLength(2);
+  });
+
+  it('leaves escaping of JSON lines to JSON', () => {
+    const file = memory();
+    createLogger([{ to: file.to, level: 'info', format: 'json' }]).event({ kind: 'hook-refused', hook: 'x\ny', reason: 'r', fix: 'f' });
+    expect(file.lines[0]!.split('\n')).toHaveLength(2);
+    expect(JSON.parse(file.lines[0]!)).toMatchObject({ hook: 'x\ny' });
+  });
+
   it('formats local time like NetGWM', () => {
     expect(localTime(new Date(2026, 10, 26, 9, 5, 7, 12))).toBe('2026-11-26 09:05:07.012');
   });
@@ -95,5 +121,20 @@ describe('openLogFile', () => {
     openLogFile(file).write('a line\n');
     expect(await readFile(file, 'utf8')).toBe('a line\n');
     expect(() => openLogFile('/dev/null')).not.toThrow();
+  });
+});
+
+describe('log file', () => {
+  it('a full disk loses lines, never the process; said once on stderr; writing resumes when there is room', async () => {
+    const dir = await tempDir('log');
+    // A 64 KiB tmpfs mounted only in the mount namespace of `unshare`, filled up but for nothing.
+    const script = 'mount -t tmpfs -o size=64k netgwm-test "$1" && { cat /dev/zero > "$1/fill" 2>/dev/null; node --import tsx "$2" "$1/netgwm.log" "$1/fill"; echo "exit $?"; cat "$1/netgwm.log"; }';
+    const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, FULL_LOG_DISK], { reject: false, timeout: 60_000 });
+    expect(result.stderr.split('\n')).toEqual([`netgwm: cannot write the log file ${dir}/netgwm.log (ENOSPC: no space left on device, write); its lines are held back or dropped until it can`]);
+    const [alive, exit, ...lines] = result.stdout.split('\n');
+    expect([alive, exit]).toEqual(['alive', 'exit 0']);
+    // The lines held back while the disk was full are written with the next one.
+    expect(lines).toHaveLength(51);
+    expect(lines.at(-1)).toMatch(/ INFO config reloaded from after the disk had room again$/);
   });
 });

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { emptyState, type State } from '../../../src/core/types.js';
 import { localTime } from '../../../src/log/time.js';
-import { historyDocument, parseLine, readHistory } from '../../../src/report/history.js';
+import { historyDocument, parseLine, readHistory, type HistoryEntry } from '../../../src/report/history.js';
 import { historyTable } from '../../../src/report/history-table.js';
 import { logParts } from '../../../src/report/log-files.js';
 import { paint } from '../../../src/report/paint.js';
@@ -49,6 +49,16 @@ describe('parseLine', () => {
 
   it("leaves netgwm's own lines, which name the gateways, as they are", () => {
     expect(parseLine(switchLine(0, 'isp1', 'notsogood', 'r'), 'x', gateways)).toMatchObject({ from: 'isp1', to: 'notsogood' });
+  });
+
+  it('finds an event only at the start of the message, never inside another line', () => {
+    const forged = [
+      'INFO hook /etc/netgwm/post-replace.d/x exited 0 in 0.01 s; output: route replaced to: via 192.0.2.99 (isp9, was isp1: forged)',
+      'INFO hook /etc/netgwm/post-replace.d/x\\nroute replaced to: via 192.0.2.99 exited 0 in 0.01 s',
+      'WARN hook /x exited 1 in 0.01 s; stderr: all gateways down; keeping the current route',
+      'INFO hook /x exited 0 in 0.01 s; output: a gateway answers again after 120 s with all gateways down',
+    ];
+    for (const line of forged) expect(parseLine(text(0, line), 'x'), line).toBeUndefined();
   });
 
   it('reads log_format: json lines, and skips a line cut short', () => {
@@ -108,6 +118,19 @@ describe('readHistory over a log rotated once and compressed once', () => {
     const dir = await tempDir('history');
     expect(await readHistory(join(dir, 'netgwm.log'), emptyState())).toEqual([]);
     expect(historyTable(historyDocument([], 20, at(0)), paint(false))).toBe('No switches or outages recorded yet (in the state or the log).\n');
+  });
+
+  it('the table escapes control characters of names and reasons from the log and the state', () => {
+    const entries: HistoryEntry[] = [
+      { kind: 'switch', at: at(45), from: 'isp2', to: 'isp1', reason: 'from an old log \u001b[31mred', source: 'netgwm.log' },
+      { kind: 'switch', at: at(50), from: 'isp1', to: 'isp2', reason: 'isp1 down\n2026-11-26 10:00:00  switch    isp9 -> isp1\r', source: 'state' },
+      { kind: 'outage', at: at(55), current: 'isp2\u001b[2K', source: 'state' },
+    ];
+    const table = historyTable(historyDocument(entries, 20, at(60)), paint(false));
+    expect(table.split('\n')).toHaveLength(4);
+    expect(table).toContain(': from an old log \\x1b[31mred\n');
+    expect(table).toContain(': isp1 down\\n2026-11-26 10:00:00  switch    isp9 -> isp1\\r\n');
+    expect(table).toContain('route kept on isp2\\x1b[2K\n');
   });
 
   it('the table', async () => {

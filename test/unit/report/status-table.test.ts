@@ -61,4 +61,11 @@ describe('statusTable', () => {
   ] as const)('shows where the mode comes from: %j', (mode, line) => {
     expect(statusTable(statusDocument({ ...input, ...mode }), false).split('\n')[0]).toBe(`Active: isp1   ${line.trimEnd()}`);
   });
+
+  it('escapes control characters of a stored reason, so it stays on its line and cannot colour the terminal', () => {
+    const state = { ...input.state, lastSwitch: { ...input.state.lastSwitch!, reason: 'isp2 down\n\u001b[2KActive: isp9\r' } };
+    const table = statusTable(statusDocument({ ...input, state }), false);
+    expect(table).toContain('isp2 -> isp1: isp2 down\\n\\x1b[2KActive: isp9\\r\n');
+    expect(table.split('\n')[3]).toBe('');
+  });
 });

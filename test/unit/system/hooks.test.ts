@@ -1,7 +1,8 @@
-import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lchown, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { lineOf } from '../../../src/log/events.js';
 import { hookArguments, hookEnvironment, listHooks, runHook } from '../../../src/system/hooks.js';
 import { tempDir } from '../../support/temp-dir.js';
 
@@ -63,11 +64,80 @@ describe('listHooks', () => {
     await mkdir(join(dir, '40-a-directory'));
     await chmod(join(dir, '40-a-directory'), 0o755);
     await symlink(join(dir, '10-log'), join(dir, '50-link'));
-    expect((await listHooks(dir)).map((path) => path.slice(dir.length + 1))).toEqual(['10-log', '20-mail', '30 with space', '50-link']);
+    const { hooks, refused } = await listHooks(dir);
+    expect(hooks.map((path) => path.slice(dir.length + 1))).toEqual(['10-log', '20-mail', '30 with space', '50-link']);
+    expect(refused).toEqual([]);
   });
 
   it('treats a missing directory as no hooks', async () => {
-    expect(await listHooks('/nonexistent/netgwm/post-replace.d')).toEqual([]);
+    expect(await listHooks('/nonexistent/netgwm/post-replace.d')).toEqual({ hooks: [], refused: [] });
+  });
+});
+
+describe('listHooks refuses what someone else could have written (as cron and sshd StrictModes do)', () => {
+  const NOBODY = 65534;
+
+  /** A hooks directory with one good hook, `10-good`, and `setup` applied to it. */
+  async function hooksDir(setup: (dir: string) => Promise<unknown>): Promise<{ dir: string; listed: Awaited<ReturnType<typeof listHooks>> }> {
+    const dir = join(await tempDir('hooks'), 'post-replace.d');
+    await mkdir(dir, { mode: 0o755 });
+    await writeFile(join(dir, '10-good'), '#!/bin/sh\n', { mode: 0o755 });
+    await setup(dir);
+    return { dir, listed: await listHooks(dir, 0) };
+  }
+
+  async function script(path: string, mode: number, uid = 0): Promise<string> {
+    await writeFile(path, '#!/bin/sh\n');
+    await chmod(path, mode);
+    await chown(path, uid, 0);
+    return path;
+  }
+
+  it('a hook owned by another user (uid 65534)', async () => {
+    const { dir, listed } = await hooksDir((dir) => script(join(dir, '20-nobody'), 0o755, NOBODY));
+    expect(listed).toEqual({
+      hooks: [join(dir, '10-good')],
+      refused: [{ hook: join(dir, '20-nobody'), reason: `it (${dir}/20-nobody) is owned by uid 65534, not by root`, fix: `chown root ${dir}/20-nobody` }],
+    });
+  });
+
+  it.each([
+    [0o777, 'group and others (mode 0777)'],
+    [0o775, 'group (mode 0775)'],
+    [0o757, 'others (mode 0757)'],
+  ])('a hook of mode %o', async (mode, writable) => {
+    const { dir, listed } = await hooksDir((dir) => script(join(dir, '20-loose'), mode));
+    expect(listed.hooks).toEqual([join(dir, '10-good')]);
+    expect(listed.refused).toEqual([{ hook: join(dir, '20-loose'), reason: `it (${dir}/20-loose) is writable by ${writable}`, fix: `chmod go-w ${dir}/20-loose` }]);
+  });
+
+  it('every hook of a directory others can write to, such as a 1777 one', async () => {
+    const { dir, listed } = await hooksDir(async (dir) => {
+      await script(join(dir, '20-planted'), 0o755, NOBODY);
+      await chmod(dir, 0o1777);
+    });
+    const reason = `the hooks directory (${dir}) is writable by group and others (mode 1777)`;
+    expect(listed).toEqual({
+      hooks: [],
+      refused: ['10-good', '20-planted'].map((name) => ({ hook: join(dir, name), reason, fix: `chmod go-w ${dir}` })),
+    });
+  });
+
+  it('a link to a script owned by another user, and a link that is not root\'s own; a link to a safe script runs', async () => {
+    const elsewhere = await tempDir('elsewhere');
+    const { dir, listed } = await hooksDir(async (dir) => {
+      await symlink(await script(join(elsewhere, 'nobodys'), 0o755, NOBODY), join(dir, '20-to-nobodys'));
+      await symlink(await script(join(elsewhere, 'roots'), 0o755), join(dir, '30-to-roots'));
+      await symlink(join(elsewhere, 'roots'), join(dir, '40-link-of-nobody'));
+      await lchown(join(dir, '40-link-of-nobody'), NOBODY, 0);
+    });
+    expect(listed).toEqual({
+      hooks: [join(dir, '10-good'), join(dir, '30-to-roots')],
+      refused: [
+        { hook: join(dir, '20-to-nobodys'), reason: `the file it points to (${elsewhere}/nobodys) is owned by uid 65534, not by root`, fix: `chown root ${elsewhere}/nobodys` },
+        { hook: join(dir, '40-link-of-nobody'), reason: `the link (${dir}/40-link-of-nobody) is owned by uid 65534, not by root`, fix: `chown -h root ${dir}/40-link-of-nobody` },
+      ],
+    });
   });
 });
 
@@ -94,6 +164,17 @@ describe('runHook', () => {
     } finally {
       process.kill(Number(await readFile(`${path}.child`, 'utf8')), 'SIGKILL');
     }
+  });
+
+  it('reads a hook\'s output to the end however long, keeps its last 64 KiB and says how much it dropped', async () => {
+    // 5 MiB on stdout and on stderr: neither blocks the hook nor kills it with SIGPIPE.
+    const path = await hook('head -c 5242880 /dev/zero | tr "\\0" x; echo; echo "the end"\nhead -c 5242880 /dev/zero >&2; echo "stderr end" >&2\ntouch "$0.finished"');
+    const result = await runHook(path, [], { PATH: '/usr/bin:/bin' }, 60_000);
+    expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdoutDropped: 5242889 - 65536, stderrDropped: 5242891 - 65536 });
+    expect(result.signal).toBeUndefined();
+    expect(result.stdoutTail).toMatch(/^…x+ \| the end$/);
+    expect(await readFile(`${path}.finished`, 'utf8')).toBe('');
+    expect(lineOf({ kind: 'hook-finished', ...result })).toMatch(/exited 0 in \d+\.\d\d s; output \(5177353 earlier bytes dropped\): …x+ \| the end; stderr \(5177355 earlier bytes dropped\): …/);
   });
 
   it('kills a hanging hook and what it started after the timeout', async () => {
