@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { LockBusyError } from '../errors.js';
 import { commandPath } from './command-path.js';
+import { startProcess } from './spawn-guard.js';
 
 export const LOCK_DIR = '/run/netgwm/lock';
 /** Exit code flock(1) gives for "not acquired within -w" (EX_TEMPFAIL, as netgwm's own). */
@@ -108,13 +109,16 @@ async function openLockFile(path: string): Promise<FileHandle> {
  */
 async function lockThroughTurnstile(file: FileHandle, turnstile: string, options: LockOptions): Promise<void> {
   const wait = ['-E', String(BUSY_EXIT), '-w', String(options.waitMs / 1000)];
-  const child = execa('flock', [...wait, '--close', turnstile, 'flock', ...wait, '3'], {
-    // execa hands an integer straight to child_process.spawn; its types only list 0-9.
-    stdio: ['ignore', 'ignore', 'pipe', file.fd as 3],
-    detached: true, // a process group of its own, to end as one
-    reject: false,
-    env: { LC_ALL: 'C', PATH: commandPath() },
-  });
+  const child = startProcess('flock', () =>
+    execa('flock', [...wait, '--close', turnstile, 'flock', ...wait, '3'], {
+      // execa hands an integer straight to child_process.spawn; its types only list 0-9.
+      stdio: ['ignore', 'ignore', 'pipe', file.fd as 3],
+      detached: true, // a process group of its own, to end as one
+      reject: false,
+      env: { LC_ALL: 'C', PATH: commandPath() },
+    }),
+  );
+  if (child instanceof Error) throw new Error(`cannot take the cycle lock: ${child.message}`);
   let ended = false;
   const end = () => {
     ended = true;

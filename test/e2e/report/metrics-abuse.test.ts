@@ -67,7 +67,7 @@ describe('metrics endpoint under abuse', () => {
       expect(await waitFor(async () => (await cyclesDone()) >= 1)).toBe(true);
       const pid = run.pid!;
       // Descriptors are numbered from the lowest free one: a soft limit just above it leaves
-      // exactly one (the lock's socket takes it, so `ip` cannot get its pipes); a limit at it
+      // exactly one (the lock file takes it, so flock(1) cannot get its pipes); a limit at it
       // leaves none. Soft limits only, so that they can be raised again.
       // A cycle holds a few descriptors for a moment: the lowest number seen free in 20 looks,
       // 50 ms apart, is the one free between cycles.
@@ -83,10 +83,10 @@ describe('metrics endpoint under abuse', () => {
       const logged = async (pattern: RegExp) => (await h.logLines()).filter((line) => pattern.test(line)).length;
 
       await limit(lowestFree + 1);
-      const spawnFailed = /ERROR cycle failed: `ip .*` failed: spawn ip: too many open files/;
+      const spawnFailed = /ERROR cycle failed: cannot take the cycle lock: spawn flock: too many open files/;
       expect(await waitFor(async () => (await logged(spawnFailed)) >= 2, 60_000), (await h.logLines()).slice(-3).join('\n')).toBe(true);
       await limit(lowestFree);
-      const lockFailed = /ERROR cycle failed: listen EMFILE/;
+      const lockFailed = /ERROR cycle failed: EMFILE: too many open files, open '.*turnstile-net-\d+'/;
       expect(await waitFor(async () => (await logged(lockFailed)) >= 2, 60_000), (await h.logLines()).slice(-3).join('\n')).toBe(true);
       expect(await scrape()).not.toMatch(/^200/);
       expect(run.exitCode).toBeNull(); // still running
