@@ -37,7 +37,9 @@ class Bench {
 
   async writeConfig(extra: Record<string, unknown> = {}, name = 'netgwm'): Promise<void> {
     const config = {
-      gateways: Object.fromEntries(this.net.uplinks.map((uplink) => [`isp${uplink.index}`, { ip: uplink.gatewayIp, priority: uplink.index }])),
+      gateways: Object.fromEntries(
+        this.net.uplinks.map((uplink) => [`isp${uplink.index}`, { ip: uplink.gatewayIp, priority: uplink.index }]),
+      ),
       min_uptime: 0,
       check_sites: this.net.sites,
       state_dir: join(this.dir, 'state'),
@@ -97,7 +99,11 @@ async function startAndHold(bench: Bench): Promise<{ cycle: ResultPromise }> {
   const cycle = bench.start(['run'], bench.config('slow'));
   for (let attempt = 0; attempt < 200; attempt++) {
     // flock -n fails (exit 1) while the cycle holds its lock file (the bench's only namespace).
-    const free = await execa('sh', ['-c', 'for file in "$1"/cycle-net-*; do flock -n "$file" true || exit 1; done', 'sh', process.env.NETGWM_LOCK_DIR!], { reject: false });
+    const free = await execa(
+      'sh',
+      ['-c', 'for file in "$1"/cycle-net-*; do flock -n "$file" true || exit 1; done', 'sh', process.env.NETGWM_LOCK_DIR!],
+      { reject: false },
+    );
     if (free.exitCode === 1) return { cycle };
     await new Promise((done) => setTimeout(done, 50));
   }
@@ -148,7 +154,8 @@ async function scenarios(uplinks: number, sites: number): Promise<void> {
       await bench.onPrimary();
       for (const i of all) await bench.net.failOperator(i);
     });
-    for (const [label, times] of rows) console.log(label.padEnd(48), ...[median(times), Math.min(...times), Math.max(...times)].map((ms) => seconds(ms).padStart(9)));
+    for (const [label, times] of rows)
+      console.log(label.padEnd(48), ...[median(times), Math.min(...times), Math.max(...times)].map((ms) => seconds(ms).padStart(9)));
   } finally {
     await bench.destroy();
   }
@@ -168,7 +175,13 @@ async function stopLatency(bench: Bench, what: 'probe' | 'hook'): Promise<number
     await execa('ip', ['netns', 'exec', bench.net.routerNs, 'ip', 'route', 'flush', 'table', 'main', 'default']);
   }
   const daemon = bench.start(['daemon', '--interval', '60'], bench.config('daemon'));
-  const ready = what === 'probe' ? () => execa('ip', ['netns', 'exec', bench.net.routerNs, 'ip', 'rule']).then((r) => r.stdout.includes('netgwm_check') || r.stdout.includes('lookup 194')) : () => execa('test', ['-e', `${hook}.started`], { reject: false }).then((r) => r.exitCode === 0);
+  const ready =
+    what === 'probe'
+      ? () =>
+          execa('ip', ['netns', 'exec', bench.net.routerNs, 'ip', 'rule']).then(
+            (r) => r.stdout.includes('netgwm_check') || r.stdout.includes('lookup 194'),
+          )
+      : () => execa('test', ['-e', `${hook}.started`], { reject: false }).then((r) => r.exitCode === 0);
   for (let attempt = 0; attempt < 400 && !(await ready()); attempt++) await new Promise((done) => setTimeout(done, 25));
   const stopped = performance.now();
   daemon.kill('SIGTERM');
@@ -184,14 +197,21 @@ async function stopping(bench: Bench): Promise<void> {
   for (const what of ['probe', 'hook'] as const) {
     const times: number[] = [];
     for (let i = 0; i < REPEAT; i++) times.push(await stopLatency(bench, what));
-    console.log(`in the middle of a ${what === 'probe' ? '30 s probe' : 'hook that sleeps 600 s'}:`.padEnd(48), `median ${seconds(median(times))}, max ${seconds(Math.max(...times))}`);
+    console.log(
+      `in the middle of a ${what === 'probe' ? '30 s probe' : 'hook that sleeps 600 s'}:`.padEnd(48),
+      `median ${seconds(median(times))}, max ${seconds(Math.max(...times))}`,
+    );
   }
 }
 
 async function memory(bench: Bench): Promise<void> {
   console.log('\n## Peak memory (max RSS of the node process, GNU time)');
   await bench.onPrimary();
-  for (const [label, args] of [['netgwm run (healthy)', ['run']], ['netgwm status', ['status']], ['node -e 0', null]] as const) {
+  for (const [label, args] of [
+    ['netgwm run (healthy)', ['run']],
+    ['netgwm status', ['status']],
+    ['node -e 0', null],
+  ] as const) {
     const command = args ? [process.execPath, NETGWM, ...args, '-c', bench.config()] : [process.execPath, '-e', '0'];
     const kilobytes: number[] = [];
     for (let i = 0; i < REPEAT; i++) {

@@ -49,7 +49,11 @@ async function main(): Promise<void> {
     console.log(stringify(config).replace(/^/gm, '   '));
 
     say(`Starting: netgwm daemon --interval 1 (in namespace ${net.routerNs})`);
-    daemon = execa('ip', ['netns', 'exec', net.routerNs, process.execPath, NETGWM, 'daemon', '--interval', '1', '-c', join(dir, 'netgwm.yml')], { reject: false, buffer: false });
+    daemon = execa(
+      'ip',
+      ['netns', 'exec', net.routerNs, process.execPath, NETGWM, 'daemon', '--interval', '1', '-c', join(dir, 'netgwm.yml')],
+      { reject: false, buffer: false },
+    );
     daemon.stdout!.on('data', (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         daemonLines.push(line);
@@ -77,7 +81,9 @@ async function main(): Promise<void> {
     await sleep(300);
     await showRoute(net);
     say('netgwm status: what the last cycle saw, without probing or waiting for a cycle');
-    const status = await execa('ip', ['netns', 'exec', net.routerNs, process.execPath, NETGWM, 'status', '-c', join(dir, 'netgwm.yml')], { env: { NO_COLOR: '1' } });
+    const status = await execa('ip', ['netns', 'exec', net.routerNs, process.execPath, NETGWM, 'status', '-c', join(dir, 'netgwm.yml')], {
+      env: { NO_COLOR: '1' },
+    });
     console.log(status.stdout.replace(/^/gm, '   '));
     say('Done. The same lines are in the log file, for tail and grep.');
   } finally {

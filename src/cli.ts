@@ -16,7 +16,6 @@ import { loadState, writeMode } from './state/store.js';
 import { createExec } from './system/exec.js';
 import { matchGateway, readDefaultRoutes } from './system/routes.js';
 
-
 const COMMON = `  -c, --config FILE   config file (default ${DEFAULT_CONFIG_FILE})
   -h, --help          show this help`;
 
@@ -94,7 +93,10 @@ export async function main(argv: string[]): Promise<number> {
   const rest = command === argv[0] ? argv.slice(1) : argv;
   if (command === 'help') return print(HELP.main!);
   if (command === 'status' || command === 'history') return (await import('./report/cli.js')).runReport(command, rest);
-  if (!Object.hasOwn(HELP, command) || command === 'main') throw new UsageError(`unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history (see netgwm --help)`);
+  if (!Object.hasOwn(HELP, command) || command === 'main')
+    throw new UsageError(
+      `unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history (see netgwm --help)`,
+    );
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: command === 'use',
@@ -126,9 +128,17 @@ export async function main(argv: string[]): Promise<number> {
       return printFirewall(config, values.print);
     case 'daemon': {
       const interval = seconds('--interval', values.interval ?? process.env.INTERVAL ?? '60');
-      if (interval <= 0) throw new UsageError(`--interval: expected a number of seconds above 0, got "${values.interval ?? process.env.INTERVAL}"`);
+      if (interval <= 0)
+        throw new UsageError(`--interval: expected a number of seconds above 0, got "${values.interval ?? process.env.INTERVAL}"`);
       const log = createLogger(outputs(config, 'daemon'));
-      return runDaemon({ config, intervalMs: interval * 1000, configFile: values.config, version: version(), log, deps: await cycleDeps(config, log, lockWaitMs) });
+      return runDaemon({
+        config,
+        intervalMs: interval * 1000,
+        configFile: values.config,
+        version: version(),
+        log,
+        deps: await cycleDeps(config, log, lockWaitMs),
+      });
     }
     default: {
       const log = createLogger(outputs(config, 'run'));
@@ -159,7 +169,10 @@ async function cycleDeps(config: Config, log: Logger, lockWaitMs: number): Promi
 function logConfigError(error: ConfigError): void {
   if (!error.logFile) return;
   try {
-    createLogger([{ to: openLogFile(error.logFile), level: 'error', format: 'text' }]).event({ kind: 'config-error', problems: error.problems });
+    createLogger([{ to: openLogFile(error.logFile), level: 'error', format: 'text' }]).event({
+      kind: 'config-error',
+      problems: error.problems,
+    });
   } catch {
     // The log may be what is misconfigured; stderr still has the problems.
   }
@@ -171,13 +184,21 @@ function outputs(config: Config, mode: 'run' | 'daemon'): Output[] {
   try {
     list.push({ to: openLogFile(config.log_file), level: config.log_level, format: config.log_format });
   } catch (error) {
-    process.stderr.write(`netgwm: cannot open the log file ${config.log_file} (${(error as Error).message}); logging to ${mode === 'run' ? 'stderr' : 'stdout'} only\n`);
+    process.stderr.write(
+      `netgwm: cannot open the log file ${config.log_file} (${(error as Error).message}); logging to ${mode === 'run' ? 'stderr' : 'stdout'} only\n`,
+    );
   }
   const console: Destination = mode === 'run' ? process.stderr : process.stdout;
   // A reader that went away (EPIPE) must not take netgwm down: the log file still has every line.
   (console as NodeJS.WriteStream).on('error', () => undefined);
   const journal = process.env.JOURNAL_STREAM !== undefined;
-  list.push({ to: console, level: mode === 'run' ? 'warn' : config.log_level, format: mode === 'daemon' ? config.log_format : 'text', style: journal ? 'journal' : 'plain', fixedLevel: mode === 'run' });
+  list.push({
+    to: console,
+    level: mode === 'run' ? 'warn' : config.log_level,
+    format: mode === 'daemon' ? config.log_format : 'text',
+    style: journal ? 'journal' : 'plain',
+    fixedLevel: mode === 'run',
+  });
   return list;
 }
 
@@ -185,9 +206,11 @@ async function use(config: Config, positionals: string[]): Promise<number> {
   const [name, ...extra] = positionals;
   const names = config.gateways.map((gateway) => gateway.name);
   if (!name || extra.length > 0) throw new UsageError(`use: expected one gateway name (${names.join(', ')}) or "auto"`);
-  if (name !== 'auto' && !names.includes(name)) throw new UsageError(`use: "${name}" is not a gateway in ${config.file}; expected one of ${names.join(', ')} or "auto"`);
+  if (name !== 'auto' && !names.includes(name))
+    throw new UsageError(`use: "${name}" is not a gateway in ${config.file}; expected one of ${names.join(', ')} or "auto"`);
   // NetGWM's rule: the config's `mode`, when written, wins over the mode file (src/core/mode.ts).
-  if (config.mode === name) return print(`${config.file} already sets \`mode: ${name}\`, which wins over \`netgwm use\`; nothing to change`);
+  if (config.mode === name)
+    return print(`${config.file} already sets \`mode: ${name}\`, which wins over \`netgwm use\`; nothing to change`);
   if (config.mode !== undefined) {
     process.stderr.write(
       `netgwm: use: ${config.file} sets \`mode: ${config.mode}\`, which wins over \`netgwm use\` (as in NetGWM); nothing changed.\n` +
@@ -196,7 +219,11 @@ async function use(config: Config, positionals: string[]): Promise<number> {
     return EXIT.failed;
   }
   await writeMode(config.state_dir, name);
-  return print(name === 'auto' ? 'automatic mode: netgwm chooses the gateway from the next cycle on' : `pinned to ${name} from the next cycle on; \`netgwm use auto\` undoes it`);
+  return print(
+    name === 'auto'
+      ? 'automatic mode: netgwm chooses the gateway from the next cycle on'
+      : `pinned to ${name} from the next cycle on; \`netgwm use auto\` undoes it`,
+  );
 }
 
 async function printFirewall(config: Config, print: boolean | undefined): Promise<number> {
@@ -210,7 +237,16 @@ async function printFirewall(config: Config, print: boolean | undefined): Promis
 function describeConfig(config: Config): Record<string, unknown> {
   const { file, gateways, check_table_id, ...rest } = config;
   return {
-    gateways: Object.fromEntries(gateways.map(({ name, table_id, ...gateway }) => [name, { ...gateway, ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }), ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }) }])),
+    gateways: Object.fromEntries(
+      gateways.map(({ name, table_id, ...gateway }) => [
+        name,
+        {
+          ...gateway,
+          ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }),
+          ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }),
+        },
+      ]),
+    ),
     ...rest,
     ...(config.nftables ? { nftables: { ...config.nftables, mask: hex(config.nftables.mask) } } : {}),
     check_table: `${config.check_table} (table ${check_table_id})`,
@@ -220,9 +256,11 @@ function describeConfig(config: Config): Record<string, unknown> {
 
 function seconds(option: string, text: string): number {
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new UsageError(`${option}: expected a number of seconds, got ${JSON.stringify(text)}`);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0)
+    throw new UsageError(`${option}: expected a number of seconds, got ${JSON.stringify(text)}`);
   // Node's timers wait at most 2^31-1 ms; a longer wait would fire at once.
-  if (value > LIMITS.seconds) throw new UsageError(`${option}: expected at most ${LIMITS.seconds} seconds (24.8 days), got ${JSON.stringify(text)}`);
+  if (value > LIMITS.seconds)
+    throw new UsageError(`${option}: expected at most ${LIMITS.seconds} seconds (24.8 days), got ${JSON.stringify(text)}`);
   return value;
 }
 

@@ -8,9 +8,21 @@
 import type { Gateway, State } from './core/types.js';
 import type { Logger } from './log/logger.js';
 import type { Exec } from './system/exec.js';
-import { describeDefaultRoute, matchGateway, ownDefaultRoute, putDefaultRouteFirst, readDefaultRoutes, type DefaultRoute } from './system/routes.js';
+import {
+  describeDefaultRoute,
+  matchGateway,
+  ownDefaultRoute,
+  putDefaultRouteFirst,
+  readDefaultRoutes,
+  type DefaultRoute,
+} from './system/routes.js';
 
-export async function readCurrentRoute(exec: Exec, log: Logger, state: State, gateways: Gateway[]): Promise<{ route?: DefaultRoute; current?: Gateway }> {
+export async function readCurrentRoute(
+  exec: Exec,
+  log: Logger,
+  state: State,
+  gateways: Gateway[],
+): Promise<{ route?: DefaultRoute; current?: Gateway }> {
   const routes = await readDefaultRoutes(exec);
   const { route, winner } = ownDefaultRoute(routes, gateways);
   const current = matchGateway(route, gateways);
@@ -21,7 +33,8 @@ export async function readCurrentRoute(exec: Exec, log: Logger, state: State, ga
     return { route, current };
   }
   const described = describeDefaultRoute(winner);
-  if (state.foreignDefault !== described) log.event({ kind: 'foreign-default', route: described, ours: current?.name, action: actionOn(winner, current) });
+  if (state.foreignDefault !== described)
+    log.event({ kind: 'foreign-default', route: described, ours: current?.name, action: actionOn(winner, current) });
   state.foreignDefault = described;
   if (!current) return { route, current }; // the decision moves the route to a gateway (at metric 0)
   try {
@@ -34,5 +47,7 @@ export async function readCurrentRoute(exec: Exec, log: Logger, state: State, ga
 
 function actionOn(winner: DefaultRoute, current: Gateway | undefined): string {
   if (!current) return 'netgwm moves the default route to the best gateway that is up, at metric 0';
-  return winner.metric === 0 ? `netgwm deletes it and puts ${current.name}'s route back` : `netgwm puts ${current.name}'s route back in front, at metric 0`;
+  return winner.metric === 0
+    ? `netgwm deletes it and puts ${current.name}'s route back`
+    : `netgwm puts ${current.name}'s route back in front, at metric 0`;
 }

@@ -59,14 +59,19 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     input.observations = await probeGateways(config, deps, input, sites.targets, table, signal);
     if (signal?.aborted) return;
     const decision = chooseGateway(input);
-    decision.events.forEach((event) => deps.log.event(event));
+    for (const event of decision.events) deps.log.event(event);
 
     const state = recordProbes(decision.state, input.observations, input.now, current?.name);
     const cycle: CycleContext = { now: input.now, took: () => Math.round(performance.now() - startedAt), signal, lookups: sites.settled };
     const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
     if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
     await publishReports(config, state, mode, deps.log, deps.clock());
-    deps.log.event({ kind: 'cycle-done', durationMs: cycle.took(), current: switchedTo ?? current?.name, probed: Object.keys(input.observations) });
+    deps.log.event({
+      kind: 'cycle-done',
+      durationMs: cycle.took(),
+      current: switchedTo ?? current?.name,
+      probed: Object.keys(input.observations),
+    });
   } finally {
     await lock.release();
   }
@@ -103,7 +108,7 @@ function resolveCheckSites(config: Config, state: State, now: number): Promise<R
 /** What the lookups found, into the state about to be saved (after the route: they may take a while). */
 async function rememberLookups(cycle: CycleContext, state: State, log: Logger): Promise<void> {
   const { resolved, unresolved, events } = await cycle.lookups;
-  events.forEach((event) => log.event(event));
+  for (const event of events) log.event(event);
   state.resolved = resolved;
   if (Object.keys(unresolved).length > 0) state.unresolved = unresolved;
   else delete state.unresolved;
@@ -126,7 +131,14 @@ function decisionInput(config: Config, state: State, mode: string, current: Gate
  * Intent, route, then marks and conntrack, then the hooks, so that hooks see the finished state.
  * Returns the new gateway's name, or undefined when the kernel refused the route.
  */
-async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContext, state: State, decision: Decision, current: { gateway?: Gateway; route?: DefaultRoute }): Promise<string | undefined> {
+async function switchGateway(
+  config: Config,
+  deps: CycleDeps,
+  cycle: CycleContext,
+  state: State,
+  decision: Decision,
+  current: { gateway?: Gateway; route?: DefaultRoute },
+): Promise<string | undefined> {
   const target = decision.target!;
   const from = current.gateway && gatewayInfo(current.gateway, current.route);
   await recordIntent(config, deps.log, state, { to: gatewayInfo(target, undefined), from, reason: decision.reason, at: cycle.now });
@@ -147,7 +159,13 @@ async function switchGateway(config: Config, deps: CycleDeps, cycle: CycleContex
 }
 
 /** No switch: keep the firewall in step (a no-op unless something changed) and save. */
-async function keepGateway(config: Config, deps: CycleDeps, cycle: CycleContext, state: State, current: Gateway | undefined): Promise<void> {
+async function keepGateway(
+  config: Config,
+  deps: CycleDeps,
+  cycle: CycleContext,
+  state: State,
+  current: Gateway | undefined,
+): Promise<void> {
   await keepFirewall(config, deps, state, current);
   await rememberLookups(cycle, state, deps.log);
   state.lastCycleMs = cycle.took();
@@ -155,7 +173,14 @@ async function keepGateway(config: Config, deps: CycleDeps, cycle: CycleContext,
 }
 
 /** Probes in NetGWM's order and stops as soon as the rest cannot change the decision. */
-async function probeGateways(config: Config, deps: CycleDeps, input: DecisionInput, targets: ProbeTarget[], table: CheckTable, signal?: AbortSignal): Promise<Observations> {
+async function probeGateways(
+  config: Config,
+  deps: CycleDeps,
+  input: DecisionInput,
+  targets: ProbeTarget[],
+  table: CheckTable,
+  signal?: AbortSignal,
+): Promise<Observations> {
   const prober = createProber(deps.exec, table, deps.ping, { count: config.probe.count, timeoutMs: config.probe.timeout * 1000, signal });
   const observations: Observations = {};
   try {

@@ -37,7 +37,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         log.setLevel(fresh.log_level);
         log.event({ kind: 'config-reloaded', file: fresh.file });
       },
-      (error: unknown) => log.event({ kind: 'config-error', problems: error instanceof ConfigError ? [...error.problems, 'keeping the previous config'] : [String(error)] }),
+      (error: unknown) =>
+        log.event({
+          kind: 'config-error',
+          problems: error instanceof ConfigError ? [...error.problems, 'keeping the previous config'] : [String(error)],
+        }),
     );
   };
   const onReopen = () => log.reopen();
@@ -76,7 +80,12 @@ const realTimer: Timer = {
  * Runs `work` every `intervalMs`, start to start, until `signal` aborts: a cycle that takes 0.4 s
  * of a 1 s interval is followed by 0.6 s of sleep, one that overruns by none (no catch-up burst).
  */
-export async function runEvery(intervalMs: number, signal: AbortSignal, work: () => Promise<void>, timer: Timer = realTimer): Promise<void> {
+export async function runEvery(
+  intervalMs: number,
+  signal: AbortSignal,
+  work: () => Promise<void>,
+  timer: Timer = realTimer,
+): Promise<void> {
   while (!signal.aborted) {
     const started = timer.now();
     await work();

@@ -27,7 +27,13 @@ type Nftables = NonNullable<Config['nftables']>;
  * After the route moved: the marks first, so that the connections the flush drops come back
  * with the new gateway's mark, then conntrack. Returns the steps that failed (already logged).
  */
-export async function firewallAfterSwitch(config: Config, deps: FirewallDeps, state: State, to: Gateway, from: Gateway | undefined): Promise<string[]> {
+export async function firewallAfterSwitch(
+  config: Config,
+  deps: FirewallDeps,
+  state: State,
+  to: Gateway,
+  from: Gateway | undefined,
+): Promise<string[]> {
   const failed: string[] = [];
   if (!(await keepFirewall(config, deps, state, to))) failed.push('nftables');
   if (!(await flushConntrack(config, deps, from))) failed.push('conntrack');
@@ -42,7 +48,9 @@ export async function firewallAfterSwitch(config: Config, deps: FirewallDeps, st
  */
 export async function keepFirewall(config: Config, deps: FirewallDeps, state: State, active: Gateway | undefined): Promise<boolean> {
   const previous = state.firewall;
-  const nftables = config.nftables ?? (previous?.table ? nftablesSchema.parse({ enabled: false, table: previous.table, rule_pref: previous.rulePref }) : undefined);
+  const nftables =
+    config.nftables ??
+    (previous?.table ? nftablesSchema.parse({ enabled: false, table: previous.table, rule_pref: previous.rulePref }) : undefined);
   if (!nftables) {
     // Forget what was loaded, so that a section added back later is loaded at once.
     delete state.firewall;
@@ -70,7 +78,13 @@ async function keepMarkRules(config: Config, nftables: Nftables, deps: FirewallD
   }
 }
 
-async function keepTable(config: Config, nftables: Nftables, deps: FirewallDeps, previous: FirewallRecord | undefined, active: Gateway | undefined): Promise<{ ok: boolean; record?: FirewallRecord }> {
+async function keepTable(
+  config: Config,
+  nftables: Nftables,
+  deps: FirewallDeps,
+  previous: FirewallRecord | undefined,
+  active: Gateway | undefined,
+): Promise<{ ok: boolean; record?: FirewallRecord }> {
   const { exec, log } = deps;
   const file = nftFile(config, nftables, previous, active);
   const netns = await namespaceId();
@@ -79,15 +93,25 @@ async function keepTable(config: Config, nftables: Nftables, deps: FirewallDeps,
   if (work === 'none') return { ok: true };
   try {
     if (work === 'verify') {
-      if (listingDigest(await listTable(exec, nftables.table)) === previous!.listing) return { ok: true, record: { ...previous!, verifiedAt: now } };
+      if (listingDigest(await listTable(exec, nftables.table)) === previous!.listing)
+        return { ok: true, record: { ...previous!, verifiedAt: now } };
       log.event({ kind: 'firewall-drifted', table: nftables.table });
     }
     await loadRuleset(exec, file.text);
     const listing = listingDigest(await listTable(exec, nftables.table));
     const mark = nftables.enabled ? active?.mark : undefined;
-    log.event({ kind: 'firewall-loaded', table: nftables.table, enabled: nftables.enabled, active: mark === undefined ? undefined : active!.name, mark });
+    log.event({
+      kind: 'firewall-loaded',
+      table: nftables.table,
+      enabled: nftables.enabled,
+      active: mark === undefined ? undefined : active!.name,
+      mark,
+    });
     const table = nftables.enabled ? nftables.table : undefined;
-    return { ok: true, record: { hash: file.hash, listing, ...(table && { table }), rulePref: nftables.rule_pref, netns, verifiedAt: now } };
+    return {
+      ok: true,
+      record: { hash: file.hash, listing, ...(table && { table }), rulePref: nftables.rule_pref, netns, verifiedAt: now },
+    };
   } catch (error) {
     log.event({ kind: 'firewall-failed', table: nftables.table, error: (error as Error).message });
     return { ok: false };
@@ -98,10 +122,23 @@ async function keepTable(config: Config, nftables: Nftables, deps: FirewallDeps,
  * The file to load and the hash that identifies the table it leaves. The hash leaves out the
  * removal of a previously loaded table under another name: that happens once, with the load.
  */
-function nftFile(config: Config, nftables: Nftables, previous: FirewallRecord | undefined, active: Gateway | undefined): { text: string; hash: string } {
+function nftFile(
+  config: Config,
+  nftables: Nftables,
+  previous: FirewallRecord | undefined,
+  active: Gateway | undefined,
+): { text: string; hash: string } {
   const render = (previousTable?: string) =>
     nftables.enabled
-      ? renderRuleset({ table: nftables.table, mask: nftables.mask, markForwarded: nftables.mark_forwarded, markLocal: nftables.mark_local, gateways: config.gateways, active: active?.name, previousTable })
+      ? renderRuleset({
+          table: nftables.table,
+          mask: nftables.mask,
+          markForwarded: nftables.mark_forwarded,
+          markLocal: nftables.mark_local,
+          gateways: config.gateways,
+          active: active?.name,
+          previousTable,
+        })
       : renderRemoval(nftables.table, previousTable);
   return { text: render(previous?.table), hash: digest(render()) };
 }
@@ -113,7 +150,8 @@ export function describeFirewall(config: Config, state: State, active: Gateway |
   const rules = nftables.enabled ? desiredMarkRules(config.gateways, nftables.mask, nftables.rule_pref) : [];
   const none = nftables.enabled ? 'no gateway names a table' : 'nftables.enabled is false';
   const ruleLines = rules.length > 0 ? rules.map((rule) => `#   ip rule add ${ruleWords(rule)}`) : [`#   (none: ${none})`];
-  const now = active?.mark === undefined ? 'none: the default route uses no configured gateway' : `${active.name}, mark ${hex(active.mark)}`;
+  const now =
+    active?.mark === undefined ? 'none: the default route uses no configured gateway' : `${active.name}, mark ${hex(active.mark)}`;
   return `# active gateway: ${now}\n${nftFile(config, nftables, state.firewall, active).text}\n# netgwm's ip rules:\n${ruleLines.join('\n')}\n`;
 }
 

@@ -15,7 +15,12 @@ import { saveState } from './state/store.js';
  * Records the switch about to be made, before `ip route replace`: if the process dies at any
  * moment after the kernel took the route, the next cycle finds it and finishes it.
  */
-export async function recordIntent(config: Config, log: Logger, state: State, intent: { to: GatewayInfo; from?: GatewayInfo; reason: string; at: number }): Promise<void> {
+export async function recordIntent(
+  config: Config,
+  log: Logger,
+  state: State,
+  intent: { to: GatewayInfo; from?: GatewayInfo; reason: string; at: number },
+): Promise<void> {
   state.pendingHooks = { ...intent, done: [], unconfirmed: true };
   await saveStateLogged(config, log, state);
 }
@@ -44,7 +49,14 @@ export async function runSwitchHooks(config: Config, log: Logger, state: State, 
  * hooks that did not run. A switch killed before the route changed left the route elsewhere: it
  * is forgotten, and this cycle decides afresh.
  */
-export async function resumeSwitch(config: Config, log: Logger, state: State, current: { gateway?: Gateway; route?: DefaultRoute }, now: number, signal?: AbortSignal): Promise<void> {
+export async function resumeSwitch(
+  config: Config,
+  log: Logger,
+  state: State,
+  current: { gateway?: Gateway; route?: DefaultRoute },
+  now: number,
+  signal?: AbortSignal,
+): Promise<void> {
   const pending = state.pendingHooks;
   if (!pending) return;
   if (!current.gateway || pending.to.name !== current.gateway.name) {

@@ -248,7 +248,7 @@ export class TestNetwork {
       if (/\s/.test(name) || /\s/.test(address)) throw new Error(`bad hosts entry ${JSON.stringify([name, address])}`);
       lines.push(`${address}\t${name}`);
     }
-    await writeFile(join(this.routerEtcDir, 'hosts'), lines.join('\n') + '\n');
+    await writeFile(join(this.routerEtcDir, 'hosts'), `${lines.join('\n')}\n`);
   }
 
   /** Deletes every namespace and the /etc/netns dir this instance made; safe to call twice; never throws. */
@@ -261,7 +261,9 @@ export class TestNetwork {
       if (result.exitCode !== 0) warn(`deleting namespaces of ${this.prefix}: ${result.stderr.trim()}`);
     }
     if (this.ownsEtcDir) {
-      await rm(this.routerEtcDir, { recursive: true, force: true }).catch((error: unknown) => warn(`removing ${this.routerEtcDir}: ${String(error)}`));
+      await rm(this.routerEtcDir, { recursive: true, force: true }).catch((error: unknown) =>
+        warn(`removing ${this.routerEtcDir}: ${String(error)}`),
+      );
     }
     live.delete(this);
   }
@@ -455,7 +457,7 @@ async function allSettledOrThrow(promises: Array<Promise<unknown> | undefined>):
   if (failure) throw failure.reason;
 }
 
-const lines = (commands: string[]) => commands.join('\n') + '\n';
+const lines = (commands: string[]) => `${commands.join('\n')}\n`;
 
 function validCount(what: string, value: number, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`${what} must be an integer 1..${max}, got ${value}`);

@@ -23,7 +23,12 @@ export interface FirewallCheck {
 
 type NamedGateway = GatewayFile & { name: string };
 
-export async function checkFirewall(file: ConfigFile, gateways: NamedGateway[], checkTableId: number, options: FirewallCheckOptions = {}): Promise<FirewallCheck> {
+export async function checkFirewall(
+  file: ConfigFile,
+  gateways: NamedGateway[],
+  checkTableId: number,
+  options: FirewallCheckOptions = {},
+): Promise<FirewallCheck> {
   const problems: Array<[string, string]> = [];
   const at = (key: string, message: string) => problems.push([key, message]);
   const { nftables, conntrack, probe } = file;
@@ -41,7 +46,10 @@ export async function checkFirewall(file: ConfigFile, gateways: NamedGateway[], 
     const mark = gateway.mark;
     if ((mark & ~mask) !== 0) at(key, `expected a mark inside ${maskName}, got ${hex(mark)}`);
     else if ((probe.mark & mask) === mark) {
-      at(key, `${hex(mark)} is also what probe.mark ${hex(probe.mark)} carries under ${maskName}, so probes would count as ${gateway.name}'s traffic; pick another mark`);
+      at(
+        key,
+        `${hex(mark)} is also what probe.mark ${hex(probe.mark)} carries under ${maskName}, so probes would count as ${gateway.name}'s traffic; pick another mark`,
+      );
     }
     const owner = owners.get(mark & mask);
     if (owner !== undefined) at(key, `${hex(mark)} is also the mark of gateway "${owner}"; give every gateway its own mark`);
@@ -50,7 +58,10 @@ export async function checkFirewall(file: ConfigFile, gateways: NamedGateway[], 
 
   const tableIds = await resolveGatewayTables(gateways, nftables !== undefined, checkTableId, options.rtTablesRoot, at);
   if (nftables && nftables.rule_pref <= probe.rule_pref) {
-    at('nftables.rule_pref', `expected a preference above probe.rule_pref (${probe.rule_pref}), got ${nftables.rule_pref}: probes must be routed before marked traffic`);
+    at(
+      'nftables.rule_pref',
+      `expected a preference above probe.rule_pref (${probe.rule_pref}), got ${nftables.rule_pref}: probes must be routed before marked traffic`,
+    );
   }
   const searchPath = options.searchPath ?? commandPath();
   if (nftables && !(await findCommand('nft', searchPath))) {
@@ -63,9 +74,20 @@ export async function checkFirewall(file: ConfigFile, gateways: NamedGateway[], 
 }
 
 // The system tables: a fwmark rule pointing there would make marks meaningless.
-const SYSTEM_TABLES = new Map([[0, 'unspec'], [253, 'default'], [254, 'main'], [255, 'local']]);
+const SYSTEM_TABLES = new Map([
+  [0, 'unspec'],
+  [253, 'default'],
+  [254, 'main'],
+  [255, 'local'],
+]);
 
-async function resolveGatewayTables(gateways: NamedGateway[], withNftables: boolean, checkTableId: number, root: string | undefined, at: (key: string, message: string) => void): Promise<Map<string, number>> {
+async function resolveGatewayTables(
+  gateways: NamedGateway[],
+  withNftables: boolean,
+  checkTableId: number,
+  root: string | undefined,
+  at: (key: string, message: string) => void,
+): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   const withTable = gateways.filter((gateway) => gateway.table !== undefined);
   if (withTable.length === 0) return ids;
@@ -77,10 +99,21 @@ async function resolveGatewayTables(gateways: NamedGateway[], withNftables: bool
     const outOfRange = id === undefined ? undefined : tableIdRangeProblem(table, id);
     if (!withNftables) at(key, 'only used by the nftables section, which is missing; add `nftables: {enabled: true}` or remove the key');
     else if (id === undefined) {
-      at(key, `routing table "${table}" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink's table there (e.g. "101 ${table}") and give it the uplink's default route`);
+      at(
+        key,
+        `routing table "${table}" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink's table there (e.g. "101 ${table}") and give it the uplink's default route`,
+      );
     } else if (outOfRange) at(key, outOfRange);
-    else if (SYSTEM_TABLES.has(id)) at(key, `expected the uplink's own routing table, got ${JSON.stringify(table)}, which is the system table ${SYSTEM_TABLES.get(id)} (${id})`);
-    else if (id === checkTableId) at(key, `expected the uplink's own routing table, got ${JSON.stringify(table)}, which is check_table (${id}); netgwm empties that table on every run`);
+    else if (SYSTEM_TABLES.has(id))
+      at(
+        key,
+        `expected the uplink's own routing table, got ${JSON.stringify(table)}, which is the system table ${SYSTEM_TABLES.get(id)} (${id})`,
+      );
+    else if (id === checkTableId)
+      at(
+        key,
+        `expected the uplink's own routing table, got ${JSON.stringify(table)}, which is check_table (${id}); netgwm empties that table on every run`,
+      );
     else ids.set(gateway.name, id);
   }
   return ids;
@@ -88,7 +121,13 @@ async function resolveGatewayTables(gateways: NamedGateway[], withNftables: bool
 
 async function findCommand(name: string, searchPath: string): Promise<boolean> {
   for (const directory of searchPath.split(delimiter).filter(Boolean)) {
-    if (await access(join(directory, name), constants.X_OK).then(() => true, () => false)) return true;
+    if (
+      await access(join(directory, name), constants.X_OK).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
   }
   return false;
 }

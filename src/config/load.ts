@@ -12,7 +12,6 @@ import { checkReports } from './reports.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 
-
 export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir'> {
   /** Absolute path of the file this came from. */
   file: string;
@@ -67,7 +66,9 @@ export function parseYaml(text: string, path: string): unknown {
     // yaml throws on too many alias expansions (an "alias bomb") and on bad merge keys (`<<`).
     const message = (error as Error).message;
     if (/alias count/i.test(message)) {
-      throw new ConfigError([`${where(firstNode(document, isAlias))}: YAML alias error: the aliases expand to more than ${LIMITS.aliasExpansions} copies; write the values out instead`]);
+      throw new ConfigError([
+        `${where(firstNode(document, isAlias))}: YAML alias error: the aliases expand to more than ${LIMITS.aliasExpansions} copies; write the values out instead`,
+      ]);
     }
     throw new ConfigError([`${where(firstNode(document, isMergeKey))}: YAML error: ${escapeControl(message.split('\n')[0]!)}`]);
   }
@@ -140,7 +141,10 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   checkGateways(data, path);
   const parsed = configSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, path)), namedLogFile(data, path));
+    throw new ConfigError(
+      parsed.error.issues.flatMap((issue) => describeIssue(issue, path)),
+      namedLogFile(data, path),
+    );
   }
   const file = parsed.data;
   const problems: string[] = [];
@@ -152,7 +156,10 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   for (let i = 1; i < gateways.length; i++) {
     const [before, gateway] = [gateways[i - 1]!, gateways[i]!];
     if (before.priority === gateway.priority) {
-      at(`gateways.${gateway.name}.priority`, `priority ${gateway.priority} is also used by gateway "${before.name}"; give every gateway its own priority`);
+      at(
+        `gateways.${gateway.name}.priority`,
+        `priority ${gateway.priority} is also used by gateway "${before.name}"; give every gateway its own priority`,
+      );
     }
   }
   if (file.mode !== undefined && file.mode !== 'auto' && !Object.hasOwn(file.gateways, file.mode)) {
@@ -161,15 +168,16 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   const table = await resolveRoutingTable(file.check_table, options.rtTablesRoot);
   if (typeof table === 'string') at('check_table', table);
   const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
-  firewall.problems.forEach(([key, message]) => at(key, message));
-  checkReports(file).forEach(([key, message]) => at(key, message));
+  for (const [key, message] of [...firewall.problems, ...checkReports(file)]) at(key, message);
   if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
 
   const here = dirname(path);
   return {
     ...file,
     file: path,
-    gateways: gateways.map((gateway) => (firewall.tableIds.has(gateway.name) ? { ...gateway, table_id: firewall.tableIds.get(gateway.name) } : gateway)),
+    gateways: gateways.map((gateway) =>
+      firewall.tableIds.has(gateway.name) ? { ...gateway, table_id: firewall.tableIds.get(gateway.name) } : gateway,
+    ),
     state_dir: resolve(here, file.state_dir),
     log_file: resolve(here, file.log_file),
     hooks_dir: resolve(here, file.hooks_dir ?? 'post-replace.d'),
@@ -198,7 +206,9 @@ function namedLogFile(data: unknown, path: string): string | undefined {
 function describeIssue(issue: z.core.$ZodIssue, path: string): string[] {
   const key = keyPath(issue.path) || '(top level)';
   // A scalar is worth quoting back; "got a mapping" after a rule about the mapping is noise.
-  const scalar = 'input' in issue && (typeof issue.input !== 'object' || issue.input === null || (Array.isArray(issue.input) && issue.input.length === 0));
+  const scalar =
+    'input' in issue &&
+    (typeof issue.input !== 'object' || issue.input === null || (Array.isArray(issue.input) && issue.input.length === 0));
   const got = scalar ? `, got ${describeValue(issue.input)}` : '';
   switch (issue.code) {
     case 'unrecognized_keys':
@@ -213,7 +223,9 @@ function describeIssue(issue: z.core.$ZodIssue, path: string): string[] {
       return [`${path}: ${key}: ${issue.issues[0]?.message ?? issue.message}, got ${JSON.stringify(String(name))}`];
     }
     case 'too_big':
-      return [`${path}: ${key}: ${issue.message.replace(/^Too big: /, '')}${Array.isArray(issue.input) ? `, got ${issue.input.length}` : got}`];
+      return [
+        `${path}: ${key}: ${issue.message.replace(/^Too big: /, '')}${Array.isArray(issue.input) ? `, got ${issue.input.length}` : got}`,
+      ];
     case 'invalid_union':
       return [`${path}: ${key}: ${issue.message}${got}`];
     default:
@@ -223,11 +235,20 @@ function describeIssue(issue: z.core.$ZodIssue, path: string): string[] {
 
 /** `gateways.isp1.ip`; a key that is not a plain word is quoted, so no key can break the line. */
 function keyPath(path: PropertyKey[]): string {
-  return path.map((part) => (typeof part === 'number' || /^[\w.-]+$/.test(String(part)) ? String(part) : JSON.stringify(String(part)))).join('.');
+  return path
+    .map((part) => (typeof part === 'number' || /^[\w.-]+$/.test(String(part)) ? String(part) : JSON.stringify(String(part))))
+    .join('.');
 }
 
 function article(type: string): string {
-  const names: Record<string, string> = { number: 'a number', string: 'a text', boolean: 'true or false', object: 'a mapping (key: value)', array: 'a list', record: 'a mapping (key: value)' };
+  const names: Record<string, string> = {
+    number: 'a number',
+    string: 'a text',
+    boolean: 'true or false',
+    object: 'a mapping (key: value)',
+    array: 'a list',
+    record: 'a mapping (key: value)',
+  };
   return names[type] ?? type;
 }
 

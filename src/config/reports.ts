@@ -16,7 +16,9 @@ export const reportKeys = {
   /** NetGWM's `<dir>/<gateway>` files (`up:<site>:<rtt>` or `down`); false: none. */
   status_dir: z.union([absolutePath, z.literal(false)]).default(DEFAULT_STATUS_DIR),
   /** Prometheus text file, rewritten atomically after every cycle (node_exporter's textfile collector). */
-  metrics_file: absolutePath.refine((path) => path.endsWith('.prom'), 'expected a file name ending in .prom (node_exporter reads only those)').optional(),
+  metrics_file: absolutePath
+    .refine((path) => path.endsWith('.prom'), 'expected a file name ending in .prom (node_exporter reads only those)')
+    .optional(),
   /** `ADDR:PORT` where the daemon serves /metrics; loopback only unless metrics_allow_remote. */
   metrics_listen: z
     .string()
@@ -47,5 +49,10 @@ export function isLoopback(host: string): boolean {
 export function checkReports(file: { metrics_listen?: string; metrics_allow_remote: boolean }): Array<[string, string]> {
   const listen = file.metrics_listen === undefined ? undefined : parseListen(file.metrics_listen);
   if (!listen || isLoopback(listen.host) || file.metrics_allow_remote) return [];
-  return [['metrics_listen', `${file.metrics_listen} is not a loopback address, so anyone who reaches it could read the metrics; use 127.0.0.1:${listen.port}, or set metrics_allow_remote: true to mean it`]];
+  return [
+    [
+      'metrics_listen',
+      `${file.metrics_listen} is not a loopback address, so anyone who reaches it could read the metrics; use 127.0.0.1:${listen.port}, or set metrics_allow_remote: true to mean it`,
+    ],
+  ];
 }

@@ -6,7 +6,12 @@ import { readRegularFile } from '../system/regular-file.js';
 
 // iproute2 reads /etc first and, since 6.x, also its defaults under /usr/share or /usr/lib.
 const DIRECTORIES = ['etc/iproute2', 'usr/share/iproute2', 'usr/lib/iproute2'];
-const RESERVED = new Map([['local', 255], ['main', 254], ['default', 253], ['unspec', 0]]);
+const RESERVED = new Map([
+  ['local', 255],
+  ['main', 254],
+  ['default', 253],
+  ['unspec', 0],
+]);
 const MAX_TABLES_BYTES = 1 << 20;
 /** Table ids are 32-bit numbers in the kernel. */
 export const MAX_TABLE_ID = 0xffffffff;
@@ -63,5 +68,8 @@ export function parseTableLines(text: string): Array<[string, number]> {
 
 async function listConf(directory: string): Promise<string[]> {
   const entries = await readdir(directory).catch(() => []);
-  return entries.filter((entry) => entry.endsWith('.conf')).sort().map((entry) => join(directory, entry));
+  return entries
+    .filter((entry) => entry.endsWith('.conf'))
+    .sort()
+    .map((entry) => join(directory, entry));
 }

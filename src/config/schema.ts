@@ -43,7 +43,13 @@ const routingTable = z.union([
 export const gatewaySchema = z
   .strictObject({
     ip: ipv4.optional(),
-    dev: z.string().regex(INTERFACE_NAME, 'expected an interface name (1-15 printable ASCII characters, not "." or "..", none of / : # \' " \\ or spaces)').optional(),
+    dev: z
+      .string()
+      .regex(
+        INTERFACE_NAME,
+        'expected an interface name (1-15 printable ASCII characters, not "." or "..", none of / : # \' " \\ or spaces)',
+      )
+      .optional(),
     priority: z.number().int().min(0).max(65535),
     /** This uplink's connection mark (see `nftables`); it must fit `nftables.mask`. */
     mark: mark.optional(),
@@ -84,7 +90,10 @@ export const DEFAULT_MARK_MASK = 0xff;
 export const nftablesSchema = z.strictObject({
   /** false: remove netgwm's table and fwmark rules, then leave the firewall alone. */
   enabled: z.boolean().default(true),
-  table: z.string().regex(/^(inet|ip) [A-Za-z_]\w{0,63}$/, 'expected "inet NAME" or "ip NAME", e.g. "inet netgwm"').default('inet netgwm'),
+  table: z
+    .string()
+    .regex(/^(inet|ip) [A-Za-z_]\w{0,63}$/, 'expected "inet NAME" or "ip NAME", e.g. "inet netgwm"')
+    .default('inet netgwm'),
   /** The bits of packet and connection marks netgwm owns; the others are left alone. */
   mask: mark.default(DEFAULT_MARK_MASK),
   /** New connections forwarded from the LAN get the active gateway's mark. */
@@ -103,11 +112,15 @@ const conntrackSchema = z.strictObject({
 });
 
 export const configSchema = z.strictObject({
-  gateways: z.record(z.string().regex(GATEWAY_NAME, GATEWAY_NAME_RULE), gatewaySchema)
+  gateways: z
+    .record(z.string().regex(GATEWAY_NAME, GATEWAY_NAME_RULE), gatewaySchema)
     .refine((gateways) => Object.keys(gateways).length > 0, 'expected at least one gateway'),
   /** Seconds a gateway must have been up before traffic moves (back) to it. */
   min_uptime: seconds.default(900),
-  check_sites: z.array(checkSiteSchema).min(1, 'expected at least one check site').max(LIMITS.checkSites, `expected at most ${LIMITS.checkSites} check sites`),
+  check_sites: z
+    .array(checkSiteSchema)
+    .min(1, 'expected at least one check site')
+    .max(LIMITS.checkSites, `expected at most ${LIMITS.checkSites} check sites`),
   check_all_gateways: z.boolean().default(false),
   /**
    * `auto`, or the name of a gateway to pin (NetGWM's undocumented key). When written, it wins

@@ -70,7 +70,7 @@ export function probingDone(input: DecisionInput): boolean {
 }
 
 export function isStable(record: GatewayRecord | undefined, now: number, minUptimeMs: number): boolean {
-  return record !== undefined && record.up && now - record.since >= minUptimeMs;
+  return record?.up === true && now - record.since >= minUptimeMs;
 }
 
 /** Milliseconds until a gateway that is up becomes stable (0 when it is). */

@@ -58,7 +58,12 @@ export type FirewallWork = 'load' | 'verify' | 'none';
  * state alone, so a cycle with nothing to change runs no nft command; a check (one `nft list`)
  * every `verifyIntervalMs` notices a table someone flushed or changed.
  */
-export function firewallWork(record: FirewallRecord | undefined, wanted: { hash: string; netns: string }, now: number, verifyIntervalMs: number): FirewallWork {
+export function firewallWork(
+  record: FirewallRecord | undefined,
+  wanted: { hash: string; netns: string },
+  now: number,
+  verifyIntervalMs: number,
+): FirewallWork {
   // Another namespace or boot id: the kernel that had the table is gone (a reboot).
   if (!record || record.hash !== wanted.hash || record.netns !== wanted.netns) return 'load';
   // A clock that went back would make the last check look recent for too long.

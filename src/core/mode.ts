@@ -21,7 +21,13 @@ export interface EffectiveMode {
  */
 export function effectiveMode(configMode: string | undefined, fileMode: string | undefined, gatewayNames: string[]): EffectiveMode {
   const file = fileMode === undefined ? {} : { file: fileMode };
-  if (configMode !== undefined) return { mode: configMode, source: 'config', ...file, ...(fileMode !== undefined && fileMode !== configMode ? { fileIgnored: 'overridden' } : {}) };
+  if (configMode !== undefined)
+    return {
+      mode: configMode,
+      source: 'config',
+      ...file,
+      ...(fileMode !== undefined && fileMode !== configMode ? { fileIgnored: 'overridden' } : {}),
+    };
   if (fileMode === undefined) return { mode: 'auto', source: 'default' };
   if (fileMode === 'auto' || gatewayNames.includes(fileMode)) return { mode: fileMode, source: 'use', ...file };
   return { mode: 'auto', source: 'default', ...file, fileIgnored: 'unknown' };

@@ -32,12 +32,19 @@ export function renderRuleset(input: RulesetInput): string {
   const active = marked.find((gateway) => gateway.name === input.active);
   // A connection that already has one of our marks (it arrived on an uplink) keeps it.
   const activeRule = (wanted: boolean, match: string, what: string): string[] =>
-    active && wanted ? [`ct state new ${markTest('ct mark', 0, mask)} ${match}${setUnderMask('ct mark', active.mark, mask)} comment "active ${active.name}: new ${what} connections"`] : [];
+    active && wanted
+      ? [
+          `ct state new ${markTest('ct mark', 0, mask)} ${match}${setUnderMask('ct mark', active.mark, mask)} comment "active ${active.name}: new ${what} connections"`,
+        ]
+      : [];
 
   const prerouting = [
     ...marked
       .filter((gateway) => gateway.dev !== undefined)
-      .map((gateway) => `ct state new iifname "${gateway.dev}" ${setUnderMask('ct mark', gateway.mark, mask)} comment "${gateway.name}: connections arriving on ${gateway.dev}"`),
+      .map(
+        (gateway) =>
+          `ct state new iifname "${gateway.dev}" ${setUnderMask('ct mark', gateway.mark, mask)} comment "${gateway.name}: connections arriving on ${gateway.dev}"`,
+      ),
     // Traffic to the router itself is not forwarded: its replies follow the routes, not a mark.
     ...activeRule(input.markForwarded, 'fib daddr type != local ', 'forwarded'),
     ...restoreRules(marked, mask),
@@ -65,7 +72,11 @@ export function renderRuleset(input: RulesetInput): string {
 /** The file that removes netgwm's table (and a previous one), whether they exist or not. */
 export function renderRemoval(table: string, previousTable?: string): string {
   const tables = [...(previousTable !== undefined && previousTable !== table ? [previousTable] : []), table];
-  return ['# nftables.enabled is false: netgwm removes its table.', ...tables.flatMap((name) => [`table ${name}`, `delete table ${name}`]), ''].join('\n');
+  return [
+    '# nftables.enabled is false: netgwm removes its table.',
+    ...tables.flatMap((name) => [`table ${name}`, `delete table ${name}`]),
+    '',
+  ].join('\n');
 }
 
 // `table X` creates the table if it is missing, so the `delete` that follows never fails; the
@@ -79,7 +90,10 @@ function chain(name: string, head: string, rules: string[]): string[] {
 }
 
 function restoreRules(marked: Array<{ name: string; mark: number }>, mask: number): string[] {
-  return marked.map((gateway) => `${markTest('ct mark', gateway.mark, mask)} ${setUnderMask('meta mark', gateway.mark, mask)} comment "${gateway.name}: packets follow their connection"`);
+  return marked.map(
+    (gateway) =>
+      `${markTest('ct mark', gateway.mark, mask)} ${setUnderMask('meta mark', gateway.mark, mask)} comment "${gateway.name}: packets follow their connection"`,
+  );
 }
 
 function markTest(field: string, value: number, mask: number): string {

@@ -13,7 +13,18 @@ export type ShellEvent =
   | { kind: 'hooks-resumed'; to: string; hooks: number }
   | { kind: 'hook-refused'; hook: string; reason: string; fix: string }
   | { kind: 'state-save-failed'; dir: string; error: string }
-  | { kind: 'hook-finished'; hook: string; exitCode?: number; signal?: string; timedOut: boolean; durationMs: number; stderrTail: string; stdoutTail: string; stdoutDropped: number; stderrDropped: number }
+  | {
+      kind: 'hook-finished';
+      hook: string;
+      exitCode?: number;
+      signal?: string;
+      timedOut: boolean;
+      durationMs: number;
+      stderrTail: string;
+      stdoutTail: string;
+      stdoutDropped: number;
+      stderrDropped: number;
+    }
   | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string; retryInMs: number }
   | { kind: 'site-resolved'; site: string; address: string; failedForMs: number; failures: number }
   | { kind: 'site-unusable'; site: string; address: string; why: string; usingCached?: string }
@@ -32,7 +43,12 @@ export type ShellEvent =
 export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
-type Formatters = { [K in NetgwmEvent['kind']]: { level: Level | ((event: Extract<NetgwmEvent, { kind: K }>) => Level); line: (event: Extract<NetgwmEvent, { kind: K }>) => string } };
+type Formatters = {
+  [K in NetgwmEvent['kind']]: {
+    level: Level | ((event: Extract<NetgwmEvent, { kind: K }>) => Level);
+    line: (event: Extract<NetgwmEvent, { kind: K }>) => string;
+  };
+};
 
 export const formatters: Formatters = {
   ...firewallFormatters,
@@ -42,10 +58,22 @@ export const formatters: Formatters = {
   'gateway-down': { level: 'warn', line: (e) => `gateway ${e.gateway} down: ${describeObservation(e.observation)}` },
   'all-down': { level: 'error', line: (e) => `all gateways down; keeping the current route${e.current ? ` (${e.current})` : ''}` },
   recovered: { level: 'info', line: (e) => `a gateway answers again after ${Math.round(e.downForMs / 1000)} s with all gateways down` },
-  'pinned-down': { level: 'warn', line: (e) => `pinned gateway ${e.gateway} is down; staying on it (run \`netgwm use auto\` to let netgwm choose)` },
-  'clock-went-back': { level: 'warn', line: (e) => `the clock went back by ${Math.round(e.byMs / 1000)} s; gateways must prove stable again` },
-  switched: { level: 'info', line: (e) => `route replaced to: ${describeRoute(e.to)} (${e.to.name}, was ${e.from?.name ?? 'none'}: ${e.reason})` },
-  'switch-failed': { level: 'error', line: (e) => `could not replace the route to ${describeRoute(e.to)} (${e.to.name}: ${e.reason}); hooks not run: ${e.error}` },
+  'pinned-down': {
+    level: 'warn',
+    line: (e) => `pinned gateway ${e.gateway} is down; staying on it (run \`netgwm use auto\` to let netgwm choose)`,
+  },
+  'clock-went-back': {
+    level: 'warn',
+    line: (e) => `the clock went back by ${Math.round(e.byMs / 1000)} s; gateways must prove stable again`,
+  },
+  switched: {
+    level: 'info',
+    line: (e) => `route replaced to: ${describeRoute(e.to)} (${e.to.name}, was ${e.from?.name ?? 'none'}: ${e.reason})`,
+  },
+  'switch-failed': {
+    level: 'error',
+    line: (e) => `could not replace the route to ${describeRoute(e.to)} (${e.to.name}: ${e.reason}); hooks not run: ${e.error}`,
+  },
   'hook-finished': {
     level: (e) => (e.exitCode === 0 ? 'info' : 'warn'),
     line: (e) =>
@@ -53,13 +81,19 @@ export const formatters: Formatters = {
       `${e.stdoutTail ? `; output${droppedNote(e.stdoutDropped)}: ${e.stdoutTail}` : ''}${e.stderrTail ? `; stderr${droppedNote(e.stderrDropped)}: ${e.stderrTail}` : ''}`,
   },
   'hook-refused': { level: 'error', line: (e) => `hook ${e.hook} not run: ${e.reason}; if you trust its content, run \`${e.fix}\`` },
-  'hooks-resumed': { level: 'warn', line: (e) => `running the ${e.hooks} hook(s) of the switch to ${e.to} that an interrupted cycle did not run` },
+  'hooks-resumed': {
+    level: 'warn',
+    line: (e) => `running the ${e.hooks} hook(s) of the switch to ${e.to} that an interrupted cycle did not run`,
+  },
   'site-unusable': {
     level: 'error',
     line: (e) =>
       `check site ${e.site}${e.address === e.site ? ' is' : ` resolved to ${e.address}, which is`} ${e.why}; ${e.usingCached ? `using its last address ${e.usingCached}` : 'skipping it this cycle'}`,
   },
-  'state-save-failed': { level: 'error', line: (e) => `cannot save the state in ${e.dir} (${e.error}); the next cycle works from the last saved state` },
+  'state-save-failed': {
+    level: 'error',
+    line: (e) => `cannot save the state in ${e.dir} (${e.error}); the next cycle works from the last saved state`,
+  },
   'site-unresolved': {
     level: 'warn',
     line: (e) =>
@@ -68,7 +102,8 @@ export const formatters: Formatters = {
   },
   'site-resolved': {
     level: 'info',
-    line: (e) => `check site ${e.site} resolves again, to ${e.address}, after ${e.failures} failed lookup(s) in ${formatDuration(e.failedForMs)}`,
+    line: (e) =>
+      `check site ${e.site} resolves again, to ${e.address}, after ${e.failures} failed lookup(s) in ${formatDuration(e.failedForMs)}`,
   },
   'leftovers-removed': { level: 'warn', line: (e) => `removed what an interrupted run left behind: ${e.what.join('; ')}` },
   'state-unreadable': { level: 'warn', line: (e) => `state file ${e.file} unusable (${e.problem}); starting with no history` },
@@ -76,7 +111,10 @@ export const formatters: Formatters = {
   'config-reloaded': { level: 'info', line: (e) => `config reloaded from ${e.file}` },
   'lock-busy': { level: 'warn', line: (e) => `another netgwm cycle is running; gave up after waiting ${(e.waitedMs / 1000).toFixed(1)} s` },
   'cycle-failed': { level: 'error', line: (e) => `cycle failed: ${e.error}` },
-  'cycle-done': { level: 'debug', line: (e) => `cycle done in ${e.durationMs} ms on ${e.current ?? 'no gateway'}; probed ${e.probed.join(', ') || 'nothing'}` },
+  'cycle-done': {
+    level: 'debug',
+    line: (e) => `cycle done in ${e.durationMs} ms on ${e.current ?? 'no gateway'}; probed ${e.probed.join(', ') || 'nothing'}`,
+  },
   'daemon-started': { level: 'info', line: (e) => `netgwm ${e.version} daemon started: a cycle every ${e.intervalS} s, config ${e.file}` },
   'daemon-stopping': { level: 'info', line: (e) => `daemon stopping on ${e.signal}` },
   'probe-fallback': { level: 'warn', line: (e) => `native ICMP unavailable (${e.error}); probing with ping(8) instead` },

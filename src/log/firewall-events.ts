@@ -24,15 +24,31 @@ export const firewallFormatters: Formatters = {
         ? `nftables: removed table ${e.table} (nftables.enabled is false)`
         : `nftables: loaded table ${e.table}; new connections get ${e.mark === undefined ? 'no mark (no active gateway)' : `mark ${hex(e.mark)} (${e.active})`}`,
   },
-  'firewall-failed': { level: 'error', line: (e) => `nftables: could not load table ${e.table}; the rules loaded before stay, the next cycle retries: ${e.error}` },
+  'firewall-failed': {
+    level: 'error',
+    line: (e) => `nftables: could not load table ${e.table}; the rules loaded before stay, the next cycle retries: ${e.error}`,
+  },
   'firewall-drifted': { level: 'warn', line: (e) => `nftables: table ${e.table} was changed or removed by someone else; loading it again` },
   'mark-rules-changed': {
     level: 'info',
-    line: (e) => `ip rules: ${[e.added.length > 0 && `added ${e.added.join(', ')}`, e.removed.length > 0 && `removed ${e.removed.join(', ')}`].filter(Boolean).join('; ')}`,
+    line: (e) =>
+      `ip rules: ${[e.added.length > 0 && `added ${e.added.join(', ')}`, e.removed.length > 0 && `removed ${e.removed.join(', ')}`].filter(Boolean).join('; ')}`,
   },
-  'mark-rules-failed': { level: 'error', line: (e) => `ip rules: could not update netgwm's fwmark rules; the next cycle retries: ${e.error}` },
-  'conntrack-flushed': { level: 'info', line: (e) => `conntrack: deleted ${e.count} flow entries (flush: ${e.flush}${e.filter ? `, conntrack -D ${e.filter}` : ''})` },
+  'mark-rules-failed': {
+    level: 'error',
+    line: (e) => `ip rules: could not update netgwm's fwmark rules; the next cycle retries: ${e.error}`,
+  },
+  'conntrack-flushed': {
+    level: 'info',
+    line: (e) => `conntrack: deleted ${e.count} flow entries (flush: ${e.flush}${e.filter ? `, conntrack -D ${e.filter}` : ''})`,
+  },
   'conntrack-skipped': { level: 'info', line: (e) => `conntrack: nothing to flush: ${e.why}` },
-  'conntrack-failed': { level: 'error', line: (e) => `conntrack: could not flush (flush: ${e.flush}); connections may stay on the old uplink: ${e.error}` },
-  'switch-incomplete': { level: 'error', line: (e) => `switch to ${e.to} is partial: ${e.failed.join(' and ')} failed (see above); the route did change and hooks still run` },
+  'conntrack-failed': {
+    level: 'error',
+    line: (e) => `conntrack: could not flush (flush: ${e.flush}); connections may stay on the old uplink: ${e.error}`,
+  },
+  'switch-incomplete': {
+    level: 'error',
+    line: (e) => `switch to ${e.to} is partial: ${e.failed.join(' and ')} failed (see above); the route did change and hooks still run`,
+  },
 };

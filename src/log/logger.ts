@@ -79,7 +79,6 @@ function renderText(record: { level: number; time: number; msg: string }, style:
   return `${localTime(new Date(record.time))} ${level} ${record.msg}\n`;
 }
 
-
 /** Lines kept in memory while the log file cannot be written; more are dropped. */
 const UNWRITTEN_LOG_BYTES = 1024 * 1024;
 
@@ -94,7 +93,10 @@ export function openLogFile(path: string): Destination {
   const file = pino.destination({ dest: path, append: true, sync: true, mkdir: true, maxLength: UNWRITTEN_LOG_BYTES });
   let failing = false;
   file.on('error', (error: Error) => {
-    if (!failing) process.stderr.write(`netgwm: cannot write the log file ${path} (${error.message}); its lines are held back or dropped until it can\n`);
+    if (!failing)
+      process.stderr.write(
+        `netgwm: cannot write the log file ${path} (${error.message}); its lines are held back or dropped until it can\n`,
+      );
     failing = true;
   });
   file.on('write', () => (failing = false));

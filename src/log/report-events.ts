@@ -13,6 +13,13 @@ type Formatters = { [K in ReportEvent['kind']]: { level: Level; line: (event: Ex
 export const reportFormatters: Formatters = {
   'report-failed': { level: 'warn', line: (e) => `could not write ${e.what}: ${e.error}; routing is not affected` },
   'metrics-listening': { level: 'info', line: (e) => `serving metrics at ${e.url}` },
-  'metrics-accept-failed': { level: 'warn', line: (e) => `cannot accept a metrics connection on ${e.address} (${e.error}); routing is not affected` },
-  'metrics-listen-failed': { level: 'error', line: (e) => `cannot serve metrics on ${e.address} (${e.error}); the daemon runs on without the endpoint; fix metrics_listen and restart it` },
+  'metrics-accept-failed': {
+    level: 'warn',
+    line: (e) => `cannot accept a metrics connection on ${e.address} (${e.error}); routing is not affected`,
+  },
+  'metrics-listen-failed': {
+    level: 'error',
+    line: (e) =>
+      `cannot serve metrics on ${e.address} (${e.error}); the daemon runs on without the endpoint; fix metrics_listen and restart it`,
+  },
 };

@@ -17,5 +17,8 @@ export const routeFormatters: Formatters = {
       `(logged once; remove that route, or give it a metric above 0, so that netgwm's route is the one used)`,
   },
   'foreign-default-gone': { level: 'info', line: (e) => `the default route ${e.route} that was used instead of netgwm's is gone` },
-  'default-restore-failed': { level: 'error', line: (e) => `could not put ${e.gateway}'s default route back in front of ${e.route}: ${e.error}` },
+  'default-restore-failed': {
+    level: 'error',
+    line: (e) => `could not put ${e.gateway}'s default route back in front of ${e.route}: ${e.error}`,
+  },
 };

@@ -11,6 +11,14 @@ export function localTime(date: Date): string {
 export function parseLocalTime(line: string): number | undefined {
   const match = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:[.,](\d{3}))? /.exec(line);
   if (!match) return undefined;
-  const [year, month, day, hour, minute, second, ms] = match.slice(1).map((part) => Number(part ?? 0)) as [number, number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second, ms] = match.slice(1).map((part) => Number(part ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return new Date(year, month - 1, day, hour, minute, second, ms).getTime();
 }

@@ -59,12 +59,7 @@ interface NetPingSession {
   onSocketSend(request: NetPingRequest, error: Error | null, bytes?: number): void;
 }
 interface NetPingModule {
-  createSession(options: {
-    sessionId: number;
-    retries: number;
-    timeout: number;
-    networkProtocol: number;
-  }): NetPingSession;
+  createSession(options: { sessionId: number; retries: number; timeout: number; networkProtocol: number }): NetPingSession;
   NetworkProtocol: { IPv4: number; IPv6: number };
 }
 
@@ -81,10 +76,7 @@ function requireNetPing(): NetPingModule {
     try {
       netPing = createRequire(import.meta.url)('net-ping') as NetPingModule;
     } catch (cause) {
-      throw new Error(
-        `ICMP probing unavailable: cannot load net-ping and its native raw-socket module (${messageOf(cause)})`,
-        { cause },
-      );
+      throw new Error(`ICMP probing unavailable: cannot load net-ping and its native raw-socket module (${messageOf(cause)})`, { cause });
     }
   }
   return netPing;
@@ -105,10 +97,7 @@ export async function loadIcmp(): Promise<void> {
       networkProtocol: np.NetworkProtocol.IPv4,
     });
   } catch (cause) {
-    throw new Error(
-      `ICMP probing unavailable: cannot open a raw ICMP socket (${messageOf(cause)}); needs root or CAP_NET_RAW`,
-      { cause },
-    );
+    throw new Error(`ICMP probing unavailable: cannot open a raw ICMP socket (${messageOf(cause)}); needs root or CAP_NET_RAW`, { cause });
   }
   session.close();
 }

@@ -32,13 +32,24 @@ export function createProber(exec: Exec, table: CheckTable, ping: Ping, options:
         routed = false; // `ip -batch` stops at the failed add, after the delete
         // E.g. its link is down: the kernel has no way to the gateway, so it is down.
         const why = error instanceof CommandError ? error.stderr.replace(/^Command failed.*$/m, '').trim() : String(error);
-        return { up: false, sites: targets.map((target) => ({ site: target.site, answered: false })), error: `no route ${describeRoute(gateway)}: ${why}` };
+        return {
+          up: false,
+          sites: targets.map((target) => ({ site: target.site, answered: false })),
+          error: `no route ${describeRoute(gateway)}: ${why}`,
+        };
       }
       const sites = await Promise.all(
         targets.map(async (target) => {
           if (!target.address) return { site: target.site, answered: false, skipped: target.skipped ?? 'no address' };
           const result = await ping(target.address, { ...options, mark: table.mark });
-          return { site: target.site, address: target.address, answered: result.answered, rttMs: result.rttMs, replies: result.replies, sent: result.sent };
+          return {
+            site: target.site,
+            address: target.address,
+            answered: result.answered,
+            rttMs: result.rttMs,
+            replies: result.replies,
+            sent: result.sent,
+          };
         }),
       );
       return { up: sites.some((site) => site.answered), sites };

@@ -69,7 +69,11 @@ export async function resolveSites(sites: string[], memory: SiteMemory, options:
   const usable = (site: string, address: string, remembered: string | undefined): ProbeTarget => {
     const why = unusableAddress(address, ownAddresses);
     if (why === undefined) return { site, address };
-    const target = isIP(site) ? { site, skipped: why } : remembered ? { site, address: remembered } : { site, skipped: `resolved to ${address}` };
+    const target = isIP(site)
+      ? { site, skipped: why }
+      : remembered
+        ? { site, address: remembered }
+        : { site, skipped: `resolved to ${address}` };
     unusable.push({ kind: 'site-unusable', site, address, why, usingCached: target.address });
     return target;
   };
@@ -119,7 +123,12 @@ function lookupOutcome(lookup: (name: string) => Promise<string>, name: string):
  * The new memory and the events: a failure is reported when it starts and when it ends. An
  * address the router would answer itself is not remembered, and is reported.
  */
-function remember(results: ReadonlyArray<readonly [string, Outcome | undefined]>, memory: SiteMemory, now: number, ownAddresses: ReadonlySet<string>): SettledSites {
+function remember(
+  results: ReadonlyArray<readonly [string, Outcome | undefined]>,
+  memory: SiteMemory,
+  now: number,
+  ownAddresses: ReadonlySet<string>,
+): SettledSites {
   const next: SettledSites = { resolved: {}, unresolved: {}, events: [] };
   for (const [site, outcome] of results) {
     const failure = own(memory.unresolved, site);
@@ -134,14 +143,22 @@ function remember(results: ReadonlyArray<readonly [string, Outcome | undefined]>
     }
     if (outcome?.address) {
       next.resolved[site] = outcome.address;
-      if (failure) next.events.push({ kind: 'site-resolved', site, address: outcome.address, failedForMs: now - failure.since, failures: failure.failures });
+      if (failure)
+        next.events.push({
+          kind: 'site-resolved',
+          site,
+          address: outcome.address,
+          failedForMs: now - failure.since,
+          failures: failure.failures,
+        });
       continue;
     }
     if (remembered) next.resolved[site] = remembered;
     // No outcome: its back-off is not over, nothing changes.
     const failed = outcome === undefined ? failure! : lookupFailed(failure, now, outcome.error ?? 'no address');
     next.unresolved[site] = failed;
-    if (!failure) next.events.push({ kind: 'site-unresolved', site, error: failed.error, usingCached: remembered, retryInMs: failed.retryAt - now });
+    if (!failure)
+      next.events.push({ kind: 'site-unresolved', site, error: failed.error, usingCached: remembered, retryInMs: failed.retryAt - now });
   }
   return next;
 }

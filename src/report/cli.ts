@@ -70,7 +70,10 @@ async function status(file: string, json: boolean): Promise<number> {
     // The problems on top (stderr), then the last state: a daemon may still run on its old config.
     process.stderr.write(`${config.problems.join('\n')}\n`);
   }
-  const doc = config instanceof ConfigError ? await readStatusOfBrokenConfig(file, config.problems, Date.now()) : await readStatus(config, Date.now());
+  const doc =
+    config instanceof ConfigError
+      ? await readStatusOfBrokenConfig(file, config.problems, Date.now())
+      : await readStatus(config, Date.now());
   print(json ? JSON.stringify(doc, null, 2) : statusTable(doc, wantsColor(process.stdout)).trimEnd());
   if (config instanceof ConfigError) return EXIT.usage;
   return doc.state_problem === null ? EXIT.ok : EXIT.failed;
@@ -88,7 +91,8 @@ async function history(config: Config, count: number, json: boolean): Promise<nu
 function historyLines(text: string | undefined): number {
   if (text === undefined) return DEFAULT_HISTORY_LINES;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_HISTORY_LINES) throw new UsageError(`-n: expected a whole number from 1 to ${MAX_HISTORY_LINES}, got "${text}"`);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_HISTORY_LINES)
+    throw new UsageError(`-n: expected a whole number from 1 to ${MAX_HISTORY_LINES}, got "${text}"`);
   return value;
 }
 

@@ -12,13 +12,15 @@ export function historyTable(doc: HistoryDocument, p: Paint): string {
   const lines = doc.entries.map(escapeEntry).map((entry) => {
     const at = localTime(new Date(entry.at)).slice(0, 19);
     if (entry.kind === 'outage') {
-      const lasted = entry.ongoing ? p.red(`ongoing for ${formatDuration(entry.duration_s * 1000)}`) : `lasted ${formatDuration(entry.duration_s * 1000)}`;
+      const lasted = entry.ongoing
+        ? p.red(`ongoing for ${formatDuration(entry.duration_s * 1000)}`)
+        : `lasted ${formatDuration(entry.duration_s * 1000)}`;
       return `${at}  ${p.red('all down')}  ${lasted}; route kept${entry.current ? ` on ${entry.current}` : ''}`;
     }
     const stay = `on ${entry.to} for ${formatDuration(entry.on_to_s * 1000)}${entry.ongoing ? ' so far' : ''}`;
     return `${at}  ${p.bold('switch')}    ${entry.from ?? 'none'} -> ${entry.to} (${stay})${entry.reason ? `: ${entry.reason}` : ''}`;
   });
-  return lines.join('\n') + '\n';
+  return `${lines.join('\n')}\n`;
 }
 
 type Entry = HistoryDocument['entries'][number];

@@ -79,7 +79,15 @@ export function parseLine(line: string, source: string, gateways: RouteOwner[] =
   if (at === undefined) return undefined;
   const message = line.replace(LINE_PREFIX, '');
   let match = SWITCH.exec(message);
-  if (match) return { kind: 'switch', at, to: match[2] ?? gatewayOfRoute(match[1]!, gateways), ...(match[3] && match[3] !== 'none' ? { from: match[3] } : {}), reason: match[4] ?? '', source };
+  if (match)
+    return {
+      kind: 'switch',
+      at,
+      to: match[2] ?? gatewayOfRoute(match[1]!, gateways),
+      ...(match[3] && match[3] !== 'none' ? { from: match[3] } : {}),
+      reason: match[4] ?? '',
+      source,
+    };
   match = ALL_DOWN.exec(message);
   if (match) return { kind: 'outage', at, ...(match[1] ? { current: match[1] } : {}), source };
   match = RECOVERED.exec(message);
@@ -120,7 +128,15 @@ function parseJsonLine(line: string, source: string): LineEntry | undefined {
   }
   const at = record.time;
   if (typeof at !== 'number') return undefined;
-  if (record.event === 'switched' && record.to?.name) return { kind: 'switch', at, to: record.to.name, ...(record.from?.name ? { from: record.from.name } : {}), reason: record.reason ?? '', source };
+  if (record.event === 'switched' && record.to?.name)
+    return {
+      kind: 'switch',
+      at,
+      to: record.to.name,
+      ...(record.from?.name ? { from: record.from.name } : {}),
+      reason: record.reason ?? '',
+      source,
+    };
   if (record.event === 'all-down') return { kind: 'outage', at, ...(record.current ? { current: record.current } : {}), source };
   if (record.event === 'recovered') return { kind: 'recovered', at, downForMs: record.downForMs ?? 0 };
   return undefined;
@@ -145,8 +161,23 @@ function openOutage(entries: HistoryEntry[]): OutageEntry | undefined {
 function mergeState(entries: HistoryEntry[], state: State): HistoryEntry[] {
   const last = state.lastSwitch;
   if (last) {
-    const logged = entries.some((entry) => entry.kind === 'switch' && entry.to === last.to && entry.from === last.from && entry.reason === last.reason && Math.abs(entry.at - last.at) <= SAME_SWITCH_MS);
-    if (!logged) entries.push({ kind: 'switch', at: last.at, to: last.to, ...(last.from ? { from: last.from } : {}), reason: last.reason, source: 'state' });
+    const logged = entries.some(
+      (entry) =>
+        entry.kind === 'switch' &&
+        entry.to === last.to &&
+        entry.from === last.from &&
+        entry.reason === last.reason &&
+        Math.abs(entry.at - last.at) <= SAME_SWITCH_MS,
+    );
+    if (!logged)
+      entries.push({
+        kind: 'switch',
+        at: last.at,
+        to: last.to,
+        ...(last.from ? { from: last.from } : {}),
+        reason: last.reason,
+        source: 'state',
+      });
   }
   if (state.allDownSince !== undefined && !openOutage(entries)) {
     entries.push({ kind: 'outage', at: state.allDownSince, ...(state.active ? { current: state.active } : {}), source: 'state' });
@@ -160,10 +191,27 @@ export function historyDocument(entries: HistoryEntry[], count: number, now: num
   const shown = entries.slice(-count).map((entry) => {
     if (entry.kind === 'outage') {
       const end = entry.until ?? now;
-      return { kind: entry.kind, at: iso(entry.at), until: entry.until === undefined ? null : iso(entry.until), duration_s: seconds(end - entry.at), ongoing: entry.until === undefined, current: entry.current ?? null, source: entry.source };
+      return {
+        kind: entry.kind,
+        at: iso(entry.at),
+        until: entry.until === undefined ? null : iso(entry.until),
+        duration_s: seconds(end - entry.at),
+        ongoing: entry.until === undefined,
+        current: entry.current ?? null,
+        source: entry.source,
+      };
     }
     const next = switches[switches.indexOf(entry) + 1];
-    return { kind: entry.kind, at: iso(entry.at), from: entry.from ?? null, to: entry.to, reason: entry.reason, on_to_s: seconds((next?.at ?? now) - entry.at), ongoing: next === undefined, source: entry.source };
+    return {
+      kind: entry.kind,
+      at: iso(entry.at),
+      from: entry.from ?? null,
+      to: entry.to,
+      reason: entry.reason,
+      on_to_s: seconds((next?.at ?? now) - entry.at),
+      ongoing: next === undefined,
+      source: entry.source,
+    };
   });
   return { schema_version: HISTORY_SCHEMA_VERSION, generated_at: iso(now), entries: shown };
 }

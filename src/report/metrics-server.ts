@@ -29,12 +29,21 @@ export interface MetricsLimits {
 export const METRICS_LIMITS: MetricsLimits = { maxConnections: 16, idleMs: 5000, requestMs: 5000, checkIntervalMs: 1000 };
 
 /** Starts serving when the config has metrics_listen; a port that cannot be bound is logged, not fatal. */
-export async function startMetricsServer(config: () => Config, log: Logger, limits: MetricsLimits = METRICS_LIMITS): Promise<MetricsServer | undefined> {
+export async function startMetricsServer(
+  config: () => Config,
+  log: Logger,
+  limits: MetricsLimits = METRICS_LIMITS,
+): Promise<MetricsServer | undefined> {
   const text = config().metrics_listen;
   const address = text === undefined ? undefined : parseListen(text);
   if (!text || !address) return undefined;
   const server = createServer(
-    { headersTimeout: limits.requestMs, requestTimeout: limits.requestMs, keepAliveTimeout: limits.idleMs, connectionsCheckingInterval: limits.checkIntervalMs },
+    {
+      headersTimeout: limits.requestMs,
+      requestTimeout: limits.requestMs,
+      keepAliveTimeout: limits.idleMs,
+      connectionsCheckingInterval: limits.checkIntervalMs,
+    },
     (request, response) => {
       if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
         response.writeHead(404, { 'content-type': 'text/plain' }).end('netgwm serves only GET /metrics\n');
@@ -44,7 +53,10 @@ export async function startMetricsServer(config: () => Config, log: Logger, limi
         .then(renderMetrics)
         .then(
           (body) => response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body),
-          (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`netgwm could not render its metrics: ${(error as Error).message}\n`),
+          (error: unknown) =>
+            response
+              .writeHead(500, { 'content-type': 'text/plain' })
+              .end(`netgwm could not render its metrics: ${(error as Error).message}\n`),
         );
     },
   );

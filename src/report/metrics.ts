@@ -11,7 +11,11 @@ type Value = (gateway: GatewayStatus) => number | null;
 
 /** Per-gateway series (label `gateway`); a null value leaves the series out (e.g. no RTT yet). */
 const GATEWAY_SERIES: Array<[name: string, help: string, value: Value]> = [
-  ['netgwm_gateway_up', '1 when the gateway answered its last probe, 0 when it did not (absent: never probed)', (g) => (g.state === 'unknown' ? null : Number(g.state === 'up'))],
+  [
+    'netgwm_gateway_up',
+    '1 when the gateway answered its last probe, 0 when it did not (absent: never probed)',
+    (g) => (g.state === 'unknown' ? null : Number(g.state === 'up')),
+  ],
   ['netgwm_gateway_active', '1 for the gateway the default route uses', (g) => Number(g.active)],
   ['netgwm_gateway_stable', '1 when the gateway has been up for min_uptime seconds', (g) => Number(g.stable)],
   ['netgwm_gateway_priority', 'Configured priority (1 = most preferred)', (g) => g.priority],
@@ -39,9 +43,21 @@ export async function renderMetrics(doc: StatusDocument): Promise<string> {
   };
   single('netgwm_all_down', '1 while no gateway answers (the route is kept)', Number(doc.all_down_since !== null));
   single('netgwm_last_cycle_timestamp_seconds', 'When the last cycle started (Unix time)', unixSeconds(doc.last_cycle?.at ?? null));
-  single('netgwm_last_cycle_duration_seconds', 'How long the last cycle took until it saved its state (hooks excluded)', seconds(doc.last_cycle?.duration_ms ?? null));
-  new Counter({ name: 'netgwm_switches_total', help: 'Default route switches the kernel accepted (kept across restarts)', registers: [registry] }).inc(doc.totals.switches);
-  new Counter({ name: 'netgwm_hook_failures_total', help: 'post-replace.d hooks that failed or timed out (kept across restarts)', registers: [registry] }).inc(doc.totals.hook_failures);
+  single(
+    'netgwm_last_cycle_duration_seconds',
+    'How long the last cycle took until it saved its state (hooks excluded)',
+    seconds(doc.last_cycle?.duration_ms ?? null),
+  );
+  new Counter({
+    name: 'netgwm_switches_total',
+    help: 'Default route switches the kernel accepted (kept across restarts)',
+    registers: [registry],
+  }).inc(doc.totals.switches);
+  new Counter({
+    name: 'netgwm_hook_failures_total',
+    help: 'post-replace.d hooks that failed or timed out (kept across restarts)',
+    registers: [registry],
+  }).inc(doc.totals.hook_failures);
   return registry.metrics();
 }
 

@@ -15,5 +15,8 @@ export async function publishReports(config: Config, state: State, mode: string,
   const doc = statusDocument({ config, state, stateFile: join(config.state_dir, STATE_FILE), hasState: true, mode, now });
   const failed = (what: string) => (error: unknown) => log.event({ kind: 'report-failed', what, error: (error as Error).message });
   if (statusDir !== false) await writeStatusFiles(statusDir, doc).catch(failed(`the status files in ${statusDir}`));
-  if (metricsFile !== undefined) await renderMetrics(doc).then((text) => writeFileAtomic(metricsFile, text)).catch(failed(`the metrics file ${metricsFile}`));
+  if (metricsFile !== undefined)
+    await renderMetrics(doc)
+      .then((text) => writeFileAtomic(metricsFile, text))
+      .catch(failed(`the metrics file ${metricsFile}`));
 }

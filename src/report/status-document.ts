@@ -109,9 +109,21 @@ export function statusDocument(input: StatusInput): StatusDocument {
     last_cycle:
       state.lastCycleAt === undefined
         ? null
-        : { at: iso(state.lastCycleAt), age_s: seconds(now - state.lastCycleAt), old: now - state.lastCycleAt > OLD_CYCLE_MS, duration_ms: state.lastCycleMs ?? null },
+        : {
+            at: iso(state.lastCycleAt),
+            age_s: seconds(now - state.lastCycleAt),
+            old: now - state.lastCycleAt > OLD_CYCLE_MS,
+            duration_ms: state.lastCycleMs ?? null,
+          },
     last_switch: state.lastSwitch
-      ? { at: iso(state.lastSwitch.at), age_s: seconds(now - state.lastSwitch.at), from: state.lastSwitch.from ?? null, to: state.lastSwitch.to, reason: state.lastSwitch.reason, incomplete: state.lastSwitch.incomplete ?? [] }
+      ? {
+          at: iso(state.lastSwitch.at),
+          age_s: seconds(now - state.lastSwitch.at),
+          from: state.lastSwitch.from ?? null,
+          to: state.lastSwitch.to,
+          reason: state.lastSwitch.reason,
+          incomplete: state.lastSwitch.incomplete ?? [],
+        }
       : null,
     totals: { switches: state.totals?.switches ?? 0, hook_failures: state.totals?.hookFailures ?? 0 },
     window: { max_probes: WINDOW.maxSamples, max_age_s: WINDOW.maxAgeMs / 1000 },
@@ -143,7 +155,13 @@ function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: Sta
     fresh,
     sites_answered: window.last.length > 0 ? window.last.filter((sample) => sample.replies > 0).length : null,
     sites_probed: window.last.length > 0 ? window.last.length : null,
-    sites: window.last.map((sample) => ({ site: sample.site, answered: sample.replies > 0, rtt_ms: rounded(sample.rttMs), replies: sample.replies, sent: sample.sent })),
+    sites: window.last.map((sample) => ({
+      site: sample.site,
+      answered: sample.replies > 0,
+      rtt_ms: rounded(sample.rttMs),
+      replies: sample.replies,
+      sent: sample.sent,
+    })),
     rtt_ms: { last: rounded(last), mean: rounded(window.rttMeanMs), max: rounded(window.rttMaxMs) },
     loss: {
       ratio: window.lossRatio === undefined ? null : Math.round(window.lossRatio * 10_000) / 10_000,

@@ -8,14 +8,29 @@ import { paint, type Paint } from './paint.js';
 export function statusTable(doc: StatusDocument, color: boolean): string {
   const p = paint(color);
   // The problems themselves are on stderr, above.
-  const broken = doc.config_problems.length > 0 ? [p.red(`${doc.config_file} does not load (see above)${doc.has_state ? '; below is the state the last cycle recorded' : ''}.`)] : [];
+  const broken =
+    doc.config_problems.length > 0
+      ? [p.red(`${doc.config_file} does not load (see above)${doc.has_state ? '; below is the state the last cycle recorded' : ''}.`)]
+      : [];
   if (!doc.has_state) {
-    const why = doc.state_problem ? `the state file ${doc.state_file} is unusable (${doc.state_problem})` : `${doc.state_file} does not exist yet`;
-    return [...broken, `${p.yellow('No status yet:')} ${why}.`, 'netgwm records what it sees when a cycle ends; run `netgwm run` or start the daemon, then ask again.', ''].join('\n');
+    const why = doc.state_problem
+      ? `the state file ${doc.state_file} is unusable (${doc.state_problem})`
+      : `${doc.state_file} does not exist yet`;
+    return [
+      ...broken,
+      `${p.yellow('No status yet:')} ${why}.`,
+      'netgwm records what it sees when a cycle ends; run `netgwm run` or start the daemon, then ask again.',
+      '',
+    ].join('\n');
   }
   const lines = [...broken, ...summaryLines(doc, p), '', ...gatewayTable(doc, p)];
-  lines.push('', p.dim(`RTT: last probe; MEAN/MAX and LOSS: the last ${doc.window.max_probes} site probes or ${formatDuration(doc.window.max_age_s * 1000)} of each gateway. Totals: ${doc.totals.switches} switches, ${doc.totals.hook_failures} hook failures.`));
-  return lines.join('\n') + '\n';
+  lines.push(
+    '',
+    p.dim(
+      `RTT: last probe; MEAN/MAX and LOSS: the last ${doc.window.max_probes} site probes or ${formatDuration(doc.window.max_age_s * 1000)} of each gateway. Totals: ${doc.totals.switches} switches, ${doc.totals.hook_failures} hook failures.`,
+    ),
+  );
+  return `${lines.join('\n')}\n`;
 }
 
 function summaryLines(doc: StatusDocument, p: Paint): string[] {
@@ -27,7 +42,11 @@ function summaryLines(doc: StatusDocument, p: Paint): string[] {
     `Last cycle: ${when(cycle.at, cycle.age_s)}${took}${cycle.old ? p.red(' (old: is the cron job or the daemon running?)') : ''}`,
   ];
   const last = doc.last_switch;
-  lines.push(last ? `Last switch: ${when(last.at, last.age_s)}, ${escapeControl(`${last.from ?? 'none'} -> ${last.to}: ${last.reason}`)}${last.incomplete.length > 0 ? p.red(` (incomplete: ${last.incomplete.join(', ')})`) : ''}` : 'Last switch: none recorded');
+  lines.push(
+    last
+      ? `Last switch: ${when(last.at, last.age_s)}, ${escapeControl(`${last.from ?? 'none'} -> ${last.to}: ${last.reason}`)}${last.incomplete.length > 0 ? p.red(` (incomplete: ${last.incomplete.join(', ')})`) : ''}`
+      : 'Last switch: none recorded',
+  );
   if (doc.all_down_since) lines.push(p.red(`All gateways down since ${localTime(new Date(doc.all_down_since))}; the route was kept.`));
   return lines;
 }
@@ -36,7 +55,8 @@ function summaryLines(doc: StatusDocument, p: Paint): string[] {
 function describeMode(doc: StatusDocument, p: Paint): string {
   const mode = doc.mode === 'auto' ? 'auto' : p.yellow(`pinned to ${doc.mode}`);
   if (doc.mode_source === 'use') return `${mode} (netgwm use)`;
-  if (doc.mode_source === 'default') return doc.mode_file === null ? mode : `${mode} ${p.yellow(`(the mode file names "${doc.mode_file}", not a gateway: ignored)`)}`;
+  if (doc.mode_source === 'default')
+    return doc.mode_file === null ? mode : `${mode} ${p.yellow(`(the mode file names "${doc.mode_file}", not a gateway: ignored)`)}`;
   const overridden = doc.mode_file !== null && doc.mode_file !== doc.mode;
   return `${mode} (the config's mode)${overridden ? p.yellow(`; it overrides \`netgwm use ${doc.mode_file}\``) : ''}`;
 }
@@ -47,7 +67,12 @@ function gatewayTable(doc: StatusDocument, p: Paint): string[] {
   const rows = doc.gateways.map((gateway) => gatewayRow(gateway, p));
   const cells = [HEADER.map((title) => ({ text: title, shown: p.bold(title) })), ...rows];
   const widths = HEADER.map((_, column) => Math.max(...cells.map((row) => row[column]!.text.length)));
-  return cells.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell.shown : cell.shown + ' '.repeat(widths[column]! - cell.text.length))).join('  ').trimEnd());
+  return cells.map((row) =>
+    row
+      .map((cell, column) => (column === row.length - 1 ? cell.shown : cell.shown + ' '.repeat(widths[column]! - cell.text.length)))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 interface Cell {

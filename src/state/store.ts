@@ -25,18 +25,38 @@ const stateSchema = z.object({
   allDownSince: time.optional(),
   pinnedDown: z.string().optional(),
   ignoredModeFile: z.string().optional(),
-  lastSwitch: z.object({ at: time, from: z.string().optional(), to: z.string(), reason: z.string(), incomplete: z.array(z.string()).optional() }).optional(),
+  lastSwitch: z
+    .object({ at: time, from: z.string().optional(), to: z.string(), reason: z.string(), incomplete: z.array(z.string()).optional() })
+    .optional(),
   firewall: z
-    .object({ hash: z.string(), listing: z.string(), table: z.string().optional(), rulePref: z.number().int(), netns: z.string(), verifiedAt: time })
+    .object({
+      hash: z.string(),
+      listing: z.string(),
+      table: z.string().optional(),
+      rulePref: z.number().int(),
+      netns: z.string(),
+      verifiedAt: time,
+    })
     .optional(),
   resolved: z.record(z.string(), z.string()).default({}),
   unresolved: z.record(z.string(), z.object({ since: time, failures: count, retryAt: time, error: z.string() })).optional(),
   // Added for status and metrics; a state file written before them loads without them.
   active: z.string().optional(),
-  samples: z.record(z.string(), z.array(z.object({ at: time, site: z.string(), sent: count, replies: count, rttMs: time.optional() }))).optional(),
+  samples: z
+    .record(z.string(), z.array(z.object({ at: time, site: z.string(), sent: count, replies: count, rttMs: time.optional() })))
+    .optional(),
   totals: z.object({ switches: count, hookFailures: count }).optional(),
   lastCycleMs: time.optional(),
-  pendingHooks: z.object({ to: gatewayInfo, from: gatewayInfo.optional(), reason: z.string(), done: z.array(z.string()), at: time.optional(), unconfirmed: z.literal(true).optional() }).optional(),
+  pendingHooks: z
+    .object({
+      to: gatewayInfo,
+      from: gatewayInfo.optional(),
+      reason: z.string(),
+      done: z.array(z.string()),
+      at: time.optional(),
+      unconfirmed: z.literal(true).optional(),
+    })
+    .optional(),
   foreignDefault: z.string().optional(),
   refusedHooks: z.record(z.string(), z.string()).optional(),
 });
@@ -79,7 +99,7 @@ export function parseState(text: string): LoadedState {
 }
 
 export async function saveState(stateDir: string, state: State): Promise<void> {
-  await writeFileAtomic(join(stateDir, STATE_FILE), JSON.stringify(state, null, 1) + '\n');
+  await writeFileAtomic(join(stateDir, STATE_FILE), `${JSON.stringify(state, null, 1)}\n`);
 }
 
 /**
@@ -118,7 +138,11 @@ const EXCLUSIVE_NEW_FILE = constants.O_WRONLY | constants.O_CREAT | constants.O_
  * The mode in force (see src/core/mode.ts): the config's `mode` when written, else STATE_DIR/mode,
  * else auto. A mode file that is no regular file (a FIFO…) counts as none, with the `problem`.
  */
-export async function readEffectiveMode(config: { state_dir: string; mode?: string; gateways: Array<{ name: string }> }): Promise<EffectiveMode & { problem?: string }> {
+export async function readEffectiveMode(config: {
+  state_dir: string;
+  mode?: string;
+  gateways: Array<{ name: string }>;
+}): Promise<EffectiveMode & { problem?: string }> {
   const names = config.gateways.map((gateway) => gateway.name);
   try {
     return effectiveMode(config.mode, await readMode(config.state_dir), names);

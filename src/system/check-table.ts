@@ -19,7 +19,11 @@ function ruleArgs(table: CheckTable): string[] {
 
 /** Removes rules and routes an interrupted run left; returns what it removed, for the log. */
 export async function removeLeftovers(exec: Exec, table: CheckTable): Promise<string[]> {
-  const rules = JSON.parse((await exec('ip', ['-N', '-j', '-4', 'rule', 'list'])).stdout || '[]') as Array<{ priority: number; fwmark?: string; table?: string }>;
+  const rules = JSON.parse((await exec('ip', ['-N', '-j', '-4', 'rule', 'list'])).stdout || '[]') as Array<{
+    priority: number;
+    fwmark?: string;
+    table?: string;
+  }>;
   const ours = rules.filter((rule) => rule.table === String(table.id) || (rule.priority === table.pref && rule.fwmark === hex(table.mark)));
   const routes = await exec('ip', ['-j', '-4', 'route', 'show', 'table', String(table.id)], { reject: false });
   // An empty table does not exist for the kernel: `ip` then fails with "FIB table does not exist".
@@ -29,7 +33,7 @@ export async function removeLeftovers(exec: Exec, table: CheckTable): Promise<st
   const script = ours.map((rule) => `rule del pref ${rule.priority}${rule.fwmark ? ` fwmark ${rule.fwmark}` : ''} lookup ${rule.table}`);
   if (routeCount > 0) script.push(`route flush table ${table.id}`);
   // Every line removes something just listed: a failure is real, and the cycle must not go on.
-  await exec('ip', ['-4', '-batch', '-'], { input: script.join('\n') + '\n' });
+  await exec('ip', ['-4', '-batch', '-'], { input: `${script.join('\n')}\n` });
   return [
     ...ours.map((rule) => `ip rule pref ${rule.priority} lookup ${rule.table}`),
     ...(routeCount > 0 ? [`${routeCount} route(s) in table ${table.id}`] : []),

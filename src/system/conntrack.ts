@@ -12,7 +12,7 @@ export type Flush = 'all' | 'udp' | 'old';
 export function flushFilter(flush: Flush, oldMark: number | undefined, mask: number): string[] {
   if (flush === 'udp') return ['-p', 'udp'];
   if (flush === 'old') {
-    if (oldMark === undefined) throw new RangeError('flush: old needs the old gateway\'s mark');
+    if (oldMark === undefined) throw new RangeError("flush: old needs the old gateway's mark");
     return ['--mark', `${hex(oldMark)}/${hex(mask)}`];
   }
   return [];
@@ -26,5 +26,9 @@ export async function deleteFlows(exec: Exec, filter: string[]): Promise<number>
   // stderr, and exits 1 when nothing matched: that is no error.
   const count = /(\d+) flow entries have been deleted/.exec(result.stderr)?.[1];
   if (count !== undefined && (result.exitCode === 0 || (result.exitCode === 1 && count === '0'))) return Number(count);
-  throw new CommandError(['conntrack', ...argv], result.exitCode < 0 ? undefined : result.exitCode, result.stderr || 'no output (is conntrack installed and are we root?)');
+  throw new CommandError(
+    ['conntrack', ...argv],
+    result.exitCode < 0 ? undefined : result.exitCode,
+    result.stderr || 'no output (is conntrack installed and are we root?)',
+  );
 }

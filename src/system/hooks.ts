@@ -66,7 +66,13 @@ export async function listHooks(dir: string, uid = process.getuid?.() ?? 0): Pro
     const path = join(dir, name);
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) continue;
-    if (!(await access(path, constants.X_OK).then(() => true, () => false))) continue;
+    if (
+      !(await access(path, constants.X_OK).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
     const refusal = unsafeDir ?? (await unsafeHook(path, info, uid));
     if (refusal) list.refused.push({ hook: path, ...refusal });
     else list.hooks.push(path);
@@ -83,10 +89,17 @@ async function unsafeHook(path: string, target: Stats, uid: number): Promise<{ r
 }
 
 function unsafe(path: string, info: Stats, uid: number, what: string): { reason: string; fix: string } | undefined {
-  if (info.uid !== uid) return { reason: `${what} (${path}) is owned by uid ${info.uid}, not by ${ownerName(uid)}`, fix: `chown ${info.isSymbolicLink() ? '-h ' : ''}${ownerName(uid)} ${path}` };
+  if (info.uid !== uid)
+    return {
+      reason: `${what} (${path}) is owned by uid ${info.uid}, not by ${ownerName(uid)}`,
+      fix: `chown ${info.isSymbolicLink() ? '-h ' : ''}${ownerName(uid)} ${path}`,
+    };
   if (!info.isSymbolicLink() && (info.mode & 0o022) !== 0) {
     const mode = (info.mode & 0o7777).toString(8).padStart(4, '0');
-    return { reason: `${what} (${path}) is writable by ${info.mode & 0o020 ? (info.mode & 0o002 ? 'group and others' : 'group') : 'others'} (mode ${mode})`, fix: `chmod go-w ${path}` };
+    return {
+      reason: `${what} (${path}) is writable by ${info.mode & 0o020 ? (info.mode & 0o002 ? 'group and others' : 'group') : 'others'} (mode ${mode})`,
+      fix: `chmod go-w ${path}`,
+    };
   }
   return undefined;
 }
@@ -106,8 +119,20 @@ export function hookArguments(next: GatewayInfo, previous?: GatewayInfo): string
  * whether the daemon runs it under systemd (which sets no HOME or LOGNAME) or `netgwm run` runs
  * it from cron. Nothing else is inherited, so a hook never depends on how netgwm was started.
  */
-export function hookEnvironment(next: GatewayInfo, previous: GatewayInfo | undefined, reason: string, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const [newName, newIp, newDev, oldName, oldIp, oldDev] = hookArguments(next, previous) as [string, string, string, string, string, string];
+export function hookEnvironment(
+  next: GatewayInfo,
+  previous: GatewayInfo | undefined,
+  reason: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const [newName, newIp, newDev, oldName, oldIp, oldDev] = hookArguments(next, previous) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   return {
     ...userEnvironment(),
     // cron's SHELL is /bin/sh whatever the user's login shell; its PATH is shorter, but
@@ -141,12 +166,29 @@ function userEnvironment(): Record<string, string> {
  * Runs one hook in its own process group, so a timeout kills whatever it started too.
  * Never throws: a failing or hanging hook must not stop the others or the next cycle.
  */
-export async function runHook(path: string, args: string[], env: Record<string, string>, timeoutMs: number, signal?: AbortSignal): Promise<HookResult> {
+export async function runHook(
+  path: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<HookResult> {
   const started = performance.now();
   // Output is read to its end, however long, so that a talkative hook is neither blocked nor
   // killed by SIGPIPE; only its last bytes are kept.
-  const child = startProcess(path, () => execa(path, args, { env, extendEnv: false, detached: true, stdin: 'ignore', reject: false, buffer: false }));
-  if (child instanceof Error) return { hook: path, timedOut: false, durationMs: 0, stderrTail: tail(child.message), stdoutTail: '', stdoutDropped: 0, stderrDropped: 0 };
+  const child = startProcess(path, () =>
+    execa(path, args, { env, extendEnv: false, detached: true, stdin: 'ignore', reject: false, buffer: false }),
+  );
+  if (child instanceof Error)
+    return {
+      hook: path,
+      timedOut: false,
+      durationMs: 0,
+      stderrTail: tail(child.message),
+      stdoutTail: '',
+      stdoutDropped: 0,
+      stderrDropped: 0,
+    };
   const stdout = keepLast(child.stdout, OUTPUT_KEPT_BYTES);
   const stderr = keepLast(child.stderr, OUTPUT_KEPT_BYTES);
   const killGroup = (reason: NodeJS.Signals) => {
@@ -192,7 +234,7 @@ export async function runHook(path: string, args: string[], env: Record<string, 
     signal: result.signal,
     timedOut,
     durationMs: Math.round(performance.now() - started),
-    stderrTail: tail(stderr.text() || (result.exitCode === undefined && !result.signal ? result.shortMessage ?? '' : '')),
+    stderrTail: tail(stderr.text() || (result.exitCode === undefined && !result.signal ? (result.shortMessage ?? '') : '')),
     stdoutTail: tail(stdout.text()),
     stdoutDropped: stdout.dropped(),
     stderrDropped: stderr.dropped(),

@@ -74,7 +74,10 @@ async function preparePrivateDir(dir: string): Promise<void> {
     if (error.code !== 'EEXIST') throw error;
   });
   const uid = process.geteuid?.() ?? 0;
-  for (const [path, what] of [[parent, 'its parent'], [dir, 'the lock directory']] as const) {
+  for (const [path, what] of [
+    [parent, 'its parent'],
+    [dir, 'the lock directory'],
+  ] as const) {
     const info = await lstat(path);
     const problem = !info.isDirectory()
       ? 'is not a directory'
@@ -83,7 +86,10 @@ async function preparePrivateDir(dir: string): Promise<void> {
         : (info.mode & 0o022) !== 0
           ? `is writable by group or others (mode ${(info.mode & 0o7777).toString(8)})`
           : undefined;
-    if (problem) throw new Error(`cannot take the cycle lock: ${path} (${what}) ${problem}; someone could fake the lock there. Fix: \`chown root ${path}; chmod go-w ${path}\`, or remove it`);
+    if (problem)
+      throw new Error(
+        `cannot take the cycle lock: ${path} (${what}) ${problem}; someone could fake the lock there. Fix: \`chown root ${path}; chmod go-w ${path}\`, or remove it`,
+      );
   }
   const own = await lstat(dir);
   if ((own.mode & 0o077) !== 0) await chmod(dir, 0o700); // ours and not writable by others: only closing it
@@ -138,6 +144,9 @@ async function lockThroughTurnstile(file: FileHandle, turnstile: string, options
   // Ended just as flock took the lock: the caller closes the file, which drops it again.
   if (result.exitCode === 0 && !ended) return;
   if (ended || result.exitCode === BUSY_EXIT) throw new LockBusyError('another netgwm cycle holds the lock');
-  const why = result.code === 'ENOENT' ? 'flock(1) is not installed (Debian package util-linux)' : `flock exited ${result.exitCode ?? result.signal}: ${String(result.stderr).trim()}`;
+  const why =
+    result.code === 'ENOENT'
+      ? 'flock(1) is not installed (Debian package util-linux)'
+      : `flock exited ${result.exitCode ?? result.signal}: ${String(result.stderr).trim()}`;
   throw new Error(`cannot take the cycle lock: ${why}`);
 }

@@ -24,7 +24,9 @@ export function parseMarkRules(json: string, prefs: number[]): MarkRule[] {
     .map((rule) => ({
       pref: rule.priority,
       table: Number(rule.table),
-      ...(rule.fwmark === undefined ? {} : { fwmark: Number(rule.fwmark), mask: rule.fwmask === undefined ? 0xffffffff : Number(rule.fwmask) }),
+      ...(rule.fwmark === undefined
+        ? {}
+        : { fwmark: Number(rule.fwmark), mask: rule.fwmask === undefined ? 0xffffffff : Number(rule.fwmask) }),
     }));
 }
 
@@ -34,6 +36,9 @@ export async function readMarkRules(exec: Exec, prefs: number[]): Promise<MarkRu
 
 /** Removes, then adds; each line is one rule, so install and removal are exact pairs. */
 export async function changeMarkRules(exec: Exec, change: { remove: MarkRule[]; add: MarkRule[] }): Promise<void> {
-  const script = [...change.remove.map((rule) => `rule del ${ruleWords(rule)}`), ...change.add.map((rule) => `rule add ${ruleWords(rule)}`)];
-  if (script.length > 0) await exec('ip', ['-4', '-batch', '-'], { input: script.join('\n') + '\n' });
+  const script = [
+    ...change.remove.map((rule) => `rule del ${ruleWords(rule)}`),
+    ...change.add.map((rule) => `rule add ${ruleWords(rule)}`),
+  ];
+  if (script.length > 0) await exec('ip', ['-4', '-batch', '-'], { input: `${script.join('\n')}\n` });
 }

@@ -30,11 +30,18 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
 }
 
 function tooLarge(maxBytes: number): string {
-  const size = maxBytes % (1 << 20) === 0 ? `${maxBytes / (1 << 20)} MiB` : maxBytes % 1024 === 0 ? `${maxBytes / 1024} KiB` : `${maxBytes} bytes`;
+  const size =
+    maxBytes % (1 << 20) === 0 ? `${maxBytes / (1 << 20)} MiB` : maxBytes % 1024 === 0 ? `${maxBytes / 1024} KiB` : `${maxBytes} bytes`;
   return `it is larger than ${size}, the most accepted`;
 }
 
-function describeType(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function describeType(stats: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a FIFO';
   if (stats.isSocket()) return 'a socket';

@@ -26,9 +26,11 @@ export function parseDefaultRoutes(json: string): DefaultRoute[] {
 
 /** The configured gateway the default route goes through, if any. */
 export function matchGateway(route: DefaultRoute | undefined, gateways: Gateway[]): Gateway | undefined {
-  if (!route || route.type !== 'unicast' || route.dev === undefined) return undefined;
+  if (route?.type !== 'unicast' || route.dev === undefined) return undefined;
   return gateways.find((gateway) =>
-    gateway.ip !== undefined ? gateway.ip === route.gateway && (gateway.dev === undefined || gateway.dev === route.dev) : gateway.dev === route.dev,
+    gateway.ip !== undefined
+      ? gateway.ip === route.gateway && (gateway.dev === undefined || gateway.dev === route.dev)
+      : gateway.dev === route.dev,
   );
 }
 
@@ -57,7 +59,8 @@ function defaultRouteWords(route: DefaultRoute): string[] {
     'default',
     ...(route.gateway ? ['via', route.gateway] : []),
     ...(route.dev ? ['dev', route.dev] : []),
-    'metric', String(route.metric),
+    'metric',
+    String(route.metric),
   ];
 }
 
@@ -74,7 +77,9 @@ export async function readDefaultRoutes(exec: Exec): Promise<DefaultRoute[]> {
 /** `ip route replace default via IP [dev DEV]` in the main table (or `table`), as argv. */
 export function defaultRouteArgs(gateway: Pick<Gateway, 'ip' | 'dev'>, table?: number, verb: 'replace' | 'add' = 'replace'): string[] {
   return [
-    'route', verb, 'default',
+    'route',
+    verb,
+    'default',
     ...(gateway.ip ? ['via', gateway.ip] : []),
     ...(gateway.dev ? ['dev', gateway.dev] : []),
     ...(table === undefined ? [] : ['table', String(table)]),
@@ -86,7 +91,12 @@ export async function replaceDefaultRoute(exec: Exec, gateway: Gateway): Promise
   const argv = defaultRouteArgs(gateway);
   await exec('ip', ['-4', ...argv]);
   const now = (await readDefaultRoutes(exec))[0];
-  if (!matchGateway(now, [gateway])) throw new CommandError(['ip', ...argv], 0, `the command succeeded but the kernel still uses another default route${now ? `: ${describeDefaultRoute(now)}` : ''}`);
+  if (!matchGateway(now, [gateway]))
+    throw new CommandError(
+      ['ip', ...argv],
+      0,
+      `the command succeeded but the kernel still uses another default route${now ? `: ${describeDefaultRoute(now)}` : ''}`,
+    );
   return now!;
 }
 

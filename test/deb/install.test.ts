@@ -56,7 +56,12 @@ ExecStart=/bin/sh -c 'echo started >> /var/tmp/hook-target-starts'
 
 /** `debian/build-deb.sh`, lintian included; returns the .deb's path and lintian's output. */
 async function buildDeb(out: string): Promise<{ deb: string; output: string }> {
-  const result = await execa(join(REPO, 'debian/build-deb.sh'), [], { env: { NETGWM_DEB_OUT: out, NETGWM_DEB_SUITE: SUITE }, all: true, reject: false, timeout: LONG });
+  const result = await execa(join(REPO, 'debian/build-deb.sh'), [], {
+    env: { NETGWM_DEB_OUT: out, NETGWM_DEB_SUITE: SUITE },
+    all: true,
+    reject: false,
+    timeout: LONG,
+  });
   if (result.exitCode !== 0) throw new Error(`debian/build-deb.sh failed (${result.exitCode}):\n${String(result.all).slice(-4000)}`);
   return { deb: String(result.stdout).trim().split('\n').at(-1)!, output: String(result.all) };
 }
@@ -83,7 +88,15 @@ async function missingCommands(names: string[]): Promise<string[]> {
 
 /** The packages a Depends field names: the first of alternatives, without versions. */
 function packageNames(field: string): string[] {
-  return field.split(',').map((entry) => entry.split('|')[0]!.replace(/\(.*\)/, '').trim()).filter(Boolean);
+  return field
+    .split(',')
+    .map((entry) =>
+      entry
+        .split('|')[0]!
+        .replace(/\(.*\)/, '')
+        .trim(),
+    )
+    .filter(Boolean);
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -103,7 +116,9 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
   /** Waits until the service's journal has a line matching `pattern` (bounded by GUARD_MS). */
   async function journalShows(pattern: RegExp): Promise<void> {
     if (!(await waitFor(async () => pattern.test(await journal()), GUARD_MS))) {
-      throw new Error(`the journal of netgwm.service has no line matching ${pattern} after ${GUARD_MS / 1000} s:\n${(await journal()).slice(-3000)}`);
+      throw new Error(
+        `the journal of netgwm.service has no line matching ${pattern} after ${GUARD_MS / 1000} s:\n${(await journal()).slice(-3000)}`,
+      );
     }
   }
   const mainPid = async () => (await inRoot(['systemctl', 'show', '-P', 'MainPID', 'netgwm'])).stdout;
@@ -117,14 +132,19 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
 
   beforeAll(async () => {
     const missing = await missingCommands(['dpkg-buildpackage', 'dh', 'lintian', 'debootstrap', 'systemd-nspawn', 'nsenter']);
-    if (missing.length > 0) throw new Error(`the package test needs ${missing.join(', ')}: apt-get install dpkg-dev debhelper lintian debootstrap systemd-container util-linux`);
+    if (missing.length > 0)
+      throw new Error(
+        `the package test needs ${missing.join(', ')}: apt-get install dpkg-dev debhelper lintian debootstrap systemd-container util-linux`,
+      );
     work = await mkdtemp(join(tmpdir(), 'netgwm-deb-test-'));
     const started = performance.now();
     const build = await buildDeb(join(work, 'out'));
     deb = build.deb;
     const tags = build.output.split('\n').filter((line) => /^[EWIPNOX]: netgwm/.test(line));
     const notInfo = tags.filter((line) => !line.startsWith('I: '));
-    figures.push(`lintian: ${notInfo.length} errors and warnings, ${tags.length - notInfo.length} info tags${notInfo.map((line) => `\n    ${line}`).join('')}`);
+    figures.push(
+      `lintian: ${notInfo.length} errors and warnings, ${tags.length - notInfo.length} info tags${notInfo.map((line) => `\n    ${line}`).join('')}`,
+    );
     expect(tags.filter((line) => line.startsWith('E: '))).toEqual([]);
     const built = performance.now();
     // The package's dependencies are in the root from the start (a root with them is cached),
@@ -167,18 +187,24 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
     expect((await inRoot(['cat', '/proc/1/comm'])).stdout).toBe('systemd');
   });
 
-  it('installs with apt, bringing nothing that the dependencies did not', async () => {
-    const result = await inRoot(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '/var/tmp/netgwm-previous.deb']);
-    expect(result.stdout).toMatch(/^0 upgraded, 1 newly installed, 0 to remove/m);
-    expect((await inRoot(['dpkg-query', '-W', '-f', '${Version}', 'netgwm'])).stdout).toBe(`${version}~previous`);
-  }, SERVICE_TEST_MS);
+  it(
+    'installs with apt, bringing nothing that the dependencies did not',
+    async () => {
+      const result = await inRoot(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '/var/tmp/netgwm-previous.deb']);
+      expect(result.stdout).toMatch(/^0 upgraded, 1 newly installed, 0 to remove/m);
+      expect((await inRoot(['dpkg-query', '-W', '-f', '${Version}', 'netgwm'])).stdout).toBe(`${version}~previous`);
+    },
+    SERVICE_TEST_MS,
+  );
 
-  it('runs on Debian\'s own nodejs: --version, --help, the manual page', async () => {
+  it("runs on Debian's own nodejs: --version, --help, the manual page", async () => {
     expect((await inRoot(['node', '--version'])).stdout).toMatch(new RegExp(`^v${NODEJS[SUITE]!.major}\\.`));
     const pkg = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { version: string };
     expect((await inRoot(['netgwm', '--version'])).stdout).toBe(pkg.version);
     expect((await inRoot(['netgwm', '--help'])).stdout).toMatch(/^Usage: netgwm \[COMMAND\]/);
-    expect((await inRoot(['man', '-P', 'cat', 'netgwm'])).stdout).toMatch(/^NAME\s+netgwm - keep a Linux router's default route on the best working uplink$/m);
+    expect((await inRoot(['man', '-P', 'cat', 'netgwm'])).stdout).toMatch(
+      /^NAME\s+netgwm - keep a Linux router's default route on the best working uplink$/m,
+    );
   });
 
   it('ships a config that validates, with its check table declared in rt_tables.d', async () => {
@@ -186,7 +212,13 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
     expect(result.stdout).toMatch(/^check_table: netgwm_check \(table 194\)$/m);
     expect(await rootFile('/etc/iproute2/rt_tables.d/netgwm.conf')).toMatch(/^194\tnetgwm_check$/m);
     const conffiles = (await inRoot(['dpkg-query', '-W', '-f', '${Conffiles}', 'netgwm'])).stdout;
-    for (const file of ['/etc/netgwm/netgwm.yml', '/etc/default/netgwm', '/etc/cron.d/netgwm', '/etc/logrotate.d/netgwm', '/etc/iproute2/rt_tables.d/netgwm.conf']) {
+    for (const file of [
+      '/etc/netgwm/netgwm.yml',
+      '/etc/default/netgwm',
+      '/etc/cron.d/netgwm',
+      '/etc/logrotate.d/netgwm',
+      '/etc/iproute2/rt_tables.d/netgwm.conf',
+    ]) {
       expect(conffiles).toContain(` ${file} `);
     }
   });
@@ -204,39 +236,45 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
     expect(result.exitCode).toBe(0);
   });
 
-  it('carries a native module built for the release\'s own nodejs, which loads there', async () => {
+  it("carries a native module built for the release's own nodejs, which loads there", async () => {
     expect((await inRoot(['node', '-p', 'process.versions.modules'])).stdout).toBe(String(NODEJS[SUITE]!.abi));
     const load = await inRoot(['node', '-e', 'require("/usr/lib/netgwm/node_modules/raw-socket")'], { reject: false });
     expect(load).toMatchObject({ exitCode: 0, stderr: '' });
   });
 
-  it('runs real cycles in the router namespace as cron would, probing with native ICMP', async () => {
-    // The admin edits the shipped config and adds a hook.
-    await writeConfig(gatewaysConfig([1, 2], 'auto'));
-    await writeFile(root.path('/etc/netgwm/post-replace.d/50-record'), RECORDING_HOOK);
-    await chmod(root.path('/etc/netgwm/post-replace.d/50-record'), 0o755);
+  it(
+    'runs real cycles in the router namespace as cron would, probing with native ICMP',
+    async () => {
+      // The admin edits the shipped config and adds a hook.
+      await writeConfig(gatewaysConfig([1, 2], 'auto'));
+      await writeFile(root.path('/etc/netgwm/post-replace.d/50-record'), RECORDING_HOOK);
+      await chmod(root.path('/etc/netgwm/post-replace.d/50-record'), 0o755);
 
-    const first = await inRoot(['netgwm', 'run'], { reject: false });
-    expect(first).toMatchObject({ exitCode: 0, stdout: '', stderr: '' }); // no "native ICMP unavailable"
-    expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.1', dev: 'wan_1' }]);
-    expect((await inRoot(['test', '-e', '/var/lib/netgwm/probe-fallback'], { reject: false })).exitCode).toBe(1);
+      const first = await inRoot(['netgwm', 'run'], { reject: false });
+      expect(first).toMatchObject({ exitCode: 0, stdout: '', stderr: '' }); // no "native ICMP unavailable"
+      expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.1', dev: 'wan_1' }]);
+      expect((await inRoot(['test', '-e', '/var/lib/netgwm/probe-fallback'], { reject: false })).exitCode).toBe(1);
 
-    await net.failOperator(1);
-    // probe.method icmp refuses to start without the native module: this cycle probes natively.
-    await writeConfig(gatewaysConfig([1, 2], 'icmp'));
-    const failover = await inRoot(['netgwm', 'run'], { reject: false });
-    expect(failover).toMatchObject({ exitCode: 0, stdout: '' });
-    expect(failover.stderr).toMatch(/gateway isp1 down: 0\/2 sites answered/); // what cron would mail
-    expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.5', dev: 'wan-2' }]);
-    await net.restoreOperator(1);
-    expect(await inRoot(['netgwm', 'run'], { reject: false })).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
-    expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.1', dev: 'wan_1' }]);
+      await net.failOperator(1);
+      // probe.method icmp refuses to start without the native module: this cycle probes natively.
+      await writeConfig(gatewaysConfig([1, 2], 'icmp'));
+      const failover = await inRoot(['netgwm', 'run'], { reject: false });
+      expect(failover).toMatchObject({ exitCode: 0, stdout: '' });
+      expect(failover.stderr).toMatch(/gateway isp1 down: 0\/2 sites answered/); // what cron would mail
+      expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.5', dev: 'wan-2' }]);
+      await net.restoreOperator(1);
+      expect(await inRoot(['netgwm', 'run'], { reject: false })).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+      expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.1', dev: 'wan_1' }]);
 
-    const log = await rootFile('/var/log/netgwm.log');
-    expect(log).toMatch(/route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)/);
-    expect(log).not.toMatch(/native ICMP unavailable/);
-    expect(await rootFile('/var/tmp/hook-calls')).toBe('isp1 192.0.2.1 wan_1 NaN NaN NaN\nisp2 192.0.2.5 wan-2 isp1 192.0.2.1 wan_1\nisp1 192.0.2.1 wan_1 isp2 192.0.2.5 wan-2\n');
-  }, SERVICE_TEST_MS);
+      const log = await rootFile('/var/log/netgwm.log');
+      expect(log).toMatch(/route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)/);
+      expect(log).not.toMatch(/native ICMP unavailable/);
+      expect(await rootFile('/var/tmp/hook-calls')).toBe(
+        'isp1 192.0.2.1 wan_1 NaN NaN NaN\nisp2 192.0.2.5 wan-2 isp1 192.0.2.1 wan_1\nisp1 192.0.2.1 wan_1 isp2 192.0.2.5 wan-2\n',
+      );
+    },
+    SERVICE_TEST_MS,
+  );
 
   it('rotates the log with the shipped logrotate config', async () => {
     const debug = await inRoot(['logrotate', '-d', '/etc/logrotate.d/netgwm']);
@@ -247,106 +285,171 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
     expect(await rootFile('/var/log/netgwm.log')).toBe(''); // a healthy cycle logs at debug only, to a fresh file
   });
 
-  it('upgrades to this build keeping the edited config and the state', async () => {
-    const edited = await rootFile('/etc/netgwm/netgwm.yml');
-    const result = await inRoot(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '/var/tmp/netgwm.deb']);
-    expect(result.stdout).toMatch(/^0 upgraded, 0 newly installed|^1 upgraded/m);
-    expect((await inRoot(['dpkg-query', '-W', '-f', '${Version}', 'netgwm'])).stdout).toBe(version);
-    expect(await rootFile('/etc/netgwm/netgwm.yml')).toBe(edited);
-    expect((await inRoot(['find', '/etc', '-name', '*.dpkg-*'])).stdout).toBe('');
-    expect(await rootFile('/var/lib/netgwm/state.json')).toMatch(/"lastSwitch"/);
-    expect(await inRoot(['netgwm', 'run'], { reject: false })).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
-  }, SERVICE_TEST_MS);
+  it(
+    'upgrades to this build keeping the edited config and the state',
+    async () => {
+      const edited = await rootFile('/etc/netgwm/netgwm.yml');
+      const result = await inRoot(['apt-get', 'install', '-y', '-q', '--no-install-recommends', '/var/tmp/netgwm.deb']);
+      expect(result.stdout).toMatch(/^0 upgraded, 0 newly installed|^1 upgraded/m);
+      expect((await inRoot(['dpkg-query', '-W', '-f', '${Version}', 'netgwm'])).stdout).toBe(version);
+      expect(await rootFile('/etc/netgwm/netgwm.yml')).toBe(edited);
+      expect((await inRoot(['find', '/etc', '-name', '*.dpkg-*'])).stdout).toBe('');
+      expect(await rootFile('/var/lib/netgwm/state.json')).toMatch(/"lastSwitch"/);
+      expect(await inRoot(['netgwm', 'run'], { reject: false })).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+    },
+    SERVICE_TEST_MS,
+  );
 
-  it('runs as a service: enable --now, a failover in the journal with its priorities', async () => {
-    await writeFile(root.path('/etc/default/netgwm'), (await rootFile('/etc/default/netgwm')).replace(/^INTERVAL=60$/m, 'INTERVAL=1'));
-    await writeFile(root.path('/etc/netgwm/post-replace.d/60-admin'), ADMIN_HOOK);
-    await chmod(root.path('/etc/netgwm/post-replace.d/60-admin'), 0o755);
-    await inRoot(['systemctl', 'enable', '--now', 'netgwm']);
-    expect((await inRoot(['systemctl', 'is-enabled', 'netgwm'])).stdout).toBe('enabled');
-    expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('active');
-    await journalShows(/netgwm [\d.]+ daemon started: a cycle every 1 s, config \/etc\/netgwm\/netgwm\.yml/);
+  it(
+    'runs as a service: enable --now, a failover in the journal with its priorities',
+    async () => {
+      await writeFile(root.path('/etc/default/netgwm'), (await rootFile('/etc/default/netgwm')).replace(/^INTERVAL=60$/m, 'INTERVAL=1'));
+      await writeFile(root.path('/etc/netgwm/post-replace.d/60-admin'), ADMIN_HOOK);
+      await chmod(root.path('/etc/netgwm/post-replace.d/60-admin'), 0o755);
+      await inRoot(['systemctl', 'enable', '--now', 'netgwm']);
+      expect((await inRoot(['systemctl', 'is-enabled', 'netgwm'])).stdout).toBe('enabled');
+      expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('active');
+      await journalShows(/netgwm [\d.]+ daemon started: a cycle every 1 s, config \/etc\/netgwm\/netgwm\.yml/);
 
-    await net.failOperator(1);
-    await journalShows(/route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp1 down/);
-    expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.5', dev: 'wan-2' }]);
-    // The priority travels with the line (<4> for a warning), whatever the line's own words.
-    expect(await journal('-p', 'warning..warning')).toMatch(/gateway isp1 down: 0\/2 sites answered/);
-    expect(await journal('-p', 'warning')).not.toMatch(/route replaced to/);
-    expect(await journal('-p', 'info..info')).toMatch(/route replaced to: via 192\.0\.2\.5/);
-  }, SERVICE_TEST_MS);
+      await net.failOperator(1);
+      await journalShows(/route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp1 down/);
+      expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.5', dev: 'wan-2' }]);
+      // The priority travels with the line (<4> for a warning), whatever the line's own words.
+      expect(await journal('-p', 'warning..warning')).toMatch(/gateway isp1 down: 0\/2 sites answered/);
+      expect(await journal('-p', 'warning')).not.toMatch(/route replaced to/);
+      expect(await journal('-p', 'info..info')).toMatch(/route replaced to: via 192\.0\.2\.5/);
+    },
+    SERVICE_TEST_MS,
+  );
 
-  it('runs hooks under the service as cron would: environment, /root, /usr/local, /tmp, systemctl', async () => {
-    const restarts = async () => (await rootFile('/var/tmp/netgwm-hook-restart').catch(() => '')).split('\n').filter(Boolean);
-    if (!(await waitFor(async () => (await restarts()).length >= 1, GUARD_MS))) throw new Error('the admin hook did not run under the service');
-    expect(await restarts()).toEqual(['restart exited 0']);
-    expect(await rootFile('/var/tmp/hook-target-starts')).toBe('started\n');
-    const env = Object.fromEntries((await rootFile('/root/netgwm-hook.env')).trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
-    expect(env).toMatchObject({ HOME: '/root', LOGNAME: 'root', USER: 'root', SHELL: '/bin/sh', NETGWM_EVENT: 'switch', NETGWM_NEW_NAME: 'isp2', NETGWM_OLD_NAME: 'isp1' });
-    expect(env.PATH).toBe('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
-    expect(env.LANG).toBeTruthy();
-    expect(await rootFile('/usr/local/share/netgwm-hook-ran')).toBe('isp2\n');
-    // The /tmp every other service and login sees, not a private one.
-    expect((await inRoot(['cat', '/tmp/netgwm-hook-ran'])).stdout).toBe('isp2');
-    expect(await rootFile('/var/tmp/netgwm-hook-nnp')).toMatch(/^NoNewPrivs:\s+0$/m);
-    expect(await journal()).toMatch(/hook \/etc\/netgwm\/post-replace\.d\/60-admin exited 0/);
-  }, SERVICE_TEST_MS);
+  it(
+    'runs hooks under the service as cron would: environment, /root, /usr/local, /tmp, systemctl',
+    async () => {
+      const restarts = async () => (await rootFile('/var/tmp/netgwm-hook-restart').catch(() => '')).split('\n').filter(Boolean);
+      if (!(await waitFor(async () => (await restarts()).length >= 1, GUARD_MS)))
+        throw new Error('the admin hook did not run under the service');
+      expect(await restarts()).toEqual(['restart exited 0']);
+      expect(await rootFile('/var/tmp/hook-target-starts')).toBe('started\n');
+      const env = Object.fromEntries(
+        (await rootFile('/root/netgwm-hook.env'))
+          .trim()
+          .split('\n')
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
+      expect(env).toMatchObject({
+        HOME: '/root',
+        LOGNAME: 'root',
+        USER: 'root',
+        SHELL: '/bin/sh',
+        NETGWM_EVENT: 'switch',
+        NETGWM_NEW_NAME: 'isp2',
+        NETGWM_OLD_NAME: 'isp1',
+      });
+      expect(env.PATH).toBe('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+      expect(env.LANG).toBeTruthy();
+      expect(await rootFile('/usr/local/share/netgwm-hook-ran')).toBe('isp2\n');
+      // The /tmp every other service and login sees, not a private one.
+      expect((await inRoot(['cat', '/tmp/netgwm-hook-ran'])).stdout).toBe('isp2');
+      expect(await rootFile('/var/tmp/netgwm-hook-nnp')).toMatch(/^NoNewPrivs:\s+0$/m);
+      expect(await journal()).toMatch(/hook \/etc\/netgwm\/post-replace\.d\/60-admin exited 0/);
+    },
+    SERVICE_TEST_MS,
+  );
 
-  it('fails a reload with a broken config and keeps the old one; a good one reloads', async () => {
-    await net.restoreOperator(1);
-    await journalShows(/route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was isp2/);
-    const pid = await mainPid();
-    const config = await rootFile('/etc/netgwm/netgwm.yml');
+  it(
+    'fails a reload with a broken config and keeps the old one; a good one reloads',
+    async () => {
+      await net.restoreOperator(1);
+      await journalShows(/route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was isp2/);
+      const pid = await mainPid();
+      const config = await rootFile('/etc/netgwm/netgwm.yml');
 
-    await writeFile(root.path('/etc/netgwm/netgwm.yml'), config.replace(/priority: 2/, 'priority: high'));
-    const broken = await inRoot(['systemctl', 'reload', 'netgwm'], { reject: false });
-    expect(broken.exitCode).not.toBe(0);
-    expect(broken.stderr).toMatch(/netgwm\.service/);
-    expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('active');
-    expect(await mainPid()).toBe(pid);
-    expect(await journal()).toMatch(/gateways\.isp2\.priority: expected a number/);
-    expect(await journal()).not.toMatch(/config reloaded/);
+      await writeFile(root.path('/etc/netgwm/netgwm.yml'), config.replace(/priority: 2/, 'priority: high'));
+      const broken = await inRoot(['systemctl', 'reload', 'netgwm'], { reject: false });
+      expect(broken.exitCode).not.toBe(0);
+      expect(broken.stderr).toMatch(/netgwm\.service/);
+      expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('active');
+      expect(await mainPid()).toBe(pid);
+      expect(await journal()).toMatch(/gateways\.isp2\.priority: expected a number/);
+      expect(await journal()).not.toMatch(/config reloaded/);
 
-    // Still the old config: isp1 is preferred. The good one prefers isp2, and the daemon follows.
-    await writeConfig(gatewaysConfig([2, 1], 'icmp'));
-    expect((await inRoot(['systemctl', 'reload', 'netgwm'], { reject: false })).exitCode).toBe(0);
-    await journalShows(/config reloaded from \/etc\/netgwm\/netgwm\.yml/);
-    await journalShows(/route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp2 is back and stable/);
-    expect(await mainPid()).toBe(pid);
-    expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.5', dev: 'wan-2' }]);
-  }, SERVICE_TEST_MS);
+      // Still the old config: isp1 is preferred. The good one prefers isp2, and the daemon follows.
+      await writeConfig(gatewaysConfig([2, 1], 'icmp'));
+      expect((await inRoot(['systemctl', 'reload', 'netgwm'], { reject: false })).exitCode).toBe(0);
+      await journalShows(/config reloaded from \/etc\/netgwm\/netgwm\.yml/);
+      await journalShows(/route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp2 is back and stable/);
+      expect(await mainPid()).toBe(pid);
+      expect(await net.defaultRoutes()).toEqual([{ gateway: '192.0.2.5', dev: 'wan-2' }]);
+    },
+    SERVICE_TEST_MS,
+  );
 
-  it('stops on systemctl stop without needing SIGKILL', async () => {
-    const started = performance.now();
-    await machine.run(['systemctl', 'stop', 'netgwm'], { timeoutMs: GUARD_MS });
-    const took = performance.now() - started;
-    // systemd's own view: from its "Stopping" line to its "Stopped" line.
-    const entries = (await inRoot(['journalctl', '-u', 'netgwm', '-o', 'json', '--no-pager'])).stdout.trim().split('\n').map((line) => JSON.parse(line) as { MESSAGE?: unknown; __REALTIME_TIMESTAMP: string });
-    const lastAt = (prefix: string) => Number(entries.filter((entry) => typeof entry.MESSAGE === 'string' && entry.MESSAGE.startsWith(prefix)).at(-1)?.__REALTIME_TIMESTAMP);
-    figures.push(`systemctl stop netgwm: ${seconds(took)} with nsenter, ${((lastAt('Stopped ') - lastAt('Stopping ')) / 1000).toFixed(0)} ms in the journal`);
-    const shown = (await inRoot(['systemctl', 'show', '-p', 'Result', '-p', 'ExecMainCode', '-p', 'ExecMainStatus', '-p', 'ActiveState', 'netgwm'])).stdout;
-    // Exited by itself (CLD_EXITED = 1) with status 0, not killed, not timed out.
-    expect(shown.split('\n').sort()).toEqual(['ActiveState=inactive', 'ExecMainCode=1', 'ExecMainStatus=0', 'Result=success']);
-    expect(await journal()).not.toMatch(/SIGKILL|timed out|Killing process/);
-    expect(await journal()).toMatch(/daemon stopping on SIGTERM/);
-  }, SERVICE_TEST_MS);
+  it(
+    'stops on systemctl stop without needing SIGKILL',
+    async () => {
+      const started = performance.now();
+      await machine.run(['systemctl', 'stop', 'netgwm'], { timeoutMs: GUARD_MS });
+      const took = performance.now() - started;
+      // systemd's own view: from its "Stopping" line to its "Stopped" line.
+      const entries = (await inRoot(['journalctl', '-u', 'netgwm', '-o', 'json', '--no-pager'])).stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { MESSAGE?: unknown; __REALTIME_TIMESTAMP: string });
+      const lastAt = (prefix: string) =>
+        Number(
+          entries.filter((entry) => typeof entry.MESSAGE === 'string' && entry.MESSAGE.startsWith(prefix)).at(-1)?.__REALTIME_TIMESTAMP,
+        );
+      figures.push(
+        `systemctl stop netgwm: ${seconds(took)} with nsenter, ${((lastAt('Stopped ') - lastAt('Stopping ')) / 1000).toFixed(0)} ms in the journal`,
+      );
+      const shown = (
+        await inRoot(['systemctl', 'show', '-p', 'Result', '-p', 'ExecMainCode', '-p', 'ExecMainStatus', '-p', 'ActiveState', 'netgwm'])
+      ).stdout;
+      // Exited by itself (CLD_EXITED = 1) with status 0, not killed, not timed out.
+      expect(shown.split('\n').sort()).toEqual(['ActiveState=inactive', 'ExecMainCode=1', 'ExecMainStatus=0', 'Result=success']);
+      expect(await journal()).not.toMatch(/SIGKILL|timed out|Killing process/);
+      expect(await journal()).toMatch(/daemon stopping on SIGTERM/);
+    },
+    SERVICE_TEST_MS,
+  );
 
-  it('is stopped by apt-get remove, which keeps config and state', async () => {
-    await inRoot(['systemctl', 'start', 'netgwm']);
-    expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('active');
-    await inRoot(['apt-get', 'remove', '-y', '-q', 'netgwm']);
-    expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('inactive');
-    expect((await inRoot(['pgrep', '-f', 'netgwm daemon'], { reject: false })).stdout).toBe('');
-    expect(await rootFile('/etc/netgwm/netgwm.yml')).toMatch(/^# edited by the admin/);
-    expect(await rootFile('/var/lib/netgwm/state.json')).toMatch(/"lastSwitch"/);
-  }, SERVICE_TEST_MS);
+  it(
+    'is stopped by apt-get remove, which keeps config and state',
+    async () => {
+      await inRoot(['systemctl', 'start', 'netgwm']);
+      expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('active');
+      await inRoot(['apt-get', 'remove', '-y', '-q', 'netgwm']);
+      expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('inactive');
+      expect((await inRoot(['pgrep', '-f', 'netgwm daemon'], { reject: false })).stdout).toBe('');
+      expect(await rootFile('/etc/netgwm/netgwm.yml')).toMatch(/^# edited by the admin/);
+      expect(await rootFile('/var/lib/netgwm/state.json')).toMatch(/"lastSwitch"/);
+    },
+    SERVICE_TEST_MS,
+  );
 
-  it('leaves no file behind on purge', async () => {
-    for (const file of ['/etc/netgwm/post-replace.d/50-record', '/etc/netgwm/post-replace.d/60-admin', '/var/tmp/hook-calls', '/var/tmp/logrotate.state', '/root/netgwm-hook.env', '/usr/local/share/netgwm-hook-ran', '/var/tmp/netgwm-hook-nnp', '/var/tmp/netgwm-hook-restart', '/var/tmp/hook-target-starts']) {
-      await rm(root.path(file));
-    }
-    await inRoot(['apt-get', 'purge', '-y', '-q', 'netgwm']);
-    const after = await root.files();
-    expect({ added: after.filter((file) => !filesBefore.includes(file)), removed: filesBefore.filter((file) => !after.includes(file)) }).toEqual({ added: [], removed: [] });
-  }, SERVICE_TEST_MS);
+  it(
+    'leaves no file behind on purge',
+    async () => {
+      for (const file of [
+        '/etc/netgwm/post-replace.d/50-record',
+        '/etc/netgwm/post-replace.d/60-admin',
+        '/var/tmp/hook-calls',
+        '/var/tmp/logrotate.state',
+        '/root/netgwm-hook.env',
+        '/usr/local/share/netgwm-hook-ran',
+        '/var/tmp/netgwm-hook-nnp',
+        '/var/tmp/netgwm-hook-restart',
+        '/var/tmp/hook-target-starts',
+      ]) {
+        await rm(root.path(file));
+      }
+      await inRoot(['apt-get', 'purge', '-y', '-q', 'netgwm']);
+      const after = await root.files();
+      expect({
+        added: after.filter((file) => !filesBefore.includes(file)),
+        removed: filesBefore.filter((file) => !after.includes(file)),
+      }).toEqual({ added: [], removed: [] });
+    },
+    SERVICE_TEST_MS,
+  );
 });

@@ -16,7 +16,8 @@ const read = (path: string) => readFile(join(REPO, path), 'utf8');
 function leafKeys(schema: unknown, prefix = ''): string[] {
   let def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
   while (def.innerType) def = (def.innerType as { _zod: { def: Record<string, unknown> } })._zod.def;
-  if (def.type === 'object') return Object.entries(def.shape as Record<string, unknown>).flatMap(([key, value]) => leafKeys(value, `${prefix}${key}.`));
+  if (def.type === 'object')
+    return Object.entries(def.shape as Record<string, unknown>).flatMap(([key, value]) => leafKeys(value, `${prefix}${key}.`));
   if (def.type === 'record') return leafKeys(def.valueType, `${prefix}NAME.`);
   return [prefix.slice(0, -1)];
 }
@@ -28,7 +29,11 @@ function leafKeys(schema: unknown, prefix = ''): string[] {
 function itemTags(roff: string, section: string): string[] {
   const body = roff.split(/^\.SH /m).find((part) => part.startsWith(`${section}\n`)) ?? '';
   return [...body.matchAll(/^\.TP\n\.B([IR]?) (.*)$/gm)].map(([, alternating, args]) =>
-    args!.replace(/\\f[BIRP]/g, '').replace(/\\-/g, '-').replace(/ /g, alternating ? '' : ' ').replace(/"/g, ''),
+    args!
+      .replace(/\\f[BIRP]/g, '')
+      .replace(/\\-/g, '-')
+      .replace(/ /g, alternating ? '' : ' ')
+      .replace(/"/g, ''),
   );
 }
 
@@ -60,16 +65,27 @@ describe('package files', () => {
     const keys = leafKeys(configSchema);
     const missing = keys.filter((key) => !documented.includes(key));
     const stale = documented.filter((key) => !keys.includes(key));
-    expect({ missing, stale }, 'man/netgwm.8 needs a .TP item under CONFIGURATION for each key of src/config/schema.ts').toEqual({ missing: [], stale: [] });
+    expect({ missing, stale }, 'man/netgwm.8 needs a .TP item under CONFIGURATION for each key of src/config/schema.ts').toEqual({
+      missing: [],
+      stale: [],
+    });
     expect(documented).toContain('probe.method'); // the parsing itself works
   });
 
   it('netgwm(8) describes every command of `netgwm --help`', async () => {
     const { stdout } = await execa(process.execPath, [join(REPO, 'bin/netgwm'), '--help']);
-    const commands = [...stdout.split('\nCommands:\n')[1]!.split('\n\n')[0]!.matchAll(/^ {2}(\S+)/gm)].map((match) => match[1]!);
+    const commands = [
+      ...stdout
+        .split('\nCommands:\n')[1]!
+        .split('\n\n')[0]!
+        .matchAll(/^ {2}(\S+)/gm),
+    ].map((match) => match[1]!);
     expect(commands).toContain('check-config');
     const documented = itemTags(await read('man/netgwm.8'), 'COMMANDS').map((tag) => tag.split(' ')[0]);
-    expect(commands.filter((command) => !documented.includes(command)), 'man/netgwm.8 needs a .TP item under COMMANDS for each of these').toEqual([]);
+    expect(
+      commands.filter((command) => !documented.includes(command)),
+      'man/netgwm.8 needs a .TP item under COMMANDS for each of these',
+    ).toEqual([]);
   });
 
   it('netgwm(8) renders without a groff warning', async () => {
@@ -87,7 +103,7 @@ describe('package files', () => {
     try {
       const uncommented = join(dir, 'netgwm.yml');
       // `#key: value` and `#  key: value` are settings; `# text` is prose.
-      await writeFile(uncommented, (await readFile(shipped, 'utf8')).replace(/^#(?=\w|  \w)/gm, ''));
+      await writeFile(uncommented, (await readFile(shipped, 'utf8')).replace(/^#(?=\w| {2}\w)/gm, ''));
       const everything = await loadConfig(uncommented, options);
       expect({ ...everything, file: shipped, hooks_dir: config.hooks_dir }).toEqual({ ...config, hooks_dir: config.hooks_dir });
       expect(everything.hooks_dir).toBe('/etc/netgwm/post-replace.d');

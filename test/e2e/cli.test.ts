@@ -23,7 +23,8 @@ describe('netgwm command line', () => {
   it('--help lists the commands and the exit codes', async () => {
     const result = await netgwm('--help');
     expect(result.exitCode).toBe(0);
-    for (const text of ['run ', 'daemon ', 'check-config ', 'use NAME|auto', '75  another netgwm cycle held the lock', '2   bad config']) expect(result.stdout).toContain(text);
+    for (const text of ['run ', 'daemon ', 'check-config ', 'use NAME|auto', '75  another netgwm cycle held the lock', '2   bad config'])
+      expect(result.stdout).toContain(text);
   });
 
   it('--version prints the package version', async () => {
@@ -37,7 +38,10 @@ describe('netgwm command line', () => {
     [['run', '--interval', '5', '-c', '/nonexistent/netgwm.yml'], /--interval is an option of `netgwm daemon`/],
     [['run', '--wait', 'soon', '-c', '/nonexistent/netgwm.yml'], /--wait: expected a number of seconds, got "soon"/],
     // Node's timers fire at once beyond 2^31-1 ms.
-    [['run', '--wait', '3000000', '-c', '/nonexistent/netgwm.yml'], /--wait: expected at most 2147483 seconds \(24\.8 days\), got "3000000"/],
+    [
+      ['run', '--wait', '3000000', '-c', '/nonexistent/netgwm.yml'],
+      /--wait: expected at most 2147483 seconds \(24\.8 days\), got "3000000"/,
+    ],
   ])('usage error %j exits 2', async (args, message) => {
     const result = await netgwm(...args);
     expect(result.exitCode).toBe(2);
@@ -54,14 +58,30 @@ describe('netgwm command line', () => {
     expect(good.stdout).toContain('isp1:\n    ip: 192.0.2.1\n    priority: 1');
     expect(good.stdout).toContain(`hooks_dir: ${join(dir, 'post-replace.d')}`);
     expect(good.stdout).toContain('mark: "0x4e470000"');
-    await writeFile(file, 'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {dev: ppp0, priority: 1}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\n');
+    await writeFile(
+      file,
+      'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {dev: ppp0, priority: 1}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\n',
+    );
     const bad = await netgwm('check-config', '-c', file);
-    expect(bad).toEqual({ exitCode: 2, timedOut: false, stdout: '', stderr: `${file}: gateways.isp2.priority: priority 1 is also used by gateway "isp1"; give every gateway its own priority` });
+    expect(bad).toEqual({
+      exitCode: 2,
+      timedOut: false,
+      stdout: '',
+      stderr: `${file}: gateways.isp2.priority: priority 1 is also used by gateway "isp1"; give every gateway its own priority`,
+    });
   });
 
   it.each([
-    ['an alias bomb', `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`, ': line 2, column 8: YAML alias error: the aliases expand to more than 100 copies; write the values out instead'],
-    ['an undefined alias', 'gateways: *gateways\n', ': line 1, column 11: YAML alias error: *gateways names no anchor before it; define &gateways first'],
+    [
+      'an alias bomb',
+      `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n`,
+      ': line 2, column 8: YAML alias error: the aliases expand to more than 100 copies; write the values out instead',
+    ],
+    [
+      'an undefined alias',
+      'gateways: *gateways\n',
+      ': line 1, column 11: YAML alias error: *gateways names no anchor before it; define &gateways first',
+    ],
     ['a FIFO', undefined, ': cannot read the config file: it is a FIFO, not a regular file'],
   ])('check-config with %s as config: exit 2 with the file and where, no stack trace, no wait', async (_, yaml, problem) => {
     const file = join(await tempDir('cli'), 'netgwm.yml');
@@ -73,7 +93,10 @@ describe('netgwm command line', () => {
 
   it('daemon --interval beyond what a timer can wait is exit 2 before anything runs', async () => {
     const file = join(await tempDir('cli'), 'netgwm.yml');
-    await writeFile(file, 'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\nlog_file: /dev/null\n');
+    await writeFile(
+      file,
+      'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\nlog_file: /dev/null\n',
+    );
     const result = await netgwm('daemon', '--interval', '3000000', '-c', file);
     expect(result).toMatchObject({ exitCode: 2, timedOut: false, stdout: '' });
     expect(result.stderr).toMatch(/^netgwm: --interval: expected at most 2147483 seconds \(24\.8 days\), got "3000000"/);

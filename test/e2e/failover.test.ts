@@ -17,7 +17,9 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
     expect(result).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
     expect(await h.currentGateway()).toBe('isp1');
     expect(await h.hookCalls()).toEqual([{ event: 'start', args: ['isp1', '192.0.2.1', 'wan_1', 'NaN', 'NaN', 'NaN'] }]);
-    expect((await h.logLines()).join('\n')).toMatch(/INFO route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was none: no current gateway; no gateway is stable yet, isp1 is the best one up\)/);
+    expect((await h.logLines()).join('\n')).toMatch(
+      /INFO route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was none: no current gateway; no gateway is stable yet, isp1 is the best one up\)/,
+    );
     expect(await h.checkTableLeftovers()).toEqual([]);
   });
 
@@ -35,7 +37,9 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
     expect(result.stderr).toMatch(/WARN gateway isp1 down: 0\/2 sites answered/);
     expect(await h.currentGateway()).toBe('isp2');
     expect((await h.hookCalls()).at(-1)).toEqual({ event: 'switch', args: ['isp2', '192.0.2.5', 'wan-2', 'isp1', '192.0.2.1', 'wan_1'] });
-    expect((await h.logLines()).join('\n')).toMatch(/INFO route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)/);
+    expect((await h.logLines()).join('\n')).toMatch(
+      /INFO route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)/,
+    );
     expect((await h.logLines()).join('\n')).toMatch(/hook .*50-record exited 0 in \d+\.\d\d s; output: hook saw switch to isp2/);
   });
 
@@ -43,7 +47,9 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
     await h.net.restoreOperator(1);
     await h.run();
     expect(await h.currentGateway()).toBe('isp2');
-    expect((await h.logLines()).join('\n')).toMatch(/INFO gateway isp1 up: 2\/2 sites answered \(198\.51\.100\.1 \d+\.\d ms, 198\.51\.100\.2 \d+\.\d ms\)/);
+    expect((await h.logLines()).join('\n')).toMatch(
+      /INFO gateway isp1 up: 2\/2 sites answered \(198\.51\.100\.1 \d+\.\d ms, 198\.51\.100\.2 \d+\.\d ms\)/,
+    );
     h.advanceClock(50);
     await h.run();
     expect(await h.currentGateway()).toBe('isp2'); // up for 50 s of the 60 s min_uptime
@@ -51,7 +57,9 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
     await h.run();
     expect(await h.currentGateway()).toBe('isp1');
     expect((await h.hookCalls()).at(-1)!.args).toEqual(['isp1', '192.0.2.1', 'wan_1', 'isp2', '192.0.2.5', 'wan-2']);
-    expect((await h.logLines()).join('\n')).toMatch(/route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was isp2: isp1 is back and stable, up for 1m\d\ds\)/);
+    expect((await h.logLines()).join('\n')).toMatch(
+      /route replaced to: via 192\.0\.2\.1 dev wan_1 \(isp1, was isp2: isp1 is back and stable, up for 1m\d\ds\)/,
+    );
   });
 
   it('all down: the route stays, no hook runs, "all gateways down" is logged once', async () => {
@@ -61,7 +69,9 @@ describe('failover and failback (3 uplinks, 2 sites)', () => {
     await h.run();
     expect(await h.currentGateway()).toBe('isp1');
     expect(await h.hookCalls()).toHaveLength(hooksBefore);
-    expect((await h.logLines()).filter((line) => line.includes('ERROR all gateways down; keeping the current route (isp1)'))).toHaveLength(1);
+    expect((await h.logLines()).filter((line) => line.includes('ERROR all gateways down; keeping the current route (isp1)'))).toHaveLength(
+      1,
+    );
     expect(await h.checkTableLeftovers()).toEqual([]);
     await h.net.restoreOperator(3);
     await h.run();

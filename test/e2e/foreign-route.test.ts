@@ -21,8 +21,14 @@ afterEach(async () => {
 const ip = (...args: string[]) => h.net.exec(h.net.routerNs, 'ip', args);
 /** The router's default routes, the one the kernel uses first (lowest metric, then as listed). */
 async function defaults(): Promise<string[]> {
-  const routes = JSON.parse(String((await ip('-j', '-4', 'route', 'show', 'table', 'main', 'default')).stdout)) as Array<{ type?: string; gateway?: string; metric?: number }>;
-  return routes.sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0)).map((route) => `${route.type ?? 'unicast'} ${route.gateway ?? '-'} ${route.metric ?? 0}`);
+  const routes = JSON.parse(String((await ip('-j', '-4', 'route', 'show', 'table', 'main', 'default')).stdout)) as Array<{
+    type?: string;
+    gateway?: string;
+    metric?: number;
+  }>;
+  return routes
+    .sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))
+    .map((route) => `${route.type ?? 'unicast'} ${route.gateway ?? '-'} ${route.metric ?? 0}`);
 }
 
 describe('a default route netgwm did not set', () => {
@@ -51,16 +57,20 @@ describe('a default route netgwm did not set', () => {
     await h.run();
     const log = await h.logLines();
     expect(log.filter((line) => line.includes('did not set'))).toHaveLength(1);
-    expect(log.filter((line) => line.includes('is gone'))).toEqual([expect.stringMatching(/ INFO the default route blackhole default metric 5 that was used instead of netgwm's is gone$/)]);
+    expect(log.filter((line) => line.includes('is gone'))).toEqual([
+      expect.stringMatching(/ INFO the default route blackhole default metric 5 that was used instead of netgwm's is gone$/),
+    ]);
   });
 
-  it('a blackhole put in front of netgwm\'s own route at the same metric is deleted', async () => {
+  it("a blackhole put in front of netgwm's own route at the same metric is deleted", async () => {
     expect(await h.run()).toMatchObject({ exitCode: 0 });
     const isp1 = h.net.uplinks[0]!.gatewayIp;
     await ip('route', 'prepend', 'blackhole', 'default');
     expect(await defaults()).toEqual(['blackhole - 0', `unicast ${isp1} 0`]);
     const run = await h.run();
-    expect(run.stderr).toMatch(/ERROR the kernel routes by a default route netgwm did not set: blackhole default metric 0, ahead of isp1's; netgwm deletes it and puts isp1's route back/);
+    expect(run.stderr).toMatch(
+      /ERROR the kernel routes by a default route netgwm did not set: blackhole default metric 0, ahead of isp1's; netgwm deletes it and puts isp1's route back/,
+    );
     expect(await defaults()).toEqual([`unicast ${isp1} 0`]);
     expect(await h.net.ping(h.net.routerNs, h.net.sites[0]!)).toBe(true);
   });

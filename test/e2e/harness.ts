@@ -73,7 +73,9 @@ export class Harness {
   /** The default config for this network (isp1…ispN by uplink, best first), plus `extra`. */
   baseConfig(): Record<string, unknown> {
     return {
-      gateways: Object.fromEntries(this.net.uplinks.map((uplink) => [`isp${uplink.index}`, { ip: uplink.gatewayIp, priority: uplink.index }])),
+      gateways: Object.fromEntries(
+        this.net.uplinks.map((uplink) => [`isp${uplink.index}`, { ip: uplink.gatewayIp, priority: uplink.index }]),
+      ),
       min_uptime: 60,
       check_sites: this.net.sites,
       state_dir: this.stateDir(),
@@ -128,13 +130,19 @@ export class Harness {
    * exec` execs netgwm, so the process's PID is netgwm's own: `.kill()` signals netgwm.
    */
   start(args: string[], env: Record<string, string> = {}): ResultPromise {
-    return execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', this.configFile()], { reject: false, stdin: 'ignore', env: this.clockEnv(env) });
+    return execa('ip', ['netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', this.configFile()], {
+      reject: false,
+      stdin: 'ignore',
+      env: this.clockEnv(env),
+    });
   }
 
   /** Name of the configured gateway the router's default route uses now. */
   async currentGateway(): Promise<string | undefined> {
     const route = (await this.net.defaultRoutes())[0];
-    const uplink = this.net.uplinks.find((candidate) => candidate.gatewayIp === route?.gateway || (!route?.gateway && candidate.routerDev === route?.dev));
+    const uplink = this.net.uplinks.find(
+      (candidate) => candidate.gatewayIp === route?.gateway || (!route?.gateway && candidate.routerDev === route?.dev),
+    );
     return uplink && `isp${uplink.index}`;
   }
 
@@ -157,7 +165,10 @@ export class Harness {
   async checkTableLeftovers(): Promise<string[]> {
     const rules = await this.net.exec(this.net.routerNs, 'ip', ['rule', 'list']);
     const routes = await this.net.exec(this.net.routerNs, 'ip', ['route', 'show', 'table', 'netgwm_check'], { reject: false });
-    return [...rules.stdout.split('\n').filter((line) => /netgwm_check|0x4e470000/.test(line)), ...routes.stdout.split('\n').filter(Boolean)];
+    return [
+      ...rules.stdout.split('\n').filter((line) => /netgwm_check|0x4e470000/.test(line)),
+      ...routes.stdout.split('\n').filter(Boolean),
+    ];
   }
 
   async destroy(): Promise<void> {

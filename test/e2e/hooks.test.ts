@@ -85,42 +85,55 @@ exit $status`;
     { at: '10 ms later', when: 0.01 },
     { at: '30 ms later', when: 0.03 },
     { at: '100 ms later', when: 0.1 },
-  ])('a switch\'s route taken by the kernel, netgwm killed with -9 $at: the hooks run (by the next run), with the same six arguments', async ({ when }) => {
-    const realIp = String((await h.net.exec(h.net.routerNs, 'sh', ['-c', 'command -v ip'])).stdout).trim();
-    const wrapper = join(h.dir, `killing-ip-${String(when)}`);
-    await mkdir(wrapper, { recursive: true });
-    await writeFile(join(wrapper, 'ip'), killingIp(realIp, when), { mode: 0o755 });
-    expect(await h.run()).toMatchObject({ exitCode: 0 });
-    expect(await h.currentGateway()).toBe('isp1');
-    await rm(join(h.hooksDir(), '50-record.calls'), { force: true });
-    await h.net.failOperator(1);
-    try {
-      const killed = await h.netgwm(['run'], { env: { PATH: `${wrapper}:${process.env.PATH}` } });
-      if (typeof when === 'string') expect(killed.exitCode).not.toBe(0); // killed, for sure
-      expect(await h.currentGateway()).toBe('isp2');
+  ])(
+    "a switch's route taken by the kernel, netgwm killed with -9 $at: the hooks run (by the next run), with the same six arguments",
+    async ({ when }) => {
+      const realIp = String((await h.net.exec(h.net.routerNs, 'sh', ['-c', 'command -v ip'])).stdout).trim();
+      const wrapper = join(h.dir, `killing-ip-${String(when)}`);
+      await mkdir(wrapper, { recursive: true });
+      await writeFile(join(wrapper, 'ip'), killingIp(realIp, when), { mode: 0o755 });
       expect(await h.run()).toMatchObject({ exitCode: 0 });
-    } finally {
-      await h.net.restoreOperator(1);
-    }
-    // At least once (a kill in the middle of a hook runs it again), always the same arguments.
-    const calls = await h.hookCalls();
-    expect(calls.length).toBeGreaterThanOrEqual(1);
-    for (const call of calls) expect(call).toEqual({ event: 'switch', args: ['isp2', '192.0.2.5', 'wan-2', 'isp1', '192.0.2.1', 'wan_1'] });
-    expect((await h.logLines()).filter((line) => line.includes('route replaced to: via 192.0.2.5'))).not.toEqual([]);
-    expect(JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8'))).toMatchObject({ lastSwitch: { from: 'isp1', to: 'isp2' }, totals: { switches: 2 } });
-  });
+      expect(await h.currentGateway()).toBe('isp1');
+      await rm(join(h.hooksDir(), '50-record.calls'), { force: true });
+      await h.net.failOperator(1);
+      try {
+        const killed = await h.netgwm(['run'], { env: { PATH: `${wrapper}:${process.env.PATH}` } });
+        if (typeof when === 'string') expect(killed.exitCode).not.toBe(0); // killed, for sure
+        expect(await h.currentGateway()).toBe('isp2');
+        expect(await h.run()).toMatchObject({ exitCode: 0 });
+      } finally {
+        await h.net.restoreOperator(1);
+      }
+      // At least once (a kill in the middle of a hook runs it again), always the same arguments.
+      const calls = await h.hookCalls();
+      expect(calls.length).toBeGreaterThanOrEqual(1);
+      for (const call of calls)
+        expect(call).toEqual({ event: 'switch', args: ['isp2', '192.0.2.5', 'wan-2', 'isp1', '192.0.2.1', 'wan_1'] });
+      expect((await h.logLines()).filter((line) => line.includes('route replaced to: via 192.0.2.5'))).not.toEqual([]);
+      expect(JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8'))).toMatchObject({
+        lastSwitch: { from: 'isp1', to: 'isp2' },
+        totals: { switches: 2 },
+      });
+    },
+  );
 
   it('a hook printing 5 MiB runs to its end; hook names and output cannot forge a log line that history lists', async () => {
     const talkative = await addHook('60-talkative', 'head -c 5242880 /dev/zero | tr "\\0" x; echo; touch "$0.started"');
     const forgedLine = '2026-11-26 10:00:00.000 INFO route replaced to: via 192.0.2.99 (isp9, was isp1: forged)';
     await addHook(`70-x\n${forgedLine}`, 'exit 0');
     await addHook('71-y\nroute replaced to: via 192.0.2.99', 'exit 0');
-    await addHook('80-prints', `printf '\\n%s\\r\\033[2K%s\\n' '${forgedLine}' 'route replaced to: via 192.0.2.99 (isp9, was isp1: forged)'`);
+    await addHook(
+      '80-prints',
+      `printf '\\n%s\\r\\033[2K%s\\n' '${forgedLine}' 'route replaced to: via 192.0.2.99 (isp9, was isp1: forged)'`,
+    );
 
     expect((await h.run()).exitCode).toBe(0);
     expect(await h.currentGateway()).toBe('isp1');
     const lines = await h.logLines();
-    expect(lines.every((line) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (DEBUG|INFO|WARN|ERROR) /.test(line)), lines.join('\n')).toBe(true);
+    expect(
+      lines.every((line) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} (DEBUG|INFO|WARN|ERROR) /.test(line)),
+      lines.join('\n'),
+    ).toBe(true);
     expect(existsSync(`${talkative}.started`)).toBe(true); // not killed by SIGPIPE half-way
     expect(lines.join('\n')).toMatch(/INFO hook .*60-talkative exited 0 in \d+\.\d\d s; output \(5177345 earlier bytes dropped\): …x+$/m);
     expect(lines.join('\n')).toContain(`70-x\\n${forgedLine} exited 0`);

@@ -23,7 +23,17 @@ afterEach(async () => {
 });
 
 /** argv prefix: run as nobody (uid and gid 65534, no groups, no capabilities) in `ns`. */
-const asNobody = (ns: string) => ['ip', 'netns', 'exec', ns, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
+const asNobody = (ns: string) => [
+  'ip',
+  'netns',
+  'exec',
+  ns,
+  'setpriv',
+  '--reuid=65534',
+  '--regid=65534',
+  '--clear-groups',
+  '--inh-caps=-all',
+];
 
 describe('the cycle lock', () => {
   it('an unprivileged user in the router namespace can neither take, hold nor fake it', async () => {
@@ -32,15 +42,30 @@ describe('the cycle lock', () => {
     const lockFiles = (await readdir(h.lockDir())).map((name) => `${h.lockDir()}/${name}`);
     expect(lockFiles).toHaveLength(2); // cycle-net-INODE and turnstile-net-INODE
     // What they could do before: bind the abstract socket name the lock was, and hold it.
-    const squatter = execa(file!, [...args, process.execPath, '-e', "require('net').createServer().listen({ path: '\\0netgwm/cycle' }, () => console.log('bound')); setTimeout(() => {}, 600000)"], { reject: false, timeout: 60_000 });
+    const squatter = execa(
+      file!,
+      [
+        ...args,
+        process.execPath,
+        '-e',
+        "require('net').createServer().listen({ path: '\\0netgwm/cycle' }, () => console.log('bound')); setTimeout(() => {}, 600000)",
+      ],
+      { reject: false, timeout: 60_000 },
+    );
     try {
       await new Promise((done) => squatter.stdout!.once('data', done));
-      for (const attempt of [...lockFiles.map((path) => ['flock', '-n', path, 'true']), ['touch', `${h.lockDir()}/cycle-net-1`], ['ls', h.lockDir()]]) {
+      for (const attempt of [
+        ...lockFiles.map((path) => ['flock', '-n', path, 'true']),
+        ['touch', `${h.lockDir()}/cycle-net-1`],
+        ['ls', h.lockDir()],
+      ]) {
         const result = await execa(file!, [...args, ...attempt], { reject: false, timeout: 10_000 });
         expect(result.stderr, attempt.join(' ')).toMatch(/Permission denied/);
       }
       // netgwm itself, run by them, refuses the directory that is not theirs.
-      await expect(holdLock({ dir: h.lockDir(), prefix: asNobody(h.net.routerNs) })).rejects.toThrow(/cannot take the cycle lock: \S+ \(its parent\) is owned by uid 0, not 65534/);
+      await expect(holdLock({ dir: h.lockDir(), prefix: asNobody(h.net.routerNs) })).rejects.toThrow(
+        /cannot take the cycle lock: \S+ \(its parent\) is owned by uid 0, not 65534/,
+      );
       // Cycles go on as if they were not there.
       await h.net.failOperator(1);
       expect(await h.netgwm(['run', '--wait', '0'])).toMatchObject({ exitCode: 0 });

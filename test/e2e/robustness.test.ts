@@ -37,7 +37,9 @@ describe('probing', () => {
     // Not "all down, route kept" either: isp1 stays up on the site that answers.
     const log = (await h.logLines()).join('\n');
     expect(log).not.toMatch(/gateway isp1 down|all gateways down/);
-    const status = JSON.parse((await h.netgwm(['status', '--json'])).stdout) as { gateways: Array<{ name: string; state: string; sites_answered: number }> };
+    const status = JSON.parse((await h.netgwm(['status', '--json'])).stdout) as {
+      gateways: Array<{ name: string; state: string; sites_answered: number }>;
+    };
     expect(status.gateways[0]).toMatchObject({ name: 'isp1', state: 'up', sites_answered: 1 });
   });
 
@@ -49,7 +51,9 @@ describe('probing', () => {
     await h.net.failOperator(1);
     await h.run();
     expect(await h.currentGateway()).toBe('isp2');
-    expect((await h.logLines()).join('\n')).toContain(`ERROR check site ${own} is not an address of this router (the router answers it itself, so every gateway would look up); skipping it this cycle`);
+    expect((await h.logLines()).join('\n')).toContain(
+      `ERROR check site ${own} is not an address of this router (the router answers it itself, so every gateway would look up); skipping it this cycle`,
+    );
   });
 
   it('a flapping primary never gets traffic back while unstable, and gets it once it is stable', async () => {
@@ -82,7 +86,12 @@ describe('probing', () => {
       gateways: { lte: { dev: 'wan.3', priority: 1 }, isp2: { ip: h.net.uplinks[1]!.gatewayIp, priority: 2 } },
     });
     // A dev-only gateway is a point-to-point link in real life; here the operator answers ARP for all.
-    await h.net.exec(h.net.uplinks[2]!.operatorNs, 'sysctl', ['-q', '-w', 'net.ipv4.conf.to-router.proxy_arp=1', 'net.ipv4.neigh.to-router.proxy_delay=0']);
+    await h.net.exec(h.net.uplinks[2]!.operatorNs, 'sysctl', [
+      '-q',
+      '-w',
+      'net.ipv4.conf.to-router.proxy_arp=1',
+      'net.ipv4.neigh.to-router.proxy_delay=0',
+    ]);
     await h.run();
     expect(await h.net.defaultRoutes()).toEqual([expect.objectContaining({ dev: 'wan.3' })]);
     expect((await h.hookCalls()).at(-1)!.args).toEqual(['lte', 'NaN', 'wan.3', 'NaN', 'NaN', 'NaN']);
@@ -111,13 +120,16 @@ describe('probing', () => {
     await writeFile(resolvConf, 'nameserver 127.0.0.1\n');
     const site = 'check.netgwm.invalid';
     const siteLines = async () => (await h.logLines()).filter((line) => line.includes(site));
-    const state = async () => JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8')) as { unresolved?: Record<string, { failures: number }> };
+    const state = async () =>
+      JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8')) as { unresolved?: Record<string, { failures: number }> };
     try {
       await h.net.setHosts({});
       await h.writeConfig({ check_sites: [...h.net.sites, site] });
       const first = await h.run();
       expect(first).toMatchObject({ exitCode: 0, stdout: '' });
-      expect(first.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(new RegExp(`WARN check site ${site} did not resolve \\(.*\\); skipping it until it does; retrying in 1m00s`))]);
+      expect(first.stderr.trimEnd().split('\n')).toEqual([
+        expect.stringMatching(new RegExp(`WARN check site ${site} did not resolve \\(.*\\); skipping it until it does; retrying in 1m00s`)),
+      ]);
       // The next run (within the minute of back-off, or a silent retry after it) prints nothing.
       expect(await h.run()).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
       expect(await siteLines()).toHaveLength(1);
@@ -127,7 +139,11 @@ describe('probing', () => {
       expect(await h.run()).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
       const lines = await siteLines();
       expect(lines).toHaveLength(2);
-      expect(lines[1]).toMatch(new RegExp(`INFO check site ${site} resolves again, to ${h.net.sites[0]!.replaceAll('.', '\\.')}, after 1 failed lookup\\(s\\) in `));
+      expect(lines[1]).toMatch(
+        new RegExp(
+          `INFO check site ${site} resolves again, to ${h.net.sites[0]!.replaceAll('.', '\\.')}, after 1 failed lookup\\(s\\) in `,
+        ),
+      );
       expect(await state()).not.toHaveProperty('unresolved');
       expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
       expect(await siteLines()).toHaveLength(2);
@@ -159,7 +175,9 @@ describe('interrupted and concurrent runs', () => {
     await h.writeConfig({});
     await h.net.restoreOperator(2);
     const next = await h.run();
-    expect(next.stderr).toMatch(/WARN removed what an interrupted run left behind: ip rule pref 1000 lookup 194; 1 route\(s\) in table 194/);
+    expect(next.stderr).toMatch(
+      /WARN removed what an interrupted run left behind: ip rule pref 1000 lookup 194; 1 route\(s\) in table 194/,
+    );
     expect(await h.checkTableLeftovers()).toEqual([]);
   });
 
@@ -224,7 +242,9 @@ status_dir: ${h.statusDir()}
     expect(result.stderr).toBe(`${h.configFile()}: gateways.isp1.priority: expected a number, got "high"`);
     expect(await h.net.defaultRoutes()).toEqual(before);
     // Someone reading the log learns why cycles stopped: the broken config still names its log.
-    expect((await h.logLines()).at(-1)).toMatch(/ERROR config error: .*netgwm\.yml: gateways\.isp1\.priority: expected a number, got "high"$/);
+    expect((await h.logLines()).at(-1)).toMatch(
+      /ERROR config error: .*netgwm\.yml: gateways\.isp1\.priority: expected a number, got "high"$/,
+    );
   });
 
   it('`use NAME` pins a gateway even while it is down; `use auto` returns to automatic choice', async () => {

@@ -31,12 +31,19 @@ async function markingHook(path: string, mode: number, uid = 0): Promise<string>
   return path;
 }
 
-const exists = (path: string) => lstat(path).then(() => true, () => false);
+const exists = (path: string) =>
+  lstat(path).then(
+    () => true,
+    () => false,
+  );
 
 /** `netgwm run` in the router namespace, started by `sh -c SCRIPT` so that `$$` is netgwm's PID. */
 async function runViaShell(before: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const script = `${before}\nip netns exec "$1" "$2" "$3" run -c "$4"; echo "exit $?"`;
-  const result = await execa('sh', ['-c', script, 'sh', h.net.routerNs, process.execPath, NETGWM, h.configFile()], { reject: false, timeout: 60_000 });
+  const result = await execa('sh', ['-c', script, 'sh', h.net.routerNs, process.execPath, NETGWM, h.configFile()], {
+    reject: false,
+    timeout: 60_000,
+  });
   return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
@@ -63,9 +70,21 @@ describe('hooks someone else could have written', () => {
     for (const path of [nobodys, loose, target]) expect(await exists(`${path}.ran`), path).toBe(false);
     const refusals = first.stderr.split('\n').filter((line) => line.includes(' not run: '));
     expect(refusals).toEqual([
-      expect.stringMatching(new RegExp(`ERROR hook ${nobodys} not run: it \\(${nobodys}\\) is owned by uid 65534, not by root; if you trust its content, run \`chown root ${nobodys}\`$`)),
-      expect.stringMatching(new RegExp(`ERROR hook ${loose} not run: it \\(${loose}\\) is writable by group and others \\(mode 0777\\); if you trust its content, run \`chmod go-w ${loose}\`$`)),
-      expect.stringMatching(new RegExp(`ERROR hook ${link} not run: the file it points to \\(${target}\\) is owned by uid 65534, not by root; if you trust its content, run \`chown root ${target}\`$`)),
+      expect.stringMatching(
+        new RegExp(
+          `ERROR hook ${nobodys} not run: it \\(${nobodys}\\) is owned by uid 65534, not by root; if you trust its content, run \`chown root ${nobodys}\`$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `ERROR hook ${loose} not run: it \\(${loose}\\) is writable by group and others \\(mode 0777\\); if you trust its content, run \`chmod go-w ${loose}\`$`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(
+          `ERROR hook ${link} not run: the file it points to \\(${target}\\) is owned by uid 65534, not by root; if you trust its content, run \`chown root ${target}\`$`,
+        ),
+      ),
     ]);
 
     // Once: the next cycles (one with a switch) do not repeat it; they still do not run them.
@@ -81,7 +100,7 @@ describe('hooks someone else could have written', () => {
     for (const path of [nobodys, loose, target]) expect(await exists(`${path}.ran`), path).toBe(false);
   });
 
-  it('no hook of a 1777 directory runs, not even root\'s own', async () => {
+  it("no hook of a 1777 directory runs, not even root's own", async () => {
     const dir = join(h.dir, 'sticky.d');
     await mkdir(dir);
     await chmod(dir, 0o1777);
@@ -93,7 +112,9 @@ describe('hooks someone else could have written', () => {
     expect(run.exitCode).toBe(0);
     expect(await h.currentGateway()).toBe('isp1');
     expect(await exists(`${roots}.ran`)).toBe(false);
-    expect(run.stderr).toContain(`ERROR hook ${roots} not run: the hooks directory (${dir}) is writable by group and others (mode 1777); if you trust its content, run \`chmod go-w ${dir}\``);
+    expect(run.stderr).toContain(
+      `ERROR hook ${roots} not run: the hooks directory (${dir}) is writable by group and others (mode 1777); if you trust its content, run \`chmod go-w ${dir}\``,
+    );
   });
 });
 
@@ -122,13 +143,33 @@ describe('temporary files', () => {
   it('a full disk leaves no temporary file behind (a 64 KiB tmpfs, mounted only in a mount namespace of the test)', async () => {
     const full = join(h.dir, 'full');
     await mkdir(full);
-    await h.writeConfig({ state_dir: join(full, 'state'), status_dir: join(full, 'status'), metrics_file: join(full, 'metrics', 'netgwm.prom') });
+    await h.writeConfig({
+      state_dir: join(full, 'state'),
+      status_dir: join(full, 'status'),
+      metrics_file: join(full, 'metrics', 'netgwm.prom'),
+    });
     // The mount exists only inside `unshare -m`; what is left on it is listed from inside.
     const mount = `mount -t tmpfs -o size=64k netgwm-test "${full}" || exit 1\nmkdir "${full}/state" "${full}/status" "${full}/metrics"\ncat /dev/zero > "${full}/fill" 2>/dev/null`;
-    const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `${mount}\nip netns exec "$1" "$2" "$3" run -c "$4"; echo "exit $?"\nfind "${full}" -mindepth 1 | sort`, 'sh', h.net.routerNs, process.execPath, NETGWM, h.configFile()], {
-      reject: false,
-      timeout: 60_000,
-    });
+    const result = await execa(
+      'unshare',
+      [
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `${mount}\nip netns exec "$1" "$2" "$3" run -c "$4"; echo "exit $?"\nfind "${full}" -mindepth 1 | sort`,
+        'sh',
+        h.net.routerNs,
+        process.execPath,
+        NETGWM,
+        h.configFile(),
+      ],
+      {
+        reject: false,
+        timeout: 60_000,
+      },
+    );
     const [exit, ...left] = String(result.stdout).split('\n');
     expect(exit).toBe('exit 0');
     expect(left.map((path) => path.slice(full.length + 1))).toEqual(['fill', 'metrics', 'state', 'status']);

@@ -73,9 +73,13 @@ describe('40-mail', () => {
   it('mails the recipient in MAIL_TO a subject that tells start from switch', async () => {
     expect(await runHook('40-mail', START, { MAIL_TO: 'noc@example.org' })).toMatchObject({ exitCode: 0, stderr: '' });
     expect(await recorded('sendmail')).toBe('-t -oi\n');
-    expect(await recorded('sendmail', 'stdin')).toMatch(/^To: noc@example\.org\nSubject: netgwm on \S+: default route set via isp1\n.*\n\nnetgwm set the default route via gateway isp1 \(192\.0\.2\.1 dev wan_1\)\.\nReason: isp1 down/);
+    expect(await recorded('sendmail', 'stdin')).toMatch(
+      /^To: noc@example\.org\nSubject: netgwm on \S+: default route set via isp1\n.*\n\nnetgwm set the default route via gateway isp1 \(192\.0\.2\.1 dev wan_1\)\.\nReason: isp1 down/,
+    );
     await runHook('40-mail', SWITCH);
-    expect(await recorded('sendmail', 'stdin')).toMatch(/^To: root\nSubject: netgwm on \S+: uplink changed from isp1 to isp2\n[\s\S]*moved the default route from gateway isp1 \(192\.0\.2\.1 dev wan_1\) to isp2 \(192\.0\.2\.5 dev wan-2\)\./);
+    expect(await recorded('sendmail', 'stdin')).toMatch(
+      /^To: root\nSubject: netgwm on \S+: uplink changed from isp1 to isp2\n[\s\S]*moved the default route from gateway isp1 \(192\.0\.2\.1 dev wan_1\) to isp2 \(192\.0\.2\.5 dev wan-2\)\./,
+    );
   });
 });
 
@@ -87,7 +91,9 @@ describe('30-restart-vpn', () => {
     const result = await runHook('30-restart-vpn', SWITCH, env);
     expect(result).toMatchObject({ exitCode: 0, stderr: '' });
     expect(result.stdout).toBe('restarted wg-quick@wg0 after the move from isp1 to isp2\nopenvpn-client@office is not running; left alone');
-    expect(await recorded('systemctl')).toBe('--quiet is-active wg-quick@wg0\nrestart wg-quick@wg0\n--quiet is-active openvpn-client@office\n');
+    expect(await recorded('systemctl')).toBe(
+      '--quiet is-active wg-quick@wg0\nrestart wg-quick@wg0\n--quiet is-active openvpn-client@office\n',
+    );
   });
 });
 
@@ -117,12 +123,24 @@ describe('50-webhook', () => {
       {
         method: 'POST',
         type: 'application/json',
-        body: { event: 'start', host: expect.any(String), new: { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1' }, old: { name: null, ip: null, dev: null }, reason: 'a "quoted" \\ reason' },
+        body: {
+          event: 'start',
+          host: expect.any(String),
+          new: { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1' },
+          old: { name: null, ip: null, dev: null },
+          reason: 'a "quoted" \\ reason',
+        },
       },
       {
         method: 'POST',
         type: 'application/json',
-        body: { event: 'switch', host: expect.any(String), new: { name: 'isp2', ip: '192.0.2.5', dev: 'wan-2' }, old: { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1' }, reason: REASON },
+        body: {
+          event: 'switch',
+          host: expect.any(String),
+          new: { name: 'isp2', ip: '192.0.2.5', dev: 'wan-2' },
+          old: { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1' },
+          reason: REASON,
+        },
       },
     ]);
   });
@@ -140,15 +158,60 @@ describe('20-flush-udp-conntrack (in a throw-away namespace)', () => {
   const ns = `ngwhook${randomBytes(3).toString('hex')}`;
   const inNs = (file: string, args: string[]) => execa('ip', ['netns', 'exec', ns, file, ...args], { timeout: 10_000 });
   // A UDP flow from the LAN host, NATed onto the uplink whose router address is `natAddress`.
-  const udpFlow = (sport: number, natAddress: string) =>
-    ['-I', '-p', 'udp', '-s', '203.0.113.2', '-d', '198.51.100.1', '--sport', String(sport), '--dport', '53',
-      '--reply-src', '198.51.100.1', '--reply-dst', natAddress, '--reply-port-src', '53', '--reply-port-dst', String(sport), '-t', '600'];
+  const udpFlow = (sport: number, natAddress: string) => [
+    '-I',
+    '-p',
+    'udp',
+    '-s',
+    '203.0.113.2',
+    '-d',
+    '198.51.100.1',
+    '--sport',
+    String(sport),
+    '--dport',
+    '53',
+    '--reply-src',
+    '198.51.100.1',
+    '--reply-dst',
+    natAddress,
+    '--reply-port-src',
+    '53',
+    '--reply-port-dst',
+    String(sport),
+    '-t',
+    '600',
+  ];
   const flows = [
     udpFlow(5001, '192.0.2.2'), // NATed onto the old uplink: must go
     udpFlow(5002, '192.0.2.6'), // NATed onto the new uplink: stays
     ['-I', '-p', 'udp', '-s', '203.0.113.2', '-d', '203.0.113.1', '--sport', '5003', '--dport', '53', '-t', '600'], // LAN: stays
-    ['-I', '-p', 'tcp', '-s', '203.0.113.2', '-d', '198.51.100.1', '--sport', '5004', '--dport', '443', '--reply-src', '198.51.100.1', '--reply-dst', '192.0.2.2',
-      '--reply-port-src', '443', '--reply-port-dst', '5004', '--state', 'ESTABLISHED', '-u', 'SEEN_REPLY', '-t', '600'], // TCP: stays
+    [
+      '-I',
+      '-p',
+      'tcp',
+      '-s',
+      '203.0.113.2',
+      '-d',
+      '198.51.100.1',
+      '--sport',
+      '5004',
+      '--dport',
+      '443',
+      '--reply-src',
+      '198.51.100.1',
+      '--reply-dst',
+      '192.0.2.2',
+      '--reply-port-src',
+      '443',
+      '--reply-port-dst',
+      '5004',
+      '--state',
+      'ESTABLISHED',
+      '-u',
+      'SEEN_REPLY',
+      '-t',
+      '600',
+    ], // TCP: stays
   ];
   const insertFlows = async () => {
     for (const flow of flows) await inNs('conntrack', flow);
@@ -162,8 +225,15 @@ describe('20-flush-udp-conntrack (in a throw-away namespace)', () => {
   beforeAll(async () => {
     await execa('ip', ['netns', 'add', ns]);
     made = true;
-    const script = ['link set lo up', 'link add wan_1 type veth peer name wan-2', 'addr add 192.0.2.2/30 dev wan_1', 'addr add 192.0.2.6/30 dev wan-2', 'link set wan_1 up', 'link set wan-2 up'];
-    await execa('ip', ['-n', ns, '-batch', '-'], { input: script.join('\n') + '\n' });
+    const script = [
+      'link set lo up',
+      'link add wan_1 type veth peer name wan-2',
+      'addr add 192.0.2.2/30 dev wan_1',
+      'addr add 192.0.2.6/30 dev wan-2',
+      'link set wan_1 up',
+      'link set wan-2 up',
+    ];
+    await execa('ip', ['-n', ns, '-batch', '-'], { input: `${script.join('\n')}\n` });
     await insertFlows();
   });
   afterAll(async () => {
@@ -171,7 +241,11 @@ describe('20-flush-udp-conntrack (in a throw-away namespace)', () => {
   });
 
   it('does nothing at start', async () => {
-    expect(await runHook('20-flush-udp-conntrack', START, {}, ['ip', 'netns', 'exec', ns])).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+    expect(await runHook('20-flush-udp-conntrack', START, {}, ['ip', 'netns', 'exec', ns])).toMatchObject({
+      exitCode: 0,
+      stdout: '',
+      stderr: '',
+    });
     expect(await sourcePorts()).toEqual(['tcp 5004', 'udp 5001', 'udp 5002', 'udp 5003']);
   });
 

@@ -20,8 +20,21 @@ const ROOT_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C', HOME: '/r
  * kernel's, the journal's and systemd's timer stamps.
  */
 const NOT_COMPARED = [
-  'proc', 'sys', 'dev', 'run', 'tmp', 'var/cache', 'var/lib/apt', 'var/lib/dpkg', 'var/log/apt', 'var/log/dpkg.log', 'var/log/alternatives.log',
-  'var/log/journal', 'var/lib/systemd/timers', 'var/lib/systemd/random-seed', 'var/lib/logrotate',
+  'proc',
+  'sys',
+  'dev',
+  'run',
+  'tmp',
+  'var/cache',
+  'var/lib/apt',
+  'var/lib/dpkg',
+  'var/log/apt',
+  'var/log/dpkg.log',
+  'var/log/alternatives.log',
+  'var/log/journal',
+  'var/lib/systemd/timers',
+  'var/lib/systemd/random-seed',
+  'var/lib/logrotate',
 ];
 
 export interface RootExecOptions {
@@ -44,7 +57,9 @@ export class DebianRoot {
    * (debootstrapping and caching the root first if there is none with them).
    */
   static async create(suite: string, packages: string[] = []): Promise<DebianRoot> {
-    const tarball = (await execa(join(SCRIPTS, 'debian-root.sh'), [suite, ...packages], { timeout: 1_200_000, stderr: 'inherit' })).stdout.trim();
+    const tarball = (
+      await execa(join(SCRIPTS, 'debian-root.sh'), [suite, ...packages], { timeout: 1_200_000, stderr: 'inherit' })
+    ).stdout.trim();
     const root = new DebianRoot(await mkdtemp(join(tmpdir(), 'netgwm-debian-root-')));
     try {
       await execa('tar', ['-C', root.dir, '-xf', tarball], { timeout: 300_000 });
@@ -66,7 +81,10 @@ export class DebianRoot {
   async files(): Promise<string[]> {
     // find, not a recursive readdir: that would follow var/run -> /run out of the root.
     const { stdout } = await execa('find', [this.dir, '-mindepth', '1', '-printf', '%P\\n'], { timeout: 120_000 });
-    return stdout.split('\n').filter((entry) => entry && !NOT_COMPARED.some((skip) => entry === skip || entry.startsWith(`${skip}/`))).sort();
+    return stdout
+      .split('\n')
+      .filter((entry) => entry && !NOT_COMPARED.some((skip) => entry === skip || entry.startsWith(`${skip}/`)))
+      .sort();
   }
 
   /** Boots the root with systemd in network namespace `netns`; see BootedRoot. */
@@ -101,11 +119,21 @@ export class BootedRoot {
   ) {}
 
   static async boot(root: DebianRoot, netns: string): Promise<BootedRoot> {
-    if (existsSync(root.path(POLICY_RC_D))) throw new Error(`${root.path(POLICY_RC_D)} exists: services would not start in the booted root`);
-    const nspawn = execa('systemd-nspawn', [
-      '-b', '--register=no', '--keep-unit', '--capability=CAP_NET_ADMIN,CAP_NET_RAW',
-      `--network-namespace-path=/run/netns/${netns}`, '-D', root.dir,
-    ], { stdin: 'ignore', all: true, reject: false, buffer: false });
+    if (existsSync(root.path(POLICY_RC_D)))
+      throw new Error(`${root.path(POLICY_RC_D)} exists: services would not start in the booted root`);
+    const nspawn = execa(
+      'systemd-nspawn',
+      [
+        '-b',
+        '--register=no',
+        '--keep-unit',
+        '--capability=CAP_NET_ADMIN,CAP_NET_RAW',
+        `--network-namespace-path=/run/netns/${netns}`,
+        '-D',
+        root.dir,
+      ],
+      { stdin: 'ignore', all: true, reject: false, buffer: false },
+    );
     // Its console (systemd's boot messages), for the error when booting fails.
     let consoleTail = '';
     nspawn.all?.on('data', (chunk: Buffer) => {
@@ -142,10 +170,18 @@ export class BootedRoot {
   /** `argv` inside the booted root (all its namespaces), with a clean environment. */
   async run(argv: string[], options: RootExecOptions = {}): Promise<RootResult> {
     const env = Object.entries(ROOT_ENV).map(([key, value]) => `${key}=${value}`);
-    const result = await execa('nsenter', ['-t', String(this.leader), '-a', 'env', '-i', ...env, ...argv], { env: ROOT_ENV, extendEnv: false, stdin: 'ignore', reject: false, timeout: options.timeoutMs ?? 300_000 });
+    const result = await execa('nsenter', ['-t', String(this.leader), '-a', 'env', '-i', ...env, ...argv], {
+      env: ROOT_ENV,
+      extendEnv: false,
+      stdin: 'ignore',
+      reject: false,
+      timeout: options.timeoutMs ?? 300_000,
+    });
     const outcome = { stdout: String(result.stdout), stderr: String(result.stderr), exitCode: result.exitCode ?? -1 };
     if (outcome.exitCode !== 0 && options.reject !== false) {
-      throw new Error(`in the booted root: \`${argv.join(' ')}\` exited ${outcome.exitCode}:\n${outcome.stderr.slice(-2000)}\n${outcome.stdout.slice(-2000)}`);
+      throw new Error(
+        `in the booted root: \`${argv.join(' ')}\` exited ${outcome.exitCode}:\n${outcome.stderr.slice(-2000)}\n${outcome.stdout.slice(-2000)}`,
+      );
     }
     return outcome;
   }
@@ -153,7 +189,9 @@ export class BootedRoot {
   /** Host PIDs of the processes still in the container's PID namespace. */
   async processesLeft(): Promise<number[]> {
     const pids = (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry));
-    const inside = await Promise.all(pids.map(async (pid) => ((await readlink(`/proc/${pid}/ns/pid`).catch(() => '')) === this.pidNamespace ? Number(pid) : undefined)));
+    const inside = await Promise.all(
+      pids.map(async (pid) => ((await readlink(`/proc/${pid}/ns/pid`).catch(() => '')) === this.pidNamespace ? Number(pid) : undefined)),
+    );
     return inside.filter((pid): pid is number => pid !== undefined);
   }
 

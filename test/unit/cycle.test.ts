@@ -1,7 +1,3 @@
-// runCycle, the orchestrator, with its ports handed fakes: a simulated kernel behind Exec, a
-// network behind Ping that answers through whichever gateway the check table routes to, a clock
-// the test moves, and real temporary directories and hook scripts. One test per path through it.
-import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,17 +50,23 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
   // Kept, so that what a killed run holds (its lock) is never closed by the garbage collector.
   const dead: Promise<never>[] = [];
   const never = () => dead[dead.push(new Promise<never>(() => {})) - 1]!;
+  const die = () => {
+    killer!.died();
+    return never();
+  };
   const exec: Exec = async (file, args, options) => {
     const argv = [file, ...args];
-    if (killer?.matches(argv) && killer.when === 'before') return killer.died(), never();
+    if (killer?.matches(argv) && killer.when === 'before') return die();
     const result = await recorded(file, args, options);
-    if (killer?.matches(argv)) return killer.died(), never();
+    if (killer?.matches(argv)) return die();
     return result;
   };
   const network = simulatedNetwork(kernel, setup.alive);
   const written: string[] = [];
   const log = createLogger([{ to: { write: (text) => written.push(text) }, level: 'debug', format: 'json' }]);
-  const hooks = await Promise.all((setup.hooks ?? ['10-record']).map((name) => recordingHook(config.hooks_dir, name, join(dir, 'hook-calls'))));
+  const hooks = await Promise.all(
+    (setup.hooks ?? ['10-record']).map((name) => recordingHook(config.hooks_dir, name, join(dir, 'hook-calls'))),
+  );
   const clock = { now: START };
   let runs = 0;
 
@@ -75,14 +77,27 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
     clock,
     hooks,
     // Each run is a process of its own: one killed (see killAt) keeps its lock in this test process.
-    run: (signal?: AbortSignal) => runCycle(config, { exec, ping: network.ping, log, clock: () => clock.now, lockWaitMs: 0, lockDir: join(dir, `lock-${++runs}`) }, signal),
+    run: (signal?: AbortSignal) =>
+      runCycle(
+        config,
+        { exec, ping: network.ping, log, clock: () => clock.now, lockWaitMs: 0, lockDir: join(dir, `lock-${++runs}`) },
+        signal,
+      ),
     /**
      * Kills the next run at `command`, `before` the kernel sees it or right `after` it answered:
      * that run never settles. Resolves once it is dead.
      */
     killAt: (when: 'before' | 'after', command: string) =>
       new Promise<void>((died) => {
-        killer = { matches: (argv) => argv.join(' ') === command, when, died: () => ((killer = undefined), died()) };
+        const matches = (argv: string[]) => argv.join(' ') === command;
+        killer = {
+          matches,
+          when,
+          died: () => {
+            killer = undefined;
+            died();
+          },
+        };
       }),
     /** The commands run since the last call. */
     commands: () => recorded.calls.splice(0).map((call) => call.argv.join(' ')),
@@ -106,7 +121,9 @@ function simulatedNetwork(kernel: FakeKernel, alive: Named[]) {
     if (stalled) {
       if (!options.signal) throw new Error('a stalled ping needs a signal to end it');
       stalled();
-      await new Promise((resolve) => (options.signal!.aborted ? resolve(undefined) : options.signal!.addEventListener('abort', resolve, { once: true })));
+      await new Promise((resolve) =>
+        options.signal!.aborted ? resolve(undefined) : options.signal!.addEventListener('abort', resolve, { once: true }),
+      );
       return { address, answered: false, replies: 0, sent: 0 };
     }
     const via = kernel.routeFor(options.mark)?.gateway;
@@ -130,14 +147,18 @@ async function recordingHook(hooksDir: string, name: string, record: string): Pr
   return path;
 }
 
-const args = (to: GatewayInfo, from?: GatewayInfo) => [to.name, to.ip, to.dev, from?.name ?? 'NaN', from?.ip ?? 'NaN', from?.dev ?? 'NaN'].join(' ');
+const args = (to: GatewayInfo, from?: GatewayInfo) =>
+  [to.name, to.ip, to.dev, from?.name ?? 'NaN', from?.ip ?? 'NaN', from?.dev ?? 'NaN'].join(' ');
 const kinds = (records: LogRecord[]) => records.map((record) => record.event);
 const routeWrites = (commands: string[]) => commands.filter((command) => /^ip -4 route (replace|add|del)/.test(command));
 
 type Router = Awaited<ReturnType<typeof router>>;
 
 /** The main table's default route the kernel uses: lowest metric, then as listed. */
-const kernelPick = (at: Router) => [...(at.kernel.tables.get(MAIN_TABLE) ?? [])].filter((entry) => entry.dst === 'default').sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
+const kernelPick = (at: Router) =>
+  [...(at.kernel.tables.get(MAIN_TABLE) ?? [])]
+    .filter((entry) => entry.dst === 'default')
+    .sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
 
 /** What every cycle leaves behind: no probe rule and an empty check table. */
 function expectCheckTableClosed(at: Router) {
@@ -204,7 +225,7 @@ describe('runCycle', () => {
     expectCheckTableClosed(at);
   });
 
-  it('keep runs only reads and the probe\'s own check-table commands, in this order', async () => {
+  it("keep runs only reads and the probe's own check-table commands, in this order", async () => {
     const at = await router({ route: ISP1, alive: [ISP1] });
     await at.run();
     expect(at.commands()).toEqual([
@@ -230,8 +251,16 @@ describe('runCycle', () => {
   });
 
   it.each([
-    { case: 'refuses the replace', refuse: (kernel: FakeKernel) => (kernel.mainRefuses = 'Error: Nexthop device is not up.'), error: 'Nexthop device is not up.' },
-    { case: 'takes the replace but keeps routing through another gateway', refuse: (kernel: FakeKernel) => (kernel.mainReverts = true), error: `the kernel still uses another default route: default via ${ISP1.ip} dev ${ISP1.dev} metric 0` },
+    {
+      case: 'refuses the replace',
+      refuse: (kernel: FakeKernel) => (kernel.mainRefuses = 'Error: Nexthop device is not up.'),
+      error: 'Nexthop device is not up.',
+    },
+    {
+      case: 'takes the replace but keeps routing through another gateway',
+      refuse: (kernel: FakeKernel) => (kernel.mainReverts = true),
+      error: `the kernel still uses another default route: default via ${ISP1.ip} dev ${ISP1.dev} metric 0`,
+    },
   ])('the kernel $case: switch-failed, no hooks, no switch recorded', async ({ refuse, error }) => {
     const at = await router({ route: ISP1, alive: [ISP2] });
     refuse(at.kernel);
@@ -241,7 +270,11 @@ describe('runCycle', () => {
     expect(at.kernel.defaultRoute()).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
     const records = at.logged();
     expect(kinds(records)).toEqual(['gateway-down', 'gateway-up', 'switch-failed', 'cycle-done']);
-    expect(records[2]).toMatchObject({ to: { name: 'isp2', ip: ISP2.ip }, reason: 'isp1 down, 0/1 sites answered', error: expect.stringContaining(error) });
+    expect(records[2]).toMatchObject({
+      to: { name: 'isp2', ip: ISP2.ip },
+      reason: 'isp1 down, 0/1 sites answered',
+      error: expect.stringContaining(error),
+    });
     expect(await at.hookCalls()).toEqual([]);
     const saved = await at.saved();
     expect(saved).toMatchObject({ active: 'isp1', gateways: { isp1: { up: false }, isp2: { up: true } } });
@@ -276,7 +309,12 @@ describe('runCycle', () => {
       events: ['hooks-resumed', 'hook-finished', 'gateway-up', 'gateway-down', 'cycle-done'],
       hooks: [`20-flush switch ${args(ISP2, ISP1)}`],
     },
-    { case: 'forgets, unrun, the pending hooks of a switch the route has left since', route: ISP1, events: ['gateway-up', 'cycle-done'], hooks: [] },
+    {
+      case: 'forgets, unrun, the pending hooks of a switch the route has left since',
+      route: ISP1,
+      events: ['gateway-up', 'cycle-done'],
+      hooks: [],
+    },
   ])('$case', async ({ route, events, hooks }) => {
     const at = await router({ route, alive: [route], hooks: ['10-vpn', '20-flush'] });
     const lastSwitch = { at: START - 60_000, from: 'isp1', to: 'isp2', reason: 'isp1 down, 0/1 sites answered' };
@@ -302,7 +340,14 @@ describe('runCycle', () => {
     expect(at.kernel.defaultRoute()?.gateway).toBe(ISP2.ip);
     expect(kinds(at.logged())).toEqual(['gateway-down', 'gateway-up']); // the switch line died with it
     expect(await at.hookCalls()).toEqual([]);
-    expect((await at.saved()).pendingHooks).toEqual({ to: { name: 'isp2', ip: ISP2.ip }, from: ISP1, reason: 'isp1 down, 0/1 sites answered', done: [], at: START, unconfirmed: true });
+    expect((await at.saved()).pendingHooks).toEqual({
+      to: { name: 'isp2', ip: ISP2.ip },
+      from: ISP1,
+      reason: 'isp1 down, 0/1 sites answered',
+      done: [],
+      at: START,
+      unconfirmed: true,
+    });
 
     at.clock.now = START + 60_000;
     at.commands();
@@ -351,35 +396,47 @@ describe('runCycle', () => {
       action: "netgwm deletes it and puts isp1's route back",
       deleted: true,
     },
-  ])('$case wins in the kernel: logged once as an error, netgwm\'s route made the one used, the end logged once', async ({ blackhole, writes, action, deleted }) => {
-    const at = await router({ alive: [ISP1, ISP2] });
-    const route = `blackhole default metric ${blackhole}`;
-    at.kernel.tables.set(MAIN_TABLE, [{ type: 'blackhole', dst: 'default', metric: blackhole }, { dst: 'default', gateway: ISP1.ip, dev: ISP1.dev, metric: blackhole }]);
-    await at.run();
+  ])(
+    "$case wins in the kernel: logged once as an error, netgwm's route made the one used, the end logged once",
+    async ({ blackhole, writes, action, deleted }) => {
+      const at = await router({ alive: [ISP1, ISP2] });
+      const route = `blackhole default metric ${blackhole}`;
+      at.kernel.tables.set(MAIN_TABLE, [
+        { type: 'blackhole', dst: 'default', metric: blackhole },
+        { dst: 'default', gateway: ISP1.ip, dev: ISP1.dev, metric: blackhole },
+      ]);
+      await at.run();
 
-    const records = at.logged();
-    expect(kinds(records)).toEqual(['foreign-default', 'gateway-up', 'cycle-done']);
-    expect(records[0]).toMatchObject({ level: 50, msg: `the kernel routes by a default route netgwm did not set: ${route}, ahead of isp1's; ${action} (logged once; remove that route, or give it a metric above 0, so that netgwm's route is the one used)` });
-    expect(routeWrites(at.commands())).toEqual(writes);
-    expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
-    expect(await at.hookCalls()).toEqual([]); // the gateway did not change
-    expect(await at.saved()).toMatchObject({ active: 'isp1', foreignDefault: route });
+      const records = at.logged();
+      expect(kinds(records)).toEqual(['foreign-default', 'gateway-up', 'cycle-done']);
+      expect(records[0]).toMatchObject({
+        level: 50,
+        msg: `the kernel routes by a default route netgwm did not set: ${route}, ahead of isp1's; ${action} (logged once; remove that route, or give it a metric above 0, so that netgwm's route is the one used)`,
+      });
+      expect(routeWrites(at.commands())).toEqual(writes);
+      expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
+      expect(await at.hookCalls()).toEqual([]); // the gateway did not change
+      expect(await at.saved()).toMatchObject({ active: 'isp1', foreignDefault: route });
 
-    if (!deleted) {
-      await at.run(); // the blackhole is still there, but loses: nothing logged again, nothing changed
-      expect(kinds(at.logged())).toEqual(['cycle-done']);
+      if (!deleted) {
+        await at.run(); // the blackhole is still there, but loses: nothing logged again, nothing changed
+        expect(kinds(at.logged())).toEqual(['cycle-done']);
+        expect(routeWrites(at.commands())).toEqual([]);
+        at.kernel.tables.set(
+          MAIN_TABLE,
+          at.kernel.tables.get(MAIN_TABLE)!.filter((entry) => entry.type !== 'blackhole'),
+        );
+      }
+      await at.run();
       expect(routeWrites(at.commands())).toEqual([]);
-      at.kernel.tables.set(MAIN_TABLE, at.kernel.tables.get(MAIN_TABLE)!.filter((entry) => entry.type !== 'blackhole'));
-    }
-    await at.run();
-    expect(routeWrites(at.commands())).toEqual([]);
-    const ended = at.logged();
-    expect(kinds(ended)).toEqual(['foreign-default-gone', 'cycle-done']);
-    expect(ended[0]).toMatchObject({ level: 30, msg: `the default route ${route} that was used instead of netgwm's is gone` });
-    expect((await at.saved()).foreignDefault).toBeUndefined();
-    await at.run();
-    expect(kinds(at.logged())).toEqual(['cycle-done']);
-  });
+      const ended = at.logged();
+      expect(kinds(ended)).toEqual(['foreign-default-gone', 'cycle-done']);
+      expect(ended[0]).toMatchObject({ level: 30, msg: `the default route ${route} that was used instead of netgwm's is gone` });
+      expect((await at.saved()).foreignDefault).toBeUndefined();
+      await at.run();
+      expect(kinds(at.logged())).toEqual(['cycle-done']);
+    },
+  );
 
   it('a blackhole as the only default route: logged, and the best gateway up gets the route (hooks as at a first start)', async () => {
     const at = await router({ alive: [ISP1, ISP2] });
@@ -387,19 +444,31 @@ describe('runCycle', () => {
     await at.run();
     const records = at.logged();
     expect(kinds(records)).toEqual(['foreign-default', 'gateway-up', 'switched', 'hook-finished', 'cycle-done']);
-    expect(records[0]?.msg).toMatch(/^the kernel routes by a default route netgwm did not set: blackhole default metric 0; netgwm moves the default route to the best gateway that is up, at metric 0 /);
+    expect(records[0]?.msg).toMatch(
+      /^the kernel routes by a default route netgwm did not set: blackhole default metric 0; netgwm moves the default route to the best gateway that is up, at metric 0 /,
+    );
     expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
     expect(await at.hookCalls()).toEqual([`10-record start ${args(ISP1)}`]);
   });
 
-  it('a state that cannot be saved: state-save-failed is logged, the switch\'s hooks still run, the cycle does not throw', async () => {
+  it("a state that cannot be saved: state-save-failed is logged, the switch's hooks still run, the cycle does not throw", async () => {
     const at = await router({ route: ISP1, alive: [ISP2] });
     await writeFile(dirname(at.config.state_dir), 'a regular file, not a directory\n');
     await expect(at.run()).resolves.toBeUndefined();
 
     const records = at.logged();
-    expect(kinds(records).filter((kind) => kind !== 'state-save-failed')).toEqual(['state-unreadable', 'gateway-down', 'gateway-up', 'switched', 'hook-finished', 'cycle-done']);
-    expect(records.find((record) => record.event === 'state-save-failed')).toMatchObject({ dir: at.config.state_dir, error: expect.stringContaining('ENOTDIR') });
+    expect(kinds(records).filter((kind) => kind !== 'state-save-failed')).toEqual([
+      'state-unreadable',
+      'gateway-down',
+      'gateway-up',
+      'switched',
+      'hook-finished',
+      'cycle-done',
+    ]);
+    expect(records.find((record) => record.event === 'state-save-failed')).toMatchObject({
+      dir: at.config.state_dir,
+      error: expect.stringContaining('ENOTDIR'),
+    });
     expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP2, ISP1)}`]);
     expect(at.kernel.defaultRoute()?.gateway).toBe(ISP2.ip);
   });
@@ -408,7 +477,10 @@ describe('runCycle', () => {
     ['constructor', 'toString'],
     ['hasOwnProperty', 'valueOf'],
   ])('gateways named %s and %s are ordinary names: start, failover, saved state read back, status files', async (primary, backup) => {
-    const [one, two] = [{ ...ISP1, name: primary }, { ...ISP2, name: backup }];
+    const [one, two] = [
+      { ...ISP1, name: primary },
+      { ...ISP2, name: backup },
+    ];
     const at = await router({ alive: [one, two], gateways: [one, two] });
     await at.run();
     expect(at.kernel.defaultRoute()?.gateway).toBe(one.ip);
@@ -417,7 +489,17 @@ describe('runCycle', () => {
     await at.run(); // reads the state the first cycle saved, with these names as keys
     expect(at.kernel.defaultRoute()?.gateway).toBe(two.ip);
 
-    expect(kinds(at.logged())).toEqual(['gateway-up', 'switched', 'hook-finished', 'cycle-done', 'gateway-down', 'gateway-up', 'switched', 'hook-finished', 'cycle-done']);
+    expect(kinds(at.logged())).toEqual([
+      'gateway-up',
+      'switched',
+      'hook-finished',
+      'cycle-done',
+      'gateway-down',
+      'gateway-up',
+      'switched',
+      'hook-finished',
+      'cycle-done',
+    ]);
     expect(await at.hookCalls()).toEqual([`10-record start ${args(one)}`, `10-record switch ${args(two, one)}`]);
     const saved = await at.saved();
     expect(Object.keys(saved.gateways)).toEqual([primary, backup]);
@@ -435,7 +517,14 @@ describe('runCycle', () => {
 
     await at.run();
     const reason = `it (${loose}) is writable by group and others (mode 0777)`;
-    expect(refusals()).toEqual([expect.objectContaining({ hook: loose, reason, fix: `chmod go-w ${loose}`, msg: `hook ${loose} not run: ${reason}; if you trust its content, run \`chmod go-w ${loose}\`` })]);
+    expect(refusals()).toEqual([
+      expect.objectContaining({
+        hook: loose,
+        reason,
+        fix: `chmod go-w ${loose}`,
+        msg: `hook ${loose} not run: ${reason}; if you trust its content, run \`chmod go-w ${loose}\``,
+      }),
+    ]);
     expect((await at.saved()).refusedHooks).toEqual({ [loose]: reason });
     await at.run();
     expect(refusals()).toEqual([]); // said once, not in every cycle
@@ -469,7 +558,11 @@ describe('runCycle', () => {
       await at.run();
       return at.kernel.defaultRoute()?.gateway;
     };
-    const switches = () => at.logged().filter((record) => record.event === 'switched').map((record) => record.reason);
+    const switches = () =>
+      at
+        .logged()
+        .filter((record) => record.event === 'switched')
+        .map((record) => record.reason);
 
     expect(await cycleAt(0)).toBe(ISP2.ip);
     expect(switches()).toEqual(['isp1 down, 0/1 sites answered; no gateway is stable yet, isp2 is the best one up']);
@@ -480,6 +573,11 @@ describe('runCycle', () => {
 
     expect(switches()).toEqual(['isp1 is back and stable, up for 1m01s']);
     expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP2, ISP1)}`, `10-record switch ${args(ISP1, ISP2)}`]);
-    expect((await at.saved()).lastSwitch).toEqual({ at: START + 161_000, from: 'isp2', to: 'isp1', reason: 'isp1 is back and stable, up for 1m01s' });
+    expect((await at.saved()).lastSwitch).toEqual({
+      at: START + 161_000,
+      from: 'isp2',
+      to: 'isp1',
+      reason: 'isp1 is back and stable, up for 1m01s',
+    });
   });
 });

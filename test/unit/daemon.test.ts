@@ -37,7 +37,12 @@ describe('runEvery', () => {
   it.each([
     { case: 'short cycles: start to start, not sleep after work', interval: 1000, durations: [400], want: [0, 1000, 2000, 3000] },
     { case: 'a cycle as long as the interval: back to back', interval: 1000, durations: [1000], want: [0, 1000, 2000, 3000] },
-    { case: 'an overrun delays only the next start, with no catch-up burst', interval: 1000, durations: [2500, 100], want: [0, 2500, 3500, 4500] },
+    {
+      case: 'an overrun delays only the next start, with no catch-up burst',
+      interval: 1000,
+      durations: [2500, 100],
+      want: [0, 2500, 3500, 4500],
+    },
     { case: 'sub-second intervals', interval: 300, durations: [50], want: [0, 300, 600, 900] },
   ])('$case', async ({ interval, durations, want }) => {
     expect(await starts(interval, durations, want.length)).toEqual(want);

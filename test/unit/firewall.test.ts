@@ -46,8 +46,12 @@ function simulatedKernel() {
       if (argv[1] !== '-c') kernel.table = input!.includes('table inet netgwm {') ? input : undefined;
       return undefined;
     }
-    if (command === 'nft list table inet netgwm') return kernel.table === undefined ? { exitCode: 1, stderr: 'Error: No such file or directory' } : { stdout: `listing of ${kernel.table.length} bytes` };
-    if (argv[0] === 'conntrack') return { stderr: `conntrack v1.4.7 (conntrack-tools): ${kernel.conntrackDeleted} flow entries have been deleted.\n` };
+    if (command === 'nft list table inet netgwm')
+      return kernel.table === undefined
+        ? { exitCode: 1, stderr: 'Error: No such file or directory' }
+        : { stdout: `listing of ${kernel.table.length} bytes` };
+    if (argv[0] === 'conntrack')
+      return { stderr: `conntrack v1.4.7 (conntrack-tools): ${kernel.conntrackDeleted} flow entries have been deleted.\n` };
     throw new Error(`unexpected command ${command}`);
   };
   return { kernel, answer };
@@ -78,10 +82,19 @@ describe('firewall steps', () => {
   it('first cycle: adds the rules and loads the table, checked first; records what it loaded', async () => {
     expect(await keepFirewall(config, deps, state, isp('isp1'))).toBe(true);
     expect(commands()).toEqual(['ip -N -j -4 rule list', 'ip -4 -batch -', 'nft -c -f -', 'nft -f -', 'nft list table inet netgwm']);
-    expect(sim.kernel.rules.map((rule) => `${rule.priority} ${rule.fwmark ?? 'main'} ${rule.table}`)).toEqual(['1100 main 254', '1101 0x1 101', '1101 0x2 102']);
+    expect(sim.kernel.rules.map((rule) => `${rule.priority} ${rule.fwmark ?? 'main'} ${rule.table}`)).toEqual([
+      '1100 main 254',
+      '1101 0x1 101',
+      '1101 0x2 102',
+    ]);
     expect(sim.kernel.table).toContain('comment "active isp1: new forwarded connections"');
     expect(events).toContainEqual({ kind: 'firewall-loaded', table: 'inet netgwm', enabled: true, active: 'isp1', mark: 1 });
-    expect(state.firewall).toMatchObject({ table: 'inet netgwm', rulePref: 1100, verifiedAt: now, hash: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(state.firewall).toMatchObject({
+      table: 'inet netgwm',
+      rulePref: 1100,
+      verifiedAt: now,
+      hash: expect.stringMatching(/^[0-9a-f]{16}$/),
+    });
   });
 
   it('a cycle with nothing to change runs no nft command, and no command that writes', async () => {
@@ -120,7 +133,7 @@ describe('firewall steps', () => {
     expect(sim.kernel.rules).toHaveLength(3);
   });
 
-  it('a failed load keeps the old rules and the old record, logs nft\'s message, and the next cycle retries', async () => {
+  it("a failed load keeps the old rules and the old record, logs nft's message, and the next cycle retries", async () => {
     await keepFirewall(config, deps, state, isp('isp1'));
     const loaded = { table: sim.kernel.table, record: state.firewall };
     sim.kernel.failNft = true;
@@ -128,7 +141,13 @@ describe('firewall steps', () => {
     expect(await keepFirewall(config, deps, state, isp('isp2'))).toBe(false);
     expect(sim.kernel.table).toBe(loaded.table);
     expect(state.firewall).toEqual(loaded.record);
-    expect(events).toEqual([{ kind: 'firewall-failed', table: 'inet netgwm', error: '`nft -c -f -` failed with exit code 1: netlink: Error: Could not process rule: Operation not supported' }]);
+    expect(events).toEqual([
+      {
+        kind: 'firewall-failed',
+        table: 'inet netgwm',
+        error: '`nft -c -f -` failed with exit code 1: netlink: Error: Could not process rule: Operation not supported',
+      },
+    ]);
     events.length = 0;
 
     sim.kernel.failNft = false;
@@ -168,7 +187,7 @@ describe('firewall steps', () => {
     expect(commands()).toEqual(['ip -N -j -4 rule list']);
   });
 
-  it('conntrack: deletes the old gateway\'s entries and logs the count; skips when there was no old gateway', async () => {
+  it("conntrack: deletes the old gateway's entries and logs the count; skips when there was no old gateway", async () => {
     expect(await flushConntrack(config, deps, isp('isp1'))).toBe(true);
     expect(commands()).toEqual(['conntrack -D --mark 0x1/0xff']);
     expect(await flushConntrack(config, deps, undefined)).toBe(true);

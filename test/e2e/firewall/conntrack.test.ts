@@ -28,7 +28,11 @@ echo "$1 active-rules=$rules lan-flows=$flows" >> "$0.seen"
 describe('conntrack.flush on a switch (3 uplinks)', () => {
   let h: Harness;
   const snapshotHook = () => join(h.hooksDir(), '60-snapshot');
-  const remainingSports = async () => (await routerFlows(h.net)).filter((flow) => flow.src === h.net.lanHostIp).map((flow) => flow.sport).sort();
+  const remainingSports = async () =>
+    (await routerFlows(h.net))
+      .filter((flow) => flow.src === h.net.lanHostIp)
+      .map((flow) => flow.sport)
+      .sort();
 
   /** Empties the router's conntrack table, fills it with FLOWS, then switches to `to` with `flush`. */
   async function switchWith(flush: string, to: string): Promise<number> {
@@ -66,17 +70,21 @@ describe('conntrack.flush on a switch (3 uplinks)', () => {
     expect((await readFile(`${snapshotHook()}.seen`, 'utf8')).trim().split('\n').at(-1)).toBe('isp2 active-rules=2 lan-flows=3');
   });
 
-  it('all: the router\'s conntrack table is empty after the switch', async () => {
+  it("all: the router's conntrack table is empty after the switch", async () => {
     const logFrom = await switchWith('all', 'isp1');
     expect(await routerFlows(h.net)).toEqual([]);
-    expect(await logSince(h, logFrom, /conntrack:/)).toEqual([expect.stringMatching(/^INFO conntrack: deleted \d+ flow entries \(flush: all\)$/)]);
+    expect(await logSince(h, logFrom, /conntrack:/)).toEqual([
+      expect.stringMatching(/^INFO conntrack: deleted \d+ flow entries \(flush: all\)$/),
+    ]);
     expect((await readFile(`${snapshotHook()}.seen`, 'utf8')).trim().split('\n').at(-1)).toBe('isp1 active-rules=2 lan-flows=0');
   });
 
-  it('old: only the entries with the old gateway\'s mark under the mask go', async () => {
+  it("old: only the entries with the old gateway's mark under the mask go", async () => {
     const logFrom = await switchWith('old', 'isp2');
     expect(await remainingSports()).toEqual([40003, 40005]);
-    expect(await logSince(h, logFrom, /conntrack:/)).toEqual(['INFO conntrack: deleted 3 flow entries (flush: old, conntrack -D --mark 0x1/0xff)']);
+    expect(await logSince(h, logFrom, /conntrack:/)).toEqual([
+      'INFO conntrack: deleted 3 flow entries (flush: old, conntrack -D --mark 0x1/0xff)',
+    ]);
     expect((await activeMarks(h.net)).map((rule) => rule.mark)).toEqual([2, 2]);
   });
 

@@ -14,7 +14,13 @@ describe('firewall failures and no-change cycles (3 uplinks)', () => {
   let h: Harness;
   let realNft: string;
   let realConntrack: string;
-  const config = (extra: Record<string, unknown> = {}) => ({ gateways: markedGateways(h.net), min_uptime: 0, nftables: {}, conntrack: { flush: 'all' }, ...extra });
+  const config = (extra: Record<string, unknown> = {}) => ({
+    gateways: markedGateways(h.net),
+    min_uptime: 0,
+    nftables: {},
+    conntrack: { flush: 'all' },
+    ...extra,
+  });
   /** A directory holding stub commands, put first on PATH. */
   async function stubs(name: string, scripts: Record<string, string>): Promise<Record<string, string>> {
     const dir = join(h.dir, name);
@@ -23,7 +29,8 @@ describe('firewall failures and no-change cycles (3 uplinks)', () => {
     return { PATH: `${dir}:${process.env.PATH}` };
   }
   const marks = async () => (await activeMarks(h.net)).map((rule) => rule.mark);
-  const lastSwitch = async () => (JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8')) as { lastSwitch: unknown }).lastSwitch;
+  const lastSwitch = async () =>
+    (JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8')) as { lastSwitch: unknown }).lastSwitch;
 
   beforeAll(async () => {
     h = await Harness.create();
@@ -47,8 +54,14 @@ describe('firewall failures and no-change cycles (3 uplinks)', () => {
     const before = await snapshot();
     const gateways = markedGateways(h.net) as Record<string, Record<string, unknown>>;
     const bad: Array<[Record<string, unknown>, string]> = [
-      [{ ...gateways, isp2: { ...gateways.isp2, mark: 1 } }, 'gateways.isp2.mark: 0x1 is also the mark of gateway "isp1"; give every gateway its own mark'],
-      [{ ...gateways, isp2: { ...gateways.isp2, mark: 0x100 } }, 'gateways.isp2.mark: expected a mark inside nftables.mask (0xff), got 0x100'],
+      [
+        { ...gateways, isp2: { ...gateways.isp2, mark: 1 } },
+        'gateways.isp2.mark: 0x1 is also the mark of gateway "isp1"; give every gateway its own mark',
+      ],
+      [
+        { ...gateways, isp2: { ...gateways.isp2, mark: 0x100 } },
+        'gateways.isp2.mark: expected a mark inside nftables.mask (0xff), got 0x100',
+      ],
       [{ ...gateways, isp1: { ...gateways.isp1, table: 'nosuch' } }, 'gateways.isp1.table: routing table "nosuch" is not declared'],
     ];
     await h.net.failOperator(1); // a good config would switch now
@@ -92,21 +105,27 @@ describe('firewall failures and no-change cycles (3 uplinks)', () => {
       const fixed = (await h.logLines()).length;
       expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
       expect(await marks()).toEqual([2, 2]);
-      expect(await logSince(h, fixed, /nftables/)).toEqual(['INFO nftables: loaded table inet netgwm; new connections get mark 0x2 (isp2)']);
+      expect(await logSince(h, fixed, /nftables/)).toEqual([
+        'INFO nftables: loaded table inet netgwm; new connections get mark 0x2 (isp2)',
+      ]);
     } finally {
       await h.net.restoreOperator(1);
     }
   });
 
-  it('a ruleset nft rejects: nft\'s own message is logged, the old rules stay, the next cycle loads', async () => {
+  it("a ruleset nft rejects: nft's own message is logged, the old rules stay, the next cycle loads", async () => {
     // Passes every call to the real nft, but with a typo in any file it is given.
-    const rejecting = await stubs('rejecting', { nft: `case " $* " in *" -f "*) sed 's/policy accept;/policy acept;/' | exec ${realNft} "$@" ;; *) exec ${realNft} "$@" ;; esac` });
+    const rejecting = await stubs('rejecting', {
+      nft: `case " $* " in *" -f "*) sed 's/policy accept;/policy acept;/' | exec ${realNft} "$@" ;; *) exec ${realNft} "$@" ;; esac`,
+    });
     const logFrom = (await h.logLines()).length;
     await h.netgwm(['run'], { env: rejecting }); // isp1 is back and stable (min_uptime 0): fails back
     expect(await h.currentGateway()).toBe('isp1');
     expect(await marks()).toEqual([2, 2]);
     const [failure] = await logSince(h, logFrom, /could not load table/);
-    expect(failure).toMatch(/^ERROR nftables: could not load table inet netgwm; the rules loaded before stay, the next cycle retries: `nft -c -f -` failed with exit code 1: .*Error: syntax error.*acept/);
+    expect(failure).toMatch(
+      /^ERROR nftables: could not load table inet netgwm; the rules loaded before stay, the next cycle retries: `nft -c -f -` failed with exit code 1: .*Error: syntax error.*acept/,
+    );
 
     await h.run();
     expect(await marks()).toEqual([1, 1]);
@@ -137,7 +156,25 @@ describe('firewall failures and no-change cycles (3 uplinks)', () => {
     const cyclesDone = async () => (await h.logLines()).filter((line) => line.includes('DEBUG cycle done')).length;
 
     const before = await cyclesDone();
-    const daemon = execa('ip', ['netns', 'exec', h.net.routerNs, 'env', `PATH=${counting.PATH}`, `NETGWM_LOCK_DIR=${h.lockDir()}`, process.execPath, NETGWM, 'daemon', '--interval', '0.02', '-c', h.configFile()], { reject: false, stdin: 'ignore', timeout: 170_000 });
+    const daemon = execa(
+      'ip',
+      [
+        'netns',
+        'exec',
+        h.net.routerNs,
+        'env',
+        `PATH=${counting.PATH}`,
+        `NETGWM_LOCK_DIR=${h.lockDir()}`,
+        process.execPath,
+        NETGWM,
+        'daemon',
+        '--interval',
+        '0.02',
+        '-c',
+        h.configFile(),
+      ],
+      { reject: false, stdin: 'ignore', timeout: 170_000 },
+    );
     try {
       expect(await waitFor(async () => (await cyclesDone()) - before >= 50, 150_000)).toBe(true);
     } finally {

@@ -3,7 +3,17 @@
 // outside: which operator namespace counts the LAN's packets, what the router's conntrack says.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, waitFor } from '../harness.js';
-import { activeMarks, addUplinkTables, lanConnects, lanPortCounts, markedGateways, routerFlows, startTcp, watchLanPorts, type Endpoint } from './support.js';
+import {
+  activeMarks,
+  addUplinkTables,
+  lanConnects,
+  lanPortCounts,
+  markedGateways,
+  routerFlows,
+  startTcp,
+  watchLanPorts,
+  type Endpoint,
+} from './support.js';
 
 const LONG_FLOW_PORT = 5001;
 const NEW_FLOW_PORT = 5002;
@@ -30,10 +40,18 @@ describe('nftables marks (3 uplinks, a table per uplink, flush: none)', () => {
     await h?.destroy();
   });
 
-  it('without netgwm\'s marks, a connection arriving on uplink 2 is answered via uplink 1 (and lost with it)', async () => {
+  it("without netgwm's marks, a connection arriving on uplink 2 is answered via uplink 1 (and lost with it)", async () => {
     expect(server!.firstLine).toBe('listening');
     // The route an administrator (or ifupdown) set before netgwm ever ran.
-    await h.net.exec(h.net.routerNs, 'ip', ['route', 'replace', 'default', 'via', h.net.uplink(1).gatewayIp, 'dev', h.net.uplink(1).routerDev]);
+    await h.net.exec(h.net.routerNs, 'ip', [
+      'route',
+      'replace',
+      'default',
+      'via',
+      h.net.uplink(1).gatewayIp,
+      'dev',
+      h.net.uplink(1).routerDev,
+    ]);
     await h.net.failOperator(1);
     expect(await h.net.ping(operator2().ns, h.net.uplink(2).routerIp, { source: operator2().source })).toBe(false);
     expect(await h.net.ping(operator2().ns, h.net.lanHostIp, { source: operator2().source })).toBe(false);
@@ -91,7 +109,11 @@ describe('nftables marks (3 uplinks, a table per uplink, flush: none)', () => {
     expect((await activeMarks(h.net)).map((rule) => rule.mark)).toEqual([2, 2]);
 
     // The flow started before the switch: still mark 1, still through operator 1.
-    expect((await routerFlows(h.net)).find((flow) => flow.sport === streamPort)).toMatchObject({ proto: 'tcp', dport: LONG_FLOW_PORT, mark: 1 });
+    expect((await routerFlows(h.net)).find((flow) => flow.sport === streamPort)).toMatchObject({
+      proto: 'tcp',
+      dport: LONG_FLOW_PORT,
+      mark: 1,
+    });
     const before = await lanPortCounts(h.net);
     let after = before;
     const flowed = await waitFor(async () => {
@@ -112,7 +134,10 @@ describe('nftables marks (3 uplinks, a table per uplink, flush: none)', () => {
     const local = await startTcp(h.net, h.net.routerNs, ['once', site(), String(LOCAL_FLOW_PORT), '5000']);
     await local.process;
     expect(local.firstLine).toBe('answered');
-    expect((await routerFlows(h.net)).find((flow) => flow.dport === LOCAL_FLOW_PORT)).toMatchObject({ src: h.net.uplink(2).routerIp, mark: 2 });
+    expect((await routerFlows(h.net)).find((flow) => flow.dport === LOCAL_FLOW_PORT)).toMatchObject({
+      src: h.net.uplink(2).routerIp,
+      mark: 2,
+    });
     stream.process.kill('SIGKILL');
   });
 

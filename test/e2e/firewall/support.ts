@@ -17,15 +17,29 @@ export const uplinkTable = (i: number) => ({ id: 100 + i, name: `uplink${i}` });
 
 /** Declares each uplink's table in the router's rt_tables and gives it the uplink's default route. */
 export async function addUplinkTables(net: TestNetwork): Promise<void> {
-  await appendFile(join(net.routerEtcDir, 'iproute2', 'rt_tables'), net.uplinks.map((u) => `${uplinkTable(u.index).id}\t${uplinkTable(u.index).name}\n`).join(''));
-  const script = net.uplinks.map((u) => `route add default via ${u.gatewayIp} dev ${u.routerDev} table ${uplinkTable(u.index).id}`).join('\n');
+  await appendFile(
+    join(net.routerEtcDir, 'iproute2', 'rt_tables'),
+    net.uplinks.map((u) => `${uplinkTable(u.index).id}\t${uplinkTable(u.index).name}\n`).join(''),
+  );
+  const script = net.uplinks
+    .map((u) => `route add default via ${u.gatewayIp} dev ${u.routerDev} table ${uplinkTable(u.index).id}`)
+    .join('\n');
   await net.exec(net.routerNs, 'ip', ['-batch', '-'], { input: `${script}\n` });
 }
 
 /** isp1…ispN with ip, dev, mark i and (with `tables`) the uplink's table: for `h.writeConfig`. */
 export function markedGateways(net: TestNetwork, options: { tables?: boolean } = {}): Record<string, unknown> {
   return Object.fromEntries(
-    net.uplinks.map((u) => [`isp${u.index}`, { ip: u.gatewayIp, dev: u.routerDev, priority: u.index, mark: u.index, ...(options.tables ? { table: uplinkTable(u.index).name } : {}) }]),
+    net.uplinks.map((u) => [
+      `isp${u.index}`,
+      {
+        ip: u.gatewayIp,
+        dev: u.routerDev,
+        priority: u.index,
+        mark: u.index,
+        ...(options.tables ? { table: uplinkTable(u.index).name } : {}),
+      },
+    ]),
   );
 }
 
@@ -65,14 +79,40 @@ export async function routerFlows(net: TestNetwork): Promise<Flow[]> {
     .filter(Boolean)
     .map((line) => {
       const field = (name: string) => new RegExp(`\\b${name}=(\\S+)`).exec(line)?.[1];
-      return { proto: line.split(/\s+/)[0]!, src: field('src')!, sport: Number(field('sport')) || undefined, dport: Number(field('dport')) || undefined, mark: Number(field('mark') ?? 0) };
+      return {
+        proto: line.split(/\s+/)[0]!,
+        src: field('src')!,
+        sport: Number(field('sport')) || undefined,
+        dport: Number(field('dport')) || undefined,
+        mark: Number(field('mark') ?? 0),
+      };
     });
 }
 
 /** Adds a test entry to the router's conntrack table, as if a LAN flow had been marked. */
-export async function insertFlow(net: TestNetwork, flow: { proto: 'tcp' | 'udp'; sport: number; dport: number; mark: number }): Promise<void> {
+export async function insertFlow(
+  net: TestNetwork,
+  flow: { proto: 'tcp' | 'udp'; sport: number; dport: number; mark: number },
+): Promise<void> {
   const state = flow.proto === 'tcp' ? ['--state', 'ESTABLISHED', '-u', 'SEEN_REPLY'] : [];
-  await net.exec(net.routerNs, 'conntrack', ['-I', '-s', net.lanHostIp, '-d', net.sites[0]!, '-p', flow.proto, '--sport', String(flow.sport), '--dport', String(flow.dport), ...state, '-t', '600', '-m', String(flow.mark)]);
+  await net.exec(net.routerNs, 'conntrack', [
+    '-I',
+    '-s',
+    net.lanHostIp,
+    '-d',
+    net.sites[0]!,
+    '-p',
+    flow.proto,
+    '--sport',
+    String(flow.sport),
+    '--dport',
+    String(flow.dport),
+    ...state,
+    '-t',
+    '600',
+    '-m',
+    String(flow.mark),
+  ]);
 }
 
 /**
@@ -80,8 +120,14 @@ export async function insertFlow(net: TestNetwork, flow: { proto: 'tcp' | 'udp';
  * forwards: which uplink a LAN connection really left by.
  */
 export async function watchLanPorts(net: TestNetwork, ports: number[]): Promise<void> {
-  const rules = ports.map((port) => `add rule inet ${OBSERVER_TABLE} forward ip saddr ${net.lanHostIp} tcp dport ${port} counter comment "${port}"`);
-  const script = [`add table inet ${OBSERVER_TABLE}`, `add chain inet ${OBSERVER_TABLE} forward { type filter hook forward priority -10 ; policy accept ; }`, ...rules].join('\n');
+  const rules = ports.map(
+    (port) => `add rule inet ${OBSERVER_TABLE} forward ip saddr ${net.lanHostIp} tcp dport ${port} counter comment "${port}"`,
+  );
+  const script = [
+    `add table inet ${OBSERVER_TABLE}`,
+    `add chain inet ${OBSERVER_TABLE} forward { type filter hook forward priority -10 ; policy accept ; }`,
+    ...rules,
+  ].join('\n');
   await Promise.all(net.uplinks.map((u) => net.exec(u.operatorNs, 'nft', ['-f', '-'], { input: `${script}\n` })));
 }
 
@@ -108,7 +154,12 @@ export interface Endpoint {
 /** Starts fixtures/tcp.ts in a namespace and waits (at most 10 s) for its first line. */
 export async function startTcp(net: TestNetwork, ns: string, args: string[]): Promise<Endpoint> {
   if (!net.namespaces.includes(ns)) throw new Error(`${ns} is not a namespace of this network`);
-  const child = execa('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', TCP_FIXTURE, ...args], { cwd: projectRoot, reject: false, timeout: 60_000, stdin: 'ignore' });
+  const child = execa('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', TCP_FIXTURE, ...args], {
+    cwd: projectRoot,
+    reject: false,
+    timeout: 60_000,
+    stdin: 'ignore',
+  });
   const firstLine = await new Promise<string>((resolve) => {
     let text = '';
     const timer = setTimeout(() => resolve(`error: no output after 10 s`), 10_000);
@@ -136,5 +187,8 @@ export async function lanConnects(net: TestNetwork, port: number): Promise<boole
 
 /** Lines of netgwm's log from `from` on that match `pattern`, with the time stamp cut off. */
 export async function logSince(h: Harness, from: number, pattern: RegExp): Promise<string[]> {
-  return (await h.logLines()).slice(from).filter((line) => pattern.test(line)).map((line) => line.replace(/^\S+ \S+ /, ''));
+  return (await h.logLines())
+    .slice(from)
+    .filter((line) => pattern.test(line))
+    .map((line) => line.replace(/^\S+ \S+ /, ''));
 }

@@ -68,9 +68,7 @@ describe('pingAddress in a namespace network', () => {
   // take the answering targets' replies and report answered=true.
   it('keeps concurrent sessions apart: each target gets only its own replies', async () => {
     const kinds = ['answering', 'silent'] as const;
-    const jobs = [1, 2, 3, 4, 5, 6].flatMap((host) =>
-      kinds.flatMap((kind) => [echo(at(kind, 'v4', host)), echo(at(kind, 'v6', host))]),
-    );
+    const jobs = [1, 2, 3, 4, 5, 6].flatMap((host) => kinds.flatMap((kind) => [echo(at(kind, 'v4', host)), echo(at(kind, 'v6', host))]));
     const outcomes = await ping(jobs);
     expect(outcomes).toHaveLength(jobs.length);
     for (const [i, { result }] of outcomes.entries()) {

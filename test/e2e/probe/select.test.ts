@@ -33,7 +33,11 @@ describe('choosePing', () => {
   it('auto falls back to ping(8) and warns once, until native ICMP works again', async () => {
     const first = await choose({ method: 'auto', stateDir }, { unprivileged: true });
     expect(first.chose).toBe('ping');
-    expect(first.logged).toEqual([expect.stringMatching(/^<4>native ICMP unavailable \(ICMP probing unavailable: cannot open a raw ICMP socket .*\); probing with ping\(8\) instead$/)]);
+    expect(first.logged).toEqual([
+      expect.stringMatching(
+        /^<4>native ICMP unavailable \(ICMP probing unavailable: cannot open a raw ICMP socket .*\); probing with ping\(8\) instead$/,
+      ),
+    ]);
     expect(await readFile(join(stateDir, FALLBACK_FILE), 'utf8')).toMatch(/cannot open a raw ICMP socket/);
 
     expect(await choose({ method: 'auto', stateDir }, { unprivileged: true })).toEqual({ chose: 'ping', logged: [] });
@@ -45,7 +49,9 @@ describe('choosePing', () => {
 
   it('method icmp refuses to run without native ICMP, naming the key and the way out', async () => {
     const outcome = await choose({ method: 'icmp', stateDir }, { unprivileged: true });
-    expect(outcome.error).toMatch(/^\/etc\/netgwm\/netgwm\.yml: probe\.method: "icmp" cannot work here: ICMP probing unavailable: .*; set it to "auto" or "ping"$/);
+    expect(outcome.error).toMatch(
+      /^\/etc\/netgwm\/netgwm\.yml: probe\.method: "icmp" cannot work here: ICMP probing unavailable: .*; set it to "auto" or "ping"$/,
+    );
     expect(await choose({ method: 'icmp', stateDir })).toEqual({ chose: 'icmp', logged: [] });
   });
 

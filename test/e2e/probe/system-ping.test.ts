@@ -14,7 +14,10 @@ const inProber: Exec = (file, args, options) => createExec()('ip', ['netns', 'ex
 const ping = createSystemPing(inProber);
 
 /** One ping(8) run; `ms` is only for hang guards (timing figures belong to npm run bench). */
-async function timed(address: string, options: { mark?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<{ result: PingResult; ms: number }> {
+async function timed(
+  address: string,
+  options: { mark?: number; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<{ result: PingResult; ms: number }> {
   const started = performance.now();
   const result = await ping(address, { count: 2, timeoutMs: TIMEOUT_MS, ...options });
   return { result, ms: performance.now() - started };

@@ -20,8 +20,20 @@ async function netgwm(args: string[], env: Record<string, string> = {}) {
 beforeAll(async () => {
   dir = await tempDir('report-cli');
   config = join(dir, 'netgwm.yml');
-  const lines = [`gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {ip: 192.0.2.5, priority: 2}`, 'check_sites: [198.51.100.1]', 'check_table: 194'];
-  await writeFile(config, [...lines, `state_dir: ${join(dir, 'state')}`, `log_file: ${join(dir, 'log', 'netgwm.log')}`, `status_dir: ${join(dir, 'status')}`].join('\n') + '\n');
+  const lines = [
+    `gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {ip: 192.0.2.5, priority: 2}`,
+    'check_sites: [198.51.100.1]',
+    'check_table: 194',
+  ];
+  await writeFile(
+    config,
+    `${[
+      ...lines,
+      `state_dir: ${join(dir, 'state')}`,
+      `log_file: ${join(dir, 'log', 'netgwm.log')}`,
+      `status_dir: ${join(dir, 'status')}`,
+    ].join('\n')}\n`,
+  );
 });
 
 describe('netgwm status / history: command line', () => {
@@ -44,9 +56,21 @@ describe('netgwm status / history: command line', () => {
 
   it('with no state yet: says so plainly, exit 0; --json has schema_version and has_state false', async () => {
     const text = await netgwm(['status', '-c', config]);
-    expect(text).toEqual({ exitCode: 0, stderr: '', stdout: `No status yet: ${join(dir, 'state', 'state.json')} does not exist yet.\nnetgwm records what it sees when a cycle ends; run \`netgwm run\` or start the daemon, then ask again.` });
+    expect(text).toEqual({
+      exitCode: 0,
+      stderr: '',
+      stdout: `No status yet: ${join(dir, 'state', 'state.json')} does not exist yet.\nnetgwm records what it sees when a cycle ends; run \`netgwm run\` or start the daemon, then ask again.`,
+    });
     const json = JSON.parse((await netgwm(['status', '--json', '-c', config])).stdout);
-    expect(json).toMatchObject({ schema_version: 1, has_state: false, active: null, gateways: [{ name: 'isp1', state: 'unknown' }, { name: 'isp2', state: 'unknown' }] });
+    expect(json).toMatchObject({
+      schema_version: 1,
+      has_state: false,
+      active: null,
+      gateways: [
+        { name: 'isp1', state: 'unknown' },
+        { name: 'isp2', state: 'unknown' },
+      ],
+    });
   });
 
   it('an unusable state file: says why, exit 1', async () => {
@@ -59,11 +83,27 @@ describe('netgwm status / history: command line', () => {
 
   it('colours on a terminal only, and never with NO_COLOR', async () => {
     const now = Date.now();
-    await writeFile(join(dir, 'state', 'state.json'), JSON.stringify({ version: 1, lastCycleAt: now, active: 'isp1', gateways: { isp1: { up: true, since: now, checkedAt: now } }, resolved: {} }));
+    await writeFile(
+      join(dir, 'state', 'state.json'),
+      JSON.stringify({
+        version: 1,
+        lastCycleAt: now,
+        active: 'isp1',
+        gateways: { isp1: { up: true, since: now, checkedAt: now } },
+        resolved: {},
+      }),
+    );
     expect((await netgwm(['status', '-c', config])).stdout).not.toMatch(/\x1b\[/);
     // script(1) gives the command a pseudo-terminal as stdout.
     const onTty = async (env: Record<string, string>) =>
-      String((await execa('script', ['-qec', `${process.execPath} ${NETGWM} status -c ${config}`, '/dev/null'], { reject: false, env: { NO_COLOR: '', ...env } })).stdout);
+      String(
+        (
+          await execa('script', ['-qec', `${process.execPath} ${NETGWM} status -c ${config}`, '/dev/null'], {
+            reject: false,
+            env: { NO_COLOR: '', ...env },
+          })
+        ).stdout,
+      );
     expect(await onTty({})).toMatch(/\x1b\[32mup\x1b\[0m/);
     expect(await onTty({ NO_COLOR: '1' })).not.toMatch(/\x1b\[/);
   });
@@ -74,9 +114,18 @@ describe('netgwm status / history: command line', () => {
     const t = (minutesAgo: number) => localTime(new Date(new Date(now.replace(' ', 'T')).getTime() - minutesAgo * 60_000));
     const logDir = join(dir, 'log');
     await mkdir(logDir, { recursive: true });
-    await writeFile(join(logDir, 'netgwm.log.2.gz'), gzipSync(`${t(50)} INFO route replaced to: via 192.0.2.1 (isp1, was none: no current gateway)\n`));
-    await writeFile(join(logDir, 'netgwm.log.1'), `${t(40)} INFO route replaced to: via 192.0.2.5 (isp2, was isp1: isp1 down, 0/1 sites answered)\n`);
-    await writeFile(join(logDir, 'netgwm.log'), `${t(10)} INFO route replaced to: via 192.0.2.1 (isp1, was isp2: isp1 is back and stable, up for 15m00s)\n`);
+    await writeFile(
+      join(logDir, 'netgwm.log.2.gz'),
+      gzipSync(`${t(50)} INFO route replaced to: via 192.0.2.1 (isp1, was none: no current gateway)\n`),
+    );
+    await writeFile(
+      join(logDir, 'netgwm.log.1'),
+      `${t(40)} INFO route replaced to: via 192.0.2.5 (isp2, was isp1: isp1 down, 0/1 sites answered)\n`,
+    );
+    await writeFile(
+      join(logDir, 'netgwm.log'),
+      `${t(10)} INFO route replaced to: via 192.0.2.1 (isp1, was isp2: isp1 is back and stable, up for 15m00s)\n`,
+    );
     const text = await netgwm(['history', '-c', config], fakeClockEnv({ at: now }));
     expect(text.exitCode).toBe(0);
     expect(text.stdout.split('\n')).toEqual([

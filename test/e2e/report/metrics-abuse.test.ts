@@ -25,7 +25,25 @@ beforeEach(async () => {
 
 /** `netgwm daemon --interval 1` in the router namespace, with at most `nofile` descriptors. */
 function daemon(nofile: number): ResultPromise {
-  return execa('prlimit', [`--nofile=${nofile}`, '--', 'ip', 'netns', 'exec', h.net.routerNs, process.execPath, NETGWM, 'daemon', '--interval', '1', '-c', h.configFile()], { reject: false, stdin: 'ignore' });
+  return execa(
+    'prlimit',
+    [
+      `--nofile=${nofile}`,
+      '--',
+      'ip',
+      'netns',
+      'exec',
+      h.net.routerNs,
+      process.execPath,
+      NETGWM,
+      'daemon',
+      '--interval',
+      '1',
+      '-c',
+      h.configFile(),
+    ],
+    { reject: false, stdin: 'ignore' },
+  );
 }
 
 async function scrape(): Promise<string> {
@@ -41,8 +59,16 @@ describe('metrics endpoint under abuse', () => {
     // 128 descriptors: far fewer than the connections, so only the cap keeps some for the cycles.
     const run = daemon(128);
     try {
-      expect(await waitFor(async () => (await h.logLines()).some((line) => line.includes(`serving metrics at http://127.0.0.1:${PORT}/metrics`)))).toBe(true);
-      const hog = execa('ip', ['netns', 'exec', h.net.routerNs, process.execPath, '--import', 'tsx', IDLE_CLIENTS, '127.0.0.1', String(PORT), '316', '120000'], { cwd: projectRoot, reject: false, stdin: 'ignore' });
+      expect(
+        await waitFor(async () =>
+          (await h.logLines()).some((line) => line.includes(`serving metrics at http://127.0.0.1:${PORT}/metrics`)),
+        ),
+      ).toBe(true);
+      const hog = execa(
+        'ip',
+        ['netns', 'exec', h.net.routerNs, process.execPath, '--import', 'tsx', IDLE_CLIENTS, '127.0.0.1', String(PORT), '316', '120000'],
+        { cwd: projectRoot, reject: false, stdin: 'ignore' },
+      );
       let out = '';
       hog.stdout?.on('data', (chunk) => (out += String(chunk)));
       expect(await waitFor(() => out.includes('settled'), 60_000), out).toBe(true);

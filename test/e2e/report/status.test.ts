@@ -46,7 +46,14 @@ describe('status after real switches', () => {
     expect(await h.currentGateway()).toBe('isp2');
 
     const doc = await status();
-    expect(doc).toMatchObject({ schema_version: 1, has_state: true, mode: 'auto', active: 'isp2', totals: { switches: 2, hook_failures: 0 }, all_down_since: null });
+    expect(doc).toMatchObject({
+      schema_version: 1,
+      has_state: true,
+      mode: 'auto',
+      active: 'isp2',
+      totals: { switches: 2, hook_failures: 0 },
+      all_down_since: null,
+    });
     expect(doc.last_switch).toMatchObject({ from: 'isp1', to: 'isp2' });
     expect(doc.last_switch!.reason).toMatch(/^isp1 down, 0\/2 sites answered/);
     expect(doc.gateways.map((g) => [g.name, g.state, g.active, g.fresh, g.sites_answered])).toEqual([
@@ -57,8 +64,8 @@ describe('status after real switches', () => {
     expect(doc.gateways[1]!.rtt_ms.last).toBeGreaterThan(0);
 
     const table = await h.netgwm(['status']);
-    expect(table.stdout).toMatch(/^\*  isp2 +2 +via 192\.0\.2\.5 +up /m);
-    expect(table.stdout).toMatch(/^   isp1 +1 +via 192\.0\.2\.1 +down /m);
+    expect(table.stdout).toMatch(/^\* {2}isp2 +2 +via 192\.0\.2\.5 +up /m);
+    expect(table.stdout).toMatch(/^ {3}isp1 +1 +via 192\.0\.2\.1 +down /m);
     expect(table.stdout).toMatch(/^Last switch: .*, isp1 -> isp2: isp1 down, 0\/2 sites answered/m);
   });
 
@@ -93,7 +100,12 @@ describe('metrics', () => {
     const exporter = await startNodeExporter(textfileDir());
     try {
       const scraped = await (await fetch(exporter.url)).text();
-      for (const line of ['netgwm_gateway_active{gateway="isp2"} 1', 'netgwm_gateway_up{gateway="isp1"} 0', 'netgwm_switches_total 2', 'node_textfile_scrape_error 0']) {
+      for (const line of [
+        'netgwm_gateway_active{gateway="isp2"} 1',
+        'netgwm_gateway_up{gateway="isp1"} 0',
+        'netgwm_switches_total 2',
+        'node_textfile_scrape_error 0',
+      ]) {
         expect(scraped.split('\n')).toContain(line);
       }
       expect(scraped).toMatch(/^netgwm_gateway_loss_ratio\{gateway="isp1"\} [\d.e+-]+$/m);
@@ -106,9 +118,16 @@ describe('metrics', () => {
     await config({ metrics_listen: '127.0.0.1:9559' });
     const daemon = h.daemon(['--interval', '1']);
     try {
-      expect(await waitFor(async () => (await h.logLines()).some((line) => line.includes('INFO serving metrics at http://127.0.0.1:9559/metrics')))).toBe(true);
+      expect(
+        await waitFor(async () =>
+          (await h.logLines()).some((line) => line.includes('INFO serving metrics at http://127.0.0.1:9559/metrics')),
+        ),
+      ).toBe(true);
       const scrape = (path: string) =>
-        h.net.exec(h.net.routerNs, process.execPath, ['-e', `fetch('http://127.0.0.1:9559${path}').then(async (r) => console.log(r.status + '\\n' + (await r.text())))`]);
+        h.net.exec(h.net.routerNs, process.execPath, [
+          '-e',
+          `fetch('http://127.0.0.1:9559${path}').then(async (r) => console.log(r.status + '\\n' + (await r.text())))`,
+        ]);
       const { stdout } = await scrape('/metrics');
       expect(stdout.split('\n')[0]).toBe('200');
       expect(stdout).toContain('netgwm_gateway_active{gateway="isp2"} 1');
@@ -139,7 +158,9 @@ describe('history', () => {
       ['isp1', 'isp2', 'netgwm.log.1', false],
       ['isp2', 'isp1', 'netgwm.log', true],
     ]);
-    expect((await h.netgwm(['history'])).stdout).toMatch(/switch {4}isp2 -> isp1 \(on isp1 for \d+s so far\): isp1 is back and stable, up for 1m0\ds$/);
+    expect((await h.netgwm(['history'])).stdout).toMatch(
+      /switch {4}isp2 -> isp1 \(on isp1 for \d+s so far\): isp1 is back and stable, up for 1m0\ds$/,
+    );
   });
 });
 
@@ -156,7 +177,9 @@ describe('loss', () => {
       await h.net.setOperatorLoss(1, 0);
     }
     const [isp1, isp2] = (await status()).gateways;
-    console.log(`isp1 with 50 % of echo requests dropped: ${isp1!.loss.sent - isp1!.loss.replies} of ${isp1!.loss.sent} echoes lost (loss ratio ${isp1!.loss.ratio}); isp2: ${isp2!.loss.ratio}`);
+    console.log(
+      `isp1 with 50 % of echo requests dropped: ${isp1!.loss.sent - isp1!.loss.replies} of ${isp1!.loss.sent} echoes lost (loss ratio ${isp1!.loss.ratio}); isp2: ${isp2!.loss.ratio}`,
+    );
     expect(isp1).toMatchObject({ state: 'up', active: true, loss: { sent: 200, probes: 20 } });
     // Binomial(200, 0.5): the 30-70 % band is 5.7 standard deviations either side.
     expect(isp1!.loss.ratio).toBeGreaterThan(0.3);

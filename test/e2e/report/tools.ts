@@ -5,7 +5,6 @@ import { execa, type ResultPromise } from 'execa';
 import { holdLock } from '../../support/lock-holder.js';
 import { sleep } from '../harness.js';
 
-
 /** promtool (Debian package `prometheus`) and prometheus-node-exporter must be installed; .ci/run does it. */
 export async function requireTool(file: string, debianPackage: string): Promise<void> {
   const found = await execa('sh', ['-c', 'command -v "$1"', 'sh', file], { reject: false });
@@ -37,7 +36,12 @@ export async function startNodeExporter(textfileDir: string): Promise<NodeExport
   const url = `http://127.0.0.1:${port}/metrics`;
   const process: ResultPromise = execa(
     'prometheus-node-exporter',
-    [`--web.listen-address=127.0.0.1:${port}`, '--collector.disable-defaults', '--collector.textfile', `--collector.textfile.directory=${textfileDir}`],
+    [
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--collector.disable-defaults',
+      '--collector.textfile',
+      `--collector.textfile.directory=${textfileDir}`,
+    ],
     { reject: false, stdin: 'ignore', timeout: 60_000 },
   );
   const stop = async () => {
@@ -46,7 +50,10 @@ export async function startNodeExporter(textfileDir: string): Promise<NodeExport
   };
   for (let attempt = 0; attempt < 300; attempt++) {
     if (process.exitCode !== null && process.exitCode !== undefined) break;
-    const answered = await fetch(url).then((response) => response.ok, () => false);
+    const answered = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
     if (answered) return { url, stop };
     await sleep(100);
   }

@@ -24,7 +24,7 @@ async function routeBySource(net: TestNetwork, uplinks: Uplink[]): Promise<void>
     `rule add from ${u.routerIp} lookup ${100 + u.index}`,
     `route replace default via ${u.gatewayIp} dev ${u.routerDev} table ${100 + u.index}`,
   ]);
-  await net.exec(net.routerNs, 'ip', ['-batch', '-'], { input: commands.join('\n') + '\n' });
+  await net.exec(net.routerNs, 'ip', ['-batch', '-'], { input: `${commands.join('\n')}\n` });
 }
 
 /** Does the router reach `site` through uplink i (1-based)? */
@@ -68,7 +68,12 @@ describe('TestNetwork with 3 uplinks', () => {
     expect(leftoverNamespaces(net.prefix).sort()).toEqual([...net.namespaces].sort());
     expect(await net.defaultRoutes()).toEqual([]);
 
-    const sysctl = await net.exec(net.routerNs, 'sysctl', ['-n', 'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.default.rp_filter']);
+    const sysctl = await net.exec(net.routerNs, 'sysctl', [
+      '-n',
+      'net.ipv4.ip_forward',
+      'net.ipv4.conf.all.rp_filter',
+      'net.ipv4.conf.default.rp_filter',
+    ]);
     expect(sysctl.stdout.split('\n')).toEqual(['1', '0', '0']); // Debian's default rp_filter
   });
 
@@ -128,7 +133,12 @@ describe('TestNetwork with 3 uplinks', () => {
   });
 
   it('deadSite never answers, not even with an ICMP error', async () => {
-    const { stdout, exitCode } = await net.exec(net.routerNs, 'ping', ['-n', '-c', '1', '-W', '1', '-I', net.uplink(1).routerIp, net.deadSite], { reject: false });
+    const { stdout, exitCode } = await net.exec(
+      net.routerNs,
+      'ping',
+      ['-n', '-c', '1', '-W', '1', '-I', net.uplink(1).routerIp, net.deadSite],
+      { reject: false },
+    );
     expect(exitCode).not.toBe(0);
     expect(stdout).not.toMatch(/unreachable|prohibited/i);
   });
@@ -169,7 +179,23 @@ describe('TestNetwork with 3 uplinks', () => {
       expect(await net.ping(net.lanNs, net.sites[0]!)).toBe(true);
 
       await ip('route', 'del', 'default', 'metric', '10');
-      await ip('route', 'replace', 'default', 'metric', '20', 'nexthop', 'via', u1.gatewayIp, 'dev', u1.routerDev, 'nexthop', 'via', u2.gatewayIp, 'dev', u2.routerDev);
+      await ip(
+        'route',
+        'replace',
+        'default',
+        'metric',
+        '20',
+        'nexthop',
+        'via',
+        u1.gatewayIp,
+        'dev',
+        u1.routerDev,
+        'nexthop',
+        'via',
+        u2.gatewayIp,
+        'dev',
+        u2.routerDev,
+      );
       expect(await net.defaultRoutes()).toEqual([
         { gateway: u1.gatewayIp, dev: u1.routerDev, metric: 20 },
         { gateway: u2.gatewayIp, dev: u2.routerDev, metric: 20 },
@@ -256,7 +282,11 @@ describe('TestNetwork lifecycle', () => {
       `await TestNetwork.create({ uplinks: 1, sites: 1, prefix: '${prefix}' });`,
       ending,
     ].join('\n');
-    const child = await execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO_ROOT, reject: false, timeout: 30_000 });
+    const child = await execa('node', ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: REPO_ROOT,
+      reject: false,
+      timeout: 30_000,
+    });
     expect(child.stderr).toBe('');
     expect(child).toMatchObject(expected);
     expect(leftoverNamespaces(prefix)).toEqual([]);
@@ -268,7 +298,8 @@ describe('parseDefaultRoutes', () => {
   it('handles no output, a device-only route and a multipath route', () => {
     expect(parseDefaultRoutes('')).toEqual([]);
     expect(parseDefaultRoutes('[{"dst":"default","dev":"wan_1","scope":"link","flags":[]}]')).toEqual([{ dev: 'wan_1' }]);
-    const multipath = '[{"dst":"default","flags":[],"nexthops":[{"gateway":"192.0.2.1","dev":"wan_1","weight":1,"flags":[]},{"gateway":"192.0.2.5","dev":"wan-2","weight":1,"flags":[]}]}]';
+    const multipath =
+      '[{"dst":"default","flags":[],"nexthops":[{"gateway":"192.0.2.1","dev":"wan_1","weight":1,"flags":[]},{"gateway":"192.0.2.5","dev":"wan-2","weight":1,"flags":[]}]}]';
     expect(parseDefaultRoutes(multipath)).toEqual([
       { gateway: '192.0.2.1', dev: 'wan_1' },
       { gateway: '192.0.2.5', dev: 'wan-2' },

@@ -22,13 +22,22 @@ const load = async (yaml: string, searchPath = withTools) => (await fixture.load
 const problems = (yaml: string, searchPath = withTools) => fixture.problems(yaml, { searchPath });
 
 const config = (gateways: string, extra = '') => `gateways:\n${gateways}check_sites: [198.51.100.1]\n${extra}`;
-const MARKED = '  isp1: {ip: 192.0.2.1, dev: wan_1, priority: 1, mark: 0x1, table: uplink1}\n  isp2: {ip: 192.0.2.5, dev: wan-2, priority: 2, mark: 0x2, table: 102}\n';
+const MARKED =
+  '  isp1: {ip: 192.0.2.1, dev: wan_1, priority: 1, mark: 0x1, table: uplink1}\n  isp2: {ip: 192.0.2.5, dev: wan-2, priority: 2, mark: 0x2, table: 102}\n';
 const NFT = 'nftables: {enabled: true}\n';
 
 describe('firewall config', () => {
   it('fills in the defaults and resolves the gateway tables once', async () => {
     const loaded = await load(config(MARKED, `${NFT}conntrack: {}\n`));
-    expect(loaded.nftables).toEqual({ enabled: true, table: 'inet netgwm', mask: 0xff, mark_forwarded: true, mark_local: true, rule_pref: 1100, verify_interval: 300 });
+    expect(loaded.nftables).toEqual({
+      enabled: true,
+      table: 'inet netgwm',
+      mask: 0xff,
+      mark_forwarded: true,
+      mark_local: true,
+      rule_pref: 1100,
+      verify_interval: 300,
+    });
     expect(loaded.conntrack).toEqual({ flush: 'all' });
     expect(loaded.gateways).toEqual([
       { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1', priority: 1, mark: 1, table: 'uplink1', table_id: 101 },
@@ -43,24 +52,46 @@ describe('firewall config', () => {
   });
 
   it('accepts marks for conntrack.flush: old without an nftables section', async () => {
-    const loaded = await load(config('  isp1: {ip: 192.0.2.1, priority: 1, mark: 0x1}\n  isp2: {ip: 192.0.2.5, priority: 2, mark: 0x2}\n', 'conntrack: {flush: old}\n'));
+    const loaded = await load(
+      config(
+        '  isp1: {ip: 192.0.2.1, priority: 1, mark: 0x1}\n  isp2: {ip: 192.0.2.5, priority: 2, mark: 0x2}\n',
+        'conntrack: {flush: old}\n',
+      ),
+    );
     expect(loaded.conntrack).toEqual({ flush: 'old' });
   });
 
   it.each([
-    ['colliding marks', config(MARKED.replace('mark: 0x2', 'mark: 0x1'), NFT), ['FILE: gateways.isp2.mark: 0x1 is also the mark of gateway "isp1"; give every gateway its own mark']],
-    ['a mark outside the mask', config(MARKED.replace('mark: 0x2', 'mark: 0x100'), NFT), ['FILE: gateways.isp2.mark: expected a mark inside nftables.mask (0xff), got 0x100']],
+    [
+      'colliding marks',
+      config(MARKED.replace('mark: 0x2', 'mark: 0x1'), NFT),
+      ['FILE: gateways.isp2.mark: 0x1 is also the mark of gateway "isp1"; give every gateway its own mark'],
+    ],
+    [
+      'a mark outside the mask',
+      config(MARKED.replace('mark: 0x2', 'mark: 0x100'), NFT),
+      ['FILE: gateways.isp2.mark: expected a mark inside nftables.mask (0xff), got 0x100'],
+    ],
     [
       'a mark outside the default mask',
-      config('  isp1: {ip: 192.0.2.1, priority: 1, mark: 0x1}\n  isp2: {ip: 192.0.2.5, priority: 2, mark: 0x200}\n', 'conntrack: {flush: old}\n'),
+      config(
+        '  isp1: {ip: 192.0.2.1, priority: 1, mark: 0x1}\n  isp2: {ip: 192.0.2.5, priority: 2, mark: 0x200}\n',
+        'conntrack: {flush: old}\n',
+      ),
       ['FILE: gateways.isp2.mark: expected a mark inside the default mask 0xff (see nftables.mask), got 0x200'],
     ],
     [
       'a mark the probe mark carries under the mask',
       config(MARKED, 'nftables: {mask: 0xffff0000}\n').replace('mark: 0x1,', 'mark: 0x4e470000,').replace('mark: 0x2,', 'mark: 0x10000,'),
-      ['FILE: gateways.isp1.mark: 0x4e470000 is also what probe.mark 0x4e470000 carries under nftables.mask (0xffff0000), so probes would count as isp1\'s traffic; pick another mark'],
+      [
+        "FILE: gateways.isp1.mark: 0x4e470000 is also what probe.mark 0x4e470000 carries under nftables.mask (0xffff0000), so probes would count as isp1's traffic; pick another mark",
+      ],
     ],
-    ['a missing mark with nftables', config(MARKED.replace(', mark: 0x2, table: 102', ''), NFT), ['FILE: gateways.isp2.mark: missing; with nftables enabled every gateway needs its own mark (e.g. 0x2)']],
+    [
+      'a missing mark with nftables',
+      config(MARKED.replace(', mark: 0x2, table: 102', ''), NFT),
+      ['FILE: gateways.isp2.mark: missing; with nftables enabled every gateway needs its own mark (e.g. 0x2)'],
+    ],
     [
       'a missing mark with flush: old',
       config('  isp1: {ip: 192.0.2.1, priority: 1, mark: 0x1}\n  isp2: {ip: 192.0.2.5, priority: 2}\n', 'conntrack: {flush: old}\n'),
@@ -69,28 +100,54 @@ describe('firewall config', () => {
     [
       'a table that is not declared',
       config(MARKED.replace('table: uplink1', 'table: uplink9'), NFT),
-      ['FILE: gateways.isp1.table: routing table "uplink9" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink\'s table there (e.g. "101 uplink9") and give it the uplink\'s default route'],
+      [
+        'FILE: gateways.isp1.table: routing table "uplink9" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink\'s table there (e.g. "101 uplink9") and give it the uplink\'s default route',
+      ],
     ],
-    ['the main table', config(MARKED.replace('table: uplink1', 'table: main'), NFT), ['FILE: gateways.isp1.table: expected the uplink\'s own routing table, got "main", which is the system table main (254)']],
+    [
+      'the main table',
+      config(MARKED.replace('table: uplink1', 'table: main'), NFT),
+      ['FILE: gateways.isp1.table: expected the uplink\'s own routing table, got "main", which is the system table main (254)'],
+    ],
     [
       'the check table',
       config(MARKED.replace('table: 102', 'table: 194'), NFT),
-      ['FILE: gateways.isp2.table: expected the uplink\'s own routing table, got 194, which is check_table (194); netgwm empties that table on every run'],
+      [
+        "FILE: gateways.isp2.table: expected the uplink's own routing table, got 194, which is check_table (194); netgwm empties that table on every run",
+      ],
     ],
     [
       'a table without an nftables section',
       config(MARKED.replace(', table: 102', '')),
       ['FILE: gateways.isp1.table: only used by the nftables section, which is missing; add `nftables: {enabled: true}` or remove the key'],
     ],
-    ['a mark that is not a number', config(MARKED.replace('mark: 0x2', 'mark: two'), NFT), [expect.stringMatching(/^FILE: gateways\.isp2\.mark: /)]],
-    ['a bad table name', config(MARKED, 'nftables: {table: "bridge netgwm"}\n'), ['FILE: nftables.table: expected "inet NAME" or "ip NAME", e.g. "inet netgwm", got "bridge netgwm"']],
+    [
+      'a mark that is not a number',
+      config(MARKED.replace('mark: 0x2', 'mark: two'), NFT),
+      [expect.stringMatching(/^FILE: gateways\.isp2\.mark: /)],
+    ],
+    [
+      'a bad table name',
+      config(MARKED, 'nftables: {table: "bridge netgwm"}\n'),
+      ['FILE: nftables.table: expected "inet NAME" or "ip NAME", e.g. "inet netgwm", got "bridge netgwm"'],
+    ],
     [
       'rule_pref before the probe rule',
       config(MARKED, 'nftables: {rule_pref: 900}\n'),
-      ['FILE: nftables.rule_pref: expected a preference above probe.rule_pref (1000), got 900: probes must be routed before marked traffic'],
+      [
+        'FILE: nftables.rule_pref: expected a preference above probe.rule_pref (1000), got 900: probes must be routed before marked traffic',
+      ],
     ],
-    ['an unknown flush', config(MARKED, 'conntrack: {flush: tcp}\n'), ['FILE: conntrack.flush: expected one of "all", "udp", "old", "none", got "tcp"']],
-    ['an unknown nftables key', config(MARKED, 'nftables: {enable: true}\n'), ['FILE: nftables.enable: unknown key; check its spelling (see netgwm(8))']],
+    [
+      'an unknown flush',
+      config(MARKED, 'conntrack: {flush: tcp}\n'),
+      ['FILE: conntrack.flush: expected one of "all", "udp", "old", "none", got "tcp"'],
+    ],
+    [
+      'an unknown nftables key',
+      config(MARKED, 'nftables: {enable: true}\n'),
+      ['FILE: nftables.enable: unknown key; check its spelling (see netgwm(8))'],
+    ],
   ])('reports %s', async (_, yaml, expected) => {
     expect(await problems(yaml)).toEqual(expected);
   });
@@ -100,6 +157,8 @@ describe('firewall config', () => {
       `FILE: nftables: the nft command is not in PATH (${withoutTools}); install the nftables package, or remove the section`,
       `FILE: conntrack.flush: the conntrack command is not in PATH (${withoutTools}); install the conntrack package, or set flush: none`,
     ]);
-    expect((await load(config('  isp1: {ip: 192.0.2.1, priority: 1}\n', 'conntrack: {flush: none}\n'), withoutTools)).conntrack).toEqual({ flush: 'none' });
+    expect((await load(config('  isp1: {ip: 192.0.2.1, priority: 1}\n', 'conntrack: {flush: none}\n'), withoutTools)).conntrack).toEqual({
+      flush: 'none',
+    });
   });
 });

@@ -58,26 +58,189 @@ const BASE = {
 // What broke netgwm or could: object internals, path parts, control characters, loopback and
 // foreign-family sites, numbers beyond timers and table ids, huge and odd values.
 const NASTY_STRINGS = [
-  'toString', 'constructor', '__proto__', 'valueOf', 'hasOwnProperty', 'prototype', '.', '..', '', ' ', 'a/b', '../../etc/passwd',
-  'eth0\u0000x', 'a\nINFO route replaced to: via 192.0.2.9', '\u001b[31mred', 'a\rb', 'localhost', 'LOCALHOST.', 'x.localhost', '127.0.0.1',
-  '127.255.0.1', '::1', '::', '::ffff:127.0.0.1', '2001:db8::1', '0.0.0.0', '255.255.255.255', '224.0.0.1', '99999999999', '4294967296',
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${HOME} is one of the values tried
-  '0', '-1', '0x', '0xffffffffff', '0x10', 'auto', 'thebestone', 'gprsbackup', 'x'.repeat(300), 'é'.repeat(8), '😀', '%s', '${HOME}',
-  '$(reboot)', '`id`', '; rm -rf /', 'inet netgwm', 'ip x', 'main', 'local', 'default', 'unspec', 'all', 'old', 'json', 'icmp', '[::1]:9559',
-  '0.0.0.0:80', 'localhost:0', '/tmp/x.prom', 'relative/dir', '*', '&', '<<', '#', 'yes', 'no', 'null', '~',
+  'toString',
+  'constructor',
+  '__proto__',
+  'valueOf',
+  'hasOwnProperty',
+  'prototype',
+  '.',
+  '..',
+  '',
+  ' ',
+  'a/b',
+  '../../etc/passwd',
+  'eth0\u0000x',
+  'a\nINFO route replaced to: via 192.0.2.9',
+  '\u001b[31mred',
+  'a\rb',
+  'localhost',
+  'LOCALHOST.',
+  'x.localhost',
+  '127.0.0.1',
+  '127.255.0.1',
+  '::1',
+  '::',
+  '::ffff:127.0.0.1',
+  '2001:db8::1',
+  '0.0.0.0',
+  '255.255.255.255',
+  '224.0.0.1',
+  '99999999999',
+  '4294967296',
+  '0',
+  '-1',
+  '0x',
+  '0xffffffffff',
+  '0x10',
+  'auto',
+  'thebestone',
+  'gprsbackup',
+  'x'.repeat(300),
+  'é'.repeat(8),
+  '😀',
+  '%s',
+  '${HOME}',
+  '$(reboot)',
+  '`id`',
+  '; rm -rf /',
+  'inet netgwm',
+  'ip x',
+  'main',
+  'local',
+  'default',
+  'unspec',
+  'all',
+  'old',
+  'json',
+  'icmp',
+  '[::1]:9559',
+  '0.0.0.0:80',
+  'localhost:0',
+  '/tmp/x.prom',
+  'relative/dir',
+  '*',
+  '&',
+  '<<',
+  '#',
+  'yes',
+  'no',
+  'null',
+  '~',
 ];
 const NASTY_NUMBERS = [
-  0, -0, 1, -1, 0.5, 2, 3, 30, 31, 253, 254, 255, 194, 65535, 65536, 32765, 2147483, 2147484, 3000000, 2 ** 31, 2 ** 32 - 1, 2 ** 32,
-  2 ** 53 + 2, 1e308, -1e308, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0xff, 0x4e470000,
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  2,
+  3,
+  30,
+  31,
+  253,
+  254,
+  255,
+  194,
+  65535,
+  65536,
+  32765,
+  2147483,
+  2147484,
+  3000000,
+  2 ** 31,
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 53 + 2,
+  1e308,
+  -1e308,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  0xff,
+  0x4e470000,
 ];
-const NASTY_OTHERS: unknown[] = [null, true, false, [], {}, [1], { a: 1 }, ['127.0.0.1'], ['::1', 'localhost'], [[]], { ip: '127.0.0.1', priority: 1 }, new Date(0), new Uint8Array([0, 1])];
-const NASTY_KEYS = ['__proto__', 'constructor', 'toString', 'prototype', '', ' ', '<<', 'a.b', 'gateways', 'mode', '\n', '?', 'x'.repeat(100), '0', 'ip', 'dev'];
+const NASTY_OTHERS: unknown[] = [
+  null,
+  true,
+  false,
+  [],
+  {},
+  [1],
+  { a: 1 },
+  ['127.0.0.1'],
+  ['::1', 'localhost'],
+  [[]],
+  { ip: '127.0.0.1', priority: 1 },
+  new Date(0),
+  new Uint8Array([0, 1]),
+];
+const NASTY_KEYS = [
+  '__proto__',
+  'constructor',
+  'toString',
+  'prototype',
+  '',
+  ' ',
+  '<<',
+  'a.b',
+  'gateways',
+  'mode',
+  '\n',
+  '?',
+  'x'.repeat(100),
+  '0',
+  'ip',
+  'dev',
+];
 const SNIPPETS = [
-  '*x', '&x ', '*x\n', '<<: *x\n', '\t', '{', '}', '[', ']', ':', ': ', '- ', '"', "'", '\n', '#', '!!binary ', '!!python/object:os.system ',
-  '%YAML 1.2\n', '---\n', '...\n', '\u0000', '\ufeff', '? ', '|', '>', '@', '`', ',', 'a: &a [*a]\n', '!!int ', '!!str ', '!!map ', '!!seq ',
-  '<<: 5\n', '&a', '*a', '  ', '\r\n', 'k: v\n', '- x\n', '!', '%', '\\',
+  '*x',
+  '&x ',
+  '*x\n',
+  '<<: *x\n',
+  '\t',
+  '{',
+  '}',
+  '[',
+  ']',
+  ':',
+  ': ',
+  '- ',
+  '"',
+  "'",
+  '\n',
+  '#',
+  '!!binary ',
+  '!!python/object:os.system ',
+  '%YAML 1.2\n',
+  '---\n',
+  '...\n',
+  '\u0000',
+  '\ufeff',
+  '? ',
+  '|',
+  '>',
+  '@',
+  '`',
+  ',',
+  'a: &a [*a]\n',
+  '!!int ',
+  '!!str ',
+  '!!map ',
+  '!!seq ',
+  '<<: 5\n',
+  '&a',
+  '*a',
+  '  ',
+  '\r\n',
+  'k: v\n',
+  '- x\n',
+  '!',
+  '%',
+  '\\',
 ];
-const BOMB = 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
+const BOMB =
+  'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
 
 function nastyValue(random: Random): unknown {
   const kind = random.int(10);
@@ -122,10 +285,21 @@ function mutateData(data: Record<string, unknown>, random: Random): void {
       else delete parent[key];
       break;
     case 4: // another type of the same meaning
-      (parent as Record<string | number, unknown>)[key] = random.pick([String, (v: unknown) => [v], (v: unknown) => ({ v }), Number, Boolean])((parent as Record<string | number, unknown>)[key]);
+      (parent as Record<string | number, unknown>)[key] = random.pick([
+        String,
+        (v: unknown) => [v],
+        (v: unknown) => ({ v }),
+        Number,
+        Boolean,
+      ])((parent as Record<string | number, unknown>)[key]);
       break;
     default: // many gateways
-      data.gateways = Object.fromEntries(Array.from({ length: random.pick([0, 1, 63, 64, 65, 200]) }, (_, i) => [`g${i}`, { ip: `192.0.2.${(i % 250) + 1}`, priority: i + 1 }]));
+      data.gateways = Object.fromEntries(
+        Array.from({ length: random.pick([0, 1, 63, 64, 65, 200]) }, (_, i) => [
+          `g${i}`,
+          { ip: `192.0.2.${(i % 250) + 1}`, priority: i + 1 },
+        ]),
+      );
   }
 }
 
@@ -197,13 +371,17 @@ describe('config loader fuzz', () => {
         outcomes.loaded++;
       } catch (error) {
         const problems = error instanceof ConfigError ? error.problems.map((line) => line.split(`${file}: `).join('FILE: ')) : undefined;
-        const bad = problems === undefined ? [`${(error as Error)?.name}: ${(error as Error)?.message}`] : problems.filter((line) => !PROBLEM.test(line));
+        const bad =
+          problems === undefined
+            ? [`${(error as Error)?.name}: ${(error as Error)?.message}`]
+            : problems.filter((line) => !PROBLEM.test(line));
         if (problems !== undefined && problems.length > 0 && bad.length === 0) outcomes.refused++;
         else wrong.push(`case ${n} (seed ${SEED}): ${JSON.stringify(bad.length > 0 ? bad : problems)}\n${text}`);
         if (problems === undefined) break; // a crash: the first one says enough
       }
     }
-    if (process.env.FUZZ_REPORT) process.stdout.write(`fuzz: ${CASES} configs, ${outcomes.loaded} loaded, ${outcomes.refused} refused, ${wrong.length} wrong\n`);
+    if (process.env.FUZZ_REPORT)
+      process.stdout.write(`fuzz: ${CASES} configs, ${outcomes.loaded} loaded, ${outcomes.refused} refused, ${wrong.length} wrong\n`);
     expect(wrong.slice(0, 5)).toEqual([]);
     // The mutations must reach both outcomes, or the test proves little.
     expect(outcomes.loaded).toBeGreaterThan(CASES / 20);

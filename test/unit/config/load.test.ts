@@ -16,7 +16,7 @@ const GOOD = `gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {ip: 192.
 
 describe('loadConfig', () => {
   it('loads a config written for the original NetGWM unchanged', async () => {
-    const { config, file } = await load(`# /etc/netgwm/netgwm.yml from NetGWM
+    const { config } = await load(`# /etc/netgwm/netgwm.yml from NetGWM
 gateways:
   thebestone: {ip: 192.0.2.1,  priority: 1}
   notsogood:  {ip: 192.0.2.5, priority: 2}
@@ -53,7 +53,9 @@ mode: thebestone
   });
 
   it('sorts gateways best first and accepts a table number', async () => {
-    const { config } = await load(`gateways:\n  b: {ip: 192.0.2.5, priority: 7}\n  a: {dev: ppp0, priority: 3}\ncheck_sites: [example.net]\ncheck_table: 100\n`);
+    const { config } = await load(
+      `gateways:\n  b: {ip: 192.0.2.5, priority: 7}\n  a: {dev: ppp0, priority: 3}\ncheck_sites: [example.net]\ncheck_table: 100\n`,
+    );
     expect(config.gateways.map((g) => g.name)).toEqual(['a', 'b']);
     expect(config.check_table_id).toBe(100);
   });
@@ -61,21 +63,51 @@ mode: thebestone
   it.each([
     ['a wrong type', GOOD.replace('priority: 2', 'priority: high'), ['FILE: gateways.isp2.priority: expected a number, got "high"']],
     ['a bad address', GOOD.replace('192.0.2.5', '192.0.2.500'), ['FILE: gateways.isp2.ip: expected an IPv4 address, got "192.0.2.500"']],
-    ['neither ip nor dev', GOOD.replace('ip: 192.0.2.5, dev: wan-2, ', ''), ['FILE: gateways.isp2: a gateway needs an `ip`, a `dev` or both']],
-    ['duplicate priorities', GOOD.replace('priority: 2', 'priority: 1'), ['FILE: gateways.isp2.priority: priority 1 is also used by gateway "isp1"; give every gateway its own priority']],
-    ['an empty check_sites', GOOD.replace('[198.51.100.1]', '[]'), ['FILE: check_sites: expected at least one check site, got an empty list']],
+    [
+      'neither ip nor dev',
+      GOOD.replace('ip: 192.0.2.5, dev: wan-2, ', ''),
+      ['FILE: gateways.isp2: a gateway needs an `ip`, a `dev` or both'],
+    ],
+    [
+      'duplicate priorities',
+      GOOD.replace('priority: 2', 'priority: 1'),
+      ['FILE: gateways.isp2.priority: priority 1 is also used by gateway "isp1"; give every gateway its own priority'],
+    ],
+    [
+      'an empty check_sites',
+      GOOD.replace('[198.51.100.1]', '[]'),
+      ['FILE: check_sites: expected at least one check site, got an empty list'],
+    ],
     ['a missing check_sites', GOOD.replace('check_sites: [198.51.100.1]\n', ''), ['FILE: check_sites: missing; expected a list']],
-    ['a bad check site', GOOD.replace('198.51.100.1', 'not a host!'), ['FILE: check_sites.0: expected an IP address or a host name, got "not a host!"']],
+    [
+      'a bad check site',
+      GOOD.replace('198.51.100.1', 'not a host!'),
+      ['FILE: check_sites.0: expected an IP address or a host name, got "not a host!"'],
+    ],
     ['an unknown key', `${GOOD}chek_all_gateways: true\n`, ['FILE: chek_all_gateways: unknown key; check its spelling (see netgwm(8))']],
-    ['an unknown gateway key', GOOD.replace('priority: 2', 'priority: 2, colour: red'), ['FILE: gateways.isp2.colour: unknown key; check its spelling (see netgwm(8))']],
+    [
+      'an unknown gateway key',
+      GOOD.replace('priority: 2', 'priority: 2, colour: red'),
+      ['FILE: gateways.isp2.colour: unknown key; check its spelling (see netgwm(8))'],
+    ],
     ['a mode naming no gateway', `${GOOD}mode: isp9\n`, ['FILE: mode: expected "auto" or the name of a gateway (isp1, isp2), got "isp9"']],
     [
       'an undeclared check_table',
       `${GOOD}check_table: nosuch\n`,
-      ['FILE: check_table: routing table "nosuch" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; add a line such as "194 nosuch" to /etc/iproute2/rt_tables.d/netgwm.conf'],
+      [
+        'FILE: check_table: routing table "nosuch" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; add a line such as "194 nosuch" to /etc/iproute2/rt_tables.d/netgwm.conf',
+      ],
     ],
-    ['the main table as check_table', `${GOOD}check_table: main\n`, [expect.stringContaining('FILE: check_table: expected a table of netgwm\'s own, got "main", which is the system table 254')]],
-    ['a bad interface name', GOOD.replace('wan-2', 'a very long interface name'), [expect.stringContaining('FILE: gateways.isp2.dev: expected an interface name')]],
+    [
+      'the main table as check_table',
+      `${GOOD}check_table: main\n`,
+      [expect.stringContaining('FILE: check_table: expected a table of netgwm\'s own, got "main", which is the system table 254')],
+    ],
+    [
+      'a bad interface name',
+      GOOD.replace('wan-2', 'a very long interface name'),
+      [expect.stringContaining('FILE: gateways.isp2.dev: expected an interface name')],
+    ],
     ['no gateways', 'gateways: {}\ncheck_sites: [198.51.100.1]\n', ['FILE: gateways: expected at least one gateway']],
     ['a negative min_uptime', `${GOOD}min_uptime: -5\n`, [expect.stringMatching(/^FILE: min_uptime: .*>=0, got -5$/)]],
     ['a log_format typo', `${GOOD}log_format: jsn\n`, ['FILE: log_format: expected one of "text", "json", got "jsn"']],
@@ -86,11 +118,15 @@ mode: thebestone
 
   it('gives line and column of a YAML syntax error', async () => {
     const lines = await problems('gateways:\n  isp1: {ip: 192.0.2.1\ncheck_sites: [a\n');
-    expect(lines[0]).toMatch(/^FILE: line 3, column 1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a \}$/);
+    expect(lines[0]).toMatch(
+      /^FILE: line 3, column 1: YAML syntax error: Flow map in block collection must be sufficiently indented and end with a \}$/,
+    );
   });
 
   it('rejects a key given twice', async () => {
-    expect((await problems(`${GOOD}min_uptime: 5\nmin_uptime: 6\n`))[0]).toMatch(/^FILE: line 6, column 1: YAML syntax error: Map keys must be unique/);
+    expect((await problems(`${GOOD}min_uptime: 5\nmin_uptime: 6\n`))[0]).toMatch(
+      /^FILE: line 6, column 1: YAML syntax error: Map keys must be unique/,
+    );
   });
 
   it('reports a missing file with its path', async () => {

@@ -22,8 +22,14 @@ describe('report keys', () => {
   });
 
   it('takes a metrics file, a loopback listen address and status_dir: false', async () => {
-    const config = await load('status_dir: false\nmetrics_file: /var/lib/prometheus/node-exporter/netgwm.prom\nmetrics_listen: "[::1]:9559"\n');
-    expect(config).toMatchObject({ status_dir: false, metrics_file: '/var/lib/prometheus/node-exporter/netgwm.prom', metrics_listen: '[::1]:9559' });
+    const config = await load(
+      'status_dir: false\nmetrics_file: /var/lib/prometheus/node-exporter/netgwm.prom\nmetrics_listen: "[::1]:9559"\n',
+    );
+    expect(config).toMatchObject({
+      status_dir: false,
+      metrics_file: '/var/lib/prometheus/node-exporter/netgwm.prom',
+      metrics_listen: '[::1]:9559',
+    });
   });
 
   it('refuses relative paths, a metrics file node_exporter would not read, and a bad address', async () => {

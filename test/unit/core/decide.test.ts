@@ -13,7 +13,10 @@ const MIN_UPTIME_S = 60;
 /** `{ isp1: true, isp2: false }` → observations with one answered/unanswered site each. */
 function observe(up: Record<string, boolean>): Observations {
   return Object.fromEntries(
-    Object.entries(up).map(([name, isUp]) => [name, { up: isUp, sites: [{ site: '198.51.100.1', answered: isUp, rttMs: isUp ? 1.5 : undefined }] }]),
+    Object.entries(up).map(([name, isUp]) => [
+      name,
+      { up: isUp, sites: [{ site: '198.51.100.1', answered: isUp, rttMs: isUp ? 1.5 : undefined }] },
+    ]),
   );
 }
 
@@ -46,7 +49,11 @@ function play(steps: Step[], options: Partial<DecisionInput> & { start?: string 
     });
     const where = `step ${i} (t=${step.t})`;
     expect(decision.target?.name, where).toBe(step.expect);
-    if (step.kinds) expect(decision.events.map((event) => event.kind), where).toEqual(step.kinds);
+    if (step.kinds)
+      expect(
+        decision.events.map((event) => event.kind),
+        where,
+      ).toEqual(step.kinds);
     if (step.reason) expect(decision.reason, where).toMatch(step.reason);
     state = decision.state;
     if (decision.target) current = decision.target.name;
@@ -56,7 +63,15 @@ function play(steps: Step[], options: Partial<DecisionInput> & { start?: string 
 
 describe('chooseGateway', () => {
   it('first start: a gateway with no history is not stable, but the best one up still gets the route', () => {
-    play([{ t: 0, up: { isp1: true, isp2: true, isp3: true }, expect: 'isp1', kinds: ['gateway-up', 'gateway-up', 'gateway-up'], reason: /no current gateway; no gateway is stable yet/ }]);
+    play([
+      {
+        t: 0,
+        up: { isp1: true, isp2: true, isp3: true },
+        expect: 'isp1',
+        kinds: ['gateway-up', 'gateway-up', 'gateway-up'],
+        reason: /no current gateway; no gateway is stable yet/,
+      },
+    ]);
   });
 
   it('current up and nothing better: stays', () => {
@@ -121,7 +136,12 @@ describe('chooseGateway', () => {
       [
         { t: 0, up: { isp1: true, isp2: true, isp3: true }, expect: undefined },
         { t: 3540, up: { isp1: true }, expect: undefined },
-        { t: 3600, up: { isp1: false, isp2: false, isp3: true }, expect: 'isp3', reason: /no gateway is stable yet, isp3 is the best one up/ },
+        {
+          t: 3600,
+          up: { isp1: false, isp2: false, isp3: true },
+          expect: 'isp3',
+          reason: /no gateway is stable yet, isp3 is the best one up/,
+        },
       ],
       { start: 'isp1' },
     );
@@ -131,7 +151,12 @@ describe('chooseGateway', () => {
     play(
       [
         { t: 0, up: { isp1: true }, expect: undefined },
-        { t: 10, up: { isp1: false, isp2: false, isp3: true }, expect: 'isp3', reason: /no gateway is stable yet, isp3 is the best one up/ },
+        {
+          t: 10,
+          up: { isp1: false, isp2: false, isp3: true },
+          expect: 'isp3',
+          reason: /no gateway is stable yet, isp3 is the best one up/,
+        },
       ],
       { start: 'isp1' },
     );
@@ -141,7 +166,12 @@ describe('chooseGateway', () => {
     play(
       [
         { t: 0, up: { isp1: true }, expect: undefined },
-        { t: 60, up: { isp1: false, isp2: false, isp3: false }, expect: undefined, kinds: ['gateway-down', 'gateway-down', 'gateway-down', 'all-down'] },
+        {
+          t: 60,
+          up: { isp1: false, isp2: false, isp3: false },
+          expect: undefined,
+          kinds: ['gateway-down', 'gateway-down', 'gateway-down', 'all-down'],
+        },
         { t: 120, up: { isp1: false, isp2: false, isp3: false }, expect: undefined, kinds: [] },
         { t: 180, up: { isp1: false, isp2: true, isp3: false }, expect: 'isp2', kinds: ['gateway-up', 'recovered'] },
       ],
@@ -168,7 +198,13 @@ describe('chooseGateway', () => {
 
   it('pinned to a gateway that is already down: warns at the first cycle of the pin', () => {
     const { state } = play([{ t: 0, up: { isp1: true, isp3: false }, expect: undefined }], { start: 'isp1', checkAllGateways: true });
-    play([{ t: 60, up: { isp3: false }, expect: 'isp3', kinds: ['pinned-down'] }, { t: 120, up: { isp3: false }, expect: undefined, kinds: [] }], { start: 'isp1', mode: 'isp3', state });
+    play(
+      [
+        { t: 60, up: { isp3: false }, expect: 'isp3', kinds: ['pinned-down'] },
+        { t: 120, up: { isp3: false }, expect: undefined, kinds: [] },
+      ],
+      { start: 'isp1', mode: 'isp3', state },
+    );
   });
 
   it('a clock stepped back never makes a gateway stable early', () => {
@@ -192,7 +228,10 @@ describe('chooseGateway', () => {
       ],
       { start: 'isp2' },
     );
-    play([{ t: 20 + MIN_UPTIME_S, up: { isp2: true, isp1: true }, expect: undefined }], { start: 'isp2', state: { ...state, lastCycleAt: state.lastCycleAt! + 3_600_000 } });
+    play([{ t: 20 + MIN_UPTIME_S, up: { isp2: true, isp1: true }, expect: undefined }], {
+      start: 'isp2',
+      state: { ...state, lastCycleAt: state.lastCycleAt! + 3_600_000 },
+    });
   });
 
   it('min_uptime 0: a returning primary takes over at once', () => {
@@ -242,7 +281,10 @@ describe('probeOrder and probingDone', () => {
     const decision = chooseGateway({ ...input, observations: observe({ toString: true, constructor: true }) });
     expect(decision.target).toBeUndefined(); // constructor is up but not yet stable
     expect(decision.reason).toBe('toString up');
-    expect(decision.events).toEqual([expect.objectContaining({ kind: 'gateway-up', gateway: 'toString', wasKnown: false }), expect.objectContaining({ kind: 'gateway-up', gateway: 'constructor', wasKnown: false })]);
+    expect(decision.events).toEqual([
+      expect.objectContaining({ kind: 'gateway-up', gateway: 'toString', wasKnown: false }),
+      expect.objectContaining({ kind: 'gateway-up', gateway: 'constructor', wasKnown: false }),
+    ]);
     expect(Object.keys(decision.state.gateways)).toEqual(['toString', 'constructor']);
   });
 

@@ -54,7 +54,14 @@ describe('planMarkRules', () => {
 });
 
 describe('firewallWork', () => {
-  const record: FirewallRecord = { hash: 'h1', listing: 'l1', table: 'inet netgwm', rulePref: 1100, netns: 'boot/net:[1]', verifiedAt: 1_000_000 };
+  const record: FirewallRecord = {
+    hash: 'h1',
+    listing: 'l1',
+    table: 'inet netgwm',
+    rulePref: 1100,
+    netns: 'boot/net:[1]',
+    verifiedAt: 1_000_000,
+  };
   const wanted = { hash: 'h1', netns: 'boot/net:[1]' };
   const minute = 60_000;
 

@@ -2,12 +2,22 @@ import { describe, expect, it } from 'vitest';
 import { addTotals, meanRtt, recordProbes, recordSwitch, summarizeWindow, WINDOW } from '../../../src/core/measurements.js';
 import { emptyState, type GatewayObservation } from '../../../src/core/types.js';
 
-const answered = (site: string, replies: number, sent: number, rttMs?: number) => ({ site, address: site, answered: replies > 0, replies, sent, ...(rttMs === undefined ? {} : { rttMs }) });
+const answered = (site: string, replies: number, sent: number, rttMs?: number) => ({
+  site,
+  address: site,
+  answered: replies > 0,
+  replies,
+  sent,
+  ...(rttMs === undefined ? {} : { rttMs }),
+});
 const up = (...sites: ReturnType<typeof answered>[]): GatewayObservation => ({ up: sites.some((site) => site.answered), sites });
 
 describe('recordProbes: the rolling window', () => {
   it('adds one sample per probed site, skips unresolved ones, and records the active gateway', () => {
-    const observation: GatewayObservation = { up: true, sites: [answered('198.51.100.1', 2, 2, 1.5), { site: 'x.example', answered: false, skipped: 'no address' }] };
+    const observation: GatewayObservation = {
+      up: true,
+      sites: [answered('198.51.100.1', 2, 2, 1.5), { site: 'x.example', answered: false, skipped: 'no address' }],
+    };
     const state = recordProbes(emptyState(), { isp1: observation }, 1000, 'isp1');
     expect(state.samples).toEqual({ isp1: [{ at: 1000, site: '198.51.100.1', sent: 2, replies: 2, rttMs: 1.5 }] });
     expect(state.active).toBe('isp1');
@@ -15,13 +25,19 @@ describe('recordProbes: the rolling window', () => {
   });
 
   it('a gateway with no route counts each site as one lost echo', () => {
-    const state = recordProbes(emptyState(), { isp1: { up: false, error: 'no route', sites: [{ site: 'a', answered: false }] } }, 1, 'isp1');
+    const state = recordProbes(
+      emptyState(),
+      { isp1: { up: false, error: 'no route', sites: [{ site: 'a', answered: false }] } },
+      1,
+      'isp1',
+    );
     expect(summarizeWindow(state.samples!.isp1).lossRatio).toBe(1);
   });
 
   it('keeps at most WINDOW.maxSamples per gateway and nothing older than WINDOW.maxAgeMs', () => {
     let state = emptyState();
-    for (let cycle = 0; cycle < WINDOW.maxSamples; cycle++) state = recordProbes(state, { isp1: up(answered('a', 1, 1, 1), answered('b', 1, 1, 1)) }, cycle, 'isp1');
+    for (let cycle = 0; cycle < WINDOW.maxSamples; cycle++)
+      state = recordProbes(state, { isp1: up(answered('a', 1, 1, 1), answered('b', 1, 1, 1)) }, cycle, 'isp1');
     expect(state.samples!.isp1).toHaveLength(WINDOW.maxSamples);
     expect(state.samples!.isp1![0]!.at).toBe(WINDOW.maxSamples / 2);
     state = recordProbes(state, { isp2: up(answered('a', 1, 1, 1)) }, WINDOW.maxSamples + WINDOW.maxAgeMs, 'isp2');
@@ -71,6 +87,11 @@ describe('recordSwitch', () => {
       active: 'isp2',
       totals: { switches: 5, hookFailures: 1 },
     });
-    expect(recordSwitch(emptyState(), { at: 5, to: 'isp2', reason: 'start', incomplete: ['nftables'] }).lastSwitch).toEqual({ at: 5, to: 'isp2', reason: 'start', incomplete: ['nftables'] });
+    expect(recordSwitch(emptyState(), { at: 5, to: 'isp2', reason: 'start', incomplete: ['nftables'] }).lastSwitch).toEqual({
+      at: 5,
+      to: 'isp2',
+      reason: 'start',
+      incomplete: ['nftables'],
+    });
   });
 });

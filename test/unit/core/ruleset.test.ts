@@ -16,7 +16,9 @@ const input: RulesetInput = {
 
 describe('renderRuleset', () => {
   it('renders the whole table: inbound marks, the active mark for new connections, restore, probes untouched', () => {
-    expect(renderRuleset(input)).toBe(`# netgwm's own table, rendered from its config (\`netgwm nft --print\`); changes made here are undone.
+    expect(
+      renderRuleset(input),
+    ).toBe(`# netgwm's own table, rendered from its config (\`netgwm nft --print\`); changes made here are undone.
 table inet netgwm
 delete table inet netgwm
 table inet netgwm {
@@ -54,7 +56,10 @@ table inet netgwm {
   });
 
   it('gives new connections no mark when no gateway is active, or when marking them is switched off', () => {
-    const rules = (extra: Partial<RulesetInput>) => renderRuleset({ ...input, ...extra }).split('\n').filter((line) => line.includes('"active '));
+    const rules = (extra: Partial<RulesetInput>) =>
+      renderRuleset({ ...input, ...extra })
+        .split('\n')
+        .filter((line) => line.includes('"active '));
     expect(rules({ active: undefined })).toEqual([]);
     expect(rules({ active: 'not-configured' })).toEqual([]);
     expect(rules({ markForwarded: false })).toEqual([expect.stringContaining('new local connections')]);
@@ -69,14 +74,20 @@ table inet netgwm {
   });
 
   it('removes a table loaded under another name in the same transaction', () => {
-    expect(renderRuleset({ ...input, previousTable: 'ip old' }).split('\n').slice(1, 5)).toEqual(['table ip old', 'delete table ip old', 'table inet netgwm', 'delete table inet netgwm']);
+    expect(
+      renderRuleset({ ...input, previousTable: 'ip old' })
+        .split('\n')
+        .slice(1, 5),
+    ).toEqual(['table ip old', 'delete table ip old', 'table inet netgwm', 'delete table inet netgwm']);
     expect(renderRuleset({ ...input, previousTable: 'inet netgwm' })).toBe(renderRuleset(input));
   });
 });
 
 describe('renderRemoval', () => {
   it('deletes the table whether it exists or not', () => {
-    expect(renderRemoval('inet netgwm')).toBe('# nftables.enabled is false: netgwm removes its table.\ntable inet netgwm\ndelete table inet netgwm\n');
+    expect(renderRemoval('inet netgwm')).toBe(
+      '# nftables.enabled is false: netgwm removes its table.\ntable inet netgwm\ndelete table inet netgwm\n',
+    );
     expect(renderRemoval('inet netgwm', 'ip old')).toContain('table ip old\ndelete table ip old\ntable inet netgwm\n');
   });
 });

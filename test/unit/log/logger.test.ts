@@ -16,20 +16,33 @@ function memory() {
   return { lines, to: { write: (text: string) => lines.push(text) } };
 }
 
-const switched = { kind: 'switched', to: { name: 'isp2', ip: '192.0.2.5', dev: 'eth2' }, from: { name: 'isp1', ip: '192.0.2.1' }, reason: 'isp1 down, 0/2 sites answered' } as const;
+const switched = {
+  kind: 'switched',
+  to: { name: 'isp2', ip: '192.0.2.5', dev: 'eth2' },
+  from: { name: 'isp1', ip: '192.0.2.1' },
+  reason: 'isp1 down, 0/2 sites answered',
+} as const;
 
 describe('logger', () => {
   it("writes readable lines that keep NetGWM's switch phrase", () => {
     const file = memory();
     createLogger([{ to: file.to, level: 'info', format: 'text' }]).event(switched);
     expect(file.lines).toHaveLength(1);
-    expect(file.lines[0]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO route replaced to: via 192\.0\.2\.5 dev eth2 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)\n$/);
+    expect(file.lines[0]).toMatch(
+      /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} INFO route replaced to: via 192\.0\.2\.5 dev eth2 \(isp2, was isp1: isp1 down, 0\/2 sites answered\)\n$/,
+    );
   });
 
   it('writes pino JSON lines with the event fields when asked', () => {
     const file = memory();
     createLogger([{ to: file.to, level: 'info', format: 'json' }]).event(switched);
-    expect(JSON.parse(file.lines[0]!)).toMatchObject({ level: 30, event: 'switched', to: { name: 'isp2' }, reason: 'isp1 down, 0/2 sites answered', msg: lineOf(switched) });
+    expect(JSON.parse(file.lines[0]!)).toMatchObject({
+      level: 30,
+      event: 'switched',
+      to: { name: 'isp2' },
+      reason: 'isp1 down, 0/2 sites answered',
+      msg: lineOf(switched),
+    });
   });
 
   it('filters per output: a healthy cycle is debug only; stderr of a cron run gets problems only', () => {
@@ -79,7 +92,9 @@ describe('logger', () => {
     const hook = '/etc/netgwm/post-replace.d/x\n2026-11-26 10:00:00.000 INFO route replaced to: via 192.0.2.99\r\u001b[2K';
     log.event({ kind: 'hook-refused', hook, reason: 'r', fix: 'f' });
     expect(file.lines).toHaveLength(1);
-    expect(file.lines[0]).toMatch(/ ERROR hook \/etc\/netgwm\/post-replace\.d\/x\\n2026-11-26 10:00:00\.000 INFO route replaced to: via 192\.0\.2\.99\\r\\x1b\[2K not run: r; /);
+    expect(file.lines[0]).toMatch(
+      / ERROR hook \/etc\/netgwm\/post-replace\.d\/x\\n2026-11-26 10:00:00\.000 INFO route replaced to: via 192\.0\.2\.99\\r\\x1b\[2K not run: r; /,
+    );
     expect(file.lines[0]!.split('\n')).toHaveLength(2); // the line and the empty rest after its end
     expect(journal.lines[0]!.split('\n')).toHaveLength(2);
   });
@@ -99,8 +114,16 @@ describe('logger', () => {
 describe('reopen', () => {
   it('a destination that cannot reopen does not throw, and the others keep logging', () => {
     const good = memory();
-    const broken = { write: () => true, reopen: () => { throw new Error('EACCES: permission denied'); } };
-    const log = createLogger([{ to: broken, level: 'info', format: 'text' }, { to: good.to, level: 'info', format: 'text' }]);
+    const broken = {
+      write: () => true,
+      reopen: () => {
+        throw new Error('EACCES: permission denied');
+      },
+    };
+    const log = createLogger([
+      { to: broken, level: 'info', format: 'text' },
+      { to: good.to, level: 'info', format: 'text' },
+    ]);
     expect(() => log.reopen()).not.toThrow();
     log.event({ kind: 'all-down' });
     expect(good.lines).toHaveLength(1);
@@ -128,9 +151,15 @@ describe('log file', () => {
   it('a full disk loses lines, never the process; said once on stderr; writing resumes when there is room', async () => {
     const dir = await tempDir('log');
     // A 64 KiB tmpfs mounted only in the mount namespace of `unshare`, filled up but for nothing.
-    const script = 'mount -t tmpfs -o size=64k netgwm-test "$1" && { cat /dev/zero > "$1/fill" 2>/dev/null; node --import tsx "$2" "$1/netgwm.log" "$1/fill"; echo "exit $?"; cat "$1/netgwm.log"; }';
-    const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, FULL_LOG_DISK], { reject: false, timeout: 60_000 });
-    expect(result.stderr.split('\n')).toEqual([`netgwm: cannot write the log file ${dir}/netgwm.log (ENOSPC: no space left on device, write); its lines are held back or dropped until it can`]);
+    const script =
+      'mount -t tmpfs -o size=64k netgwm-test "$1" && { cat /dev/zero > "$1/fill" 2>/dev/null; node --import tsx "$2" "$1/netgwm.log" "$1/fill"; echo "exit $?"; cat "$1/netgwm.log"; }';
+    const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, FULL_LOG_DISK], {
+      reject: false,
+      timeout: 60_000,
+    });
+    expect(result.stderr.split('\n')).toEqual([
+      `netgwm: cannot write the log file ${dir}/netgwm.log (ENOSPC: no space left on device, write); its lines are held back or dropped until it can`,
+    ]);
     const [alive, exit, ...lines] = result.stdout.split('\n');
     expect([alive, exit]).toEqual(['alive', 'exit 0']);
     // The lines held back while the disk was full are written with the next one.

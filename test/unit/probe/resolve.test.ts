@@ -31,36 +31,70 @@ describe('resolveSites', () => {
   it('passes IPs through, resolves names from the hosts file before DNS, remembers them', async () => {
     const file = await hostsFile('198.51.100.7  Check.Example  alias # comment\n2001:db8::1 check.example\n');
     const dns = fakeDns({ 'dns.example': '198.51.100.8' });
-    const result = await resolveSites(['198.51.100.1', 'check.example', 'dns.example'], empty(), { now: 0, timeoutMs: 300, hostsFile: file, lookup: dns.lookup });
+    const result = await resolveSites(['198.51.100.1', 'check.example', 'dns.example'], empty(), {
+      now: 0,
+      timeoutMs: 300,
+      hostsFile: file,
+      lookup: dns.lookup,
+    });
     expect(result.targets).toEqual([
       { site: '198.51.100.1', address: '198.51.100.1' },
       { site: 'check.example', address: '198.51.100.7' },
       { site: 'dns.example', address: '198.51.100.8' },
     ]);
     expect(dns.asked).toEqual(['dns.example']);
-    expect(await result.settled).toEqual({ resolved: { 'check.example': '198.51.100.7', 'dns.example': '198.51.100.8' }, unresolved: {}, events: [] });
+    expect(await result.settled).toEqual({
+      resolved: { 'check.example': '198.51.100.7', 'dns.example': '198.51.100.8' },
+      unresolved: {},
+      events: [],
+    });
   });
 
   it('a name that stops resolving uses its last good address and is reported once, with the retry time', async () => {
     const dns = fakeDns();
     const memory = { resolved: { 'gone.invalid': '198.51.100.9' }, unresolved: {} };
-    const result = await resolveSites(['gone.invalid'], memory, { now: 5_000, timeoutMs: 300, hostsFile: await hostsFile(''), lookup: dns.lookup });
+    const result = await resolveSites(['gone.invalid'], memory, {
+      now: 5_000,
+      timeoutMs: 300,
+      hostsFile: await hostsFile(''),
+      lookup: dns.lookup,
+    });
     expect(result.targets).toEqual([{ site: 'gone.invalid', address: '198.51.100.9' }]);
     expect(await result.settled).toEqual({
       resolved: { 'gone.invalid': '198.51.100.9' },
-      unresolved: { 'gone.invalid': { since: 5_000, failures: 1, retryAt: 5_000 + LOOKUP_RETRY.firstMs, error: 'queryA ENOTFOUND gone.invalid' } },
-      events: [{ kind: 'site-unresolved', site: 'gone.invalid', error: 'queryA ENOTFOUND gone.invalid', usingCached: '198.51.100.9', retryInMs: LOOKUP_RETRY.firstMs }],
+      unresolved: {
+        'gone.invalid': { since: 5_000, failures: 1, retryAt: 5_000 + LOOKUP_RETRY.firstMs, error: 'queryA ENOTFOUND gone.invalid' },
+      },
+      events: [
+        {
+          kind: 'site-unresolved',
+          site: 'gone.invalid',
+          error: 'queryA ENOTFOUND gone.invalid',
+          usingCached: '198.51.100.9',
+          retryInMs: LOOKUP_RETRY.firstMs,
+        },
+      ],
     });
   });
 
   it('a site named like an object internal has no last good address unless one was remembered', async () => {
-    const result = await resolveSites(['constructor'], empty(), { now: 0, timeoutMs: 300, hostsFile: await hostsFile(''), lookup: fakeDns().lookup });
+    const result = await resolveSites(['constructor'], empty(), {
+      now: 0,
+      timeoutMs: 300,
+      hostsFile: await hostsFile(''),
+      lookup: fakeDns().lookup,
+    });
     expect(result.targets).toEqual([{ site: 'constructor', skipped: 'name did not resolve' }]);
     expect((await result.settled).resolved).toEqual({});
   });
 
   it('a name never resolved is skipped, not counted as a site that did not answer', async () => {
-    const result = await resolveSites(['never.invalid', '198.51.100.1'], empty(), { now: 0, timeoutMs: 300, hostsFile: await hostsFile(''), lookup: fakeDns().lookup });
+    const result = await resolveSites(['never.invalid', '198.51.100.1'], empty(), {
+      now: 0,
+      timeoutMs: 300,
+      hostsFile: await hostsFile(''),
+      lookup: fakeDns().lookup,
+    });
     expect(result.targets[0]).toEqual({ site: 'never.invalid', skipped: 'name did not resolve' });
     expect((await result.settled).resolved).toEqual({});
   });
@@ -74,7 +108,12 @@ describe('resolveSites', () => {
     for (const minute of [0, 0.5, 1, 2, 3, 4, 5, 7, 8, 15]) {
       if (minute === 15) dns.answers['check.example'] = '198.51.100.3';
       const before = dns.asked.length;
-      const result = await resolveSites(['check.example'], memory, { now: minute * MINUTE, timeoutMs: 300, hostsFile: hosts, lookup: dns.lookup });
+      const result = await resolveSites(['check.example'], memory, {
+        now: minute * MINUTE,
+        timeoutMs: 300,
+        hostsFile: hosts,
+        lookup: dns.lookup,
+      });
       const settled = await result.settled;
       rows.push({ at: minute, asked: dns.asked.length > before, events: settled.events.map((event) => event.kind) });
       memory = settled;
@@ -91,7 +130,11 @@ describe('resolveSites', () => {
       { at: 8, asked: false, events: [] },
       { at: 15, asked: true, events: ['site-resolved'] },
     ]);
-    expect(memory).toEqual({ resolved: { 'check.example': '198.51.100.3' }, unresolved: {}, events: [expect.objectContaining({ failedForMs: 15 * MINUTE, failures: 4 })] });
+    expect(memory).toEqual({
+      resolved: { 'check.example': '198.51.100.3' },
+      unresolved: {},
+      events: [expect.objectContaining({ failedForMs: 15 * MINUTE, failures: 4 })],
+    });
   });
 
   it('a retry runs in the background: the cycle probes without waiting for it, and learns the answer at the end', async () => {
@@ -100,7 +143,12 @@ describe('resolveSites', () => {
     const failing: LookupFailure = { since: 0, failures: 2, retryAt: 3 * MINUTE, error: 'timeout' };
     const memory = { resolved: { 'slow.example': '198.51.100.4' }, unresolved: { 'slow.example': failing } };
     // The lookup has not answered, yet the targets are there: the remembered address.
-    const result = await resolveSites(['slow.example'], memory, { now: 4 * MINUTE, timeoutMs: 300, hostsFile: await hostsFile(''), lookup });
+    const result = await resolveSites(['slow.example'], memory, {
+      now: 4 * MINUTE,
+      timeoutMs: 300,
+      hostsFile: await hostsFile(''),
+      lookup,
+    });
     expect(result.targets).toEqual([{ site: 'slow.example', address: '198.51.100.4' }]);
     answer('198.51.100.5');
     expect(await result.settled).toEqual({
@@ -113,7 +161,11 @@ describe('resolveSites', () => {
   it('a name that resolved before is probed at its last address while it is looked up again', async () => {
     let answer: (address: string) => void = () => undefined;
     const lookup = () => new Promise<string>((resolve) => (answer = resolve));
-    const result = await resolveSites(['moved.example'], { resolved: { 'moved.example': '198.51.100.4' }, unresolved: {} }, { now: 0, timeoutMs: 300, hostsFile: await hostsFile(''), lookup });
+    const result = await resolveSites(
+      ['moved.example'],
+      { resolved: { 'moved.example': '198.51.100.4' }, unresolved: {} },
+      { now: 0, timeoutMs: 300, hostsFile: await hostsFile(''), lookup },
+    );
     expect(result.targets).toEqual([{ site: 'moved.example', address: '198.51.100.4' }]);
     answer('198.51.100.5');
     expect(await result.settled).toEqual({ resolved: { 'moved.example': '198.51.100.5' }, unresolved: {}, events: [] });
@@ -122,15 +174,25 @@ describe('resolveSites', () => {
   it('a failing name that appears in the hosts file resolves at once, back-off or not', async () => {
     const failing: LookupFailure = { since: MINUTE, failures: 1, retryAt: 10 * MINUTE, error: 'timeout' };
     const dns = fakeDns();
-    const result = await resolveSites(['check.example'], { resolved: {}, unresolved: { 'check.example': failing } }, { now: 2 * MINUTE, timeoutMs: 300, hostsFile: await hostsFile('198.51.100.6 check.example\n'), lookup: dns.lookup });
+    const result = await resolveSites(
+      ['check.example'],
+      { resolved: {}, unresolved: { 'check.example': failing } },
+      { now: 2 * MINUTE, timeoutMs: 300, hostsFile: await hostsFile('198.51.100.6 check.example\n'), lookup: dns.lookup },
+    );
     expect(result.targets).toEqual([{ site: 'check.example', address: '198.51.100.6' }]);
     expect(dns.asked).toEqual([]);
-    expect((await result.settled).events).toEqual([{ kind: 'site-resolved', site: 'check.example', address: '198.51.100.6', failedForMs: MINUTE, failures: 1 }]);
+    expect((await result.settled).events).toEqual([
+      { kind: 'site-resolved', site: 'check.example', address: '198.51.100.6', failedForMs: MINUTE, failures: 1 },
+    ]);
   });
 
   it('forgets names that are no longer check sites', async () => {
     const failing: LookupFailure = { since: 0, failures: 1, retryAt: MINUTE, error: 'timeout' };
-    const result = await resolveSites(['198.51.100.1'], { resolved: { 'old.example': '198.51.100.2' }, unresolved: { 'old.example': failing } }, { now: 0, timeoutMs: 300 });
+    const result = await resolveSites(
+      ['198.51.100.1'],
+      { resolved: { 'old.example': '198.51.100.2' }, unresolved: { 'old.example': failing } },
+      { now: 0, timeoutMs: 300 },
+    );
     expect(await result.settled).toEqual({ resolved: {}, unresolved: {}, events: [] });
   });
 });
@@ -140,24 +202,60 @@ describe('resolveSites: sites the router would answer itself', () => {
   const LOOPBACK = 'not a loopback address (the router answers it itself, so every gateway would look up)';
   const MINE = 'not an address of this router (the router answers it itself, so every gateway would look up)';
   it.each([
-    ['a name that resolves to loopback', 'loop.example', {}, { site: 'loop.example', skipped: 'resolved to 127.0.1.1' }, { address: '127.0.1.1', why: LOOPBACK }],
-    ['… with a last good address', 'loop.example', { 'loop.example': '198.51.100.9' }, { site: 'loop.example', address: '198.51.100.9' }, { address: '127.0.1.1', why: LOOPBACK, usingCached: '198.51.100.9' }],
-    ['a name that resolves to an address of the router', 'me.example', {}, { site: 'me.example', skipped: 'resolved to 192.0.2.2' }, { address: '192.0.2.2', why: MINE }],
-    ['a name that resolves to 0.0.0.0 (a blocking resolver)', 'blocked.example', {}, { site: 'blocked.example', skipped: 'resolved to 0.0.0.0' }, { address: '0.0.0.0', why: expect.stringContaining('not an unspecified address') }],
+    [
+      'a name that resolves to loopback',
+      'loop.example',
+      {},
+      { site: 'loop.example', skipped: 'resolved to 127.0.1.1' },
+      { address: '127.0.1.1', why: LOOPBACK },
+    ],
+    [
+      '… with a last good address',
+      'loop.example',
+      { 'loop.example': '198.51.100.9' },
+      { site: 'loop.example', address: '198.51.100.9' },
+      { address: '127.0.1.1', why: LOOPBACK, usingCached: '198.51.100.9' },
+    ],
+    [
+      'a name that resolves to an address of the router',
+      'me.example',
+      {},
+      { site: 'me.example', skipped: 'resolved to 192.0.2.2' },
+      { address: '192.0.2.2', why: MINE },
+    ],
+    [
+      'a name that resolves to 0.0.0.0 (a blocking resolver)',
+      'blocked.example',
+      {},
+      { site: 'blocked.example', skipped: 'resolved to 0.0.0.0' },
+      { address: '0.0.0.0', why: expect.stringContaining('not an unspecified address') },
+    ],
     ['an address of the router', '192.0.2.2', {}, { site: '192.0.2.2', skipped: MINE }, { address: '192.0.2.2', why: MINE }],
   ])('%s is skipped with an error event', async (_, site, remembered, target: ProbeTarget, event) => {
     const hosts = await hostsFile('127.0.1.1 loop.example\n192.0.2.2 me.example\n0.0.0.0 blocked.example\n');
     const memory = { resolved: remembered as Record<string, string>, unresolved: {} };
-    const result = await resolveSites([site], memory, { now: 0, timeoutMs: 300, hostsFile: hosts, lookup: fakeDns().lookup, ownAddresses: OWN });
+    const result = await resolveSites([site], memory, {
+      now: 0,
+      timeoutMs: 300,
+      hostsFile: hosts,
+      lookup: fakeDns().lookup,
+      ownAddresses: OWN,
+    });
     expect(result.targets).toEqual([target]);
     const settled = await result.settled;
     expect(settled.resolved).toEqual(target.address && target.address !== site ? { [site]: target.address } : {});
     expect(settled.events).toEqual([{ kind: 'site-unusable', site, ...event }]);
   });
 
-  it('a last good address that is now the router\'s own is not used either', async () => {
+  it("a last good address that is now the router's own is not used either", async () => {
     const memory = { resolved: { 'gone.invalid': '192.0.2.2' }, unresolved: {} };
-    const result = await resolveSites(['gone.invalid'], memory, { now: 0, timeoutMs: 300, hostsFile: await hostsFile(''), lookup: fakeDns().lookup, ownAddresses: new Set(['192.0.2.2']) });
+    const result = await resolveSites(['gone.invalid'], memory, {
+      now: 0,
+      timeoutMs: 300,
+      hostsFile: await hostsFile(''),
+      lookup: fakeDns().lookup,
+      ownAddresses: new Set(['192.0.2.2']),
+    });
     expect(result.targets).toEqual([{ site: 'gone.invalid', skipped: 'name did not resolve' }]);
     expect((await result.settled).resolved).toEqual({});
   });
@@ -166,6 +264,9 @@ describe('resolveSites: sites the router would answer itself', () => {
 describe('readHosts', () => {
   it('reads IPv4 entries, first one wins, case-insensitive', async () => {
     const hosts = await readHosts(await hostsFile('192.0.2.1 a b\n192.0.2.2 A\n::1 c\n'));
-    expect([...hosts]).toEqual([['a', '192.0.2.1'], ['b', '192.0.2.1']]);
+    expect([...hosts]).toEqual([
+      ['a', '192.0.2.1'],
+      ['b', '192.0.2.1'],
+    ]);
   });
 });

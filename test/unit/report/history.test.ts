@@ -13,21 +13,40 @@ import { tempDir } from '../../support/temp-dir.js';
 const T0 = new Date(2026, 10, 26, 9, 0, 0).getTime();
 const at = (minutes: number) => T0 + minutes * 60_000;
 const text = (minutes: number, rest: string) => `${localTime(new Date(at(minutes)))} ${rest}`;
-const switchLine = (minutes: number, from: string, to: string, reason: string) => text(minutes, `INFO route replaced to: via 192.0.2.5 (${to}, was ${from}: ${reason})`);
+const switchLine = (minutes: number, from: string, to: string, reason: string) =>
+  text(minutes, `INFO route replaced to: via 192.0.2.5 (${to}, was ${from}: ${reason})`);
 
 describe('parseLine', () => {
   it('reads switches, all-down and recoveries from text lines', () => {
     expect(parseLine(switchLine(0, 'isp1', 'isp2', 'isp1 down, 0/2 sites answered (no reply)'), 'netgwm.log')).toEqual({
-      kind: 'switch', at: at(0), from: 'isp1', to: 'isp2', reason: 'isp1 down, 0/2 sites answered (no reply)', source: 'netgwm.log',
+      kind: 'switch',
+      at: at(0),
+      from: 'isp1',
+      to: 'isp2',
+      reason: 'isp1 down, 0/2 sites answered (no reply)',
+      source: 'netgwm.log',
     });
     expect(parseLine(switchLine(0, 'none', 'isp1', 'no current gateway'), 'x')).not.toHaveProperty('from');
-    expect(parseLine(text(1, 'ERROR all gateways down; keeping the current route (isp2)'), 'x')).toEqual({ kind: 'outage', at: at(1), current: 'isp2', source: 'x' });
-    expect(parseLine(text(3, 'INFO a gateway answers again after 120 s with all gateways down'), 'x')).toEqual({ kind: 'recovered', at: at(3), downForMs: 120_000 });
+    expect(parseLine(text(1, 'ERROR all gateways down; keeping the current route (isp2)'), 'x')).toEqual({
+      kind: 'outage',
+      at: at(1),
+      current: 'isp2',
+      source: 'x',
+    });
+    expect(parseLine(text(3, 'INFO a gateway answers again after 120 s with all gateways down'), 'x')).toEqual({
+      kind: 'recovered',
+      at: at(3),
+      downForMs: 120_000,
+    });
     expect(parseLine(text(3, 'INFO gateway isp1 up: 2/2 sites answered'), 'x')).toBeUndefined();
   });
 
   it("reads NetGWM's own switch lines (comma before the milliseconds, no names)", () => {
-    expect(parseLine('2017-07-14 06:25:41,554 route replaced to: via 88.88.88.88', 'netgwm.log.4.gz')).toMatchObject({ kind: 'switch', to: 'via 88.88.88.88', reason: '' });
+    expect(parseLine('2017-07-14 06:25:41,554 route replaced to: via 88.88.88.88', 'netgwm.log.4.gz')).toMatchObject({
+      kind: 'switch',
+      to: 'via 88.88.88.88',
+      reason: '',
+    });
   });
 
   const gateways = [
@@ -44,7 +63,13 @@ describe('parseLine', () => {
     ['via NaN dev ppp333', 'gprsbackup'],
     ['via 198.51.100.9', 'via 198.51.100.9'], // no longer in the config: the route as written
   ])("names NetGWM's `route replaced to: %s` after the config's gateway: %s", (route, name) => {
-    expect(parseLine(`2017-07-14 06:25:41,554 route replaced to: ${route}`, 'netgwm.log.4.gz', gateways)).toEqual({ kind: 'switch', at: new Date(2017, 6, 14, 6, 25, 41, 554).getTime(), to: name, reason: '', source: 'netgwm.log.4.gz' });
+    expect(parseLine(`2017-07-14 06:25:41,554 route replaced to: ${route}`, 'netgwm.log.4.gz', gateways)).toEqual({
+      kind: 'switch',
+      at: new Date(2017, 6, 14, 6, 25, 41, 554).getTime(),
+      to: name,
+      reason: '',
+      source: 'netgwm.log.4.gz',
+    });
   });
 
   it("leaves netgwm's own lines, which name the gateways, as they are", () => {
@@ -62,8 +87,25 @@ describe('parseLine', () => {
   });
 
   it('reads log_format: json lines, and skips a line cut short', () => {
-    expect(parseLine(JSON.stringify({ level: 30, time: at(5), event: 'switched', to: { name: 'isp2', ip: '192.0.2.5' }, from: { name: 'isp1' }, reason: 'r', msg: '…' }), 'j')).toEqual({ kind: 'switch', at: at(5), from: 'isp1', to: 'isp2', reason: 'r', source: 'j' });
-    expect(parseLine(JSON.stringify({ time: at(6), event: 'recovered', downForMs: 5000 }), 'j')).toEqual({ kind: 'recovered', at: at(6), downForMs: 5000 });
+    expect(
+      parseLine(
+        JSON.stringify({
+          level: 30,
+          time: at(5),
+          event: 'switched',
+          to: { name: 'isp2', ip: '192.0.2.5' },
+          from: { name: 'isp1' },
+          reason: 'r',
+          msg: '…',
+        }),
+        'j',
+      ),
+    ).toEqual({ kind: 'switch', at: at(5), from: 'isp1', to: 'isp2', reason: 'r', source: 'j' });
+    expect(parseLine(JSON.stringify({ time: at(6), event: 'recovered', downForMs: 5000 }), 'j')).toEqual({
+      kind: 'recovered',
+      at: at(6),
+      downForMs: 5000,
+    });
     expect(parseLine('{"level":30,"time":17', 'j')).toBeUndefined();
   });
 });
@@ -71,59 +113,130 @@ describe('parseLine', () => {
 describe('readHistory over a log rotated once and compressed once', () => {
   async function logDir(): Promise<string> {
     const dir = await tempDir('history');
-    await writeFile(join(dir, 'netgwm.log.2.gz'), gzipSync([switchLine(0, 'none', 'isp1', 'no current gateway'), text(10, 'ERROR all gateways down; keeping the current route (isp1)')].join('\n') + '\n'));
-    await writeFile(join(dir, 'netgwm.log.1'), [text(12, 'INFO a gateway answers again after 120 s with all gateways down'), switchLine(20, 'isp1', 'isp2', 'isp1 down, 0/2 sites answered')].join('\n') + '\n');
-    await writeFile(join(dir, 'netgwm.log'), [text(30, 'DEBUG cycle done in 200 ms on isp2; probed isp2, isp1'), switchLine(45, 'isp2', 'isp1', 'isp1 is back and stable, up for 15m00s')].join('\n') + '\n');
+    await writeFile(
+      join(dir, 'netgwm.log.2.gz'),
+      gzipSync(
+        `${[
+          switchLine(0, 'none', 'isp1', 'no current gateway'),
+          text(10, 'ERROR all gateways down; keeping the current route (isp1)'),
+        ].join('\n')}\n`,
+      ),
+    );
+    await writeFile(
+      join(dir, 'netgwm.log.1'),
+      `${[
+        text(12, 'INFO a gateway answers again after 120 s with all gateways down'),
+        switchLine(20, 'isp1', 'isp2', 'isp1 down, 0/2 sites answered'),
+      ].join('\n')}\n`,
+    );
+    await writeFile(
+      join(dir, 'netgwm.log'),
+      `${[
+        text(30, 'DEBUG cycle done in 200 ms on isp2; probed isp2, isp1'),
+        switchLine(45, 'isp2', 'isp1', 'isp1 is back and stable, up for 15m00s'),
+      ].join('\n')}\n`,
+    );
     await writeFile(join(dir, 'netgwm.log.old'), switchLine(50, 'x', 'y', 'not a logrotate part'));
     return dir;
   }
 
   it('lists the parts oldest first', async () => {
     const dir = await logDir();
-    expect(await logParts(join(dir, 'netgwm.log'))).toEqual(['netgwm.log.2.gz', 'netgwm.log.1', 'netgwm.log'].map((name) => join(dir, name)));
+    expect(await logParts(join(dir, 'netgwm.log'))).toEqual(
+      ['netgwm.log.2.gz', 'netgwm.log.1', 'netgwm.log'].map((name) => join(dir, name)),
+    );
   });
 
   it('finds the switches and the outage in every part, with how long each uplink carried traffic', async () => {
     const dir = await logDir();
     const doc = historyDocument(await readHistory(join(dir, 'netgwm.log'), emptyState()), 20, at(60));
     expect(doc.entries).toEqual([
-      { kind: 'switch', at: iso(0), from: null, to: 'isp1', reason: 'no current gateway', on_to_s: 1200, ongoing: false, source: 'netgwm.log.2.gz' },
+      {
+        kind: 'switch',
+        at: iso(0),
+        from: null,
+        to: 'isp1',
+        reason: 'no current gateway',
+        on_to_s: 1200,
+        ongoing: false,
+        source: 'netgwm.log.2.gz',
+      },
       { kind: 'outage', at: iso(10), until: iso(12), duration_s: 120, ongoing: false, current: 'isp1', source: 'netgwm.log.2.gz' },
-      { kind: 'switch', at: iso(20), from: 'isp1', to: 'isp2', reason: 'isp1 down, 0/2 sites answered', on_to_s: 1500, ongoing: false, source: 'netgwm.log.1' },
-      { kind: 'switch', at: iso(45), from: 'isp2', to: 'isp1', reason: 'isp1 is back and stable, up for 15m00s', on_to_s: 900, ongoing: true, source: 'netgwm.log' },
+      {
+        kind: 'switch',
+        at: iso(20),
+        from: 'isp1',
+        to: 'isp2',
+        reason: 'isp1 down, 0/2 sites answered',
+        on_to_s: 1500,
+        ongoing: false,
+        source: 'netgwm.log.1',
+      },
+      {
+        kind: 'switch',
+        at: iso(45),
+        from: 'isp2',
+        to: 'isp1',
+        reason: 'isp1 is back and stable, up for 15m00s',
+        on_to_s: 900,
+        ongoing: true,
+        source: 'netgwm.log',
+      },
     ]);
-    expect(historyDocument(await readHistory(join(dir, 'netgwm.log'), emptyState()), 2, at(60)).entries.map((entry) => entry.at)).toEqual([iso(20), iso(45)]);
+    expect(historyDocument(await readHistory(join(dir, 'netgwm.log'), emptyState()), 2, at(60)).entries.map((entry) => entry.at)).toEqual([
+      iso(20),
+      iso(45),
+    ]);
   });
 
   it('adds what only the state knows: a switch the log lost, an ongoing outage', async () => {
     const dir = await logDir();
-    const state: State = { ...emptyState(), active: 'isp1', allDownSince: at(55), lastSwitch: { at: at(50), from: 'isp1', to: 'isp3', reason: 'isp1 down' } };
+    const state: State = {
+      ...emptyState(),
+      active: 'isp1',
+      allDownSince: at(55),
+      lastSwitch: { at: at(50), from: 'isp1', to: 'isp3', reason: 'isp1 down' },
+    };
     const entries = (await readHistory(join(dir, 'netgwm.log'), state)).slice(-2);
     expect(entries).toEqual([
       { kind: 'switch', at: at(50), from: 'isp1', to: 'isp3', reason: 'isp1 down', source: 'state' },
       { kind: 'outage', at: at(55), current: 'isp1', source: 'state' },
     ]);
     // The state's last switch is the log's last line: not listed twice.
-    const logged: State = { ...emptyState(), lastSwitch: { at: at(45) - 800, from: 'isp2', to: 'isp1', reason: 'isp1 is back and stable, up for 15m00s' } };
+    const logged: State = {
+      ...emptyState(),
+      lastSwitch: { at: at(45) - 800, from: 'isp2', to: 'isp1', reason: 'isp1 is back and stable, up for 15m00s' },
+    };
     expect((await readHistory(join(dir, 'netgwm.log'), logged)).filter((entry) => entry.source === 'state')).toEqual([]);
   });
 
   it('a recovery whose outage start was rotated away still gives the outage', async () => {
     const dir = await tempDir('history');
     await writeFile(join(dir, 'netgwm.log'), text(12, 'INFO a gateway answers again after 120 s with all gateways down\n'));
-    expect(await readHistory(join(dir, 'netgwm.log'), emptyState())).toEqual([{ kind: 'outage', at: at(10), until: at(12), source: 'netgwm.log' }]);
+    expect(await readHistory(join(dir, 'netgwm.log'), emptyState())).toEqual([
+      { kind: 'outage', at: at(10), until: at(12), source: 'netgwm.log' },
+    ]);
   });
 
   it('no log at all is an empty history', async () => {
     const dir = await tempDir('history');
     expect(await readHistory(join(dir, 'netgwm.log'), emptyState())).toEqual([]);
-    expect(historyTable(historyDocument([], 20, at(0)), paint(false))).toBe('No switches or outages recorded yet (in the state or the log).\n');
+    expect(historyTable(historyDocument([], 20, at(0)), paint(false))).toBe(
+      'No switches or outages recorded yet (in the state or the log).\n',
+    );
   });
 
   it('the table escapes control characters of names and reasons from the log and the state', () => {
     const entries: HistoryEntry[] = [
       { kind: 'switch', at: at(45), from: 'isp2', to: 'isp1', reason: 'from an old log \u001b[31mred', source: 'netgwm.log' },
-      { kind: 'switch', at: at(50), from: 'isp1', to: 'isp2', reason: 'isp1 down\n2026-11-26 10:00:00  switch    isp9 -> isp1\r', source: 'state' },
+      {
+        kind: 'switch',
+        at: at(50),
+        from: 'isp1',
+        to: 'isp2',
+        reason: 'isp1 down\n2026-11-26 10:00:00  switch    isp9 -> isp1\r',
+        source: 'state',
+      },
       { kind: 'outage', at: at(55), current: 'isp2\u001b[2K', source: 'state' },
     ];
     const table = historyTable(historyDocument(entries, 20, at(60)), paint(false));

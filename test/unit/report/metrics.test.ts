@@ -44,6 +44,7 @@ describe('renderMetrics', () => {
 
   it('escapes nothing it should not: every line is HELP, TYPE, a sample or empty', async () => {
     const text = await renderMetrics(statusDocument(input));
-    for (const line of text.split('\n')) expect(line).toMatch(/^(# HELP netgwm_\w+ .+|# TYPE netgwm_\w+ (gauge|counter)|netgwm_\w+(\{gateway="[\w.-]+"\})? [\d.e+-]+|)$/);
+    for (const line of text.split('\n'))
+      expect(line).toMatch(/^(# HELP netgwm_\w+ .+|# TYPE netgwm_\w+ (gauge|counter)|netgwm_\w+(\{gateway="[\w.-]+"\})? [\d.e+-]+|)$/);
   });
 });

@@ -53,16 +53,43 @@ describe('statusDocument (status --json, schema 1)', () => {
 
   it('a gateway not probed in the last cycle is not fresh, and whether it is stable is not known', () => {
     // Stable means up in every cycle for min_uptime; a cycle that did not probe it broke the count.
-    expect(doc.gateways[1]).toMatchObject({ name: 'isp2', state: 'up', stable: false, stable_in_s: null, fresh: false, checked_age_s: 120, sites_answered: 1, sites_probed: 2 });
+    expect(doc.gateways[1]).toMatchObject({
+      name: 'isp2',
+      state: 'up',
+      stable: false,
+      stable_in_s: null,
+      fresh: false,
+      checked_age_s: 120,
+      sites_answered: 1,
+      sites_probed: 2,
+    });
   });
 
   it('a gateway never probed is unknown, with nulls rather than zeros', () => {
-    expect(doc.gateways[2]).toMatchObject({ name: 'lte', state: 'unknown', since: null, stable: false, stable_in_s: null, sites_answered: null, rtt_ms: { last: null, mean: null, max: null }, loss: { ratio: null, sent: 0 } });
+    expect(doc.gateways[2]).toMatchObject({
+      name: 'lte',
+      state: 'unknown',
+      since: null,
+      stable: false,
+      stable_in_s: null,
+      sites_answered: null,
+      rtt_ms: { last: null, mean: null, max: null },
+      loss: { ratio: null, sent: 0 },
+    });
   });
 
   it.each(['constructor', 'toString', 'hasOwnProperty'])('a gateway named %s, never probed, is unknown like any other', (name) => {
-    const renamed = { ...input, config: { ...config, gateways: config.gateways.map((gateway) => (gateway.name === 'lte' ? { ...gateway, name } : gateway)) } };
-    expect(statusDocument(renamed).gateways[2]).toMatchObject({ name, state: 'unknown', since: null, sites_probed: null, loss: { ratio: null, sent: 0 } });
+    const renamed = {
+      ...input,
+      config: { ...config, gateways: config.gateways.map((gateway) => (gateway.name === 'lte' ? { ...gateway, name } : gateway)) },
+    };
+    expect(statusDocument(renamed).gateways[2]).toMatchObject({
+      name,
+      state: 'unknown',
+      since: null,
+      sites_probed: null,
+      loss: { ratio: null, sent: 0 },
+    });
   });
 
   it('marks the pinned gateway, and a last cycle older than 10 minutes', () => {
@@ -73,7 +100,13 @@ describe('statusDocument (status --json, schema 1)', () => {
 
   it('with no state: every gateway unknown, no cycle, no switch', () => {
     const none = statusDocument({ ...input, state: emptyState(), hasState: false });
-    expect(none).toMatchObject({ has_state: false, active: null, last_cycle: null, last_switch: null, totals: { switches: 0, hook_failures: 0 } });
+    expect(none).toMatchObject({
+      has_state: false,
+      active: null,
+      last_cycle: null,
+      last_switch: null,
+      totals: { switches: 0, hook_failures: 0 },
+    });
     expect(none.gateways.map((gateway) => gateway.state)).toEqual(config.gateways.map(() => 'unknown'));
   });
 });

@@ -35,10 +35,15 @@ describe('statusTable', () => {
   });
 
   it('says plainly when there is no state yet, or why the state is unusable', () => {
-    expect(statusTable(statusDocument({ ...input, state: emptyState(), hasState: false }), false)).toMatch(/^No status yet: \/var\/lib\/netgwm\/state\.json does not exist yet\.\nnetgwm records what it sees when a cycle ends; run `netgwm run`/);
-    expect(statusTable(statusDocument({ ...input, state: emptyState(), hasState: false, stateProblem: 'not JSON: Unexpected end of JSON input' }), false)).toMatch(
-      /^No status yet: the state file \/var\/lib\/netgwm\/state\.json is unusable \(not JSON: Unexpected end of JSON input\)/,
+    expect(statusTable(statusDocument({ ...input, state: emptyState(), hasState: false }), false)).toMatch(
+      /^No status yet: \/var\/lib\/netgwm\/state\.json does not exist yet\.\nnetgwm records what it sees when a cycle ends; run `netgwm run`/,
     );
+    expect(
+      statusTable(
+        statusDocument({ ...input, state: emptyState(), hasState: false, stateProblem: 'not JSON: Unexpected end of JSON input' }),
+        false,
+      ),
+    ).toMatch(/^No status yet: the state file \/var\/lib\/netgwm\/state\.json is unusable \(not JSON: Unexpected end of JSON input\)/);
   });
 
   it('shows a pinned gateway, an outage and an incomplete switch', () => {

@@ -33,8 +33,12 @@ describe('writeFileAtomic', () => {
     const dir = await tempDir('atomic');
     // The mount lives only in the namespace `unshare` makes, so it is gone when the shell exits;
     // what was left on it is listed from inside.
-    const script = 'mount -t tmpfs -o size=64k netgwm-test "$1" && { cat /dev/zero > "$1/fill" 2>/dev/null; node --import tsx "$2" "$1/state.json"; ls -A "$1"; }';
-    const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, FIXTURE], { reject: false, timeout: 60_000 });
+    const script =
+      'mount -t tmpfs -o size=64k netgwm-test "$1" && { cat /dev/zero > "$1/fill" 2>/dev/null; node --import tsx "$2" "$1/state.json"; ls -A "$1"; }';
+    const result = await execa('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', dir, FIXTURE], {
+      reject: false,
+      timeout: 60_000,
+    });
     expect(result.stderr).toBe('');
     expect(result.stdout.split('\n')).toEqual(['ENOSPC', 'fill']);
   });

@@ -15,7 +15,12 @@ describe('state file: status and metrics fields', () => {
       gateways: {},
       resolved: {},
       active: 'isp1',
-      samples: { isp1: [{ at: 5, site: '198.51.100.1', sent: 2, replies: 1, rttMs: 0.42 }, { at: 5, site: '198.51.100.2', sent: 2, replies: 0 }] },
+      samples: {
+        isp1: [
+          { at: 5, site: '198.51.100.1', sent: 2, replies: 1, rttMs: 0.42 },
+          { at: 5, site: '198.51.100.2', sent: 2, replies: 0 },
+        ],
+      },
       totals: { switches: 3, hookFailures: 1 },
       lastCycleMs: 240,
     };

@@ -6,7 +6,12 @@ import { loadState, parseState, readEffectiveMode, readMode, saveState, writeMod
 import { mkfifo } from '../../support/fifo.js';
 import { tempDir } from '../../support/temp-dir.js';
 
-const saved: State = { version: 1, lastCycleAt: 5, gateways: { isp1: { up: true, since: 1, checkedAt: 5 } }, resolved: { 'a.example': '198.51.100.1' } };
+const saved: State = {
+  version: 1,
+  lastCycleAt: 5,
+  gateways: { isp1: { up: true, since: 1, checkedAt: 5 } },
+  resolved: { 'a.example': '198.51.100.1' },
+};
 
 async function dirWith(content?: string): Promise<string> {
   const dir = await tempDir('state');
@@ -56,19 +61,29 @@ describe('state file that is no regular file', () => {
   });
 
   it('a "__proto__" key is dropped, never made a prototype', () => {
-    const { state } = parseState('{"version":1,"gateways":{"__proto__":{"up":true,"since":1,"checkedAt":1},"isp1":{"up":true,"since":1,"checkedAt":5}},"resolved":{}}');
+    const { state } = parseState(
+      '{"version":1,"gateways":{"__proto__":{"up":true,"since":1,"checkedAt":1},"isp1":{"up":true,"since":1,"checkedAt":5}},"resolved":{}}',
+    );
     expect(Object.getPrototypeOf(state.gateways)).toBe(Object.prototype);
     expect(Object.keys(state.gateways)).toEqual(['isp1']);
   });
 });
 
 describe('mode file', () => {
-  it('a FIFO is an error at once, and the config\'s mode stays in force', async () => {
+  it("a FIFO is an error at once, and the config's mode stays in force", async () => {
     const dir = await dirWith();
     await mkfifo(join(dir, 'mode'));
     await expect(readMode(dir)).rejects.toThrow('it is a FIFO, not a regular file');
-    expect(await readEffectiveMode({ state_dir: dir, mode: 'auto', gateways: [{ name: 'isp1' }] })).toEqual({ mode: 'auto', source: 'config', problem: 'it is a FIFO, not a regular file' });
-    expect(await readEffectiveMode({ state_dir: dir, gateways: [{ name: 'isp1' }] })).toEqual({ mode: 'auto', source: 'default', problem: 'it is a FIFO, not a regular file' });
+    expect(await readEffectiveMode({ state_dir: dir, mode: 'auto', gateways: [{ name: 'isp1' }] })).toEqual({
+      mode: 'auto',
+      source: 'config',
+      problem: 'it is a FIFO, not a regular file',
+    });
+    expect(await readEffectiveMode({ state_dir: dir, gateways: [{ name: 'isp1' }] })).toEqual({
+      mode: 'auto',
+      source: 'default',
+      problem: 'it is a FIFO, not a regular file',
+    });
   });
 
   it('is NetGWM-compatible: a gateway name or auto, trimmed', async () => {

@@ -22,12 +22,22 @@ describe('deleteFlows', () => {
   });
 
   it('takes exit code 1 with nothing deleted as "nothing matched", not as an error', async () => {
-    expect(await deleteFlows(fakeExec(() => ({ exitCode: 1, stderr: deleted(0) })), [])).toBe(0);
+    expect(
+      await deleteFlows(
+        fakeExec(() => ({ exitCode: 1, stderr: deleted(0) })),
+        [],
+      ),
+    ).toBe(0);
   });
 
-  it('throws a CommandError with conntrack\'s message otherwise', async () => {
-    const failing = fakeExec(() => ({ exitCode: 1, stderr: 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted\n' }));
-    await expect(deleteFlows(failing, [])).rejects.toThrow('`conntrack -D` failed with exit code 1: conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted');
+  it("throws a CommandError with conntrack's message otherwise", async () => {
+    const failing = fakeExec(() => ({
+      exitCode: 1,
+      stderr: 'conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted\n',
+    }));
+    await expect(deleteFlows(failing, [])).rejects.toThrow(
+      '`conntrack -D` failed with exit code 1: conntrack v1.4.7 (conntrack-tools): Operation failed: Operation not permitted',
+    );
     const missing = fakeExec(() => ({ exitCode: -1 }));
     await expect(deleteFlows(missing, [])).rejects.toThrow(/`conntrack -D` failed: no output \(is conntrack installed and are we root\?\)/);
   });

@@ -63,7 +63,7 @@ export function fakeKernel(options: KernelOptions = {}) {
     routeFor(mark = 0): KernelRoute | undefined {
       for (const rule of [...kernel.rules].sort((a, b) => a.priority - b.priority)) {
         const mask = Number(rule.fwmask ?? 0xffffffff);
-        if (rule.fwmark !== undefined && ((mark & mask) >>> 0) !== Number(rule.fwmark)) continue;
+        if (rule.fwmark !== undefined && (mark & mask) >>> 0 !== Number(rule.fwmark)) continue;
         const route = kernel.defaultRoute(Number(rule.table));
         if (route && rule.suppress_prefixlen !== 0) return route;
       }
@@ -105,14 +105,17 @@ export function fakeKernel(options: KernelOptions = {}) {
     if (verb === 'list' || verb === 'show') return listing(kernel.rules, flags);
     const wanted = parseRule(words);
     if (verb === 'add') {
-      if (wanted.priority === undefined || wanted.table === undefined) throw new Error(`the simulated kernel needs pref and lookup: ip rule add ${words.join(' ')}`);
+      if (wanted.priority === undefined || wanted.table === undefined)
+        throw new Error(`the simulated kernel needs pref and lookup: ip rule add ${words.join(' ')}`);
       // Listed by preference; a new rule goes after those with the same one.
       const after = kernel.rules.findIndex((existing) => existing.priority > wanted.priority!);
       kernel.rules.splice(after < 0 ? kernel.rules.length : after, 0, { src: 'all', ...wanted } as KernelRule);
       return undefined;
     }
     if (verb === 'del') {
-      const index = kernel.rules.findIndex((existing) => Object.entries(wanted).every(([key, value]) => existing[key as keyof KernelRule] === value));
+      const index = kernel.rules.findIndex((existing) =>
+        Object.entries(wanted).every(([key, value]) => existing[key as keyof KernelRule] === value),
+      );
       if (index < 0) throw new RefusedError('RTNETLINK answers: No such file or directory');
       kernel.rules.splice(index, 1);
       return undefined;
@@ -127,7 +130,10 @@ export function fakeKernel(options: KernelOptions = {}) {
     if (verb === 'show' || verb === 'list') {
       // An empty table does not exist for the kernel.
       if (!kernel.tables.has(id)) return { exitCode: 2, stderr: 'Error: ipv4: FIB table does not exist.\nDump terminated\n' };
-      return listing(routes.filter((entry) => !wanted.dst || entry.dst === wanted.dst), flags);
+      return listing(
+        routes.filter((entry) => !wanted.dst || entry.dst === wanted.dst),
+        flags,
+      );
     }
     if (verb === 'flush') {
       if (id !== MAIN_TABLE) kernel.tables.delete(id);
@@ -157,10 +163,19 @@ export function fakeKernel(options: KernelOptions = {}) {
     }
     if (verb !== 'add' && verb !== 'replace') throw new Error(`unexpected command ip route ${verb}`);
     if (verb === 'add' && routes.some(sameSlot)) throw new RefusedError('RTNETLINK answers: File exists');
-    if (wanted.type) return [...routes.filter((existing) => !sameSlot(existing)), { type: wanted.type, dst: wanted.dst!, ...(wanted.metric ? { metric: wanted.metric } : {}) }];
+    if (wanted.type)
+      return [
+        ...routes.filter((existing) => !sameSlot(existing)),
+        { type: wanted.type, dst: wanted.dst!, ...(wanted.metric ? { metric: wanted.metric } : {}) },
+      ];
     const dev = wanted.dev ?? (wanted.gateway === undefined ? undefined : options.links?.[wanted.gateway]);
     if (dev === undefined) throw new RefusedError('Error: Nexthop has invalid gateway.');
-    const entry: KernelRoute = { dst: wanted.dst!, ...(wanted.gateway && { gateway: wanted.gateway }), dev, ...(wanted.metric ? { metric: wanted.metric } : {}) };
+    const entry: KernelRoute = {
+      dst: wanted.dst!,
+      ...(wanted.gateway && { gateway: wanted.gateway }),
+      dev,
+      ...(wanted.metric ? { metric: wanted.metric } : {}),
+    };
     return [...routes.filter((existing) => !sameSlot(existing)), entry];
   }
 

@@ -17,19 +17,34 @@ describe('hookArguments', () => {
 
   it('puts the same values and the event in a fixed environment', () => {
     const env = hookEnvironment(isp1, lte, 'lte down');
-    expect(env).toMatchObject({ NETGWM_EVENT: 'switch', NETGWM_NEW_NAME: 'isp1', NETGWM_NEW_IP: '192.0.2.1', NETGWM_NEW_DEV: 'wan_1', NETGWM_OLD_NAME: 'lte', NETGWM_OLD_IP: 'NaN', NETGWM_OLD_DEV: 'ppp0', NETGWM_REASON: 'lte down' });
+    expect(env).toMatchObject({
+      NETGWM_EVENT: 'switch',
+      NETGWM_NEW_NAME: 'isp1',
+      NETGWM_NEW_IP: '192.0.2.1',
+      NETGWM_NEW_DEV: 'wan_1',
+      NETGWM_OLD_NAME: 'lte',
+      NETGWM_OLD_IP: 'NaN',
+      NETGWM_OLD_DEV: 'ppp0',
+      NETGWM_REASON: 'lte down',
+    });
     expect(hookEnvironment(isp1, undefined, 'start').NETGWM_EVENT).toBe('start');
-    expect(Object.keys(env).filter((key) => !key.startsWith('NETGWM_')).sort()).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SHELL', 'USER']);
+    expect(
+      Object.keys(env)
+        .filter((key) => !key.startsWith('NETGWM_'))
+        .sort(),
+    ).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SHELL', 'USER']);
   });
 });
 
 describe('hookEnvironment: what cron gives a job, whatever started netgwm', () => {
   const user = userInfo();
 
-  it('names the user as cron does, with cron\'s shell, a PATH with sbin and /usr/local, and LANG', () => {
+  it("names the user as cron does, with cron's shell, a PATH with sbin and /usr/local, and LANG", () => {
     const env = hookEnvironment(isp1, lte, 'lte down', { LANG: 'de_DE.UTF-8' });
     expect(env).toMatchObject({ HOME: user.homedir, LOGNAME: user.username, USER: user.username, SHELL: '/bin/sh', LANG: 'de_DE.UTF-8' });
-    expect(env.PATH!.split(':')).toEqual(expect.arrayContaining(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']));
+    expect(env.PATH!.split(':')).toEqual(
+      expect.arrayContaining(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']),
+    );
   });
 
   it('passes TZ only when it is set, and LANG C.UTF-8 when it is not', () => {
@@ -39,8 +54,15 @@ describe('hookEnvironment: what cron gives a job, whatever started netgwm', () =
     expect(bare.LANG).toBe('C.UTF-8');
   });
 
-  it('inherits nothing else: not systemd\'s variables, not the caller\'s HOME', () => {
-    const systemd = { INVOCATION_ID: 'x', JOURNAL_STREAM: '8:1', NOTIFY_SOCKET: '/run/n', HOME: '/nonexistent', SHELL: '/bin/zsh', NODE_OPTIONS: '--inspect' };
+  it("inherits nothing else: not systemd's variables, not the caller's HOME", () => {
+    const systemd = {
+      INVOCATION_ID: 'x',
+      JOURNAL_STREAM: '8:1',
+      NOTIFY_SOCKET: '/run/n',
+      HOME: '/nonexistent',
+      SHELL: '/bin/zsh',
+      NODE_OPTIONS: '--inspect',
+    };
     const env = hookEnvironment(isp1, lte, 'r', systemd);
     expect(env).toEqual(hookEnvironment(isp1, lte, 'r', {}));
     expect(env.HOME).toBe(user.homedir);
@@ -49,7 +71,11 @@ describe('hookEnvironment: what cron gives a job, whatever started netgwm', () =
   it('is what a hook sees, exactly', async () => {
     // Not a shell script: sh adds PWD of its own. Node adds nothing.
     const path = join(await tempDir('hook-env'), 'hook');
-    await writeFile(path, `#!${process.execPath}\nrequire('node:fs').writeFileSync(process.argv[1] + '.env', JSON.stringify(process.env));\n`, { mode: 0o755 });
+    await writeFile(
+      path,
+      `#!${process.execPath}\nrequire('node:fs').writeFileSync(process.argv[1] + '.env', JSON.stringify(process.env));\n`,
+      { mode: 0o755 },
+    );
     const env = hookEnvironment(isp1, lte, 'lte down', { LANG: 'C.UTF-8', TZ: 'UTC' });
     expect(await runHook(path, [], env, 10_000)).toMatchObject({ exitCode: 0, stderrTail: '' });
     expect(JSON.parse(await readFile(`${path}.env`, 'utf8'))).toEqual(env);
@@ -59,7 +85,18 @@ describe('hookEnvironment: what cron gives a job, whatever started netgwm', () =
 describe('listHooks', () => {
   it('lists executable regular files by name, skipping leftovers, dot files and the rest', async () => {
     const dir = await tempDir('hooks');
-    const names = ['20-mail', '10-log', 'sms.dpkg-old', 'sms.dpkg-dist', 'sms.dpkg-new', 'vpn~', 'x.rpmsave', '.hidden', 'not-executable', '30 with space'];
+    const names = [
+      '20-mail',
+      '10-log',
+      'sms.dpkg-old',
+      'sms.dpkg-dist',
+      'sms.dpkg-new',
+      'vpn~',
+      'x.rpmsave',
+      '.hidden',
+      'not-executable',
+      '30 with space',
+    ];
     for (const name of names) await writeFile(join(dir, name), '#!/bin/sh\n', { mode: name === 'not-executable' ? 0o644 : 0o755 });
     await mkdir(join(dir, '40-a-directory'));
     await chmod(join(dir, '40-a-directory'), 0o755);
@@ -78,7 +115,9 @@ describe('listHooks refuses what someone else could have written (as cron and ss
   const NOBODY = 65534;
 
   /** A hooks directory with one good hook, `10-good`, and `setup` applied to it. */
-  async function hooksDir(setup: (dir: string) => Promise<unknown>): Promise<{ dir: string; listed: Awaited<ReturnType<typeof listHooks>> }> {
+  async function hooksDir(
+    setup: (dir: string) => Promise<unknown>,
+  ): Promise<{ dir: string; listed: Awaited<ReturnType<typeof listHooks>> }> {
     const dir = join(await tempDir('hooks'), 'post-replace.d');
     await mkdir(dir, { mode: 0o755 });
     await writeFile(join(dir, '10-good'), '#!/bin/sh\n', { mode: 0o755 });
@@ -97,7 +136,13 @@ describe('listHooks refuses what someone else could have written (as cron and ss
     const { dir, listed } = await hooksDir((dir) => script(join(dir, '20-nobody'), 0o755, NOBODY));
     expect(listed).toEqual({
       hooks: [join(dir, '10-good')],
-      refused: [{ hook: join(dir, '20-nobody'), reason: `it (${dir}/20-nobody) is owned by uid 65534, not by root`, fix: `chown root ${dir}/20-nobody` }],
+      refused: [
+        {
+          hook: join(dir, '20-nobody'),
+          reason: `it (${dir}/20-nobody) is owned by uid 65534, not by root`,
+          fix: `chown root ${dir}/20-nobody`,
+        },
+      ],
     });
   });
 
@@ -108,7 +153,9 @@ describe('listHooks refuses what someone else could have written (as cron and ss
   ])('a hook of mode %o', async (mode, writable) => {
     const { dir, listed } = await hooksDir((dir) => script(join(dir, '20-loose'), mode));
     expect(listed.hooks).toEqual([join(dir, '10-good')]);
-    expect(listed.refused).toEqual([{ hook: join(dir, '20-loose'), reason: `it (${dir}/20-loose) is writable by ${writable}`, fix: `chmod go-w ${dir}/20-loose` }]);
+    expect(listed.refused).toEqual([
+      { hook: join(dir, '20-loose'), reason: `it (${dir}/20-loose) is writable by ${writable}`, fix: `chmod go-w ${dir}/20-loose` },
+    ]);
   });
 
   it('every hook of a directory others can write to, such as a 1777 one', async () => {
@@ -123,7 +170,7 @@ describe('listHooks refuses what someone else could have written (as cron and ss
     });
   });
 
-  it('a link to a script owned by another user, and a link that is not root\'s own; a link to a safe script runs', async () => {
+  it("a link to a script owned by another user, and a link that is not root's own; a link to a safe script runs", async () => {
     const elsewhere = await tempDir('elsewhere');
     const { dir, listed } = await hooksDir(async (dir) => {
       await symlink(await script(join(elsewhere, 'nobodys'), 0o755, NOBODY), join(dir, '20-to-nobodys'));
@@ -134,8 +181,16 @@ describe('listHooks refuses what someone else could have written (as cron and ss
     expect(listed).toEqual({
       hooks: [join(dir, '10-good'), join(dir, '30-to-roots')],
       refused: [
-        { hook: join(dir, '20-to-nobodys'), reason: `the file it points to (${elsewhere}/nobodys) is owned by uid 65534, not by root`, fix: `chown root ${elsewhere}/nobodys` },
-        { hook: join(dir, '40-link-of-nobody'), reason: `the link (${dir}/40-link-of-nobody) is owned by uid 65534, not by root`, fix: `chown -h root ${dir}/40-link-of-nobody` },
+        {
+          hook: join(dir, '20-to-nobodys'),
+          reason: `the file it points to (${elsewhere}/nobodys) is owned by uid 65534, not by root`,
+          fix: `chown root ${elsewhere}/nobodys`,
+        },
+        {
+          hook: join(dir, '40-link-of-nobody'),
+          reason: `the link (${dir}/40-link-of-nobody) is owned by uid 65534, not by root`,
+          fix: `chown -h root ${dir}/40-link-of-nobody`,
+        },
       ],
     });
   });
@@ -150,7 +205,12 @@ describe('runHook', () => {
   }
 
   it('passes arguments without a shell and reports exit code and output tails', async () => {
-    const result = await runHook(await hook('printf "%s|" "$@"; echo oops >&2; exit 3'), ['a b', '$HOME', ';ls'], { PATH: '/usr/bin:/bin' }, 5000);
+    const result = await runHook(
+      await hook('printf "%s|" "$@"; echo oops >&2; exit 3'),
+      ['a b', '$HOME', ';ls'],
+      { PATH: '/usr/bin:/bin' },
+      5000,
+    );
     expect(result).toMatchObject({ exitCode: 3, timedOut: false, stdoutTail: 'a b|$HOME|;ls|', stderrTail: 'oops' });
   });
 
@@ -166,15 +226,19 @@ describe('runHook', () => {
     }
   });
 
-  it('reads a hook\'s output to the end however long, keeps its last 64 KiB and says how much it dropped', async () => {
+  it("reads a hook's output to the end however long, keeps its last 64 KiB and says how much it dropped", async () => {
     // 5 MiB on stdout and on stderr: neither blocks the hook nor kills it with SIGPIPE.
-    const path = await hook('head -c 5242880 /dev/zero | tr "\\0" x; echo; echo "the end"\nhead -c 5242880 /dev/zero >&2; echo "stderr end" >&2\ntouch "$0.finished"');
+    const path = await hook(
+      'head -c 5242880 /dev/zero | tr "\\0" x; echo; echo "the end"\nhead -c 5242880 /dev/zero >&2; echo "stderr end" >&2\ntouch "$0.finished"',
+    );
     const result = await runHook(path, [], { PATH: '/usr/bin:/bin' }, 60_000);
     expect(result).toMatchObject({ exitCode: 0, timedOut: false, stdoutDropped: 5242889 - 65536, stderrDropped: 5242891 - 65536 });
     expect(result.signal).toBeUndefined();
     expect(result.stdoutTail).toMatch(/^…x+ \| the end$/);
     expect(await readFile(`${path}.finished`, 'utf8')).toBe('');
-    expect(lineOf({ kind: 'hook-finished', ...result })).toMatch(/exited 0 in \d+\.\d\d s; output \(5177353 earlier bytes dropped\): …x+ \| the end; stderr \(5177355 earlier bytes dropped\): …/);
+    expect(lineOf({ kind: 'hook-finished', ...result })).toMatch(
+      /exited 0 in \d+\.\d\d s; output \(5177353 earlier bytes dropped\): …x+ \| the end; stderr \(5177355 earlier bytes dropped\): …/,
+    );
   });
 
   it('kills a hanging hook and what it started after the timeout', async () => {
@@ -183,7 +247,13 @@ describe('runHook', () => {
     expect(result.timedOut).toBe(true);
     const child = Number(await readFile(`${path}.child`, 'utf8'));
     // The group gets SIGKILL 1 s after SIGTERM: then it is gone, or a zombie waiting for init.
-    const gone = async () => ['gone', 'Z'].includes(await readFile(`/proc/${child}/stat`, 'utf8').then((stat) => stat.split(') ')[1]![0]!, () => 'gone'));
+    const gone = async () =>
+      ['gone', 'Z'].includes(
+        await readFile(`/proc/${child}/stat`, 'utf8').then(
+          (stat) => stat.split(') ')[1]![0]!,
+          () => 'gone',
+        ),
+      );
     let polls = 0;
     while (!(await gone()) && polls++ < 400) await new Promise((done) => setTimeout(done, 50));
     expect(await gone()).toBe(true);

@@ -59,7 +59,11 @@ describe('acquireLock', () => {
     await (await acquireLock({ waitMs: 0, dir })).release();
     const file = join(dir, `cycle-${await namespaceKey()}`);
     // Lock the real file, create a file of their own there, or take the lock the way netgwm does.
-    for (const attempt of [['flock', '-n', file, 'sleep', '600'], ['touch', join(dir, 'cycle-net-1')], ['flock', '-n', '-E', '75', join(dir, 'turnstile-x'), 'true']]) {
+    for (const attempt of [
+      ['flock', '-n', file, 'sleep', '600'],
+      ['touch', join(dir, 'cycle-net-1')],
+      ['flock', '-n', '-E', '75', join(dir, 'turnstile-x'), 'true'],
+    ]) {
       const result = await execa(NOBODY[0]!, [...NOBODY.slice(1), ...attempt], { reject: false, timeout: 10_000 });
       expect(result.exitCode, attempt.join(' ')).not.toBe(0);
       expect(result.stderr).toMatch(/Permission denied/);
@@ -67,7 +71,16 @@ describe('acquireLock', () => {
     // netgwm itself, run by them, refuses: the directory is not theirs.
     await expect(holdLock({ dir, prefix: NOBODY })).rejects.toThrow(/cannot take the cycle lock: .* is owned by uid 0, not 65534/);
     // What stopped every cycle before: the abstract socket name the old lock used, held by nobody.
-    const squatter = execa(NOBODY[0]!, [...NOBODY.slice(1), process.execPath, '-e', "require('net').createServer().listen({ path: '\\0netgwm/cycle' }, () => console.log('bound')); setTimeout(() => {}, 600000)"], { reject: false, timeout: 60_000 });
+    const squatter = execa(
+      NOBODY[0]!,
+      [
+        ...NOBODY.slice(1),
+        process.execPath,
+        '-e',
+        "require('net').createServer().listen({ path: '\\0netgwm/cycle' }, () => console.log('bound')); setTimeout(() => {}, 600000)",
+      ],
+      { reject: false, timeout: 60_000 },
+    );
     try {
       await new Promise((done) => squatter.stdout!.once('data', done));
       await (await acquireLock({ waitMs: 0, dir })).release();
@@ -81,7 +94,9 @@ describe('acquireLock', () => {
     const dir = await lockDir();
     await mkdir(dir, { mode: 0o700 });
     await chown(dir, 65534, 65534);
-    await expect(acquireLock({ waitMs: 0, dir })).rejects.toThrow(`cannot take the cycle lock: ${dir} (the lock directory) is owned by uid 65534, not 0; someone could fake the lock there. Fix: \`chown root ${dir}; chmod go-w ${dir}\`, or remove it`);
+    await expect(acquireLock({ waitMs: 0, dir })).rejects.toThrow(
+      `cannot take the cycle lock: ${dir} (the lock directory) is owned by uid 65534, not 0; someone could fake the lock there. Fix: \`chown root ${dir}; chmod go-w ${dir}\`, or remove it`,
+    );
     await chown(dir, 0, 0);
     await chmod(join(dir, '..'), 0o777);
     await expect(acquireLock({ waitMs: 0, dir })).rejects.toThrow(/\(its parent\) is writable by group or others \(mode 777\)/);

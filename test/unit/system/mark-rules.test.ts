@@ -14,7 +14,7 @@ describe('parseMarkRules', () => {
     { priority: 32766, src: 'all', table: '254' },
   ]);
 
-  it('keeps the rules shaped like netgwm\'s at its preferences; a full mask is what ip leaves out', () => {
+  it("keeps the rules shaped like netgwm's at its preferences; a full mask is what ip leaves out", () => {
     expect(parseMarkRules(json, [1100, 1101])).toEqual([
       { pref: 1100, table: 254 },
       { pref: 1101, fwmark: 0x1, mask: 0xff, table: 101 },
@@ -27,12 +27,19 @@ describe('parseMarkRules', () => {
 describe('changeMarkRules', () => {
   it('removes, then adds, in one ip -batch; runs nothing when there is nothing to change', async () => {
     const exec = fakeExec();
-    await changeMarkRules(exec, { remove: [{ pref: 1101, fwmark: 0x1, mask: 0xff, table: 109 }], add: [{ pref: 1100, table: 254 }, { pref: 1101, fwmark: 0x1, mask: 0xff, table: 101 }] });
+    await changeMarkRules(exec, {
+      remove: [{ pref: 1101, fwmark: 0x1, mask: 0xff, table: 109 }],
+      add: [
+        { pref: 1100, table: 254 },
+        { pref: 1101, fwmark: 0x1, mask: 0xff, table: 101 },
+      ],
+    });
     await changeMarkRules(exec, { remove: [], add: [] });
     expect(exec.calls).toEqual([
       {
         argv: ['ip', '-4', '-batch', '-'],
-        input: 'rule del pref 1101 fwmark 0x1/0xff lookup 109\nrule add pref 1100 lookup 254 suppress_prefixlength 0\nrule add pref 1101 fwmark 0x1/0xff lookup 101\n',
+        input:
+          'rule del pref 1101 fwmark 0x1/0xff lookup 109\nrule add pref 1100 lookup 254 suppress_prefixlength 0\nrule add pref 1101 fwmark 0x1/0xff lookup 101\n',
       },
     ]);
   });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Gateway } from '../../../src/core/types.js';
-import { defaultRouteArgs, describeDefaultRoute, matchGateway, ownDefaultRoute, parseDefaultRoutes, type DefaultRoute } from '../../../src/system/routes.js';
+import {
+  defaultRouteArgs,
+  describeDefaultRoute,
+  matchGateway,
+  ownDefaultRoute,
+  parseDefaultRoutes,
+  type DefaultRoute,
+} from '../../../src/system/routes.js';
 
 const gateways: Gateway[] = [
   { name: 'isp1', ip: '192.0.2.1', priority: 1 },
@@ -31,7 +38,11 @@ describe('parseDefaultRoutes', () => {
       { type: 'blackhole', dst: 'default', metric: 5, flags: [] },
       { type: 'unreachable', dst: 'default', metric: 7, flags: [] },
     ]);
-    expect(parseDefaultRoutes(json).map((route) => [route.type, route.metric])).toEqual([['blackhole', 5], ['unreachable', 7], ['unicast', 10]]);
+    expect(parseDefaultRoutes(json).map((route) => [route.type, route.metric])).toEqual([
+      ['blackhole', 5],
+      ['unreachable', 7],
+      ['unicast', 10],
+    ]);
     expect(parseDefaultRoutes('')).toEqual([]);
     expect(parseDefaultRoutes('[]')).toEqual([]);
   });
@@ -56,11 +67,11 @@ describe('ownDefaultRoute: the route netgwm goes by, and the one the kernel uses
   const isp1 = unicast('192.0.2.1', 'wan_1', 10);
   const foreign = unicast('198.51.100.9', 'eth0', 5);
   it.each([
-    ['netgwm\'s route is the kernel\'s pick', [unicast('192.0.2.1', 'wan_1'), blackhole(5)], unicast('192.0.2.1', 'wan_1'), undefined],
+    ["netgwm's route is the kernel's pick", [unicast('192.0.2.1', 'wan_1'), blackhole(5)], unicast('192.0.2.1', 'wan_1'), undefined],
     ['a blackhole with a lower metric wins', [blackhole(5), isp1], isp1, blackhole(5)],
     ['a blackhole alone sends everything nowhere', [blackhole(0)], blackhole(0), blackhole(0)],
     ['a foreign gateway with a lower metric wins', [foreign, isp1], isp1, foreign],
-    ['a foreign gateway alone: no current gateway, nothing of netgwm\'s lost', [foreign], foreign, undefined],
+    ["a foreign gateway alone: no current gateway, nothing of netgwm's lost", [foreign], foreign, undefined],
     ['no default route at all', [], undefined, undefined],
   ])('%s', (_, routes, route, winner) => expect(ownDefaultRoute(routes, gateways)).toEqual({ route, ...(winner && { winner }) }));
 
@@ -73,7 +84,17 @@ describe('ownDefaultRoute: the route netgwm goes by, and the one the kernel uses
 describe('defaultRouteArgs', () => {
   it('builds argv without a shell, dev only when configured, table when asked', () => {
     expect(defaultRouteArgs(gateways[0]!)).toEqual(['route', 'replace', 'default', 'via', '192.0.2.1']);
-    expect(defaultRouteArgs(gateways[1]!, 194)).toEqual(['route', 'replace', 'default', 'via', '192.0.2.5', 'dev', 'wan-2', 'table', '194']);
+    expect(defaultRouteArgs(gateways[1]!, 194)).toEqual([
+      'route',
+      'replace',
+      'default',
+      'via',
+      '192.0.2.5',
+      'dev',
+      'wan-2',
+      'table',
+      '194',
+    ]);
     expect(defaultRouteArgs(gateways[2]!)).toEqual(['route', 'replace', 'default', 'dev', 'ppp.0_x']);
   });
 });
