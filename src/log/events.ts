@@ -6,6 +6,7 @@ import type { GatewayInfo, GatewayObservation } from '../core/types.js';
 import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
 import { routeFormatters, type RouteEvent } from './route-events.js';
+import type { HookResult } from '../system/hooks.js';
 
 export type ShellEvent =
   | { kind: 'switched'; to: GatewayInfo; from?: GatewayInfo; reason: string }
@@ -13,18 +14,7 @@ export type ShellEvent =
   | { kind: 'hooks-resumed'; to: string; hooks: number }
   | { kind: 'hook-refused'; hook: string; reason: string; fix: string }
   | { kind: 'state-save-failed'; dir: string; error: string }
-  | {
-      kind: 'hook-finished';
-      hook: string;
-      exitCode?: number;
-      signal?: string;
-      timedOut: boolean;
-      durationMs: number;
-      stderrTail: string;
-      stdoutTail: string;
-      stdoutDropped: number;
-      stderrDropped: number;
-    }
+  | ({ kind: 'hook-finished' } & HookResult)
   | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string; retryInMs: number }
   | { kind: 'site-resolved'; site: string; address: string; failedForMs: number; failures: number }
   | { kind: 'site-unusable'; site: string; address: string; why: string; usingCached?: string }
