@@ -9,6 +9,7 @@ import { configSchema, GATEWAY_NAME_RULE, LIMITS, type ConfigFile } from './sche
 import { resolveRoutingTable } from './routing-tables.js';
 import { checkFirewall, type FirewallCheckOptions } from './firewall.js';
 import { checkReports } from './reports.js';
+import { escapeControl } from '../log/escape.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 
@@ -81,12 +82,6 @@ export function parseYamlLeniently(text: string): unknown {
   } catch {
     return {};
   }
-}
-
-/** Control characters as \uXXXX, so a message stays one readable line. */
-function escapeControl(text: string): string {
-  // Neither printable ASCII nor beyond it: C0 controls and DEL.
-  return text.replace(/[^ -~\u0080-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
