@@ -7,6 +7,7 @@ import { EXIT } from '../exit-codes.js';
 import { loadState } from '../state/store.js';
 import { paint, wantsColor } from './paint.js';
 import { readStatus, readStatusOfBrokenConfig } from './read-status.js';
+import type { StatusDocument } from './status-document.js';
 import { statusTable } from './status-table.js';
 
 const DEFAULT_HISTORY_LINES = 20;
@@ -62,20 +63,17 @@ export async function runReport(command: 'status' | 'history', args: string[]): 
 }
 
 async function status(file: string, json: boolean): Promise<number> {
-  const config = await loadConfig(file).catch((error: unknown) => {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  });
-  if (config instanceof ConfigError) {
+  let doc: StatusDocument;
+  try {
+    doc = await readStatus(await loadConfig(file), Date.now());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
     // The problems on top (stderr), then the last state: a daemon may still run on its old config.
-    process.stderr.write(`${config.problems.join('\n')}\n`);
+    process.stderr.write(`${error.problems.join('\n')}\n`);
+    doc = await readStatusOfBrokenConfig(file, error.problems, Date.now());
   }
-  const doc =
-    config instanceof ConfigError
-      ? await readStatusOfBrokenConfig(file, config.problems, Date.now())
-      : await readStatus(config, Date.now());
   print(json ? JSON.stringify(doc, null, 2) : statusTable(doc, wantsColor(process.stdout)).trimEnd());
-  if (config instanceof ConfigError) return EXIT.usage;
+  if (doc.config_problems.length > 0) return EXIT.usage;
   return doc.state_problem === null ? EXIT.ok : EXIT.failed;
 }
 

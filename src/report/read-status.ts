@@ -1,18 +1,23 @@
 // The status document as `netgwm status` and the metrics endpoint see it: from the config, the
 // state file and the mode file, at the time asked.
-import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import { parseYamlLeniently, type Config } from '../config/load.js';
-import { configSchema } from '../config/schema.js';
-import { loadState, readEffectiveMode, STATE_FILE } from '../state/store.js';
+import { configSchema, LIMITS } from '../config/schema.js';
+import { type LoadedState, loadState, readEffectiveMode, STATE_FILE } from '../state/store.js';
+import { readRegularFile } from '../system/regular-file.js';
 import { statusDocument, type StatusDocument, type StatusGateway, type StatusInput } from './status-document.js';
 
 /** What status needs of a config: all of it when it loads, what can be read of it when not. */
 type StatusConfig = StatusInput['config'] & Pick<Config, 'state_dir' | 'mode'>;
 
-export async function readStatus(config: StatusConfig, now: number, configProblems: string[] = []): Promise<StatusDocument> {
-  const [loaded, mode] = await Promise.all([loadState(config.state_dir), readEffectiveMode(config)]);
+export async function readStatus(
+  config: StatusConfig,
+  now: number,
+  configProblems: string[] = [],
+  known?: LoadedState,
+): Promise<StatusDocument> {
+  const [loaded, mode] = await Promise.all([known ?? loadState(config.state_dir), readEffectiveMode(config)]);
   return statusDocument({
     config,
     configProblems,
@@ -34,7 +39,8 @@ export async function readStatus(config: StatusConfig, now: number, configProble
  */
 export async function readStatusOfBrokenConfig(file: string, problems: string[], now: number): Promise<StatusDocument> {
   const path = resolve(file);
-  const data = parseYamlLeniently(await readFile(path, 'utf8').catch(() => ''));
+  // Never waits on a FIFO, never reads more than a config may hold (loadConfig said what is wrong).
+  const data = parseYamlLeniently(await readRegularFile(path, LIMITS.configBytes).catch(() => ''));
   const raw = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   const { shape } = configSchema;
   const config: StatusConfig = {
@@ -44,11 +50,10 @@ export async function readStatusOfBrokenConfig(file: string, problems: string[],
     mode: usable(shape.mode, raw.mode),
     gateways: gatewaysOf(raw.gateways),
   };
-  if (config.gateways.length === 0) {
-    const { state } = await loadState(config.state_dir);
-    config.gateways = Object.keys(state.gateways).map((name) => ({ name, priority: null }));
-  }
-  return readStatus(config, now, problems);
+  if (config.gateways.length > 0) return readStatus(config, now, problems);
+  const loaded = await loadState(config.state_dir);
+  config.gateways = Object.keys(loaded.state.gateways).map((name) => ({ name, priority: null }));
+  return readStatus(config, now, problems, loaded);
 }
 
 /** The value when it is valid, else the key's default. */
