@@ -64,25 +64,21 @@ export async function resolveSites(sites: string[], memory: SiteMemory, options:
   const dns = options.lookup ? { lookup: options.lookup, close: () => undefined } : dnsLookup(options.timeoutMs);
   const ownAddresses = options.ownAddresses ?? new Set<string>();
   const outcomes = new Map<string, Promise<Outcome>>();
+  // Sites written as addresses the router answers itself; a name is reported when its lookup settles.
   const unusable: ShellEvent[] = [];
-  /** The site at `address`; when the router would answer that itself, an error and the last good address or nothing. */
+  /** The site at `address`; when the router would answer that itself, the last good address or nothing. */
   const usable = (site: string, address: string, remembered: string | undefined): ProbeTarget => {
     const why = unusableAddress(address, ownAddresses);
     if (why === undefined) return { site, address };
-    const target = isIP(site)
-      ? { site, skipped: why }
-      : remembered
-        ? { site, address: remembered }
-        : { site, skipped: `resolved to ${address}` };
-    unusable.push({ kind: 'site-unusable', site, address, why, usingCached: target.address });
-    return target;
+    if (!isIP(site)) return remembered ? { site, address: remembered } : { site, skipped: `resolved to ${address}` };
+    unusable.push({ kind: 'site-unusable', site, address, why });
+    return { site, skipped: why };
   };
   const targets = await Promise.all(
     sites.map(async (site): Promise<ProbeTarget> => {
       if (isIP(site)) return usable(site, site, undefined);
       const failure = own(memory.unresolved, site);
-      const cached = own(memory.resolved, site);
-      const remembered = cached && unusableAddress(cached, ownAddresses) === undefined ? cached : undefined;
+      const remembered = lastGood(memory, site, ownAddresses);
       const fallback: ProbeTarget = remembered ? { site, address: remembered } : { site, skipped: 'name did not resolve' };
       const fromHosts = hosts.get(site.toLowerCase());
       if (fromHosts) {
@@ -102,15 +98,18 @@ export async function resolveSites(sites: string[], memory: SiteMemory, options:
   const settled = Promise.all(names.map(async (name) => [name, await outcomes.get(name)] as const)).then((results) => {
     dns.close();
     const next = remember(results, memory, options.now, ownAddresses);
-    // A site met at an unusable address while probing was reported then.
-    const reported = new Set(unusable.map((event) => (event.kind === 'site-unusable' ? event.site : '')));
-    const later = next.events.filter((event) => event.kind !== 'site-unusable' || !reported.has(event.site));
-    return { ...next, events: [...unusable, ...later] };
+    return { ...next, events: [...unusable, ...next.events] };
   });
   return { targets, settled };
 }
 
 type Outcome = { address?: string; error?: string };
+
+/** The address a name last resolved to, unless the router would answer that itself now. */
+function lastGood(memory: SiteMemory, site: string, ownAddresses: ReadonlySet<string>): string | undefined {
+  const cached = own(memory.resolved, site);
+  return cached !== undefined && unusableAddress(cached, ownAddresses) === undefined ? cached : undefined;
+}
 
 function lookupOutcome(lookup: (name: string) => Promise<string>, name: string): Promise<Outcome> {
   return lookup(name).then(
@@ -132,8 +131,7 @@ function remember(
   const next: SettledSites = { resolved: {}, unresolved: {}, events: [] };
   for (const [site, outcome] of results) {
     const failure = own(memory.unresolved, site);
-    const cached = own(memory.resolved, site);
-    const remembered = cached !== undefined && unusableAddress(cached, ownAddresses) === undefined ? cached : undefined;
+    const remembered = lastGood(memory, site, ownAddresses);
     const why = outcome?.address === undefined ? undefined : unusableAddress(outcome.address, ownAddresses);
     if (why !== undefined) {
       if (remembered) next.resolved[site] = remembered;
