@@ -28,8 +28,10 @@ export async function readCurrentRoute(
   const current = matchGateway(route, gateways);
   if (!winner) {
     const gone = state.foreignDefault !== undefined && !routes.some((entry) => describeDefaultRoute(entry) === state.foreignDefault);
-    if (gone) log.event({ kind: 'foreign-default-gone', route: state.foreignDefault! });
-    if (gone) delete state.foreignDefault;
+    if (gone) {
+      log.event({ kind: 'foreign-default-gone', route: state.foreignDefault! });
+      delete state.foreignDefault;
+    }
     return { route, current };
   }
   const described = describeDefaultRoute(winner);

@@ -14,7 +14,7 @@ const RESERVED = new Map([
 ]);
 const MAX_TABLES_BYTES = 1 << 20;
 /** Table ids are 32-bit numbers in the kernel. */
-export const MAX_TABLE_ID = 0xffffffff;
+const MAX_TABLE_ID = 0xffffffff;
 
 /** The number a table is written as (`100`, `"100"`) or declared under, if any. */
 export function tableId(table: string | number, names: Map<string, number>): number | undefined {

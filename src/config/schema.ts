@@ -18,7 +18,7 @@ export const LIMITS = {
 } as const;
 
 /** Gateway names become file names in status_dir and words in log lines and hook arguments. */
-export const GATEWAY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+const GATEWAY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 export const GATEWAY_NAME_RULE = 'expected a name of 1-32 letters, digits, "_", "-" or ".", starting with a letter or digit';
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;

@@ -35,7 +35,7 @@ export interface OutageEntry {
 export type HistoryEntry = SwitchEntry | OutageEntry;
 
 /** What history needs of a configured gateway: NetGWM's log lines name routes, not gateways. */
-export type RouteOwner = Pick<Gateway, 'name' | 'ip' | 'dev'>;
+type RouteOwner = Pick<Gateway, 'name' | 'ip' | 'dev'>;
 
 /** Everything the log parts and the state tell, oldest first. */
 export async function readHistory(logFile: string, state: State, gateways: RouteOwner[] = []): Promise<HistoryEntry[]> {
@@ -100,7 +100,7 @@ export function parseLine(line: string, source: string, gateways: RouteOwner[] =
  * when both sides name one), else by dev alone; the route text itself when none matches (the
  * config changed since). NetGWM wrote `NaN` for a value it did not have.
  */
-export function gatewayOfRoute(route: string, gateways: RouteOwner[]): string {
+function gatewayOfRoute(route: string, gateways: RouteOwner[]): string {
   const field = (name: string) => new RegExp(`(?:^| )${name} (\\S+)`).exec(route)?.[1]?.replace(/^NaN$/, '') || undefined;
   const [via, dev] = [field('via'), field('dev')];
   const owner = via

@@ -26,7 +26,7 @@ export interface MetricsLimits {
 }
 
 /** A scraper needs one connection and milliseconds; these leave room for a few and slow links. */
-export const METRICS_LIMITS: MetricsLimits = { maxConnections: 16, idleMs: 5000, requestMs: 5000, checkIntervalMs: 1000 };
+const METRICS_LIMITS: MetricsLimits = { maxConnections: 16, idleMs: 5000, requestMs: 5000, checkIntervalMs: 1000 };
 
 /** Starts serving when the config has metrics_listen; a port that cannot be bound is logged, not fatal. */
 export async function startMetricsServer(
