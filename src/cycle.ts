@@ -39,6 +39,8 @@ interface CycleContext {
   signal?: AbortSignal;
   /** Lookups of check-site names still running in the background: remembered when the state is saved. */
   lookups: Promise<SettledSites>;
+  /** The hooks that may run, as listed at the start of the cycle (undefined: the listing failed). */
+  hooks?: string[];
 }
 
 export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal): Promise<void> {
@@ -51,8 +53,8 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const { route, current } = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways);
     // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
     // switch's problem, not a reason to fail every cycle.
-    await usableHooks(config, deps.log, remembered).catch(() => undefined);
-    await resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), signal);
+    const hooks = await usableHooks(config, deps.log, remembered).catch(() => undefined);
+    await resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), hooks, signal);
     const sites = await resolveCheckSites(config, remembered, deps.clock());
 
     const input = decisionInput(config, remembered, mode, current, deps.clock());
@@ -62,7 +64,13 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     for (const event of decision.events) deps.log.event(event);
 
     const state = recordProbes(decision.state, input.observations, input.now, current?.name);
-    const cycle: CycleContext = { now: input.now, took: () => Math.round(performance.now() - startedAt), signal, lookups: sites.settled };
+    const cycle: CycleContext = {
+      now: input.now,
+      took: () => Math.round(performance.now() - startedAt),
+      signal,
+      lookups: sites.settled,
+      hooks,
+    };
     const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
     if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
     await publishReports(config, state, mode, deps.log, deps.clock());
@@ -152,9 +160,10 @@ async function switchGateway(
   if (incomplete.length > 0) state.lastSwitch = { ...state.lastSwitch!, incomplete };
   await rememberLookups(cycle, state, deps.log);
   state.lastCycleMs = cycle.took();
+  if (cycle.hooks?.length === 0) delete state.pendingHooks; // nothing to run, nothing to save again
   // Saved before the hooks: a hook may run for long, and the switch has happened.
   await saveStateLogged(config, deps.log, state);
-  await runSwitchHooks(config, deps.log, state, cycle.signal);
+  if (state.pendingHooks) await runSwitchHooks(config, deps.log, state, cycle.hooks, cycle.signal);
   return target.name;
 }
 

@@ -38,9 +38,18 @@ export async function confirmSwitch(config: Config, log: Logger, state: State, t
   await saveStateLogged(config, log, state);
 }
 
-/** Runs the hooks of the confirmed switch, one at a time, keeping `state.pendingHooks` up to date on disk. */
-export async function runSwitchHooks(config: Config, log: Logger, state: State, signal?: AbortSignal): Promise<void> {
-  await runPending(config, log, state, await usableHooks(config, log, state), signal);
+/**
+ * Runs the hooks of the confirmed switch, one at a time, keeping `state.pendingHooks` up to date on
+ * disk. `hooks`: as the cycle listed them; listed here when that failed (the error is the switch's).
+ */
+export async function runSwitchHooks(
+  config: Config,
+  log: Logger,
+  state: State,
+  hooks: string[] | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  await runPending(config, log, state, hooks ?? (await usableHooks(config, log, state)), signal);
 }
 
 /**
@@ -55,6 +64,7 @@ export async function resumeSwitch(
   state: State,
   current: { gateway?: Gateway; route?: DefaultRoute },
   now: number,
+  listed: string[] | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
   const pending = state.pendingHooks;
@@ -65,7 +75,7 @@ export async function resumeSwitch(
     return;
   }
   if (pending.unconfirmed) await confirmSwitch(config, log, state, gatewayInfo(current.gateway, current.route), now);
-  const hooks = (await usableHooks(config, log, state)).filter((hook) => !pending.done.includes(hook));
+  const hooks = (listed ?? (await usableHooks(config, log, state))).filter((hook) => !pending.done.includes(hook));
   if (hooks.length === 0) {
     delete state.pendingHooks;
     return;
