@@ -28,7 +28,6 @@ class Bench {
   static async create(uplinks: number, sites: number): Promise<Bench> {
     const bench = new Bench(await TestNetwork.create({ uplinks, sites }), await mkdtemp(join(tmpdir(), 'netgwm-bench-')));
     await mkdir(join(bench.dir, 'post-replace.d'));
-    process.env.NETGWM_LOCK_DIR = join(bench.dir, 'lock'); // netgwm locks there, not in the host's /run
     await bench.writeConfig();
     return bench;
   }
@@ -226,6 +225,10 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the bench builds network namespaces: run it as root');
   const nodeVersion = (await execa(process.execPath, ['--version'])).stdout;
   console.log(`# netgwm bench: node ${nodeVersion}, ${REPEAT} runs per figure (hyperfine: ${REPEAT * 3}), probe timeout 1 s`);
+  // One lock directory for every netgwm the bench starts (hyperfine's too), not the host's /run:
+  // the lock files are per network namespace, so the benches' networks never share one.
+  const lockDir = await mkdtemp(join(tmpdir(), 'netgwm-bench-lock-'));
+  process.env.NETGWM_LOCK_DIR = lockDir;
   const bench = await Bench.create(3, 2);
   try {
     await startup(bench);
@@ -236,6 +239,7 @@ async function main(): Promise<void> {
     await memory(bench);
   } finally {
     await bench.destroy();
+    await rm(lockDir, { recursive: true, force: true });
   }
 }
 
