@@ -73,10 +73,10 @@ export function createLogger(outputs: Output[]): Logger {
 /** One line, whatever the message holds (JSON lines are escaped by JSON itself). */
 function renderText(record: { level: number; time: number; msg: string }, style: 'plain' | 'journal'): string {
   const level = NAMES[record.level] ?? String(record.level);
-  record = { ...record, msg: escapeControl(record.msg) };
+  const msg = escapeControl(record.msg);
   // The priority is the level: journalctl shows and filters by it, so the word would repeat it.
-  if (style === 'journal') return `<${SYSLOG_PRIORITY[record.level] ?? 6}>${record.msg}\n`;
-  return `${localTime(new Date(record.time))} ${level} ${record.msg}\n`;
+  if (style === 'journal') return `<${SYSLOG_PRIORITY[record.level] ?? 6}>${msg}\n`;
+  return `${localTime(new Date(record.time))} ${level} ${msg}\n`;
 }
 
 /** Lines kept in memory while the log file cannot be written; more are dropped. */
