@@ -227,8 +227,9 @@ async function main(): Promise<void> {
   console.log(`# netgwm bench: node ${nodeVersion}, ${REPEAT} runs per figure (hyperfine: ${REPEAT * 3}), probe timeout 1 s`);
   // One lock directory for every netgwm the bench starts (hyperfine's too), not the host's /run:
   // the lock files are per network namespace, so the benches' networks never share one.
+  // Inside a private (0700) directory: netgwm refuses a lock directory in a world-writable one.
   const lockDir = await mkdtemp(join(tmpdir(), 'netgwm-bench-lock-'));
-  process.env.NETGWM_LOCK_DIR = lockDir;
+  process.env.NETGWM_LOCK_DIR = join(lockDir, 'lock');
   const bench = await Bench.create(3, 2);
   try {
     await startup(bench);
