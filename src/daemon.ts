@@ -1,10 +1,18 @@
-// The daemon: a cycle every interval, start to start; signals stop, reload or reopen the log.
+// The daemon: watches every uplink continuously (src/monitor.ts) and decides the moment a
+// gateway becomes usable or unusable, loses its carrier, or becomes stable enough to fail back
+// to; a housekeeping cycle every interval, start to start, verifies probe paths, routes and the
+// nft table and saves the state. Signals stop, reload or reopen the log.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from './config/load.js';
-import { runCycle, type CycleDeps } from './cycle.js';
+import { nextStableAt } from './core/decide.js';
+import type { State } from './core/types.js';
+import { runCycle, type CycleDeps, type Observe } from './cycle.js';
 import { ConfigError, LockBusyError } from './errors.js';
 import type { Logger } from './log/logger.js';
+import { startMonitor } from './monitor.js';
+import type { EchoMethod } from './probe/echoes.js';
 import { startMetricsServer } from './report/metrics-server.js';
+import { watchLinks } from './system/link-monitor.js';
 
 export interface DaemonOptions {
   config: Config;
@@ -13,6 +21,8 @@ export interface DaemonOptions {
   version: string;
   log: Logger;
   deps: CycleDeps;
+  /** How the continuous echoes are sent (the probe method chosen at start). */
+  echoMethod: EchoMethod;
 }
 
 /** A stop must finish within 2 s even if something hangs; the next run cleans any leftovers. */
@@ -36,6 +46,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         config = fresh;
         log.setLevel(fresh.log_level);
         log.event({ kind: 'config-reloaded', file: fresh.file });
+        void decide(); // the monitor takes the new gateways and sites from the cycle
       },
       (error: unknown) =>
         log.event({
@@ -45,20 +56,44 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     );
   };
   const onReopen = () => log.reopen();
-  process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload).on('SIGUSR1', onReopen);
 
   log.event({ kind: 'daemon-started', intervalS: options.intervalMs / 1000, file: config.file, version: options.version });
   // Reads the config at each scrape, so a reload applies; a changed metrics_listen needs a restart.
   const metrics = await startMetricsServer(() => config, log);
+
+  let failback: NodeJS.Timeout | undefined;
+  /** After a decision: wake up when a better gateway becomes stable, not at the next housekeeping. */
+  const scheduleFailback = (state: State | undefined) => {
+    clearTimeout(failback);
+    const at = state && nextStableAt({ gateways: config.gateways, state, current: state.active, minUptimeMs: config.min_uptime * 1000 });
+    if (at !== undefined) failback = setTimeout(() => void decide(), Math.max(0, at - deps.clock()) + 10).unref();
+  };
+  const monitor = startMonitor(config, { log, clock: deps.clock, method: options.echoMethod, onDecisionNeeded: () => void decide() });
+  const observe: Observe = async ({ targets, devices }) => {
+    monitor.setTargets(config, targets);
+    monitor.setDevices(devices);
+    return monitor.observations();
+  };
+  const decide = coalesce(() =>
+    runCycle(config, deps, stop.signal, observe).then(scheduleFailback, (error: unknown) => {
+      if (stop.signal.aborted) return;
+      if (error instanceof LockBusyError) log.event({ kind: 'lock-busy', waitedMs: deps.lockWaitMs });
+      else log.event({ kind: 'cycle-failed', error: (error as Error).message });
+    }),
+  );
+  // Carrier loss decides at once; a link coming back gets its probe route repaired (by the cycle)
+  // and a round of echoes at once.
+  process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload).on('SIGUSR1', onReopen);
+  const links = watchLinks((event) => {
+    if (event.kind !== 'link') return;
+    monitor.onLink(event);
+    if (event.up && !event.gone) void decide().then(() => monitor.probeNow(event.dev));
+  });
   try {
-    await runEvery(options.intervalMs, stop.signal, () =>
-      runCycle(config, deps, stop.signal).catch((error: unknown) => {
-        if (error instanceof LockBusyError) log.event({ kind: 'lock-busy', waitedMs: deps.lockWaitMs });
-        else log.event({ kind: 'cycle-failed', error: (error as Error).message });
-      }),
-    );
+    await runEvery(options.intervalMs, stop.signal, decide);
   } finally {
-    await metrics?.close();
+    clearTimeout(failback);
+    await Promise.all([links.stop(), monitor.stop(), metrics?.close()]);
     process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload).off('SIGUSR1', onReopen);
   }
   return 0;
@@ -92,4 +127,27 @@ export async function runEvery(
     const left = intervalMs - (timer.now() - started);
     if (left > 0 && !signal.aborted) await timer.sleep(left, signal);
   }
+}
+
+/**
+ * Runs `work` now if it is not running; if it is, once more after it (however many ask meanwhile),
+ * so a change seen during a decision is never lost and never decided twice in parallel.
+ */
+export function coalesce(work: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  const request = (): Promise<void> => {
+    if (!running) {
+      running = work().finally(() => {
+        running = undefined;
+      });
+      return running;
+    }
+    queued ??= running.then(undefined, () => undefined).then(() => {
+      queued = undefined;
+      return request();
+    });
+    return queued;
+  };
+  return request;
 }

@@ -212,6 +212,14 @@ export class TestNetwork {
     await this.ip(this.routerNs, ['link', 'set', 'dev', this.uplink(i).routerDev, up ? 'up' : 'down']);
   }
 
+  /**
+   * Operator i's end of uplink i goes down / up: the router's device stays up but loses its
+   * carrier (NO-CARRIER), as when a modem is unplugged; its routes stay, flagged linkdown.
+   */
+  async setUplinkCarrier(i: number, up: boolean): Promise<void> {
+    await this.ip(this.uplink(i).operatorNs, ['link', 'set', 'dev', OPERATOR_ROUTER_DEV, up ? 'up' : 'down']);
+  }
+
   /** Makes a site dead everywhere (dropped on input in the net namespace) / alive again. */
   async setSiteDead(site: string, dead: boolean): Promise<void> {
     if (!this.sites.includes(site)) throw new RangeError(`${site} is not one of this network's sites (${this.sites.join(', ')})`);

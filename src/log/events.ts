@@ -2,6 +2,7 @@
 // so a new event does not compile until it has a readable line and a level.
 import { formatDuration } from '../core/decide.js';
 import type { CoreEvent } from '../core/events.js';
+import type { HealthStatus } from '../core/health.js';
 import type { GatewayInfo, GatewayObservation } from '../core/types.js';
 import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
@@ -28,6 +29,7 @@ export type ShellEvent =
   | { kind: 'daemon-started'; intervalS: number; file: string; version: string }
   | { kind: 'daemon-stopping'; signal: string }
   | { kind: 'probe-fallback'; error: string }
+  | { kind: 'gateway-health'; gateway: string; from: HealthStatus; to: HealthStatus; reason: string }
   | { kind: 'mode-ignored'; file: string; value?: string; problem?: string };
 
 export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent;
@@ -105,8 +107,15 @@ export const formatters: Formatters = {
     level: 'debug',
     line: (e) => `cycle done in ${e.durationMs} ms on ${e.current ?? 'no gateway'}; probed ${e.probed.join(', ') || 'nothing'}`,
   },
-  'daemon-started': { level: 'info', line: (e) => `netgwm ${e.version} daemon started: a cycle every ${e.intervalS} s, config ${e.file}` },
+  'daemon-started': {
+    level: 'info',
+    line: (e) => `netgwm ${e.version} daemon started: watching every uplink continuously, housekeeping every ${e.intervalS} s, config ${e.file}`,
+  },
   'daemon-stopping': { level: 'info', line: (e) => `daemon stopping on ${e.signal}` },
+  'gateway-health': {
+    level: (e) => (e.to === 'up' ? 'info' : 'warn'),
+    line: (e) => `gateway ${e.gateway} ${e.to} (was ${e.from}): ${e.reason}`,
+  },
   'probe-fallback': { level: 'warn', line: (e) => `native ICMP unavailable (${e.error}); probing with ping(8) instead` },
   'mode-ignored': {
     level: 'warn',
@@ -126,6 +135,7 @@ export function describeRoute(gateway: GatewayInfo): string {
 
 /** `2/2 sites answered (198.51.100.1 0.3 ms, 198.51.100.2 no reply)` or why nothing was probed. */
 export function describeObservation(observation: GatewayObservation): string {
+  if (observation.reason) return observation.reason;
   if (observation.error) return observation.error;
   const probed = observation.sites.filter((site) => !site.skipped);
   const answered = probed.filter((site) => site.answered);

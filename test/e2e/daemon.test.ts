@@ -42,7 +42,7 @@ describe('netgwm daemon', () => {
     daemon.kill('SIGTERM');
     const result = await exited(daemon);
     expect(result.exitCode).toBe(0);
-    expect(String(result.stdout)).toMatch(/INFO netgwm \S+ daemon started: a cycle every 0\.5 s/);
+    expect(String(result.stdout)).toMatch(/INFO netgwm \S+ daemon started: watching every uplink continuously, housekeeping every 0\.5 s/);
     expect(String(result.stdout)).toMatch(/INFO daemon stopping on SIGTERM/);
     expect(await h.checkTableLeftovers()).toEqual([]);
     await h.net.restoreOperator(3);
@@ -52,7 +52,7 @@ describe('netgwm daemon', () => {
     const daemon = h.daemon([], { INTERVAL: '0.5' });
     expect(await waitFor(async () => (await cycleEnds()).length >= 1)).toBe(true);
     daemon.kill('SIGTERM');
-    expect(String((await exited(daemon)).stdout)).toMatch(/daemon started: a cycle every 0\.5 s/);
+    expect(String((await exited(daemon)).stdout)).toMatch(/daemon started: watching every uplink continuously, housekeeping every 0\.5 s/);
   });
 
   it('a bad interval is a usage error', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runEvery, type Timer } from '../../src/daemon.js';
+import { coalesce, runEvery, type Timer } from '../../src/daemon.js';
 
 /** A clock that moves only when the code under test works or sleeps. */
 function virtualTimer(): Timer & { advance: (ms: number) => void } {
@@ -71,5 +71,50 @@ describe('runEvery', () => {
       timer,
     );
     expect(runs).toBe(1);
+  });
+});
+
+describe('coalesce', () => {
+  /** Work whose runs finish only when the test says so. */
+  function controlledWork() {
+    const runs: Array<() => void> = [];
+    const work = () => new Promise<void>((done) => runs.push(done));
+    return { runs, work };
+  }
+
+  it('runs at once when idle, and once more after the running one however many ask meanwhile', async () => {
+    const { runs, work } = controlledWork();
+    const request = coalesce(work);
+    const first = request();
+    const second = request();
+    const third = request();
+    expect(runs).toHaveLength(1);
+    expect(second).toBe(third); // one queued run serves every request made during the first
+    runs[0]!();
+    await first;
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(runs).toHaveLength(2);
+    runs[1]!();
+    await second;
+    expect(runs).toHaveLength(2);
+    // Idle again: the next request starts a run of its own.
+    const fourth = request();
+    expect(runs).toHaveLength(3);
+    runs[2]!();
+    await fourth;
+  });
+
+  it('a failed run does not stop the queued one', async () => {
+    let calls = 0;
+    const request = coalesce(async () => {
+      calls++;
+      if (calls === 1) throw new Error('first fails');
+    });
+    const first = request();
+    const second = request();
+    await expect(first).rejects.toThrow('first fails');
+    await second;
+    expect(calls).toBe(2);
   });
 });
