@@ -92,7 +92,8 @@ async function runBatch(exec: Exec, lines: ProbePathLine[]): Promise<Map<number,
   const { stderr, exitCode } = await exec('ip', ['-4', '-force', '-batch', '-'], { input, reject: false });
   const failures = batchFailures(stderr);
   // ip did not get to the lines at all (not started, killed): every line failed.
-  if (exitCode !== 0 && failures.size === 0) for (const index of lines.keys()) failures.set(index, stderr.trim() || `exit code ${exitCode}`);
+  if (exitCode !== 0 && failures.size === 0)
+    for (const index of lines.keys()) failures.set(index, stderr.trim() || `exit code ${exitCode}`);
   return failures;
 }
 
