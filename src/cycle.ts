@@ -15,8 +15,8 @@ import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites }
 import type { Exec } from './system/exec.js';
 import { localAddresses } from './system/local-addresses.js';
 import { acquireLock } from './system/lock.js';
-import { syncProbePaths, type ProbePathReport } from './system/probe-paths.js';
-import { gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
+import { readRouting, syncProbePaths, type ProbePathReport, type Routing } from './system/probe-paths.js';
+import { defaultRoutesOf, gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
 import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
 
 export interface CycleDeps {
@@ -47,9 +47,11 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
   const lock = await acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal });
   try {
     const startedAt = performance.now();
-    const paths = await keepProbePaths(config, deps);
+    const routing = await readRouting(deps.exec);
+    const paths = await keepProbePaths(config, deps, routing);
     const { state: remembered, mode } = await recall(config, deps.log);
-    const { route, current } = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways);
+    // The probe paths never touch the main table: the one read serves both.
+    const { route, current } = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways, defaultRoutesOf(routing.routes));
     // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
     // switch's problem, not a reason to fail every cycle.
     const hooks = await usableHooks(config, deps.log, remembered).catch(() => undefined);
@@ -84,9 +86,9 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
   }
 }
 
-/** Verifies every gateway's probe path (one read) and repairs what is missing or wrong. */
-async function keepProbePaths(config: Config, deps: CycleDeps): Promise<ProbePathReport> {
-  const report = await syncProbePaths(deps.exec, config);
+/** Verifies every gateway's probe path (from the cycle's one read) and repairs what is missing or wrong. */
+async function keepProbePaths(config: Config, deps: CycleDeps, routing: Routing): Promise<ProbePathReport> {
+  const report = await syncProbePaths(deps.exec, config, routing);
   if (report.repaired.length > 0) deps.log.event({ kind: 'probe-paths-repaired', what: report.repaired });
   return report;
 }

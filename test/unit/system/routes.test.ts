@@ -5,6 +5,7 @@ import {
   describeDefaultRoute,
   matchGateway,
   ownDefaultRoute,
+  defaultRoutesOf,
   parseDefaultRoutes,
   type DefaultRoute,
 } from '../../../src/system/routes.js';
@@ -45,6 +46,24 @@ describe('parseDefaultRoutes', () => {
     ]);
     expect(parseDefaultRoutes('')).toEqual([]);
     expect(parseDefaultRoutes('[]')).toEqual([]);
+  });
+});
+
+describe('defaultRoutesOf', () => {
+  it("takes the main table's defaults from `ip -N -j route show table all`, with the route types by name", () => {
+    // As ip -N prints them: numbers for types and tables, no table for main.
+    const routes = [
+      { dst: 'default', gateway: '192.0.2.1', dev: 'wan_1', metric: 10, flags: [] },
+      { type: '6', dst: 'default', metric: 5, flags: [] },
+      { dst: 'default', gateway: '192.0.2.5', dev: 'wan-2', table: '196', flags: [] },
+      { type: '7', dst: 'default', table: '196', metric: 4294967295, flags: [] },
+      { dst: '192.0.2.0/30', dev: 'wan_1', protocol: '2', scope: '253', flags: [] },
+      { type: '2', dst: '192.0.2.2', dev: 'wan_1', table: '255', flags: [] },
+    ];
+    expect(defaultRoutesOf(routes)).toEqual([
+      { type: 'blackhole', gateway: undefined, dev: undefined, metric: 5 },
+      { type: 'unicast', gateway: '192.0.2.1', dev: 'wan_1', metric: 10 },
+    ]);
   });
 });
 
