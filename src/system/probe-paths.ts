@@ -62,10 +62,17 @@ export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: 
 
   const failures = await runBatch(exec, plan.lines);
   const after = await readRouting(exec);
-  const { devices } = planProbePaths(after.rules, after.routes, wanted);
+  const again = planProbePaths(after.rules, after.routes, wanted);
+  const devices: Record<string, string> = {};
   const unreachable: Record<string, string> = {};
   for (const gateway of config.gateways) {
-    if (own(devices, gateway.name) !== undefined) continue;
+    // In place only when nothing of its path is missing now (a route without its rule would let probes through main).
+    const missing = again.lines.some((entry) => entry.gateway === gateway.name);
+    const device = own(again.devices, gateway.name);
+    if (!missing && device !== undefined) {
+      devices[gateway.name] = device;
+      continue;
+    }
     const why = plan.lines.map((entry, index) => (entry.gateway === gateway.name ? failures.get(index) : undefined)).find(Boolean);
     unreachable[gateway.name] = `no route ${describeRoute(gateway)}: ${why ?? 'the kernel dropped it at once'}`;
   }
