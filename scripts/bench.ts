@@ -167,6 +167,9 @@ async function stopLatency(bench: Bench, what: 'probe' | 'hook'): Promise<number
     await bench.onPrimary();
     await bench.writeConfig({ probe: { timeout: 30 } }, 'daemon');
     await bench.net.failOperator(1);
+    // Without probe paths, the daemon's first cycle installs them right before it probes.
+    const [file, ...args] = bench.argv(['cleanup'], bench.config('daemon'));
+    await execa(file!, args);
   } else {
     await bench.writeConfig({ hook_timeout: 600 }, 'daemon');
     await writeFile(hook, '#!/bin/sh\ntouch "$0.started"\nexec sleep 600\n', { mode: 0o755 });
@@ -176,10 +179,7 @@ async function stopLatency(bench: Bench, what: 'probe' | 'hook'): Promise<number
   const daemon = bench.start(['daemon', '--interval', '60'], bench.config('daemon'));
   const ready =
     what === 'probe'
-      ? () =>
-          execa('ip', ['netns', 'exec', bench.net.routerNs, 'ip', 'rule']).then(
-            (r) => r.stdout.includes('netgwm_check') || r.stdout.includes('lookup 194'),
-          )
+      ? () => execa('ip', ['netns', 'exec', bench.net.routerNs, 'ip', 'rule']).then((r) => r.stdout.includes('lookup 195'))
       : () => execa('test', ['-e', `${hook}.started`], { reject: false }).then((r) => r.exitCode === 0);
   for (let attempt = 0; attempt < 400 && !(await ready()); attempt++) await new Promise((done) => setTimeout(done, 25));
   const stopped = performance.now();

@@ -32,6 +32,7 @@ Commands:
   nft --print    show the nftables ruleset and ip rules netgwm would load now
   status         the gateways as the last cycle saw them: state, RTT, loss, last switch
   history        the last switches and outages, from the state and the (rotated) log
+  cleanup        remove netgwm's probe paths, nft table and fwmark rules (the package's prerm)
 
 Options:
 ${COMMON}
@@ -86,6 +87,19 @@ its ip rules as comments. Changes nothing: cycles load the ruleset themselves.
 Options:
 ${COMMON}
       --print         print the ruleset (the only action so far)`,
+  cleanup: `Usage: netgwm cleanup [-c FILE] [--wait SECONDS]
+
+Removes what netgwm installed in the kernel: every gateway's probe path (the ip rules at
+probe.rule_pref and the routes in the probe tables, check_table + 1, + 2, …), the single check
+table older versions used, and netgwm's nft table and fwmark rules (as nftables.enabled: false
+does). The default route is left alone. Prints what it removed. A running daemon installs the
+probe paths again at its next cycle: stop it first. The package runs this on removal.
+
+Options:
+${COMMON}
+      --wait SECONDS  how long to wait for a running cycle to finish (default 10)
+
+${EXIT_CODES_HELP}`,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -95,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'status' || command === 'history') return (await import('./report/cli.js')).runReport(command, rest);
   if (!Object.hasOwn(HELP, command) || command === 'main')
     throw new UsageError(
-      `unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history (see netgwm --help)`,
+      `unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history, cleanup (see netgwm --help)`,
     );
   const { values, positionals } = parseArgs({
     args: rest,
@@ -126,6 +140,8 @@ export async function main(argv: string[]): Promise<number> {
       return use(config, positionals);
     case 'nft':
       return printFirewall(config, values.print);
+    case 'cleanup':
+      return cleanup(config, lockWaitMs);
     case 'daemon': {
       const interval = seconds('--interval', values.interval ?? process.env.INTERVAL ?? '60');
       if (interval <= 0)
@@ -226,6 +242,12 @@ async function use(config: Config, positionals: string[]): Promise<number> {
   );
 }
 
+async function cleanup(config: Config, lockWaitMs: number): Promise<number> {
+  const log = createLogger(outputs(config, 'run'));
+  const removed = await (await import('./cleanup.js')).cleanup(config, { exec: createExec(), log, clock: Date.now, lockWaitMs });
+  return print(removed.length > 0 ? `removed:\n${removed.map((line) => `  ${line}`).join('\n')}` : 'no probe path was installed');
+}
+
 async function printFirewall(config: Config, print: boolean | undefined): Promise<number> {
   if (!print) throw new UsageError('nft: expected --print (cycles load the ruleset themselves)');
   const active = matchGateway((await readDefaultRoutes(createExec()))[0], config.gateways);
@@ -238,12 +260,13 @@ function describeConfig(config: Config): Record<string, unknown> {
   const { file, gateways, check_table_id, ...rest } = config;
   return {
     gateways: Object.fromEntries(
-      gateways.map(({ name, table_id, ...gateway }) => [
+      gateways.map(({ name, table_id, probe, ...gateway }) => [
         name,
         {
           ...gateway,
           ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }),
           ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }),
+          probe_path: `mark ${hex(probe.mark)}, table ${probe.table}`,
         },
       ]),
     ),

@@ -22,8 +22,10 @@ export async function readCurrentRoute(
   log: Logger,
   state: State,
   gateways: Gateway[],
+  /** The main table's default routes, when the cycle has read them already (one `ip` read for all). */
+  known?: DefaultRoute[],
 ): Promise<{ route?: DefaultRoute; current?: Gateway }> {
-  const routes = await readDefaultRoutes(exec);
+  const routes = known ?? (await readDefaultRoutes(exec));
   const { route, winner } = ownDefaultRoute(routes, gateways);
   const current = matchGateway(route, gateways);
   if (!winner) {

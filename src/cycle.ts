@@ -1,4 +1,4 @@
-// One cycle: lock, clean leftovers, read the current route, probe, decide, switch, save, hooks.
+// One cycle: lock, keep the probe paths, read the current route, probe, decide, switch, save, hooks.
 // (Hooks live in post-replace.ts, firewall steps in firewall.ts, reports in report/publish.ts.)
 import { join } from 'node:path';
 import type { Config } from './config/load.js';
@@ -9,14 +9,14 @@ import { firewallAfterSwitch, keepFirewall } from './firewall.js';
 import { readCurrentRoute } from './current-route.js';
 import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged, usableHooks } from './post-replace.js';
 import type { Logger } from './log/logger.js';
-import { createProber, type Ping } from './probe/probe.js';
+import { startProbes, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
 import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites } from './probe/resolve.js';
-import { removeLeftovers, type CheckTable } from './system/check-table.js';
 import type { Exec } from './system/exec.js';
 import { localAddresses } from './system/local-addresses.js';
 import { acquireLock } from './system/lock.js';
-import { gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
+import { readRouting, syncProbePaths, type ProbePathReport, type Routing } from './system/probe-paths.js';
+import { defaultRoutesOf, gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
 import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
 
 export interface CycleDeps {
@@ -47,10 +47,11 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
   const lock = await acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal });
   try {
     const startedAt = performance.now();
-    const table: CheckTable = { id: config.check_table_id, mark: config.probe.mark, pref: config.probe.rule_pref };
-    await cleanLeftovers(deps, table);
+    const routing = await readRouting(deps.exec);
+    const paths = await keepProbePaths(config, deps, routing);
     const { state: remembered, mode } = await recall(config, deps.log);
-    const { route, current } = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways);
+    // The probe paths never touch the main table: the one read serves both.
+    const { route, current } = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways, defaultRoutesOf(routing.routes));
     // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
     // switch's problem, not a reason to fail every cycle.
     const hooks = await usableHooks(config, deps.log, remembered).catch(() => undefined);
@@ -58,7 +59,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const sites = await resolveCheckSites(config, remembered, deps.clock());
 
     const input = decisionInput(config, remembered, mode, current, deps.clock());
-    input.observations = await probeGateways(config, deps, input, sites.targets, table, signal);
+    input.observations = await probeGateways(config, deps, input, sites.targets, paths, signal);
     if (signal?.aborted) return;
     const decision = chooseGateway(input);
     for (const event of decision.events) deps.log.event(event);
@@ -85,9 +86,11 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
   }
 }
 
-async function cleanLeftovers(deps: CycleDeps, table: CheckTable): Promise<void> {
-  const leftovers = await removeLeftovers(deps.exec, table);
-  if (leftovers.length > 0) deps.log.event({ kind: 'leftovers-removed', what: leftovers });
+/** Verifies every gateway's probe path (from the cycle's one read) and repairs what is missing or wrong. */
+async function keepProbePaths(config: Config, deps: CycleDeps, routing: Routing): Promise<ProbePathReport> {
+  const report = await syncProbePaths(deps.exec, config, routing);
+  if (report.repaired.length > 0) deps.log.event({ kind: 'probe-paths-repaired', what: report.repaired });
+  return report;
 }
 
 /** The remembered state (no history if the file is unusable) and the mode in force. */
@@ -181,24 +184,29 @@ async function keepGateway(
   await saveStateLogged(config, deps.log, state);
 }
 
-/** Probes in NetGWM's order and stops as soon as the rest cannot change the decision. */
+/**
+ * Probes every gateway NetGWM's order may need at once, each through its own probe path, then
+ * takes the results in that order and stops (ending the other probes) as soon as the rest cannot
+ * change the decision: all dead costs one probe timeout, not one per gateway.
+ */
 async function probeGateways(
   config: Config,
   deps: CycleDeps,
   input: DecisionInput,
   targets: ProbeTarget[],
-  table: CheckTable,
+  paths: ProbePathReport,
   signal?: AbortSignal,
 ): Promise<Observations> {
-  const prober = createProber(deps.exec, table, deps.ping, { count: config.probe.count, timeoutMs: config.probe.timeout * 1000, signal });
+  const options = { count: config.probe.count, timeoutMs: config.probe.timeout * 1000 };
+  const probes = startProbes(deps.ping, probeOrder(input), targets, options, paths.unreachable, signal);
   const observations: Observations = {};
   try {
-    for (const gateway of probeOrder(input)) {
+    for (const { gateway, observation } of probes.started) {
       if (signal?.aborted || probingDone({ ...input, observations })) break;
-      observations[gateway.name] = await prober.probeGateway(gateway, targets);
+      observations[gateway.name] = await observation;
     }
   } finally {
-    await prober.close();
+    await probes.stop();
   }
   return observations;
 }

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 
 export interface NetworkOptions {
-  /** Number of uplinks (operators), 1–8; default 3. */
+  /** Number of uplinks (operators), 1–16; default 3. */
   uplinks?: number;
   /** Number of check sites, 1–4; default 2. */
   sites?: number;
@@ -73,7 +73,7 @@ export interface PingOptions {
   waitSeconds?: number;
 }
 
-const MAX_UPLINKS = 8;
+const MAX_UPLINKS = 16;
 const MAX_SITES = 4;
 const NETNS_RUN_DIR = '/run/netns';
 // `ip netns exec NS` (and `ip -n NS`) bind-mounts every entry of /etc/netns/NS over /etc.

@@ -44,13 +44,8 @@ export async function checkFirewall(
       return;
     }
     const mark = gateway.mark;
+    // A clash with a probe mark is checked with the probe paths (./probe-paths.ts).
     if ((mark & ~mask) !== 0) at(key, `expected a mark inside ${maskName}, got ${hex(mark)}`);
-    else if ((probe.mark & mask) === mark) {
-      at(
-        key,
-        `${hex(mark)} is also what probe.mark ${hex(probe.mark)} carries under ${maskName}, so probes would count as ${gateway.name}'s traffic; pick another mark`,
-      );
-    }
     const owner = owners.get(mark & mask);
     if (owner !== undefined) at(key, `${hex(mark)} is also the mark of gateway "${owner}"; give every gateway its own mark`);
     else owners.set(mark & mask, gateway.name);

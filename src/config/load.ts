@@ -9,6 +9,7 @@ import { configSchema, GATEWAY_NAME_RULE, LIMITS, type ConfigFile } from './sche
 import { resolveRoutingTable } from './routing-tables.js';
 import { checkFirewall, type FirewallCheckOptions } from './firewall.js';
 import { checkReports } from './reports.js';
+import { compileProbePaths } from './probe-paths.js';
 import { escapeControl } from '../log/escape.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
@@ -163,16 +164,19 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   const table = await resolveRoutingTable(file.check_table, options.rtTablesRoot);
   if (typeof table === 'string') at('check_table', table);
   const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
-  for (const [key, message] of [...firewall.problems, ...checkReports(file)]) at(key, message);
+  const probePaths = compileProbePaths(file, typeof table === 'number' ? table : undefined, firewall.tableIds);
+  for (const [key, message] of [...firewall.problems, ...probePaths.problems, ...checkReports(file)]) at(key, message);
   if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
 
   const here = dirname(path);
   return {
     ...file,
     file: path,
-    gateways: gateways.map((gateway) =>
-      firewall.tableIds.has(gateway.name) ? { ...gateway, table_id: firewall.tableIds.get(gateway.name) } : gateway,
-    ),
+    gateways: gateways.map((gateway) => ({
+      ...gateway,
+      ...(firewall.tableIds.has(gateway.name) && { table_id: firewall.tableIds.get(gateway.name) }),
+      probe: probePaths.paths.get(gateway.name)!,
+    })),
     state_dir: resolve(here, file.state_dir),
     log_file: resolve(here, file.log_file),
     hooks_dir: resolve(here, file.hooks_dir ?? 'post-replace.d'),

@@ -11,6 +11,12 @@ export interface Gateway {
   /** The uplink's own routing table as written, and its number (looked up once). */
   table?: string | number;
   table_id?: number;
+  /**
+   * Its probe path: probes carry `mark` (SO_MARK) and look up `table`, whose default route goes
+   * via this gateway. Gateway number i in the config file's `gateways` gets `probe.mark + i` and
+   * `check_table + i` (see src/config/probe-paths.ts).
+   */
+  probe: { mark: number; table: number };
 }
 
 /** A gateway as hooks and log lines name it: ip and dev as the kernel routes it where known. */

@@ -19,7 +19,7 @@ export type ShellEvent =
   | { kind: 'site-unresolved'; site: string; error: string; usingCached?: string; retryInMs: number }
   | { kind: 'site-resolved'; site: string; address: string; failedForMs: number; failures: number }
   | { kind: 'site-unusable'; site: string; address: string; why: string; usingCached?: string }
-  | { kind: 'leftovers-removed'; what: string[] }
+  | { kind: 'probe-paths-repaired'; what: string[] }
   | { kind: 'state-unreadable'; file: string; problem: string }
   | { kind: 'config-error'; problems: string[] }
   | { kind: 'config-reloaded'; file: string }
@@ -97,7 +97,7 @@ export const formatters: Formatters = {
     line: (e) =>
       `check site ${e.site} resolves again, to ${e.address}, after ${e.failures} failed lookup(s) in ${formatDuration(e.failedForMs)}`,
   },
-  'leftovers-removed': { level: 'warn', line: (e) => `removed what an interrupted run left behind: ${e.what.join('; ')}` },
+  'probe-paths-repaired': { level: 'info', line: (e) => `probe paths installed or repaired: ${e.what.join('; ')}` },
   'state-unreadable': { level: 'warn', line: (e) => `state file ${e.file} unusable (${e.problem}); starting with no history` },
   'config-error': { level: 'error', line: (e) => `config error: ${e.problems.join('; ')}` },
   'config-reloaded': { level: 'info', line: (e) => `config reloaded from ${e.file}` },

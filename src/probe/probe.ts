@@ -1,62 +1,81 @@
-// Probing one gateway: point the check table at it, then ping every site at once through it.
-import type { Gateway } from '../core/types.js';
-import { CommandError } from '../errors.js';
-import { describeRoute } from '../log/events.js';
-import type { GatewayObservation } from '../core/types.js';
-import { addProbeRule, closeCheckTable, routeProbesVia, type CheckTable } from '../system/check-table.js';
-import type { Exec } from '../system/exec.js';
+// Probing gateways: every gateway through its own probe path (its mark, see
+// src/config/probe-paths.ts), all at once, each with all its sites at once. Nothing here changes
+// routes: the paths are in place before (src/system/probe-paths.ts).
+import { own } from '../core/records.js';
+import type { Gateway, GatewayObservation } from '../core/types.js';
 import type { PingOptions, PingResult } from './icmp.js';
 import type { ProbeTarget } from './resolve.js';
 
 export type Ping = (address: string, options: PingOptions) => Promise<PingResult>;
 
-export interface Prober {
-  probeGateway(gateway: Gateway, targets: ProbeTarget[]): Promise<GatewayObservation>;
-  /** Removes the probe rule and route; call it in a `finally`. */
-  close(): Promise<void>;
+export interface StartedProbe {
+  gateway: Gateway;
+  observation: Promise<GatewayObservation>;
 }
 
-export function createProber(exec: Exec, table: CheckTable, ping: Ping, options: Omit<PingOptions, 'mark'>): Prober {
-  let opened = false;
-  let routed = false; // whether the check table holds a default route now
+export interface Probes {
+  /** In the order the gateways were given. */
+  started: StartedProbe[];
+  /** Ends the probes still running (what they had not got counts as not answered) and waits for them. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts probing every gateway at once. `unreachable` gives, per gateway, why the kernel has no
+ * route for its probes (e.g. its link is down): that gateway is down without a ping.
+ */
+export function startProbes(
+  ping: Ping,
+  gateways: Gateway[],
+  targets: ProbeTarget[],
+  options: Omit<PingOptions, 'mark' | 'signal'>,
+  unreachable: Record<string, string>,
+  signal?: AbortSignal,
+): Probes {
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  signal?.addEventListener('abort', abort, { once: true });
+  if (signal?.aborted) stop.abort();
+  const started = gateways.map((gateway) => {
+    const observation = probeGateway(ping, gateway, targets, { ...options, signal: stop.signal }, own(unreachable, gateway.name));
+    // Handled here: a probe nobody awaits (not needed) must not become an unhandled rejection.
+    observation.catch(() => undefined);
+    return { gateway, observation };
+  });
   return {
-    async probeGateway(gateway, targets) {
-      if (!opened) {
-        opened = true; // set first: a half-done open must still be closed
-        await addProbeRule(exec, table);
-      }
-      try {
-        await routeProbesVia(exec, table, gateway, routed);
-        routed = true;
-      } catch (error) {
-        routed = false; // `ip -batch` stops at the failed add, after the delete
-        // E.g. its link is down: the kernel has no way to the gateway, so it is down.
-        const why = error instanceof CommandError ? error.stderr.replace(/^Command failed.*$/m, '').trim() : String(error);
-        return {
-          up: false,
-          sites: targets.map((target) => ({ site: target.site, answered: false })),
-          error: `no route ${describeRoute(gateway)}: ${why}`,
-        };
-      }
-      const sites = await Promise.all(
-        targets.map(async (target) => {
-          if (!target.address) return { site: target.site, answered: false, skipped: target.skipped ?? 'no address' };
-          const result = await ping(target.address, { ...options, mark: table.mark });
-          return {
-            site: target.site,
-            address: target.address,
-            answered: result.answered,
-            rttMs: result.rttMs,
-            replies: result.replies,
-            sent: result.sent,
-          };
-        }),
-      );
-      return { up: sites.some((site) => site.answered), sites };
-    },
-    async close() {
-      if (opened) await closeCheckTable(exec, table);
-      opened = routed = false;
+    started,
+    async stop() {
+      stop.abort();
+      signal?.removeEventListener('abort', abort);
+      await Promise.allSettled(started.map((probe) => probe.observation));
     },
   };
+}
+
+/** Pings every site through the gateway's probe path at once; up when any site answered (NetGWM). */
+export async function probeGateway(
+  ping: Ping,
+  gateway: Gateway,
+  targets: ProbeTarget[],
+  options: Omit<PingOptions, 'mark'>,
+  unreachable?: string,
+): Promise<GatewayObservation> {
+  if (unreachable !== undefined) {
+    return { up: false, sites: targets.map((target) => ({ site: target.site, answered: false })), error: unreachable };
+  }
+  const sites = await Promise.all(
+    targets.map(async (target) => {
+      if (!target.address) return { site: target.site, answered: false, skipped: target.skipped ?? 'no address' };
+      const result = await ping(target.address, { ...options, mark: gateway.probe.mark });
+      return {
+        site: target.site,
+        address: target.address,
+        answered: result.answered,
+        rttMs: result.rttMs,
+        replies: result.replies,
+        sent: result.sent,
+      };
+    }),
+  );
+  return { up: sites.some((site) => site.answered), sites };
 }

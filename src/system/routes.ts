@@ -17,10 +17,34 @@ export interface DefaultRoute {
  * metric wins in the kernel like any other), kernel's pick first: lowest metric, then as listed.
  */
 export function parseDefaultRoutes(json: string): DefaultRoute[] {
-  const entries = JSON.parse(json || '[]') as Array<{ dst?: string; gateway?: string; dev?: string; metric?: number; type?: string }>;
+  return defaultRoutesOf(JSON.parse(json || '[]') as RouteJson[]);
+}
+
+interface RouteJson {
+  dst?: string;
+  gateway?: string;
+  dev?: string;
+  metric?: number;
+  type?: string;
+  table?: string;
+}
+
+// `ip -N` prints route types as their numbers (rtnetlink.h).
+const ROUTE_TYPE_NAMES: Record<string, string> = { '1': 'unicast', '6': 'blackhole', '7': 'unreachable', '8': 'prohibit', '9': 'throw' };
+
+/**
+ * The main table's default routes among routes listed by `ip -j route show table main default`
+ * or `ip -N -j route show table all` (see readRouting in ./probe-paths.ts), kernel's pick first.
+ */
+export function defaultRoutesOf(entries: RouteJson[]): DefaultRoute[] {
   return entries
-    .filter((entry) => entry.dst === 'default')
-    .map((entry) => ({ type: entry.type ?? 'unicast', gateway: entry.gateway, dev: entry.dev, metric: entry.metric ?? 0 }))
+    .filter((entry) => entry.dst === 'default' && (entry.table === undefined || entry.table === 'main' || entry.table === '254'))
+    .map((entry) => ({
+      type: entry.type === undefined ? 'unicast' : (ROUTE_TYPE_NAMES[entry.type] ?? entry.type),
+      gateway: entry.gateway,
+      dev: entry.dev,
+      metric: entry.metric ?? 0,
+    }))
     .sort((a, b) => a.metric - b.metric);
 }
 

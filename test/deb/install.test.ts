@@ -414,12 +414,17 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
   );
 
   it(
-    'is stopped by apt-get remove, which keeps config and state',
+    'is stopped by apt-get remove, which keeps config and state and removes the probe paths (not the default route)',
     async () => {
       await inRoot(['systemctl', 'start', 'netgwm']);
       expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('active');
+      expect((await inRoot(['ip', 'rule'])).stdout).toMatch(/fwmark 0x4e470001 lookup 195/);
+      const defaultRoute = (await inRoot(['ip', 'route', 'show', 'default'])).stdout;
       await inRoot(['apt-get', 'remove', '-y', '-q', 'netgwm']);
       expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('inactive');
+      expect((await inRoot(['ip', 'rule'])).stdout).not.toMatch(/0x4e47/);
+      expect((await inRoot(['ip', 'route', 'show', 'table', 'all'])).stdout).not.toMatch(/table (netgwm_check|19[4-9])\b/);
+      expect((await inRoot(['ip', 'route', 'show', 'default'])).stdout).toBe(defaultRoute);
       expect((await inRoot(['pgrep', '-f', 'netgwm daemon'], { reject: false })).stdout).toBe('');
       expect(await rootFile('/etc/netgwm/netgwm.yml')).toMatch(/^# edited by the admin/);
       expect(await rootFile('/var/lib/netgwm/state.json')).toMatch(/"lastSwitch"/);

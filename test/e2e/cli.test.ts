@@ -14,7 +14,7 @@ async function netgwm(...args: string[]) {
 }
 
 describe('netgwm command line', () => {
-  it.each(['run', 'daemon', 'check-config', 'use'])('%s --help explains the command', async (command) => {
+  it.each(['run', 'daemon', 'check-config', 'use', 'cleanup'])('%s --help explains the command', async (command) => {
     const result = await netgwm(command, '--help');
     expect(result).toMatchObject({ exitCode: 0, stderr: '' });
     expect(result.stdout).toMatch(new RegExp(`^Usage: netgwm ${command}`));
@@ -23,7 +23,15 @@ describe('netgwm command line', () => {
   it('--help lists the commands and the exit codes', async () => {
     const result = await netgwm('--help');
     expect(result.exitCode).toBe(0);
-    for (const text of ['run ', 'daemon ', 'check-config ', 'use NAME|auto', '75  another netgwm cycle held the lock', '2   bad config'])
+    for (const text of [
+      'run ',
+      'daemon ',
+      'check-config ',
+      'use NAME|auto',
+      'cleanup ',
+      '75  another netgwm cycle held the lock',
+      '2   bad config',
+    ])
       expect(result.stdout).toContain(text);
   });
 
@@ -58,6 +66,7 @@ describe('netgwm command line', () => {
     expect(good.stdout).toContain('isp1:\n    ip: 192.0.2.1\n    priority: 1');
     expect(good.stdout).toContain(`hooks_dir: ${join(dir, 'post-replace.d')}`);
     expect(good.stdout).toContain('mark: "0x4e470000"');
+    expect(good.stdout).toContain('probe_path: mark 0x4e470001, table 195');
     await writeFile(
       file,
       'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {dev: ppp0, priority: 1}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\n',

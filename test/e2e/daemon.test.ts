@@ -44,7 +44,7 @@ describe('netgwm daemon', () => {
     expect(result.exitCode).toBe(0);
     expect(String(result.stdout)).toMatch(/INFO netgwm \S+ daemon started: watching every uplink continuously, housekeeping every 0\.5 s/);
     expect(String(result.stdout)).toMatch(/INFO daemon stopping on SIGTERM/);
-    expect(await h.checkTableLeftovers()).toEqual([]);
+    expect(await h.probePaths()).toEqual(h.expectedProbePaths());
     await h.net.restoreOperator(3);
   });
 
@@ -62,16 +62,18 @@ describe('netgwm daemon', () => {
   });
 
   // How soon it stops (within 2 s, the README says) is measured by npm run bench.
-  it('SIGTERM in the middle of a 30 s probe aborts it, exits 0 and leaves nothing behind', async () => {
+  it('SIGTERM in the middle of a 30 s probe aborts it, exits 0 and leaves the probe paths as they were', async () => {
     await h.writeConfig({ probe: { timeout: 30 } });
     await h.net.failOperator(1);
+    expect((await h.netgwm(['cleanup'])).exitCode).toBe(0);
     const daemon = h.daemon(['--interval', '60']);
-    expect(await waitFor(async () => (await h.checkTableLeftovers()).length >= 2)).toBe(true);
+    // The paths back in place: the first cycle is probing (for 30 s).
+    expect(await waitFor(() => h.probePathsInPlace())).toBe(true);
     daemon.kill('SIGTERM');
     const result = await exited(daemon); // the guard (20 s) ends before the 30 s probe would have
     expect(result.exitCode).toBe(0);
     expect(String(result.stdout)).not.toMatch(/cycle done/);
-    expect(await h.checkTableLeftovers()).toEqual([]);
+    expect(await h.probePaths()).toEqual(h.expectedProbePaths());
     await h.net.restoreOperator(1);
   });
 

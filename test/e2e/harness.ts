@@ -9,6 +9,8 @@ import { stringify } from 'yaml';
 import { TestNetwork, type NetworkOptions } from '../../scripts/testnet/network.js';
 
 export const NETGWM = fileURLToPath(new URL('../../bin/netgwm', import.meta.url));
+/** The router's check_table (netgwm_check in its rt_tables): probe tables are 195, 196, … */
+const CHECK_TABLE = 194;
 
 export interface RunResult {
   exitCode: number;
@@ -161,14 +163,38 @@ export class Harness {
     return (await readFile(this.logFile(), 'utf8').catch(() => '')).split('\n').filter(Boolean);
   }
 
-  /** `ip rule` and `netgwm_check` entries the router has: nothing, after a finished run. */
-  async checkTableLeftovers(): Promise<string[]> {
-    const rules = await this.net.exec(this.net.routerNs, 'ip', ['rule', 'list']);
-    const routes = await this.net.exec(this.net.routerNs, 'ip', ['route', 'show', 'table', 'netgwm_check'], { reject: false });
-    return [
-      ...rules.stdout.split('\n').filter((line) => /netgwm_check|0x4e470000/.test(line)),
-      ...routes.stdout.split('\n').filter(Boolean),
-    ];
+  /**
+   * netgwm's probe rules and the routes in its tables — the old check table (194, netgwm_check)
+   * and the probe tables 195… — as `ip` prints them, sorted.
+   */
+  async probePaths(): Promise<string[]> {
+    const tables = Array.from({ length: this.net.uplinks.length + 1 }, (_, slot) => CHECK_TABLE + slot);
+    const ours = new RegExp(`0x4e47|netgwm_check|(lookup|table) (${tables.join('|')})\\b`);
+    const rules = await this.net.exec(this.net.routerNs, 'ip', ['-4', 'rule', 'list']);
+    const routes = await this.net.exec(this.net.routerNs, 'ip', ['-4', 'route', 'show', 'table', 'all']);
+    return [...rules.stdout.split('\n'), ...routes.stdout.split('\n')]
+      .filter((line) => ours.test(line))
+      .map((line) => line.trim())
+      .sort();
+  }
+
+  /** What probePaths() shows with every gateway's path in place: isp i probes with mark 0x4e470000 + i through table 194 + i. */
+  expectedProbePaths(): string[] {
+    return this.net.uplinks
+      .flatMap((uplink) => {
+        const table = CHECK_TABLE + uplink.index;
+        return [
+          `1000:\tfrom all fwmark 0x${(0x4e470000 + uplink.index).toString(16)} lookup ${table}`,
+          `default via ${uplink.gatewayIp} dev ${uplink.routerDev} table ${table}`,
+          `unreachable default table ${table} metric 4294967295`,
+        ];
+      })
+      .sort();
+  }
+
+  /** True once every gateway's probe path is in place, exactly. */
+  async probePathsInPlace(): Promise<boolean> {
+    return JSON.stringify(await this.probePaths()) === JSON.stringify(this.expectedProbePaths());
   }
 
   async destroy(): Promise<void> {

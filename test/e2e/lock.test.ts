@@ -81,8 +81,10 @@ describe('the cycle lock', () => {
     // isp1 dead and a long timeout: the run sits in the probe of isp1, holding the lock.
     await h.writeConfig({ probe: { timeout: 5 } });
     await h.net.failOperator(1);
+    expect((await h.netgwm(['cleanup'])).exitCode).toBe(0);
     const victim = h.start(['run']);
-    expect(await waitFor(async () => (await h.checkTableLeftovers()).length >= 2)).toBe(true);
+    // The paths back in place: the victim holds the lock.
+    expect(await waitFor(() => h.probePathsInPlace())).toBe(true);
     expect((await h.netgwm(['run', '--wait', '0'])).exitCode).toBe(75);
     victim.kill('SIGKILL');
     await victim;

@@ -9,6 +9,7 @@ import type { Ping } from '../../src/probe/probe.js';
 import { saveState, STATE_FILE } from '../../src/state/store.js';
 import { tempDir } from '../support/temp-dir.js';
 import type { Exec } from '../../src/system/exec.js';
+import { syncProbePaths } from '../../src/system/probe-paths.js';
 import { fakeExec } from './system/fake-exec.js';
 import { BOOT_RULES, fakeKernel, MAIN_TABLE, type FakeKernel } from './system/fake-kernel.js';
 
@@ -45,6 +46,9 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
   const kernel = fakeKernel({ rules: BOOT_RULES, links: { [first.ip]: first.dev, [second.ip]: second.dev } });
   if (setup.route) kernel.tables.set(MAIN_TABLE, [{ dst: 'default', gateway: setup.route.ip, dev: setup.route.dev }]);
   const recorded = fakeExec((argv, input) => kernel.answer(argv, input));
+  // The probe paths a first run installs and later runs keep (tested on their own below).
+  await syncProbePaths(recorded, config);
+  recorded.calls.splice(0);
   // A simulated kill -9: from the chosen command on, no command returns, so the cycle never goes on.
   let killer: { matches: (argv: string[]) => boolean; when: 'before' | 'after'; died: () => void } | undefined;
   // Kept, so that what a killed run holds (its lock) is never closed by the garbage collector.
@@ -160,9 +164,17 @@ const kernelPick = (at: Router) =>
     .filter((entry) => entry.dst === 'default')
     .sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
 
-/** What every cycle leaves behind: no probe rule and an empty check table. */
-function expectCheckTableClosed(at: Router) {
-  expect(at.kernel.rules).toEqual(BOOT_RULES);
+/** What every cycle leaves in place: each gateway's probe rule and table, nothing in the old check table. */
+function expectProbePaths(at: Router) {
+  expect(at.kernel.rules).toEqual([
+    BOOT_RULES[0],
+    { priority: 1000, src: 'all', fwmark: '0x4e470001', table: String(CHECK_TABLE + 1) },
+    { priority: 1000, src: 'all', fwmark: '0x4e470002', table: String(CHECK_TABLE + 2) },
+    ...BOOT_RULES.slice(1),
+  ]);
+  const guard = { type: 'unreachable', dst: 'default', metric: 0xffffffff };
+  expect(at.kernel.tables.get(CHECK_TABLE + 1)).toEqual([guard, { dst: 'default', gateway: ISP1.ip, dev: ISP1.dev }]);
+  expect(at.kernel.tables.get(CHECK_TABLE + 2)).toEqual([guard, { dst: 'default', gateway: ISP2.ip, dev: ISP2.dev }]);
   expect(at.kernel.tables.has(CHECK_TABLE)).toBe(false);
 }
 
@@ -222,32 +234,76 @@ describe('runCycle', () => {
     expect(saved.totals?.switches).toBe(lastSwitch ? 1 : undefined);
     expect(saved.pendingHooks).toBeUndefined();
     expect(await at.statusFile(after.name)).toBe('up:203.0.113.10:2.500');
-    expectCheckTableClosed(at);
+    expectProbePaths(at);
   });
 
-  it("keep runs only reads and the probe's own check-table commands, in this order", async () => {
+  it('keep runs one command: a read of the rules and routes (probe paths and default route)', async () => {
     const at = await router({ route: ISP1, alive: [ISP1] });
     await at.run();
-    expect(at.commands()).toEqual([
-      'ip -N -j -4 rule list',
-      `ip -j -4 route show table ${CHECK_TABLE}`,
-      'ip -j -4 route show table main default',
-      `ip -4 rule add fwmark 0x4e470000 lookup ${CHECK_TABLE} pref 1000`,
-      'ip -4 -batch -',
-      'ip -4 -force -batch -',
-    ]);
+    expect(at.commands()).toEqual(['ip -N -j -4 -batch -']);
+    expectProbePaths(at);
   });
 
-  it('first removes the probe rule and route a killed run left, then probes through a clean check table', async () => {
+  it('the first run installs every probe path in one ip -batch, logged once; the next run changes nothing', async () => {
+    const at = await router({ route: ISP1, alive: [ISP1] });
+    at.kernel.rules.splice(1, 2);
+    at.kernel.tables.delete(CHECK_TABLE + 1);
+    at.kernel.tables.delete(CHECK_TABLE + 2);
+    await at.run();
+    expect(at.commands()).toEqual(['ip -N -j -4 -batch -', 'ip -4 -force -batch -', 'ip -N -j -4 -batch -']);
+    const records = at.logged();
+    expect(kinds(records)).toEqual(['probe-paths-repaired', 'gateway-up', 'cycle-done']);
+    expect(records[0]).toMatchObject({
+      level: 30,
+      what: [
+        `ip route add unreachable default metric 4294967295 table ${CHECK_TABLE + 1}`,
+        `ip route add default via ${ISP1.ip} dev ${ISP1.dev} table ${CHECK_TABLE + 1}`,
+        `ip rule add fwmark 0x4e470001 lookup ${CHECK_TABLE + 1} pref 1000`,
+        `ip route add unreachable default metric 4294967295 table ${CHECK_TABLE + 2}`,
+        `ip route add default via ${ISP2.ip} table ${CHECK_TABLE + 2}`,
+        `ip rule add fwmark 0x4e470002 lookup ${CHECK_TABLE + 2} pref 1000`,
+      ],
+    });
+    expectProbePaths(at);
+    await at.run();
+    expect(at.commands()).toEqual(['ip -N -j -4 -batch -']);
+    expect(kinds(at.logged())).toEqual(['cycle-done']);
+  });
+
+  it('removes the single check table an older version left (its rule and route), keeping the probe paths', async () => {
     const at = await router({ route: ISP1, alive: [ISP1] });
     at.kernel.rules.splice(1, 0, { priority: 1000, src: 'all', fwmark: '0x4e470000', table: String(CHECK_TABLE) });
     at.kernel.tables.set(CHECK_TABLE, [{ dst: 'default', gateway: ISP2.ip, dev: ISP2.dev }]);
     await at.run();
 
     const records = at.logged();
-    expect(kinds(records)).toEqual(['leftovers-removed', 'gateway-up', 'cycle-done']);
-    expect(records[0]).toMatchObject({ what: [`ip rule pref 1000 lookup ${CHECK_TABLE}`, `1 route(s) in table ${CHECK_TABLE}`] });
-    expectCheckTableClosed(at);
+    expect(kinds(records)).toEqual(['probe-paths-repaired', 'gateway-up', 'cycle-done']);
+    expect(records[0]).toMatchObject({
+      what: [`ip rule del pref 1000 fwmark 0x4e470000 lookup ${CHECK_TABLE}`, `ip route flush table ${CHECK_TABLE}`],
+    });
+    expectProbePaths(at);
+  });
+
+  it('a gateway whose route cannot be installed (its link is down) is down without a ping; the others are probed; it comes back with its link', async () => {
+    const at = await router({ route: ISP1, alive: [ISP1, ISP2] });
+    at.kernel.setLink(ISP1.dev, false); // the kernel drops isp1's routes with its link
+    await at.run();
+    const records = at.logged();
+    // The unreachable route stays: isp1's probes fail at once instead of leaving through isp2.
+    expect(at.kernel.tables.get(CHECK_TABLE + 1)).toEqual([{ type: 'unreachable', dst: 'default', metric: 0xffffffff }]);
+    expect(kinds(records)).toEqual(['gateway-down', 'gateway-up', 'switched', 'hook-finished', 'cycle-done']);
+    expect(records[0]).toMatchObject({
+      gateway: 'isp1',
+      observation: { up: false, error: `no route via ${ISP1.ip} dev ${ISP1.dev}: Error: Nexthop device is not up.` },
+    });
+    expect(at.kernel.defaultRoute()?.gateway).toBe(ISP2.ip);
+
+    at.kernel.setLink(ISP1.dev, true);
+    at.clock.now += 60_000;
+    await at.run();
+    expect(kinds(at.logged())).toEqual(['probe-paths-repaired', 'gateway-up', 'switched', 'hook-finished', 'cycle-done']);
+    expectProbePaths(at);
+    expect(at.kernel.defaultRoute()?.gateway).toBe(ISP1.ip); // min_uptime 0: back at once
   });
 
   it.each([
@@ -279,23 +335,20 @@ describe('runCycle', () => {
     const saved = await at.saved();
     expect(saved).toMatchObject({ active: 'isp1', gateways: { isp1: { up: false }, isp2: { up: true } } });
     expect([saved.lastSwitch, saved.totals, saved.pendingHooks]).toEqual([undefined, undefined, undefined]);
-    expectCheckTableClosed(at);
+    expectProbePaths(at);
   });
 
-  it('aborted while a ping is pending: returns without switching or saving, and closes the check table', async () => {
+  it('aborted while a ping is pending: returns without switching or saving, the probe paths stay', async () => {
     const at = await router({ route: ISP1, alive: [ISP2] });
     const stop = new AbortController();
     const pending = at.network.stall();
     const cycle = at.run(stop.signal);
     await Promise.race([pending, cycle]);
-    expect(at.kernel.defaultRoute(CHECK_TABLE)?.gateway).toBe(ISP1.ip); // probing isp1 right now
     stop.abort();
     await cycle;
 
-    const commands = at.commands();
-    expect(routeWrites(commands)).toEqual([]);
-    expect(commands.at(-1)).toBe('ip -4 -force -batch -');
-    expectCheckTableClosed(at);
+    expect(routeWrites(at.commands())).toEqual([]);
+    expectProbePaths(at);
     expect(at.kernel.defaultRoute()?.gateway).toBe(ISP1.ip);
     expect(kinds(at.logged())).toEqual([]);
     expect(await at.hookCalls()).toEqual([]);

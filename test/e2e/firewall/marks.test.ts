@@ -72,7 +72,7 @@ describe('nftables marks (3 uplinks, a table per uplink, flush: none)', () => {
     expect((await h.logLines()).join('\n')).toMatch(
       /INFO ip rules: added pref 1100 lookup 254 suppress_prefixlength 0, pref 1101 fwmark 0x1\/0xff lookup 101, .*\n.*INFO nftables: loaded table inet netgwm; new connections get mark 0x1 \(isp1\)/,
     );
-    expect(await h.checkTableLeftovers()).toEqual([]);
+    expect(await h.probePaths()).toEqual(h.expectedProbePaths());
   });
 
   it('netgwm nft --print shows that ruleset, as a file nft accepts, and its ip rules', async () => {
@@ -154,6 +154,6 @@ describe('nftables marks (3 uplinks, a table per uplink, flush: none)', () => {
     } finally {
       await h.net.restoreOperator(1);
     }
-    expect(await h.checkTableLeftovers()).toEqual([]);
+    expect(await h.probePaths()).toEqual(h.expectedProbePaths());
   });
 });

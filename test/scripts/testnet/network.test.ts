@@ -265,7 +265,7 @@ describe('TestNetwork lifecycle', () => {
   });
 
   it('rejects bad options before creating anything', async () => {
-    await expect(TestNetwork.create({ uplinks: 9 })).rejects.toThrow(RangeError);
+    await expect(TestNetwork.create({ uplinks: 17 })).rejects.toThrow(RangeError);
     await expect(TestNetwork.create({ sites: 0 })).rejects.toThrow(RangeError);
     await expect(TestNetwork.create({ prefix: 'a b' })).rejects.toThrow(RangeError);
   });

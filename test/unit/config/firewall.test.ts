@@ -25,6 +25,8 @@ const config = (gateways: string, extra = '') => `gateways:\n${gateways}check_si
 const MARKED =
   '  isp1: {ip: 192.0.2.1, dev: wan_1, priority: 1, mark: 0x1, table: uplink1}\n  isp2: {ip: 192.0.2.5, dev: wan-2, priority: 2, mark: 0x2, table: 102}\n';
 const NFT = 'nftables: {enabled: true}\n';
+const PROBE1 = { mark: 0x4e470001, table: 195 };
+const PROBE2 = { mark: 0x4e470002, table: 196 };
 
 describe('firewall config', () => {
   it('fills in the defaults and resolves the gateway tables once', async () => {
@@ -40,8 +42,8 @@ describe('firewall config', () => {
     });
     expect(loaded.conntrack).toEqual({ flush: 'all' });
     expect(loaded.gateways).toEqual([
-      { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1', priority: 1, mark: 1, table: 'uplink1', table_id: 101 },
-      { name: 'isp2', ip: '192.0.2.5', dev: 'wan-2', priority: 2, mark: 2, table: 102, table_id: 102 },
+      { name: 'isp1', ip: '192.0.2.1', dev: 'wan_1', priority: 1, mark: 1, table: 'uplink1', table_id: 101, probe: PROBE1 },
+      { name: 'isp2', ip: '192.0.2.5', dev: 'wan-2', priority: 2, mark: 2, table: 102, table_id: 102, probe: PROBE2 },
     ]);
   });
 
@@ -81,10 +83,17 @@ describe('firewall config', () => {
       ['FILE: gateways.isp2.mark: expected a mark inside the default mask 0xff (see nftables.mask), got 0x200'],
     ],
     [
-      'a mark the probe mark carries under the mask',
-      config(MARKED, 'nftables: {mask: 0xffff0000}\n').replace('mark: 0x1,', 'mark: 0x4e470000,').replace('mark: 0x2,', 'mark: 0x10000,'),
+      'a mark equal to a probe mark',
+      config(MARKED, 'nftables: {mask: 0xffffffff}\n').replace('mark: 0x1,', 'mark: 0x4e470002,'),
       [
-        "FILE: gateways.isp1.mark: 0x4e470000 is also what probe.mark 0x4e470000 carries under nftables.mask (0xffff0000), so probes would count as isp1's traffic; pick another mark",
+        'FILE: gateways.isp1.mark: 0x4e470002 is the probe mark of gateway "isp2" (probe.mark + 2), so isp1\'s traffic would be routed as probes; pick another mark or another probe.mark',
+      ],
+    ],
+    [
+      'a table that is a probe table',
+      config(MARKED.replace('table: 102', 'table: 196'), NFT),
+      [
+        'FILE: gateways.isp2.table: expected the uplink\'s own routing table, got 196, which is the probe table of gateway "isp2" (check_table + 2); pick another table or another check_table',
       ],
     ],
     [

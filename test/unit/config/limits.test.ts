@@ -12,7 +12,7 @@ import { configFixture, type ConfigFixture } from './fixture.js';
 let fixture: ConfigFixture;
 
 beforeAll(async () => {
-  fixture = await configFixture('255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n4294967295\ttop\n');
+  fixture = await configFixture('255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n4294967293\ttop\n');
 });
 
 const GOOD = `gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  isp2: {ip: 192.0.2.5, dev: wan-2, priority: 2}\ncheck_sites: [198.51.100.1]\n`;
@@ -130,6 +130,20 @@ describe('config limits', () => {
       ['FILE: check_table: expected a routing table number from 1 to 4294967295, got "99999999999"'],
     ],
     ['check_table: 99999999999', `${GOOD}check_table: 99999999999\n`, [expect.stringMatching(/^FILE: check_table: /)]],
+    [
+      'a check_table that leaves no room for the probe tables',
+      `${GOOD}check_table: 4294967294\n`,
+      [
+        'FILE: check_table: expected a table that leaves room for one probe table per gateway (check_table + 1 … + 2) up to 4294967295, got 4294967294',
+      ],
+    ],
+    [
+      'a probe.mark that leaves no room for the probe marks',
+      `${GOOD}probe: {mark: 0xfffffffe}\n`,
+      [
+        'FILE: probe.mark: expected a mark that leaves room for one probe mark per gateway (probe.mark + 1 … + 2) up to 0xffffffff, got 0xfffffffe',
+      ],
+    ],
     ['check_table: 0', `${GOOD}check_table: 0\n`, [expect.stringMatching(/^FILE: check_table: /)]],
     ['check_table: "0"', `${GOOD}check_table: "0"\n`, ['FILE: check_table: expected a routing table number from 1 to 4294967295, got "0"']],
     [
@@ -225,7 +239,7 @@ describe('config limits', () => {
     ],
     ['names with "_", "-" and "." after the first character', withName('a_b-c.d9')],
     ['a 32-character name and a 15-byte dev', withName('a'.repeat(32)).replace('wan-2', 'x'.repeat(15))],
-    ['the largest numbers', `${GOOD}min_uptime: 2147483\nhook_timeout: 2147483\ncheck_table: 4294967295\n`],
+    ['the largest numbers', `${GOOD}min_uptime: 2147483\nhook_timeout: 2147483\ncheck_table: 4294967293\n`],
     ['the largest table by name', `${GOOD}check_table: top\n`],
     [
       '64 gateways',

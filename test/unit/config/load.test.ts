@@ -27,7 +27,7 @@ check_all_gateways: yes
 mode: thebestone
 `);
     expect(config.gateways.map((g) => g.name)).toEqual(['thebestone', 'notsogood', 'gprsbackup']);
-    expect(config.gateways[2]).toEqual({ name: 'gprsbackup', dev: 'ppp333', priority: 3 });
+    expect(config.gateways[2]).toEqual({ name: 'gprsbackup', dev: 'ppp333', priority: 3, probe: { mark: 0x4e470003, table: 197 } });
     expect(config.check_all_gateways).toBe(true); // YAML 1.1 "yes", as PyYAML read it
     expect(config.mode).toBe('thebestone');
     expect(config.min_uptime).toBe(900);
@@ -58,6 +58,16 @@ mode: thebestone
     );
     expect(config.gateways.map((g) => g.name)).toEqual(['a', 'b']);
     expect(config.check_table_id).toBe(100);
+    // Probe paths follow the file's order, not the priority: adding a better gateway at the end moves no path.
+    expect(config.gateways.map((g) => [g.name, g.probe])).toEqual([
+      ['a', { mark: 0x4e470002, table: 102 }],
+      ['b', { mark: 0x4e470001, table: 101 }],
+    ]);
+  });
+
+  it('gives the probe tables around the system tables 253-255 the next numbers', async () => {
+    const { config } = await load(`${GOOD.replace('check_sites', '  isp3: {dev: ppp0, priority: 3}\ncheck_sites')}check_table: 251\n`);
+    expect(config.gateways.map((g) => g.probe.table)).toEqual([252, 256, 257]);
   });
 
   it.each([

@@ -4,9 +4,9 @@ import { chooseGateway, formatDuration, probeOrder, probingDone, type DecisionIn
 import { emptyState, type Observations, type State } from '../../../src/core/types.js';
 
 const gateways: Gateway[] = [
-  { name: 'isp1', ip: '192.0.2.1', priority: 1 },
-  { name: 'isp2', ip: '192.0.2.5', priority: 2 },
-  { name: 'isp3', dev: 'ppp0', priority: 3 },
+  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195 } },
+  { name: 'isp2', ip: '192.0.2.5', priority: 2, probe: { mark: 0x4e470002, table: 196 } },
+  { name: 'isp3', dev: 'ppp0', priority: 3, probe: { mark: 0x4e470003, table: 197 } },
 ];
 const MIN_UPTIME_S = 60;
 
@@ -273,8 +273,8 @@ describe('probeOrder and probingDone', () => {
 
   it('names that every object inherits (constructor, toString) count as not yet probed, not stable, not known', () => {
     const named: Gateway[] = [
-      { name: 'constructor', ip: '192.0.2.1', priority: 1 },
-      { name: 'toString', ip: '192.0.2.5', priority: 2 },
+      { name: 'constructor', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195 } },
+      { name: 'toString', ip: '192.0.2.5', priority: 2, probe: { mark: 0x4e470002, table: 196 } },
     ];
     const input = { ...base, gateways: named, current: 'toString', observations: observe({ toString: true }) };
     expect(probingDone(input)).toBe(false);

@@ -53,10 +53,28 @@ export function fakeKernel(options: KernelOptions = {}) {
     mainRefuses: undefined as string | undefined,
     /** The main table takes a change, then its owner (another daemon) puts the old routes back at once. */
     mainReverts: false,
+    /** Devices whose link is down: the kernel refuses routes through them. */
+    downLinks: new Set<string>(),
 
-    /** The default route of `table` (main unless given). */
+    /** A link goes down (its routes go, in every table, as the kernel does) or up again. */
+    setLink(dev: string, up: boolean): void {
+      if (up) {
+        kernel.downLinks.delete(dev);
+        return;
+      }
+      kernel.downLinks.add(dev);
+      for (const [id, routes] of kernel.tables) {
+        const left = routes.filter((route) => route.dev !== dev);
+        if (left.length > 0 || id === MAIN_TABLE) kernel.tables.set(id, left);
+        else kernel.tables.delete(id);
+      }
+    },
+
+    /** The default route of `table` (main unless given) the kernel uses: lowest metric first. */
     defaultRoute(table = MAIN_TABLE): KernelRoute | undefined {
-      return kernel.tables.get(table)?.find((route) => route.dst === 'default');
+      return [...(kernel.tables.get(table) ?? [])]
+        .filter((route) => route.dst === 'default')
+        .sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
     },
 
     /** The default route a packet carrying `mark` takes, after the policy rules. */
@@ -65,6 +83,8 @@ export function fakeKernel(options: KernelOptions = {}) {
         const mask = Number(rule.fwmask ?? 0xffffffff);
         if (rule.fwmark !== undefined && (mark & mask) >>> 0 !== Number(rule.fwmark)) continue;
         const route = kernel.defaultRoute(Number(rule.table));
+        // An unreachable route ends the lookup: the packet goes nowhere.
+        if (route?.type === 'unreachable') return undefined;
         if (route && rule.suppress_prefixlen !== 0) return route;
       }
       return undefined;
@@ -77,15 +97,18 @@ export function fakeKernel(options: KernelOptions = {}) {
       while (words[0]?.startsWith('-') && words[0] !== '-') flags.add(words.shift()!);
       if (!flags.has('-batch')) return run(words, flags);
       let failed = '';
+      let stdout = '';
       const lines = (input ?? '').split('\n');
       for (const [index, line] of lines.entries()) {
         if (line.trim() === '') continue;
         const result = run(line.trim().split(/\s+/), flags);
+        // Each listing prints its own JSON line.
+        if (result?.stdout) stdout += `${result.stdout}\n`;
         if (!result?.exitCode) continue;
         failed += `${result.stderr}Command failed -:${index + 1}\n`;
         if (!flags.has('-force')) break;
       }
-      return failed ? { exitCode: 1, stderr: failed } : undefined;
+      return failed ? { exitCode: 1, stderr: failed, stdout } : { stdout };
     },
   };
 
@@ -124,6 +147,12 @@ export function fakeKernel(options: KernelOptions = {}) {
   }
 
   function route(verb: string, words: string[], flags: Set<string>): Answer {
+    if ((verb === 'show' || verb === 'list') && words.join(' ') === 'table all') {
+      const all = [...kernel.tables].flatMap(([id, routes]) =>
+        routes.map((entry) => (id === MAIN_TABLE ? entry : { ...entry, table: String(id) })),
+      );
+      return listing(all, flags);
+    }
     const wanted = parseRoute(words);
     const id = wanted.table ?? MAIN_TABLE;
     const routes = kernel.tables.get(id) ?? [];
@@ -170,6 +199,7 @@ export function fakeKernel(options: KernelOptions = {}) {
       ];
     const dev = wanted.dev ?? (wanted.gateway === undefined ? undefined : options.links?.[wanted.gateway]);
     if (dev === undefined) throw new RefusedError('Error: Nexthop has invalid gateway.');
+    if (kernel.downLinks.has(dev)) throw new RefusedError('Error: Nexthop device is not up.');
     const entry: KernelRoute = {
       dst: wanted.dst!,
       ...(wanted.gateway && { gateway: wanted.gateway }),

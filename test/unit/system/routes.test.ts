@@ -5,14 +5,15 @@ import {
   describeDefaultRoute,
   matchGateway,
   ownDefaultRoute,
+  defaultRoutesOf,
   parseDefaultRoutes,
   type DefaultRoute,
 } from '../../../src/system/routes.js';
 
 const gateways: Gateway[] = [
-  { name: 'isp1', ip: '192.0.2.1', priority: 1 },
-  { name: 'isp2', ip: '192.0.2.5', dev: 'wan-2', priority: 2 },
-  { name: 'lte', dev: 'ppp.0_x', priority: 3 },
+  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195 } },
+  { name: 'isp2', ip: '192.0.2.5', dev: 'wan-2', priority: 2, probe: { mark: 0x4e470002, table: 196 } },
+  { name: 'lte', dev: 'ppp.0_x', priority: 3, probe: { mark: 0x4e470003, table: 197 } },
 ];
 
 describe('parseDefaultRoutes', () => {
@@ -45,6 +46,24 @@ describe('parseDefaultRoutes', () => {
     ]);
     expect(parseDefaultRoutes('')).toEqual([]);
     expect(parseDefaultRoutes('[]')).toEqual([]);
+  });
+});
+
+describe('defaultRoutesOf', () => {
+  it("takes the main table's defaults from `ip -N -j route show table all`, with the route types by name", () => {
+    // As ip -N prints them: numbers for types and tables, no table for main.
+    const routes = [
+      { dst: 'default', gateway: '192.0.2.1', dev: 'wan_1', metric: 10, flags: [] },
+      { type: '6', dst: 'default', metric: 5, flags: [] },
+      { dst: 'default', gateway: '192.0.2.5', dev: 'wan-2', table: '196', flags: [] },
+      { type: '7', dst: 'default', table: '196', metric: 4294967295, flags: [] },
+      { dst: '192.0.2.0/30', dev: 'wan_1', protocol: '2', scope: '253', flags: [] },
+      { type: '2', dst: '192.0.2.2', dev: 'wan_1', table: '255', flags: [] },
+    ];
+    expect(defaultRoutesOf(routes)).toEqual([
+      { type: 'blackhole', gateway: undefined, dev: undefined, metric: 5 },
+      { type: 'unicast', gateway: '192.0.2.1', dev: 'wan_1', metric: 10 },
+    ]);
   });
 });
 

@@ -1,0 +1,178 @@
+// Probe paths: per gateway, `ip rule fwmark MARK lookup TABLE` and, in TABLE, a default route via
+// that gateway, installed once and kept. Pure: given what `ip -N -j rule list` and `ip -N -j
+// route show table all` printed, it says which `ip -batch` lines bring the kernel to what the
+// config wants, and changes nothing that is right.
+//
+// Each probe table also holds `unreachable default metric 4294967295`: when the kernel deletes
+// the gateway's route (its link went down), a probe must fail at once, not fall through the rule
+// to the main table and come back through another uplink, which would make a dead gateway look
+// alive. A lookup that meets the unreachable route fails, so `ip route add … via` still resolves
+// the gateway's address in the main table (the kernel falls back to a full lookup then).
+import { hex } from './ruleset.js';
+
+/** A rule as `ip -N -j -4 rule list` prints it. */
+export interface IpRule {
+  priority: number;
+  src?: string;
+  table?: string;
+  fwmark?: string;
+  fwmask?: string;
+  [key: string]: unknown;
+}
+
+/** A route as `ip -N -j -4 route show table all` prints it (no `table` in the main table; `type` absent for unicast). */
+export interface IpRoute {
+  type?: string;
+  dst: string;
+  gateway?: string;
+  dev?: string;
+  table?: string;
+  metric?: number;
+  flags?: string[];
+  [key: string]: unknown;
+}
+
+/** One gateway's probe path: packets with `mark` look up `table`, whose default route goes via the gateway. */
+export interface ProbePath {
+  gateway: string;
+  mark: number;
+  table: number;
+  via?: string;
+  dev?: string;
+}
+
+export interface ProbePathsWanted {
+  /** Preference of every probe rule (`probe.rule_pref`). */
+  pref: number;
+  paths: ProbePath[];
+  /** Tables whose rules and routes are netgwm's: the old check table and the probe tables any config could give. */
+  ownedTables: ReadonlySet<number>;
+  /** Marks a probe rule at `pref` may carry: `probe.mark` itself (the old layout) and those above it. */
+  ownedMarks: ReadonlySet<number>;
+}
+
+/** A line for `ip -4 -force -batch -`, and the gateway whose path it installs (none for a removal). */
+export interface ProbePathLine {
+  line: string;
+  gateway?: string;
+}
+
+export interface ProbePathsPlan {
+  /** Removals first, then per gateway what its path lacks; empty when all is right. */
+  lines: ProbePathLine[];
+  /** Gateway → the dev its probe route uses, for the paths already in place. */
+  devices: Record<string, string>;
+}
+
+/**
+ * The probe table of gateway number `index` (1-based; 0 gives check_table itself, the old single
+ * table): `checkTable + index`, skipping the system tables 253-255 (default, main, local).
+ */
+export function probeTableId(checkTable: number, index: number): number {
+  const table = checkTable + index;
+  return checkTable < 253 && table >= 253 ? table + 3 : table;
+}
+
+/** The metric of the unreachable guard: after any real default route. */
+export const GUARD_METRIC = 0xffffffff;
+const MAIN_TABLE = 254;
+/** unspec, default, main, local: never netgwm's, whatever range it is given. */
+const SYSTEM_TABLES = new Set([0, 253, MAIN_TABLE, 255]);
+// Keys a probe rule may have; a rule with any other (iif, to, …) is not the wanted one.
+const RULE_KEYS = new Set(['priority', 'src', 'table', 'fwmark', 'fwmask']);
+
+/** `fwmark 0x4e470001 lookup 195 pref 1000`: the words after `ip rule add`. */
+export function probeRuleWords(path: Pick<ProbePath, 'mark' | 'table'>, pref: number): string {
+  return `fwmark ${hex(path.mark)} lookup ${path.table} pref ${pref}`;
+}
+
+/** `default via 192.0.2.1 dev eth1 table 195`: the words after `ip route add`. */
+export function probeRouteWords(path: ProbePath): string {
+  return ['default', ...(path.via ? ['via', path.via] : []), ...(path.dev ? ['dev', path.dev] : []), 'table', String(path.table)].join(' ');
+}
+
+export function guardRouteWords(table: number): string {
+  return `unreachable default metric ${GUARD_METRIC} table ${table}`;
+}
+
+export function planProbePaths(rules: IpRule[], routes: IpRoute[], wanted: ProbePathsWanted): ProbePathsPlan {
+  const byTable = new Map(wanted.paths.map((path) => [path.table, path]));
+  const lines: ProbePathLine[] = [];
+  const devices: Record<string, string> = {};
+
+  const kept = new Set<number>();
+  for (const rule of rules.filter((candidate) => ownsRule(candidate, wanted))) {
+    const path = byTable.get(Number(rule.table));
+    if (path && !kept.has(path.table) && isWantedRule(rule, path, wanted.pref)) kept.add(path.table);
+    else lines.push({ line: `rule del ${ruleSelector(rule)}` });
+  }
+
+  const tables = new Map<number, IpRoute[]>();
+  for (const route of routes) {
+    const table = route.table === undefined ? MAIN_TABLE : Number(route.table);
+    if (ownsTable(table, wanted)) tables.set(table, [...(tables.get(table) ?? []), route]);
+  }
+  for (const table of tables.keys()) if (!byTable.has(table)) lines.push({ line: `route flush table ${table}` });
+
+  for (const path of wanted.paths) {
+    const present = tables.get(path.table) ?? [];
+    const gatewayRoute = present.find((route) => isGatewayRoute(route, path));
+    const guard = present.find(isGuard);
+    const extra = present.filter((route) => route !== gatewayRoute && route !== guard);
+    const add: string[] = [];
+    if (extra.length > 0) {
+      // Something else is in the table: start it again from empty.
+      lines.push({ line: `route flush table ${path.table}` });
+      add.push(`route add ${guardRouteWords(path.table)}`, `route add ${probeRouteWords(path)}`);
+    } else {
+      if (!guard) add.push(`route add ${guardRouteWords(path.table)}`);
+      if (gatewayRoute?.dev) devices[path.gateway] = gatewayRoute.dev;
+      else add.push(`route add ${probeRouteWords(path)}`);
+    }
+    if (!kept.has(path.table)) add.push(`rule add ${probeRuleWords(path, wanted.pref)}`);
+    lines.push(...add.map((line) => ({ line, gateway: path.gateway })));
+  }
+  // Removals first: a stale rule or route must be gone before its slot is filled again.
+  return { lines: [...lines.filter((entry) => !entry.gateway), ...lines.filter((entry) => entry.gateway)], devices };
+}
+
+/** A rule netgwm owns: it points into one of its tables, or carries a probe mark at the probe preference. */
+function ownsRule(rule: IpRule, wanted: ProbePathsWanted): boolean {
+  if (rule.table !== undefined && ownsTable(Number(rule.table), wanted)) return true;
+  return rule.priority === wanted.pref && rule.fwmark !== undefined && fullMask(rule) && wanted.ownedMarks.has(Number(rule.fwmark));
+}
+
+const ownsTable = (table: number, wanted: ProbePathsWanted) => wanted.ownedTables.has(table) && !SYSTEM_TABLES.has(table);
+
+function isWantedRule(rule: IpRule, path: ProbePath, pref: number): boolean {
+  return (
+    rule.priority === pref &&
+    (rule.src ?? 'all') === 'all' &&
+    Object.keys(rule).every((key) => RULE_KEYS.has(key)) &&
+    rule.fwmark !== undefined &&
+    Number(rule.fwmark) === path.mark &&
+    fullMask(rule)
+  );
+}
+
+const fullMask = (rule: IpRule) => rule.fwmask === undefined || Number(rule.fwmask) === 0xffffffff;
+
+/** The words that delete exactly this rule: its preference, mark and table. */
+function ruleSelector(rule: IpRule): string {
+  const mark = rule.fwmark === undefined ? '' : ` fwmark ${rule.fwmark}${rule.fwmask === undefined ? '' : `/${rule.fwmask}`}`;
+  return `pref ${rule.priority}${mark} lookup ${rule.table}`;
+}
+
+function isGatewayRoute(route: IpRoute, path: ProbePath): boolean {
+  return (
+    route.type === undefined &&
+    route.dst === 'default' &&
+    (route.metric ?? 0) === 0 &&
+    route.gateway === path.via &&
+    (path.dev === undefined || route.dev === path.dev)
+  );
+}
+
+// `ip -N` prints route types as numbers (7: unreachable).
+const isGuard = (route: IpRoute) =>
+  (route.type === '7' || route.type === 'unreachable') && route.dst === 'default' && route.metric === GUARD_METRIC;

@@ -1,0 +1,121 @@
+// The probe paths in the kernel (see src/core/probe-paths.ts): read with one `ip -batch` that
+// lists rules and routes, repaired with one `ip -force -batch` only when something is missing or
+// wrong, removed by `netgwm cleanup`.
+import type { Config } from '../config/load.js';
+import { LIMITS } from '../config/schema.js';
+import { own } from '../core/records.js';
+import { planProbePaths, probeTableId, type IpRoute, type IpRule, type ProbePathLine, type ProbePathsWanted } from '../core/probe-paths.js';
+import { describeRoute } from '../log/events.js';
+import type { Exec } from './exec.js';
+
+export type { IpRoute, IpRule } from '../core/probe-paths.js';
+
+export interface Routing {
+  rules: IpRule[];
+  routes: IpRoute[];
+}
+
+export interface ProbePathReport {
+  /** What was changed, one `ip` command each, for the log; empty when all was right. */
+  repaired: string[];
+  /** Gateway name → why its probe route could not be installed (e.g. its link is down). */
+  unreachable: Record<string, string>;
+  /** Gateway name → the dev its probe route uses (for link events). */
+  devices: Record<string, string>;
+}
+
+type ProbeConfig = Pick<Config, 'gateways' | 'probe' | 'check_table_id'>;
+
+/** Rules and every route of one family, in one spawn: `ip -N -j -batch -` prints one JSON line per command. */
+export async function readRouting(exec: Exec, family: 4 | 6 = 4): Promise<Routing> {
+  const { stdout } = await exec('ip', ['-N', '-j', `-${family}`, '-batch', '-'], { input: 'rule list\nroute show table all\n' });
+  const [rules, routes] = stdout.split('\n').filter((line) => line.trim() !== '');
+  return { rules: JSON.parse(rules ?? '[]') as IpRule[], routes: JSON.parse(routes ?? '[]') as IpRoute[] };
+}
+
+/** What the config wants, and what netgwm may remove: every table and mark a probe path of any config could use. */
+export function probePathsWanted(config: ProbeConfig, withPaths = true): ProbePathsWanted {
+  const ownTables = new Set(config.gateways.map((gateway) => gateway.table_id));
+  const ownedTables = new Set<number>();
+  const ownedMarks = new Set<number>();
+  for (let slot = 0; slot <= LIMITS.gateways; slot++) {
+    const table = probeTableId(config.check_table_id, slot);
+    if (table <= 0xffffffff && !ownTables.has(table)) ownedTables.add(table);
+    if (config.probe.mark + slot <= 0xffffffff) ownedMarks.add(config.probe.mark + slot);
+  }
+  const paths = withPaths
+    ? config.gateways.map((gateway) => ({ gateway: gateway.name, ...gateway.probe, via: gateway.ip, dev: gateway.dev }))
+    : [];
+  return { pref: config.probe.rule_pref, paths, ownedTables, ownedMarks };
+}
+
+/**
+ * Brings every gateway's probe path to what the config wants and removes stale ones (also the
+ * old single check table). Spawns nothing beyond the read when all is right; a path that cannot
+ * be installed (its link is down) is reported and does not stop the others.
+ */
+export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: Routing): Promise<ProbePathReport> {
+  const wanted = probePathsWanted(config);
+  const before = routing ?? (await readRouting(exec));
+  const plan = planProbePaths(before.rules, before.routes, wanted);
+  if (plan.lines.length === 0) return { repaired: [], unreachable: {}, devices: plan.devices };
+
+  const failures = await runBatch(exec, plan.lines);
+  const after = await readRouting(exec);
+  const again = planProbePaths(after.rules, after.routes, wanted);
+  const devices: Record<string, string> = {};
+  const unreachable: Record<string, string> = {};
+  for (const gateway of config.gateways) {
+    // In place only when nothing of its path is missing now (a route without its rule would let probes through main).
+    const missing = again.lines.some((entry) => entry.gateway === gateway.name);
+    const device = own(again.devices, gateway.name);
+    if (!missing && device !== undefined) {
+      devices[gateway.name] = device;
+      continue;
+    }
+    const why = plan.lines.map((entry, index) => (entry.gateway === gateway.name ? failures.get(index) : undefined)).find(Boolean);
+    unreachable[gateway.name] = `no route ${describeRoute(gateway)}: ${why ?? 'the kernel dropped it at once'}`;
+  }
+  return { repaired: plan.lines.filter((_, index) => !failures.has(index)).map((entry) => `ip ${entry.line}`), unreachable, devices };
+}
+
+/** Removes every probe path and the old check table (`netgwm cleanup`); returns what it removed. */
+export async function removeProbePaths(exec: Exec, config: ProbeConfig): Promise<string[]> {
+  const { rules, routes } = await readRouting(exec);
+  const { lines } = planProbePaths(rules, routes, probePathsWanted(config, false));
+  if (lines.length === 0) return [];
+  const failures = await runBatch(exec, lines);
+  if (failures.size > 0)
+    throw new Error(`could not remove ${[...failures].map(([index, why]) => `ip ${lines[index]!.line} (${why})`).join('; ')}`);
+  return lines.map((entry) => `ip ${entry.line}`);
+}
+
+/**
+ * Runs the lines with `-force`, so that one failing (a gateway whose link is down) does not stop
+ * the others; returns line index → the error `ip` printed for it.
+ */
+async function runBatch(exec: Exec, lines: ProbePathLine[]): Promise<Map<number, string>> {
+  const input = `${lines.map((entry) => entry.line).join('\n')}\n`;
+  const { stderr, exitCode } = await exec('ip', ['-4', '-force', '-batch', '-'], { input, reject: false });
+  const failures = batchFailures(stderr);
+  // ip did not get to the lines at all (not started, killed): every line failed.
+  if (exitCode !== 0 && failures.size === 0)
+    for (const index of lines.keys()) failures.set(index, stderr.trim() || `exit code ${exitCode}`);
+  return failures;
+}
+
+/** `ip -batch` prints each failing line's error, then `Command failed -:N` (N from 1). */
+export function batchFailures(stderr: string): Map<number, string> {
+  const failures = new Map<number, string>();
+  let message: string[] = [];
+  for (const text of stderr.split('\n')) {
+    const failed = /^Command failed -:(\d+)\s*$/.exec(text);
+    if (!failed) {
+      if (text.trim() !== '') message.push(text.trim());
+      continue;
+    }
+    failures.set(Number(failed[1]) - 1, message.join('; ') || 'failed');
+    message = [];
+  }
+  return failures;
+}

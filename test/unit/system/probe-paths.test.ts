@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { Gateway } from '../../../src/core/types.js';
+import { batchFailures, readRouting, removeProbePaths, syncProbePaths } from '../../../src/system/probe-paths.js';
+import { fakeExec } from './fake-exec.js';
+import { BOOT_RULES, fakeKernel } from './fake-kernel.js';
+
+const GATEWAYS: Gateway[] = [
+  { name: 'isp1', ip: '192.0.2.1', dev: 'wan1', priority: 1, probe: { mark: 0x4e470001, table: 195 } },
+  { name: 'isp2', ip: '198.51.100.1', priority: 2, probe: { mark: 0x4e470002, table: 196 } },
+  { name: 'lte', dev: 'ppp0', priority: 3, probe: { mark: 0x4e470003, table: 197 } },
+];
+const CONFIG = { gateways: GATEWAYS, check_table_id: 194, probe: { mark: 0x4e470000, rule_pref: 1000 } } as Parameters<
+  typeof syncProbePaths
+>[1];
+
+function router() {
+  const kernel = fakeKernel({ rules: BOOT_RULES, links: { '192.0.2.1': 'wan1', '198.51.100.1': 'wan2' } });
+  const exec = fakeExec((argv, input) => kernel.answer(argv, input));
+  return { kernel, exec, commands: () => exec.calls.splice(0).map((call) => call.argv.join(' ')) };
+}
+
+describe('syncProbePaths', () => {
+  it('installs every path in one batch, then finds them in place with one read and spawns nothing else', async () => {
+    const { kernel, exec, commands } = router();
+    const first = await syncProbePaths(exec, CONFIG);
+    expect(commands()).toEqual(['ip -N -j -4 -batch -', 'ip -4 -force -batch -', 'ip -N -j -4 -batch -']);
+    expect(first.repaired).toHaveLength(9);
+    expect(first).toMatchObject({ unreachable: {}, devices: { isp1: 'wan1', isp2: 'wan2', lte: 'ppp0' } });
+    expect(kernel.routeFor(0x4e470002)).toEqual({ dst: 'default', gateway: '198.51.100.1', dev: 'wan2' });
+    expect(kernel.routeFor(0)).toBeUndefined(); // unmarked packets: no probe path (main is empty here)
+
+    expect(await syncProbePaths(exec, CONFIG)).toEqual({
+      repaired: [],
+      unreachable: {},
+      devices: { isp1: 'wan1', isp2: 'wan2', lte: 'ppp0' },
+    });
+    expect(commands()).toEqual(['ip -N -j -4 -batch -']);
+  });
+
+  it('a gateway whose link is down is reported unreachable; the others are installed; its probes go nowhere', async () => {
+    const { kernel, exec } = router();
+    kernel.setLink('wan1', false);
+    const report = await syncProbePaths(exec, CONFIG);
+    expect(report.unreachable).toEqual({ isp1: 'no route via 192.0.2.1 dev wan1: Error: Nexthop device is not up.' });
+    expect(report.devices).toEqual({ isp2: 'wan2', lte: 'ppp0' });
+    expect(report.repaired).not.toContain('ip route add default via 192.0.2.1 dev wan1 table 195');
+    expect(kernel.routeFor(0x4e470001)).toBeUndefined(); // the unreachable guard, not main
+
+    kernel.setLink('wan1', true);
+    expect(await syncProbePaths(exec, CONFIG)).toEqual({
+      repaired: ['ip route add default via 192.0.2.1 dev wan1 table 195'],
+      unreachable: {},
+      devices: { isp1: 'wan1', isp2: 'wan2', lte: 'ppp0' },
+    });
+  });
+});
+
+describe('removeProbePaths', () => {
+  it('removes every probe path and the old check table, and nothing else', async () => {
+    const { kernel, exec } = router();
+    await syncProbePaths(exec, CONFIG);
+    kernel.rules.splice(1, 0, { priority: 1000, src: 'all', fwmark: '0x4e470000', table: '194' });
+    kernel.tables.set(194, [{ dst: 'default', gateway: '192.0.2.1', dev: 'wan1' }]);
+    kernel.tables.set(254, [{ dst: 'default', gateway: '192.0.2.1', dev: 'wan1' }]);
+    expect(await removeProbePaths(exec, CONFIG)).toEqual([
+      'ip rule del pref 1000 fwmark 0x4e470000 lookup 194',
+      'ip rule del pref 1000 fwmark 0x4e470001 lookup 195',
+      'ip rule del pref 1000 fwmark 0x4e470002 lookup 196',
+      'ip rule del pref 1000 fwmark 0x4e470003 lookup 197',
+      'ip route flush table 195',
+      'ip route flush table 196',
+      'ip route flush table 197',
+      'ip route flush table 194',
+    ]);
+    expect(kernel.rules).toEqual(BOOT_RULES);
+    expect([...kernel.tables.keys()]).toEqual([254]);
+    expect(await removeProbePaths(exec, CONFIG)).toEqual([]);
+  });
+});
+
+describe('readRouting', () => {
+  it('reads rules and routes in one spawn', async () => {
+    const exec = fakeExec(() => ({
+      stdout: '[{"priority":0,"src":"all","table":"255"}]\n[{"dst":"default","gateway":"192.0.2.1","dev":"wan1","flags":[]}]\n',
+    }));
+    expect(await readRouting(exec)).toEqual({
+      rules: [{ priority: 0, src: 'all', table: '255' }],
+      routes: [{ dst: 'default', gateway: '192.0.2.1', dev: 'wan1', flags: [] }],
+    });
+    expect(exec.calls).toEqual([{ argv: ['ip', '-N', '-j', '-4', '-batch', '-'], input: 'rule list\nroute show table all\n' }]);
+  });
+});
+
+describe('batchFailures', () => {
+  it("maps each failed line (from 1 in ip's count) to the error printed before it", () => {
+    const stderr = 'Error: Nexthop has invalid gateway.\nCommand failed -:2\nCannot find device "d9"\nCommand failed -:5\n';
+    expect(batchFailures(stderr)).toEqual(
+      new Map([
+        [1, 'Error: Nexthop has invalid gateway.'],
+        [4, 'Cannot find device "d9"'],
+      ]),
+    );
+  });
+});
