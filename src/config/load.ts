@@ -9,6 +9,7 @@ import { configSchema, GATEWAY_NAME_RULE, LIMITS, type ConfigFile } from './sche
 import { resolveRoutingTable } from './routing-tables.js';
 import { checkFirewall, type FirewallCheckOptions } from './firewall.js';
 import { checkReports } from './reports.js';
+import { checkHealth } from './health.js';
 import { escapeControl } from '../log/escape.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
@@ -163,7 +164,7 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   const table = await resolveRoutingTable(file.check_table, options.rtTablesRoot);
   if (typeof table === 'string') at('check_table', table);
   const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
-  for (const [key, message] of [...firewall.problems, ...checkReports(file)]) at(key, message);
+  for (const [key, message] of [...firewall.problems, ...checkReports(file), ...checkHealth(file)]) at(key, message);
   if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
 
   const here = dirname(path);
