@@ -149,10 +149,12 @@ function judge(health: GatewayHealth, round: RoundSummary, settings: HealthSetti
   const at = health.newestAt!;
   if (health.status === 'down') {
     let next = health;
-    if (!round.good) {
-      // Still unreachable: what the link shows counts from the next round on.
+    if (runs.bad >= settings.down) {
+      // Still unreachable: the link's quality counts from the next round on, so that an outage
+      // does not hold the gateway down until it leaves the window. A bad round now and then
+      // (random loss) restarts nothing.
       next = { ...next, judgeAfter: Math.max(next.judgeAfter, round.at) };
-      if (runs.bad >= settings.down && next.linkDown === undefined) next.reason = unreachableReason(next.rounds, settings);
+      if (next.linkDown === undefined) next.reason = unreachableReason(next.rounds, settings);
     }
     if (runs.good < settings.up) return { health: next };
     const quality = windowQuality(next, settings);
@@ -173,9 +175,12 @@ function judge(health: GatewayHealth, round: RoundSummary, settings: HealthSetti
   if (health.status === 'unknown') return runs.good > 0 ? moveTo(health, 'up', upReason(health, quality), at) : { health };
 
   const degradedBy = quality.full ? qualityProblem(quality, settings, 'degraded') : undefined;
-  if (health.status === 'up' && degradedBy) return moveTo(health, 'degraded', `degraded: ${degradedBy}`, at);
+  // Up and degraded judge the same window: judged again before the window renewed, they would
+  // mostly re-read the same echoes and follow its noise.
+  const settled = at - health.since >= settings.windowMs;
+  if (health.status === 'up' && degradedBy && settled) return moveTo(health, 'degraded', `degraded: ${degradedBy}`, at);
   if (health.status === 'degraded') {
-    if (quality.full && !qualityProblem(quality, settings, 'exit-degraded')) return moveTo(health, 'up', upReason(health, quality), at);
+    if (quality.full && settled && !qualityProblem(quality, settings, 'exit-degraded')) return moveTo(health, 'up', upReason(health, quality), at);
     return { health: { ...health, reason: `degraded: ${degradedBy ?? qualityProblem(quality, settings, 'exit-degraded')}` } };
   }
   return { health: { ...health, reason: upReason(health, quality) } };
