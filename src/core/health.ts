@@ -83,8 +83,8 @@ export interface HealthUpdate {
   change?: HealthChange;
 }
 
-/** Hard bound on the rounds kept, whatever the settings. */
-export const MAX_ROUNDS = 10_000;
+/** Hard bound on the rounds kept, whatever the settings (the config allows windows of fewer). */
+export const MAX_ROUNDS = 4000;
 
 /**
  * Leaving `degraded` needs loss ≤ lossUpPct × this (and RTT ≤ latencyUpMs × this): with only the
