@@ -3,21 +3,8 @@
 // and how often random loss makes a healthy gateway look down. Used by scripts/simulate-health.ts
 // (the figures in the README) and by test/unit/core/health-simulation.test.ts.
 import { initialHealth, observeRound, type HealthChange, type HealthSettings, type Round } from '../src/core/health.js';
+import { prng, type Random } from './prng.js';
 
-/** mulberry32: small, fast and seedable, so every figure can be reproduced. */
-export function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(items: readonly T[]): T => items[int(items.length)]! };
-}
-export type Random = ReturnType<typeof prng>;
 
 export interface Link {
   sites: number;
