@@ -5,7 +5,6 @@
 import { initialHealth, observeRound, type HealthChange, type HealthSettings, type Round } from '../src/core/health.js';
 import { prng, type Random } from './prng.js';
 
-
 export interface Link {
   sites: number;
   /** Each echo is lost with this probability, independently. */
@@ -28,14 +27,21 @@ export interface TimedChange extends HealthChange {
 }
 
 /** Rounds every intervalMs until `untilMs`, fed in the order they settle, as the echoer emits them. */
-export function runLink(settings: HealthSettings, link: Link, untilMs: number, random: Random, stop?: (change: TimedChange) => boolean): TimedChange[] {
+export function runLink(
+  settings: HealthSettings,
+  link: Link,
+  untilMs: number,
+  random: Random,
+  stop?: (change: TimedChange) => boolean,
+): TimedChange[] {
   const rounds: Array<{ round: Round; settledAt: number }> = [];
   for (let k = 0; k * settings.intervalMs < untilMs; k++) {
     const at = k * settings.intervalMs + random.next() * link.jitterMs;
     let settledAt = at;
     const echoes = Array.from({ length: link.sites }, (_, site) => {
       const rttMs = link.rttBaseMs - link.rttTailMs * Math.log(1 - random.next());
-      const lost = random.next() * 100 < link.lossPct || rttMs > settings.timeoutMs || (link.outageAt !== undefined && at + rttMs >= link.outageAt);
+      const lost =
+        random.next() * 100 < link.lossPct || rttMs > settings.timeoutMs || (link.outageAt !== undefined && at + rttMs >= link.outageAt);
       settledAt = Math.max(settledAt, at + (lost ? settings.timeoutMs : rttMs));
       return lost ? { site: `site${site}`, answered: false } : { site: `site${site}`, answered: true, rttMs };
     });
@@ -76,7 +82,13 @@ export function simulateOutages(settings: HealthSettings, link: Link, runs: numb
   for (let run = 0; run < runs; run++) {
     const outageAt = settings.windowMs + 2000 + random.next() * 10_000;
     const until = outageAt + settings.timeoutMs + (settings.down + 5) * settings.intervalMs + link.jitterMs;
-    const changes = runLink(settings, { ...link, outageAt }, until, random, (change) => change.to === 'down' && change.settledAt >= outageAt);
+    const changes = runLink(
+      settings,
+      { ...link, outageAt },
+      until,
+      random,
+      (change) => change.to === 'down' && change.settledAt >= outageAt,
+    );
     const down = changes.find((change) => change.to === 'down' && change.settledAt >= outageAt);
     if (down) detectionMs.push(down.settledAt - outageAt + switchMs);
     else missed++;

@@ -33,7 +33,8 @@ const chosen = healthSettings({ probe: { ...defaults, ...overrides } });
 
 const candidates: Array<[string, HealthSettings]> = [[Object.keys(overrides).length ? 'given' : 'defaults', chosen]];
 if (values.compare) {
-  const variant = (name: string, change: Partial<typeof defaults>) => candidates.push([name, healthSettings({ probe: { ...defaults, ...change } })]);
+  const variant = (name: string, change: Partial<typeof defaults>) =>
+    candidates.push([name, healthSettings({ probe: { ...defaults, ...change } })]);
   variant('as first planned', { interval: 0.2, timeout: 0.4 });
   variant('interval 0.125', { interval: 0.125 });
   variant('interval 0.2', { interval: 0.2 });
@@ -58,12 +59,15 @@ console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const [name, settings] of candidates) {
   const outage = simulateOutages(settings, DEFAULT_LINK, runs, seed);
   const lossyOutage = simulateOutages(settings, { ...DEFAULT_LINK, lossPct: 10 }, runs, seed);
-  const loss = [1, 2, 3].map((sites) => simulateLoss(settings, { ...DEFAULT_LINK, sites, lossPct: 10 }, lossRuns, MINUTES * 60_000, seed + sites));
+  const loss = [1, 2, 3].map((sites) =>
+    simulateLoss(settings, { ...DEFAULT_LINK, sites, lossPct: 10 }, lossRuns, MINUTES * 60_000, seed + sites),
+  );
   const perRun = (count: number) => (count / lossRuns).toFixed(3);
   const falseDowns = loss.map((figures) => `${perRun(figures.downs)} (${figures.runsWithDown}/${lossRuns} runs)`);
   const describe = `${name}: interval ${settings.intervalMs / 1000}, timeout ${settings.timeoutMs / 1000}, down ${settings.down}, up ${settings.up}, window ${settings.windowMs / 1000}`;
   const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-  const figures = (o: OutageFigures) => `${seconds(o.p50)} / ${seconds(o.p95)} / ${seconds(o.max)}${o.missed ? ` (${o.missed} missed)` : ''}`;
+  const figures = (o: OutageFigures) =>
+    `${seconds(o.p50)} / ${seconds(o.p95)} / ${seconds(o.max)}${o.missed ? ` (${o.missed} missed)` : ''}`;
   console.log(
     `| ${describe} | ${(2000 / settings.intervalMs).toFixed(1)} | ${figures(outage)} | ${figures(lossyOutage)} | ${falseDowns.join(' | ')} | ${perRun(loss[1]!.degradedChanges)} |`,
   );

@@ -58,7 +58,7 @@ export interface GatewayHealth {
   /** The latest rounds ordered by `at`: those within `window`, at least the last max(up, down), at most MAX_ROUNDS. */
   rounds: readonly RoundSummary[];
   /** Loss and RTT are judged only over rounds sent after this (an outage is not the link's quality). */
-  judgeAfter: number;
+  judgeAfter?: number;
   /** Rounds sent before this tell about a time before the link went down: ignored. */
   ignoreBefore?: number;
   /** The newest `at` seen, to tell a late round from a clock that stepped back. */
@@ -94,7 +94,7 @@ export const MAX_ROUNDS = 4000;
 export const DEGRADED_EXIT = 0.5;
 
 export function initialHealth(now: number): GatewayHealth {
-  return { status: 'unknown', since: now, reason: 'unknown: not probed yet', rounds: [], judgeAfter: -Infinity, lastEchoes: [] };
+  return { status: 'unknown', since: now, reason: 'unknown: not probed yet', rounds: [], lastEchoes: [] };
 }
 
 export function isUsable(health: GatewayHealth): boolean {
@@ -119,8 +119,10 @@ export function observeRound(health: GatewayHealth, round: Round, settings: Heal
   // A round may settle after a newer one (a lost echo waits for its timeout); one older than that
   // means the clock stepped back, and the window's times mean nothing any more.
   if (health.newestAt !== undefined && round.at < health.newestAt - settings.timeoutMs - settings.intervalMs) {
-    next = { ...next, rounds: [], judgeAfter: -Infinity, newestAt: undefined, since: Math.min(health.since, round.at) };
+    next = { ...next, rounds: [], since: Math.min(health.since, round.at) };
+    delete next.judgeAfter;
     delete next.ignoreBefore;
+    delete next.newestAt;
   }
   const summary = summarize(round, settings);
   next.rounds = keepWindow(insertByTime(next.rounds, summary), settings);
@@ -131,7 +133,11 @@ export function observeRound(health: GatewayHealth, round: Round, settings: Heal
   return judge(next, summary, settings);
 }
 
-export function observeLink(health: GatewayHealth, link: { up: boolean; dev: string; at: number }, _settings: HealthSettings): HealthUpdate {
+export function observeLink(
+  health: GatewayHealth,
+  link: { up: boolean; dev: string; at: number },
+  _settings: HealthSettings,
+): HealthUpdate {
   if (!link.up) {
     // Rounds sent before the carrier went are history, and so is the window's quality.
     const next: GatewayHealth = { ...health, rounds: [], judgeAfter: link.at, ignoreBefore: link.at, linkDown: link.dev };
@@ -153,7 +159,7 @@ function judge(health: GatewayHealth, round: RoundSummary, settings: HealthSetti
       // Still unreachable: the link's quality counts from the next round on, so that an outage
       // does not hold the gateway down until it leaves the window. A bad round now and then
       // (random loss) restarts nothing.
-      next = { ...next, judgeAfter: Math.max(next.judgeAfter, round.at) };
+      next = { ...next, judgeAfter: Math.max(next.judgeAfter ?? round.at, round.at) };
       if (next.linkDown === undefined) next.reason = unreachableReason(next.rounds, settings);
     }
     if (runs.good < settings.up) return { health: next };
@@ -180,8 +186,10 @@ function judge(health: GatewayHealth, round: RoundSummary, settings: HealthSetti
   const settled = at - health.since >= settings.windowMs;
   if (health.status === 'up' && degradedBy && settled) return moveTo(health, 'degraded', `degraded: ${degradedBy}`, at);
   if (health.status === 'degraded') {
-    if (quality.full && settled && !qualityProblem(quality, settings, 'exit-degraded')) return moveTo(health, 'up', upReason(health, quality), at);
-    return { health: { ...health, reason: `degraded: ${degradedBy ?? qualityProblem(quality, settings, 'exit-degraded')}` } };
+    if (quality.full && settled && !qualityProblem(quality, settings, 'exit-degraded'))
+      return moveTo(health, 'up', upReason(health, quality), at);
+    const still = degradedBy ?? qualityProblem(quality, settings, 'exit-degraded');
+    return { health: still ? { ...health, reason: `degraded: ${still}` } : health };
   }
   return { health: { ...health, reason: upReason(health, quality) } };
 }
@@ -246,7 +254,7 @@ interface WindowQuality {
 
 function windowQuality(health: GatewayHealth, settings: HealthSettings): WindowQuality {
   const newest = health.newestAt!;
-  const from = Math.max(health.judgeAfter, newest - settings.windowMs);
+  const from = Math.max(health.judgeAfter ?? -Infinity, newest - settings.windowMs);
   let [probed, answered, rttTotalMs, timed] = [0, 0, 0, 0];
   let oldest = Infinity;
   for (const round of health.rounds) {

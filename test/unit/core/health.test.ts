@@ -77,7 +77,11 @@ describe('observeRound: reachability', () => {
     { name: 'an unknown gateway is down after `down` bad rounds', rounds: ['nn', 'nn', 'nn'], statuses: '??d' },
     { name: 'a good round before the third bad one saves it', rounds: ['nn', 'nn', 'yn'], statuses: '??u' },
     { name: 'up falls after exactly `down` bad rounds', rounds: ['yy', 'nn', 'nn', 'nn'], statuses: 'uuud' },
-    { name: 'blips shorter than `down` change nothing', rounds: ['yy', 'nn', 'nn', 'yy', 'nn', 'yy', 'nn', 'nn', 'ny'], statuses: 'uuuuuuuuu' },
+    {
+      name: 'blips shorter than `down` change nothing',
+      rounds: ['yy', 'nn', 'nn', 'yy', 'nn', 'yy', 'nn', 'nn', 'ny'],
+      statuses: 'uuuuuuuuu',
+    },
     {
       name: 'down rises after exactly `up` good rounds',
       rounds: ['yy', 'nn', 'nn', 'nn', 'yy', 'yy', 'yy', 'yy'],
@@ -241,6 +245,21 @@ describe('the window', () => {
     const after = play(repeat('yy', 12), SETTINGS, health, 6);
     expect(after.changes).toEqual([]);
     expect(after.health.reason).toBe('up: 2/2 sites, loss 0 %, rtt 10 ms');
+  });
+
+  it('a degraded gateway keeps its status and reason through a clock step back until the window is full again', () => {
+    const fifth = ['yy', 'yy', 'yn', 'yy', 'yn'];
+    const degraded = play([...fifth, ...fifth, ...fifth], SETTINGS, initialHealth(0), 100).health;
+    expect(degraded.status).toBe('degraded');
+    const { health, change } = observeRound(degraded, { at: 1000, echoes: echoes('yy') }, SETTINGS);
+    expect(change).toBeUndefined();
+    expect(health).toMatchObject({ status: 'degraded', reason: degraded.reason });
+  });
+
+  it('is plain data: it survives JSON (a state file) unchanged', () => {
+    for (const health of [play(['yy', 'yn']).health, play(['nn', 'nn', 'nn']).health, initialHealth(5)]) {
+      expect(JSON.parse(JSON.stringify(health))).toEqual(health);
+    }
   });
 
   it('stays bounded by time and count', () => {
