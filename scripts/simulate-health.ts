@@ -3,6 +3,7 @@
 // and ~50 ms of switching included) and false downs in 30 min of random loss, for 1, 2 and 3 sites.
 //   npx tsx scripts/simulate-health.ts [--runs 2000] [--loss-runs 200] [--seed N] [--compare]
 //     [--interval S] [--timeout S] [--down N] [--up N] [--window S] [--loss_down PCT] [--loss_up PCT]
+//     [--rtt MS] (the RTT's base, default 10 ms)
 // --compare adds other candidate settings side by side.
 import { parseArgs } from 'node:util';
 import type { HealthSettings } from '../src/core/health.js';
@@ -16,6 +17,7 @@ const { values } = parseArgs({
     'loss-runs': { type: 'string', default: '200' },
     seed: { type: 'string', default: '20261130' },
     compare: { type: 'boolean', default: false },
+    rtt: { type: 'string', default: String(DEFAULT_LINK.rttBaseMs) },
     interval: { type: 'string' },
     timeout: { type: 'string' },
     down: { type: 'string' },
@@ -49,19 +51,20 @@ const runs = Number(values.runs);
 const lossRuns = Number(values['loss-runs']);
 const seed = Number(values.seed);
 const MINUTES = 30;
+const link = { ...DEFAULT_LINK, rttBaseMs: Number(values.rtt) };
 
 console.log(`seed ${seed}; ${runs} outages at random moments; ${lossRuns} runs of ${MINUTES} min at 10 % loss per site`);
-console.log('RTT 10 ms + exponential tail (mean 5 ms), rounds up to 5 ms late, outage → route moved includes 50 ms of switching\n');
+console.log(
+  `RTT ${link.rttBaseMs} ms + exponential tail (mean ${link.rttTailMs} ms), rounds up to ${link.jitterMs} ms late, outage → route moved includes 50 ms of switching\n`,
+);
 console.log(
   '| settings | echoes/s per gateway (2 sites) | outage p50 / p95 / max | same at 10 % loss | false downs / 30 min at 10 % loss, 1 site | 2 sites | 3 sites | up↔degraded changes / 30 min, 2 sites |',
 );
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const [name, settings] of candidates) {
-  const outage = simulateOutages(settings, DEFAULT_LINK, runs, seed);
-  const lossyOutage = simulateOutages(settings, { ...DEFAULT_LINK, lossPct: 10 }, runs, seed);
-  const loss = [1, 2, 3].map((sites) =>
-    simulateLoss(settings, { ...DEFAULT_LINK, sites, lossPct: 10 }, lossRuns, MINUTES * 60_000, seed + sites),
-  );
+  const outage = simulateOutages(settings, link, runs, seed);
+  const lossyOutage = simulateOutages(settings, { ...link, lossPct: 10 }, runs, seed);
+  const loss = [1, 2, 3].map((sites) => simulateLoss(settings, { ...link, sites, lossPct: 10 }, lossRuns, MINUTES * 60_000, seed + sites));
   const perRun = (count: number) => (count / lossRuns).toFixed(3);
   const falseDowns = loss.map((figures) => `${perRun(figures.downs)} (${figures.runsWithDown}/${lossRuns} runs)`);
   const describe = `${name}: interval ${settings.intervalMs / 1000}, timeout ${settings.timeoutMs / 1000}, down ${settings.down}, up ${settings.up}, window ${settings.windowMs / 1000}`;
