@@ -73,8 +73,27 @@ const probeSchema = z.strictObject({
   method: z.enum(['auto', 'icmp', 'ping']).default('auto'),
   /** Echo requests per site, sent back to back (ping(8) waits 1 s between them). */
   count: z.number().int().min(1).max(10).default(2),
-  /** Seconds to wait for the replies. */
-  timeout: z.number().positive().max(30).default(1),
+  /** Seconds to wait for the replies (one-shot `run`) or for each echo (the daemon's rounds). */
+  timeout: z.number().positive().max(30).default(0.5),
+  // The daemon's continuous monitoring (see src/core/health.ts and src/config/health.ts).
+  /** Seconds between rounds: each round sends one echo to every check site through every gateway. */
+  interval: z.number().min(0.05).max(60).default(0.15),
+  /** Consecutive rounds with fewer than min_sites answering that make a gateway down. */
+  down: z.number().int().min(1).max(100).default(3),
+  /** Consecutive good rounds (within loss_up and latency_up) that bring it back up. */
+  up: z.number().int().min(1).max(1000).default(10),
+  /** Sites that must answer for a round to count as good. */
+  min_sites: z.number().int().min(1).max(LIMITS.checkSites).default(1),
+  /** Seconds of the latest rounds over which loss and mean RTT are judged. */
+  window: z.number().min(1).max(3600).default(30),
+  /** Percent of echoes lost over the window that makes a gateway down. */
+  loss_down: z.number().gt(0).max(100).default(30),
+  /** Percent lost at most for a gateway to come (back) up; above it, an up gateway is degraded. */
+  loss_up: z.number().min(0).max(100).default(10),
+  /** Milliseconds of mean RTT over the window that make a gateway down; absent: latency is not judged. */
+  latency_down: z.number().positive().max(60_000).optional(),
+  /** Milliseconds of mean RTT at most to come (back) up; above it, an up gateway is degraded. */
+  latency_up: z.number().positive().max(60_000).optional(),
   /** SO_MARK of the probe packets; an `ip rule fwmark` sends only them to the check table. */
   mark: mark.default(0x4e470000),
   /** Preference of that rule; it must come before any rule that could catch the probes. */

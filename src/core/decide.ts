@@ -143,6 +143,7 @@ function rememberObservations(input: DecisionInput): { state: State; events: Cor
 function describeDown(name: string, observation: GatewayObservation | undefined): string {
   if (!observation) return `${name} not probed`;
   if (observation.error) return `${name} down, ${observation.error}`;
+  if (observation.reason) return `${name} ${observation.reason}`;
   const probed = observation.sites.filter((site) => !site.skipped);
   return `${name} down, ${probed.filter((site) => site.answered).length}/${probed.length} sites answered`;
 }

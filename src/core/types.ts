@@ -48,6 +48,8 @@ export interface GatewayObservation {
   sites: SiteObservation[];
   /** Why no site could be probed at all (e.g. the kernel has no route to the gateway). */
   error?: string;
+  /** Why the gateway has its status, from its health (src/core/health.ts), e.g. `down: loss 42 % ≥ 30 % over 10 s`. */
+  reason?: string;
 }
 
 /** This cycle's probe results, keyed by gateway name; gateways not probed are absent. */

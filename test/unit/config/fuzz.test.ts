@@ -13,24 +13,10 @@ import { loadConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { configFixture } from './fixture.js';
+import { prng, type Random } from '../../../scripts/prng.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x6e677771);
-
-/** mulberry32: small, fast, good enough to pick mutations. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(items: readonly T[]): T => items[int(items.length)]! };
-}
-type Random = ReturnType<typeof prng>;
 
 const BASE = {
   gateways: {

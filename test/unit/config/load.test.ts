@@ -45,7 +45,20 @@ mode: thebestone
       log_format: 'text',
       hook_timeout: 30,
       check_table: 'netgwm_check',
-      probe: { count: 2, timeout: 1, mark: 0x4e470000, rule_pref: 1000, resolve_timeout: 1 },
+      probe: {
+        count: 2,
+        timeout: 0.5,
+        mark: 0x4e470000,
+        rule_pref: 1000,
+        resolve_timeout: 1,
+        interval: 0.15,
+        down: 3,
+        up: 10,
+        min_sites: 1,
+        window: 30,
+        loss_down: 30,
+        loss_up: 10,
+      },
     });
     // No default: a `mode` not written lets `netgwm use` decide; a written one (even auto) wins over it.
     expect(config).not.toHaveProperty('mode');

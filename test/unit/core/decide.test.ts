@@ -92,6 +92,23 @@ describe('chooseGateway', () => {
     );
   });
 
+  it("a health observation's reason says why the current gateway is down", () => {
+    const { state } = play([{ t: 0, up: { isp1: true, isp2: true }, expect: 'isp1' }]);
+    const reason = 'down: loss 42 % ≥ 30 % over 30 s';
+    const decision = chooseGateway({
+      gateways,
+      minUptimeMs: 0,
+      checkAllGateways: false,
+      mode: 'auto',
+      state,
+      current: 'isp1',
+      observations: { isp1: { up: false, sites: [], reason }, isp2: { up: true, sites: [] } },
+      now: 1_800_000_060_000,
+    });
+    expect(decision.target?.name).toBe('isp2');
+    expect(decision.reason).toBe('isp1 down: loss 42 % ≥ 30 % over 30 s');
+  });
+
   it('primary returns: no failback before min_uptime, failback once stable', () => {
     play(
       [
