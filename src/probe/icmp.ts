@@ -45,20 +45,21 @@ export interface PingResult {
   error?: string;
 }
 
-// The slice of net-ping's (untyped, CommonJS) API this module uses.
-type EchoCallback = (error: Error | null, target: string, sent?: Date, received?: Date) => void;
+// The slice of net-ping's (untyped, CommonJS) API this module and echoes.ts use.
+export type EchoCallback = (error: Error | null, target: string, sent?: Date, received?: Date) => void;
 interface NetPingRequest {
   callback: EchoCallback;
 }
-interface NetPingSession {
+export interface NetPingSession {
   pingHost(target: string, callback: EchoCallback): unknown;
   getSocket(): { setOption(level: number, option: number, value: number): void };
   close(): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
   /** Internal hook net-ping calls right after sendto() for each request (looked up per send). */
   onSocketSend(request: NetPingRequest, error: Error | null, bytes?: number): void;
 }
-interface NetPingModule {
+export interface NetPingModule {
   createSession(options: { sessionId: number; retries: number; timeout: number; networkProtocol: number }): NetPingSession;
   NetworkProtocol: { IPv4: number; IPv6: number };
 }
@@ -71,7 +72,7 @@ const MAX_SESSION_ID = 65534;
 let netPing: NetPingModule | undefined;
 
 /** Loads net-ping on first use so that importing this module never loads the native addon. */
-function requireNetPing(): NetPingModule {
+export function requireNetPing(): NetPingModule {
   if (netPing === undefined) {
     try {
       netPing = createRequire(import.meta.url)('net-ping') as NetPingModule;
@@ -117,9 +118,13 @@ function allocateSessionId(): number | undefined {
   return undefined;
 }
 
-type OpenedSession = { session: NetPingSession; sessionId: number } | { error: string };
+export type OpenedSession = { session: NetPingSession; sessionId: number } | { error: string };
 
-function openSession(np: NetPingModule, address: string, options: PingOptions): OpenedSession {
+/**
+ * A session with an identifier no other open session has (trap 1), of `address`'s family
+ * (trap 2), held until closeSession() (trap 4). Every echo waits `timeoutMs` for its reply.
+ */
+export function openSession(np: NetPingModule, address: string, options: Pick<PingOptions, 'timeoutMs' | 'mark'>): OpenedSession {
   const sessionId = allocateSessionId();
   if (sessionId === undefined) return { error: 'socket: no free ICMP identifier' };
   let session: NetPingSession;
@@ -146,7 +151,7 @@ function openSession(np: NetPingModule, address: string, options: PingOptions): 
   return { session, sessionId };
 }
 
-function closeSession(sessionId: number, session: NetPingSession): void {
+export function closeSession(sessionId: number, session: NetPingSession): void {
   openSessions.delete(sessionId);
   session.close();
 }
@@ -155,7 +160,7 @@ function closeSession(sessionId: number, session: NetPingSession): void {
  * Calls `listener` with the request's callback the moment each echo has been written.
  * net-ping only keeps a Date (1 ms resolution) and does not tell whether the echo was sent.
  */
-function onEchoSent(session: NetPingSession, listener: (callback: EchoCallback) => void): void {
+export function onEchoSent(session: NetPingSession, listener: (callback: EchoCallback) => void): void {
   const original = session.onSocketSend;
   session.onSocketSend = function (this: NetPingSession, request, error, bytes) {
     if (!error) listener(request.callback);
@@ -186,7 +191,7 @@ function summarize(address: string, tally: Tally): PingResult {
 }
 
 /** Short text for an echo that failed, or undefined when it merely timed out. */
-function describeFailure(error: Error, wasSent: boolean): string | undefined {
+export function describeFailure(error: Error, wasSent: boolean): string | undefined {
   if (error.name === 'RequestTimedOutError') return undefined;
   return wasSent ? error.message : `send: ${error.message}`;
 }
@@ -200,9 +205,12 @@ function validate(address: string, options: PingOptions): void {
   if (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 1) {
     throw new Error(`pingAddress: timeoutMs must be >= 1, got ${options.timeoutMs}`);
   }
-  const { mark } = options;
+  validateMark('pingAddress', options.mark);
+}
+
+export function validateMark(caller: string, mark: number | undefined): void {
   if (mark !== undefined && (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff)) {
-    throw new Error(`pingAddress: mark must be a 32-bit unsigned integer, got ${mark}`);
+    throw new Error(`${caller}: mark must be a 32-bit unsigned integer, got ${mark}`);
   }
 }
 
@@ -273,6 +281,6 @@ function sendEchoes(np: NetPingModule, address: string, options: PingOptions): P
   });
 }
 
-function messageOf(error: unknown): string {
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
