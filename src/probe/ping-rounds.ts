@@ -171,6 +171,7 @@ export function startPingRounds(
     setTargets(wanted) {
       if (!stopped) void Promise.all(setTargets(wanted));
     },
+    // A new ping sends its first echo at once; the killed ones' echoes in flight are not reported.
     probeNow() {
       for (const stream of streams.values()) stream.process.restartNow();
     },

@@ -18,7 +18,7 @@ export interface LineProcessOptions {
 }
 
 export interface LineProcess {
-  /** Restarts now when the command is waiting for its restart delay (e.g. its link came back). */
+  /** Starts the command again now, without delay: kills the running one, if any, first. */
   restartNow(): void;
   /** Kills the command (if running), cancels any pending restart, resolves once it has exited. */
   stop(): Promise<void>;
@@ -40,6 +40,7 @@ export function startLineProcess(file: string, args: string[], options: LineProc
   let child: ResultPromise | undefined;
   let exited: Promise<void> = Promise.resolve();
   let restartTimer: NodeJS.Timeout | undefined;
+  let restartAtExit = false; // restartNow() killed the command: start it again at once
 
   const start = (): void => {
     restartTimer = undefined;
@@ -62,6 +63,12 @@ export function startLineProcess(file: string, args: string[], options: LineProc
     exited = started.then((result) => {
       child = undefined;
       if (stopped) return;
+      if (restartAtExit) {
+        restartAtExit = false;
+        options.onExit?.(`${file}: restarted`);
+        start();
+        return;
+      }
       const status = result.exitCode === undefined ? `killed by ${result.signal ?? 'a signal'}` : `exit code ${result.exitCode}`;
       const why = result.failed && result.exitCode === undefined && result.signal === undefined ? result.shortMessage : lastError || status;
       scheduleRestart(`${file}: ${why}`, startedAt);
@@ -78,9 +85,14 @@ export function startLineProcess(file: string, args: string[], options: LineProc
   start();
   return {
     restartNow() {
-      if (stopped || restartTimer === undefined) return;
-      clearTimeout(restartTimer);
-      start();
+      if (stopped) return;
+      if (child !== undefined) {
+        restartAtExit = true;
+        child.kill();
+      } else if (restartTimer !== undefined) {
+        clearTimeout(restartTimer);
+        start();
+      }
     },
     async stop() {
       stopped = true;

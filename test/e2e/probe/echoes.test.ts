@@ -21,14 +21,14 @@ function targets(gateways: number[]): EchoTarget[] {
   return gateways.flatMap((i) => network.sites.map((address, k) => ({ gateway: `gw${i}`, site: `site${k + 1}`, address, mark: mark(i) })));
 }
 
-async function runEchoer(job: Omit<EchoerJob, 'intervalMs' | 'timeoutMs' | 'rounds' | 'watchdogMs'>): Promise<EchoerOutcome> {
+async function runEchoer(job: Pick<EchoerJob, 'method' | 'targets'> & Partial<EchoerJob>): Promise<EchoerOutcome> {
   // Hang guards only: 5 rounds take about 1 s + the timeout.
   const full: EchoerJob = { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, rounds: ROUNDS, watchdogMs: 30_000, ...job };
   return runFixture<EchoerOutcome>(network.routerNs, 'echoer.ts', full, { hardTimeoutMs: 90_000 });
 }
 
-function expectRounds(rounds: Round[] | undefined, answered: boolean): void {
-  expect(rounds?.length).toBeGreaterThanOrEqual(ROUNDS);
+function expectRounds(rounds: Round[] | undefined, answered: boolean, count = ROUNDS): void {
+  expect(rounds?.length).toBeGreaterThanOrEqual(count);
   for (const round of rounds ?? []) {
     expect(round.echoes.map((echo) => echo.site)).toEqual(['site1', 'site2']);
     for (const echo of round.echoes) {
@@ -108,6 +108,16 @@ describe.each(['icmp', 'ping'] as const)('echoes with method %s', (method) => {
       expect(outcome.childrenRunning).toBe(6);
       expect(outcome.childrenAfterChange).toBe(4);
     }
+    expectNothingLeft(outcome);
+  });
+
+  it('sends a round at once on probeNow, then keeps the interval', async () => {
+    // With a minute between rounds, a second round within the hang guard comes from probeNow.
+    const outcome = await runEchoer({ method, targets: targets([1, 2]), intervalMs: 60_000, rounds: 1, probeNow: 'gw1' });
+    expect(outcome.complete).toBe(true);
+    expect(outcome.rounds.gw1).toHaveLength(2);
+    expectRounds(outcome.rounds.gw1, true, 2);
+    expect(outcome.rounds.gw2).toHaveLength(1);
     expectNothingLeft(outcome);
   });
 });
