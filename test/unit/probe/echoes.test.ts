@@ -1,0 +1,85 @@
+// The echoer's own logic, with a fake ping(8) (fixtures/fake-ping.mjs) as a real child process:
+// rounds from the k-th echo of every site, stand-ins for a site whose ping keeps dying, restarts.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Round, type SystemPingFactory, startEchoer } from '../../../src/probe/echoes.js';
+
+const fakePing = fileURLToPath(new URL('fixtures/fake-ping.mjs', import.meta.url));
+let dir: string;
+let log: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'netgwm-echoes-'));
+  log = join(dir, 'starts');
+  process.env.FAKE_PING_LOG = log;
+});
+afterEach(async () => {
+  delete process.env.FAKE_PING_LOG;
+  await rm(dir, { recursive: true, force: true });
+});
+
+const ping: SystemPingFactory = (args) => ({ file: process.execPath, args: [fakePing, ...args] });
+const target = (site: string, address: string) => ({ gateway: 'gw', site, address, mark: 1 });
+
+/** Polls until `found` holds; a hang guard, not a timing assertion. */
+async function waitFor(what: string, found: () => boolean, limitMs = 30_000): Promise<void> {
+  const deadline = performance.now() + limitMs;
+  while (!found()) {
+    if (performance.now() > deadline) throw new Error(`still waiting for ${what} after ${limitMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('startEchoer with ping(8)', () => {
+  it("pairs the sites' echoes into rounds; a site whose ping keeps dying counts as lost and is restarted", async () => {
+    const rounds: Round[] = [];
+    const echoer = startEchoer(
+      [target('up', '192.0.2.1'), target('dead', '192.0.2.99')],
+      { intervalMs: 50, timeoutMs: 1000 },
+      (gateway, round) => {
+        expect(gateway).toBe('gw');
+        rounds.push(round);
+      },
+      ping,
+    );
+    try {
+      await waitFor('5 rounds', () => rounds.length >= 5);
+    } finally {
+      await echoer.stop();
+    }
+    for (const round of rounds) {
+      expect(round.echoes).toEqual([
+        { site: 'up', answered: true, rttMs: 0.5 },
+        { site: 'dead', answered: false },
+      ]);
+    }
+    const starts = (await readFile(log, 'utf8')).trim().split('\n');
+    expect(starts.filter((address) => address === '192.0.2.1')).toHaveLength(1);
+    expect(starts.filter((address) => address === '192.0.2.99').length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('startEchoer refuses what cannot work', () => {
+  const start = (targets: Parameters<typeof startEchoer>[0], intervalMs = 200, timeoutMs = 400) =>
+    startEchoer(targets, { intervalMs, timeoutMs }, () => undefined, ping);
+
+  it.each([
+    [[target('a', 'example.org')], /echo target "gw"\/"a": address must be an IP address, got "example.org"/],
+    [[target('a', '-f')], /address must be an IP address, got "-f"/],
+    [[{ ...target('a', '192.0.2.1'), mark: -1 }], /echo target "gw"\/"a": mark must be a 32-bit unsigned integer, got -1/],
+    [
+      [target('a', '192.0.2.1'), { ...target('b', '192.0.2.2'), mark: 2 }],
+      /"gw"\/"b": mark 2 differs from the gateway's other targets' mark 1/,
+    ],
+    [[target('a', '192.0.2.1'), target('a', '192.0.2.2')], /"gw"\/"a": the site is listed twice/],
+  ])('%j', (targets, message) => {
+    expect(() => start(targets)).toThrow(message);
+  });
+
+  it('refuses intervals ping(8) refuses and timeouts net-ping would change', () => {
+    expect(() => start([], 1)).toThrow('startEchoer: intervalMs must be >= 2, got 1');
+    expect(() => start([], 200, 0)).toThrow('startEchoer: timeoutMs must be >= 1, got 0');
+  });
+});
