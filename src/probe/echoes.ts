@@ -65,7 +65,8 @@ export interface GatewayRoundsOptions {
 }
 
 /**
- * Starts probing `targets` at once. `onRound` gets each gateway's rounds in the order they were
+ * Starts probing `targets` at once. Its timers are not unref'd: a running echoer is the monitor's
+ * work, and stop() is how it ends. `onRound` gets each gateway's rounds in the order they were
  * sent. Throws for targets or options that cannot work (programming errors) and, with 'icmp',
  * when net-ping cannot load (call loadIcmp first to choose).
  */
@@ -82,6 +83,7 @@ export function startEchoer(
     now: options.now ?? (() => performance.now()),
   };
   const gateways = new Map<string, GatewayRounds>();
+  const stopping = new Set<Promise<void>>(); // removed gateways still winding down
   let stopped = false;
 
   const setTargets = (all: EchoTarget[]): void => {
@@ -89,7 +91,8 @@ export function startEchoer(
     for (const [gateway, rounds] of gateways) {
       if (wanted.has(gateway)) continue;
       gateways.delete(gateway);
-      void rounds.stop();
+      const ending = rounds.stop().finally(() => stopping.delete(ending));
+      stopping.add(ending);
     }
     for (const [gateway, gatewayTargets] of wanted) {
       const rounds = gateways.get(gateway);
@@ -118,7 +121,7 @@ export function startEchoer(
       stopped = true;
       const all = [...gateways.values()];
       gateways.clear();
-      await Promise.all(all.map((rounds) => rounds.stop()));
+      await Promise.all([...all.map((rounds) => rounds.stop()), ...stopping]);
     },
   };
 }

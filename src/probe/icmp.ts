@@ -16,6 +16,9 @@
  *  4. Nothing in net-ping references a session between `pingHost()` and the moment the echo is
  *     written (the native socket handle is weak), so a GC in that window closes the socket and
  *     the callback never fires. We hold every open session in `openSessions` until closed.
+ *
+ * pingAddress opens a session per call; the monitor's rounds (icmp-rounds.ts) keep one per gateway
+ * and family for as long as they run, through the same session helpers.
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';

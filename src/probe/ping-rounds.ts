@@ -103,6 +103,7 @@ export function startPingRounds(
   // Without a line for this long a site's ping is dead or stuck: lost echoes stand in for its own.
   const silenceMs = timeoutMs + 3 * intervalMs;
   const streams = new Map<string, SiteStream>(); // by site, in the targets' order
+  const stopping = new Set<Promise<void>>(); // pings of removed sites still exiting
   let stopped = false;
 
   const push = (stream: SiteStream, echo: Echo, at: number): void => {
@@ -150,8 +151,7 @@ export function startPingRounds(
     }
   };
 
-  const setTargets = (wanted: EchoTarget[]): Array<Promise<void>> => {
-    const stopping: Array<Promise<void>> = [];
+  const setTargets = (wanted: EchoTarget[]): void => {
     const kept = new Map<string, SiteStream>();
     for (const target of wanted) {
       const stream = streams.get(target.site);
@@ -159,17 +159,20 @@ export function startPingRounds(
         kept.set(target.site, stream);
       else kept.set(target.site, startStream(target));
     }
-    for (const [site, stream] of streams) if (kept.get(site) !== stream) stopping.push(stream.process.stop());
+    for (const [site, stream] of streams) {
+      if (kept.get(site) === stream) continue;
+      const exited = stream.process.stop().finally(() => stopping.delete(exited));
+      stopping.add(exited);
+    }
     streams.clear();
     for (const [site, stream] of kept) streams.set(site, stream);
-    return stopping;
   };
 
   setTargets(targets);
   const watchdog = setInterval(fillSilence, intervalMs);
   return {
     setTargets(wanted) {
-      if (!stopped) void Promise.all(setTargets(wanted));
+      if (!stopped) setTargets(wanted);
     },
     // A new ping sends its first echo at once; the killed ones' echoes in flight are not reported.
     probeNow() {
@@ -178,7 +181,7 @@ export function startPingRounds(
     async stop() {
       stopped = true;
       clearInterval(watchdog);
-      await Promise.all([...streams.values()].map((stream) => stream.process.stop()));
+      await Promise.all([...[...streams.values()].map((stream) => stream.process.stop()), ...stopping]);
       streams.clear();
     },
   };
