@@ -7,20 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestNetwork } from '../../../scripts/testnet/network.js';
 import { createExec, type Exec } from '../../../src/system/exec.js';
 import { type LinkEvent, readLinks, watchLinks } from '../../../src/system/link-monitor.js';
+import { waitFor } from '../harness.js';
 
 let network: TestNetwork;
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  if (!(await waitFor(check))) throw new Error(`still waiting for ${what}`);
+}
 const inRouter = (args: string[]) => ({ file: 'ip', args: ['netns', 'exec', network.routerNs, 'ip', ...args] });
 const routerExec: Exec = (file, args, options) => createExec()('ip', ['netns', 'exec', network.routerNs, file, ...args], options);
 const routerIp = (...args: string[]) => network.exec(network.routerNs, 'ip', args);
-
-/** Polls until `found` holds; a hang guard, not a timing assertion. */
-async function waitFor(what: string, found: () => boolean, limitMs = 20_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  while (!found()) {
-    if (performance.now() > deadline) throw new Error(`still waiting for ${what} after ${limitMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** Pids of this process's `ip … monitor` children (`ip netns exec` execs the command in place). */
 function monitorPids(): number[] {
@@ -69,35 +65,35 @@ describe('watchLinks', () => {
   it('reports a link losing and regaining its carrier', async () => {
     const dev = network.uplink(2).routerDev;
     await network.setUplinkLink(2, false);
-    await waitFor(`${dev} down`, seen({ kind: 'link', dev, up: false }));
+    await until(`${dev} down`, seen({ kind: 'link', dev, up: false }));
     await network.setUplinkLink(2, true);
-    await waitFor(`${dev} up`, seen({ kind: 'link', dev, up: true }));
+    await until(`${dev} up`, seen({ kind: 'link', dev, up: true }));
   });
 
   it('reports the operator side going down as a lost carrier, and addresses', async () => {
     const dev = network.uplink(1).routerDev;
     await network.exec(network.uplink(1).operatorNs, 'ip', ['link', 'set', 'to-router', 'down']);
-    await waitFor(`${dev} without carrier`, seen({ kind: 'link', dev, up: false }));
+    await until(`${dev} without carrier`, seen({ kind: 'link', dev, up: false }));
     await network.exec(network.uplink(1).operatorNs, 'ip', ['link', 'set', 'to-router', 'up']);
-    await waitFor(`${dev} with carrier`, seen({ kind: 'link', dev, up: true }));
+    await until(`${dev} with carrier`, seen({ kind: 'link', dev, up: true }));
     await routerIp('addr', 'add', '192.0.2.250/32', 'dev', dev);
-    await waitFor('an address event', () => events.some((event) => event.kind === 'address'));
+    await until('an address event', () => events.some((event) => event.kind === 'address'));
   });
 
   it('reports a deleted veth pair as gone', async () => {
     await routerIp('link', 'add', 'ngwx', 'type', 'veth', 'peer', 'name', 'ngwy');
     await routerIp('link', 'del', 'ngwx');
-    await waitFor('ngwx gone', seen({ kind: 'link', dev: 'ngwx', up: false, gone: true }));
-    await waitFor('ngwy gone', seen({ kind: 'link', dev: 'ngwy', up: false, gone: true }));
+    await until('ngwx gone', seen({ kind: 'link', dev: 'ngwx', up: false, gone: true }));
+    await until('ngwy gone', seen({ kind: 'link', dev: 'ngwy', up: false, gone: true }));
   });
 
   it('restarts ip monitor when it dies', async () => {
     const [pid] = monitorPids();
     expect(pid).toBeDefined();
     process.kill(pid as number, 'SIGKILL');
-    await waitFor('the restart', () => restarts.length > 0);
+    await until('the restart', () => restarts.length > 0);
     expect(restarts[0]).toMatch(/^ip: /);
-    await waitFor('a new monitor', () => monitorPids().length === 1 && monitorPids()[0] !== pid);
+    await until('a new monitor', () => monitorPids().length === 1 && monitorPids()[0] !== pid);
     await untilListening();
   });
 

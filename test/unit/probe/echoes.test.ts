@@ -1,37 +1,25 @@
 // The echoer's own logic, with a fake ping(8) (fixtures/fake-ping.mjs) as a real child process:
 // rounds from the k-th echo of every site, stand-ins for a site whose ping keeps dying, restarts.
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Round, type SystemPingFactory, startEchoer } from '../../../src/probe/echoes.js';
+import { waitFor } from '../../e2e/harness.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 const fakePing = fileURLToPath(new URL('fixtures/fake-ping.mjs', import.meta.url));
-let dir: string;
 let log: string;
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'netgwm-echoes-'));
-  log = join(dir, 'starts');
+  log = join(await tempDir('echoes'), 'starts');
   process.env.FAKE_PING_LOG = log;
 });
-afterEach(async () => {
+afterEach(() => {
   delete process.env.FAKE_PING_LOG;
-  await rm(dir, { recursive: true, force: true });
 });
 
 const ping: SystemPingFactory = (args) => ({ file: process.execPath, args: [fakePing, ...args] });
 const target = (site: string, address: string) => ({ gateway: 'gw', site, address, mark: 1 });
-
-/** Polls until `found` holds; a hang guard, not a timing assertion. */
-async function waitFor(what: string, found: () => boolean, limitMs = 30_000): Promise<void> {
-  const deadline = performance.now() + limitMs;
-  while (!found()) {
-    if (performance.now() > deadline) throw new Error(`still waiting for ${what} after ${limitMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('startEchoer with ping(8)', () => {
   it("pairs the sites' echoes into rounds; a site whose ping keeps dying counts as lost and is restarted", async () => {
@@ -52,7 +40,8 @@ describe('startEchoer with ping(8)', () => {
             .filter((line) => line === address).length
         : 0;
     try {
-      await waitFor('5 rounds and a restart', () => rounds.length >= 5 && starts('192.0.2.99') >= 2);
+      // A hang guard: 5 rounds and a restart come within about 2 s.
+      expect(await waitFor(() => rounds.length >= 5 && starts('192.0.2.99') >= 2, 30_000)).toBe(true);
     } finally {
       await echoer.stop();
     }
