@@ -67,7 +67,7 @@ export interface GatewayRoundsOptions {
 /**
  * Starts probing `targets` at once. Its timers are not unref'd: a running echoer is the monitor's
  * work, and stop() is how it ends. `onRound` gets each gateway's rounds in the order they were
- * sent. Throws for targets or options that cannot work (programming errors) and, with 'icmp',
+ * sent; it runs inside socket and stream callbacks, so it must not throw. Throws for targets or options that cannot work (programming errors) and, with 'icmp',
  * when net-ping cannot load (call loadIcmp first to choose).
  */
 export function startEchoer(

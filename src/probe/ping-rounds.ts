@@ -31,6 +31,9 @@ export interface SettledEcho {
   ageMs: number;
 }
 
+/** The most echoes between the first unsettled one and the one a line is about. */
+const MAX_GAP = 1000;
+
 /**
  * Turns one ping's lines into its echoes' outcomes, in sequence order, without a clock: ping sends
  * echo n+1 `intervalMs` after echo n, so any line about echo m proves that echo n < m left at least
@@ -52,6 +55,9 @@ export class SequenceTracker {
     const seq = this.unwrap(line.seq);
     const settled: SettledEcho[] = [];
     if (seq < this.next) return settled; // a late reply (already counted as lost) or a repeat
+    // A jump far beyond the echoes in flight is no news about them: skip, rather than report
+    // thousands of losses at once.
+    if (seq - this.next > MAX_GAP) this.next = seq;
     if (line.kind === 'reply') this.replies.set(seq, line.rttMs);
     else if (line.kind === 'error') this.replies.set(seq, 'error');
     const sinceSeq = line.kind === 'reply' ? line.rttMs : line.kind === 'no-answer-yet' ? this.intervalMs : 0;

@@ -19,7 +19,10 @@ export interface LinkMonitorOptions {
 
 export const MONITOR_ARGS = ['-o', 'monitor', 'label', 'link', 'address', 'route'];
 
-/** Calls `onEvent` for every change until stopped; restarts the monitor if it dies. */
+/**
+ * Calls `onEvent` for every change until stopped; restarts the monitor if it dies. The kernel
+ * announces a link on many changes (flags, MTU, state): compare `up` with the last one seen.
+ */
 export function watchLinks(onEvent: (event: LinkEvent) => void, options: LinkMonitorOptions = {}): { stop(): Promise<void> } {
   const { file, args } = options.command?.(MONITOR_ARGS) ?? { file: 'ip', args: MONITOR_ARGS };
   const monitor = startLineProcess(file, args, {

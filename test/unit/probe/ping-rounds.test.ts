@@ -63,6 +63,12 @@ describe('SequenceTracker', () => {
     expect(feed([{ seq: 1, kind: 'error', text: 'Destination Host Unreachable' }, reply(2, 1)])).toEqual([[false], [1]]);
   });
 
+  it('skips ahead instead of reporting thousands of losses when a sequence number jumps', () => {
+    const tracker = new SequenceTracker(200, 400);
+    tracker.feed(reply(1, 1));
+    expect(tracker.feed(reply(5000, 2))).toEqual([{ answered: true, rttMs: 2, ageMs: 2 }]);
+  });
+
   it('follows icmp_seq across its 16-bit wrap', () => {
     const tracker = new SequenceTracker(200, 400);
     for (let seq = 1; seq <= 65535; seq++) tracker.feed(reply(seq, 1));
