@@ -148,12 +148,15 @@ export function startPingRounds(
     return stream;
   };
 
+  // Stand-ins for a silent site: as many as the other sites have echoes waiting (at least one per
+  // interval), so that their rounds go out now instead of staying that far behind for good.
   const fillSilence = (): void => {
     const at = now();
     for (const stream of streams.values()) {
       if (at - stream.lastSettled < silenceMs) continue;
-      stream.lastSettled = at - silenceMs + intervalMs; // one stand-in per interval
-      push(stream, { site: stream.target.site, answered: false }, at - timeoutMs);
+      stream.lastSettled = at - silenceMs + intervalMs;
+      const missing = Math.max(1, ...[...streams.values()].map((other) => other.queue.length)) - stream.queue.length;
+      for (let i = 0; i < missing; i++) push(stream, { site: stream.target.site, answered: false }, at - timeoutMs);
     }
   };
 
