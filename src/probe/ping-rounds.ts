@@ -96,9 +96,6 @@ interface SiteStream {
   lastSettled: number;
 }
 
-/** Echoes a site may be ahead of the slowest one before its oldest are dropped. */
-const MAX_QUEUED = 16;
-
 export function startPingRounds(
   targets: EchoTarget[],
   options: GatewayRoundsOptions,
@@ -112,9 +109,13 @@ export function startPingRounds(
   const stopping = new Set<Promise<void>>(); // pings of removed sites still exiting
   let stopped = false;
 
+  // Echoes a site may be ahead of the slowest before its oldest are dropped. A lost echo settles
+  // about timeoutMs after it was sent, while an answered one settles at once, hence the timeout's
+  // worth of echoes; more than that is two pings' schedules drifting apart over the hours.
+  const maxQueued = Math.ceil(timeoutMs / intervalMs) + 3;
   const push = (stream: SiteStream, echo: Echo, at: number): void => {
     stream.queue.push({ echo, at });
-    if (stream.queue.length > MAX_QUEUED) stream.queue.shift();
+    if (stream.queue.length > maxQueued) stream.queue.shift();
     while (!stopped && [...streams.values()].every((other) => other.queue.length > 0)) {
       const taken = [...streams.values()].map((other) => other.queue.shift() as { echo: Echo; at: number });
       emit({ at: Math.min(...taken.map(({ at }) => at)), echoes: taken.map(({ echo }) => echo) });
