@@ -48,7 +48,7 @@ export interface PingResult {
   error?: string;
 }
 
-// The slice of net-ping's (untyped, CommonJS) API this module and echoes.ts use.
+// The slice of net-ping's (untyped, CommonJS) API this module and icmp-rounds.ts use.
 export type EchoCallback = (error: Error | null, target: string, sent?: Date, received?: Date) => void;
 interface NetPingRequest {
   callback: EchoCallback;
@@ -58,7 +58,6 @@ export interface NetPingSession {
   getSocket(): { setOption(level: number, option: number, value: number): void };
   close(): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
-  on(event: 'close', listener: () => void): unknown;
   /** Internal hook net-ping calls right after sendto() for each request (looked up per send). */
   onSocketSend(request: NetPingRequest, error: Error | null, bytes?: number): void;
 }
@@ -194,7 +193,7 @@ function summarize(address: string, tally: Tally): PingResult {
 }
 
 /** Short text for an echo that failed, or undefined when it merely timed out. */
-export function describeFailure(error: Error, wasSent: boolean): string | undefined {
+function describeFailure(error: Error, wasSent: boolean): string | undefined {
   if (error.name === 'RequestTimedOutError') return undefined;
   return wasSent ? error.message : `send: ${error.message}`;
 }
@@ -284,6 +283,6 @@ function sendEchoes(np: NetPingModule, address: string, options: PingOptions): P
   });
 }
 
-export function messageOf(error: unknown): string {
+function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
