@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestNetwork } from '../../../scripts/testnet/network.js';
 import type { EchoTarget, Round } from '../../../src/probe/echoes.js';
 import { type EchoerJob, type EchoerOutcome, runFixture } from './fixtures/child.js';
+import { at, TEST_MARK, TestNetwork as ProbeNetwork } from './fixtures/topology.js';
 
 const INTERVAL_MS = 200;
 // Far above a namespace round trip: a busy machine must not turn a late reply into a loss.
@@ -118,6 +119,41 @@ describe.each(['icmp', 'ping'] as const)('echoes with method %s', (method) => {
     expect(outcome.rounds.gw1).toHaveLength(2);
     expectRounds(outcome.rounds.gw1, true, 2);
     expect(outcome.rounds.gw2).toHaveLength(1);
+    expectNothingLeft(outcome);
+  });
+});
+
+// A gateway may have IPv4 and IPv6 sites: natively one session per family, both with its mark.
+describe('echoes to IPv4 and IPv6 sites of one gateway', () => {
+  const probeNetwork = new ProbeNetwork();
+  beforeAll(() => probeNetwork.create());
+  afterAll(() => probeNetwork.destroy());
+
+  it.each(['icmp', 'ping'] as const)('with method %s: marked echoes answered, unmarked ones not', async (method) => {
+    const sites = (gateway: string, mark: number) => [
+      { gateway, site: 'v4', address: at('marked', 'v4', 1), mark },
+      { gateway, site: 'v6', address: at('marked', 'v6', 1), mark },
+    ];
+    const job: EchoerJob = {
+      method,
+      targets: [...sites('marked', TEST_MARK), ...sites('unmarked', 0)],
+      intervalMs: INTERVAL_MS,
+      timeoutMs: TIMEOUT_MS,
+      rounds: 3,
+      watchdogMs: 30_000,
+    };
+    const outcome = await runFixture<EchoerOutcome>(probeNetwork.prober, 'echoer.ts', job, { hardTimeoutMs: 90_000 });
+    expect(outcome.complete).toBe(true);
+    for (const round of outcome.rounds.marked ?? [])
+      expect(round.echoes.map((echo) => [echo.site, echo.answered])).toEqual([
+        ['v4', true],
+        ['v6', true],
+      ]);
+    for (const round of outcome.rounds.unmarked ?? [])
+      expect(round.echoes.map((echo) => [echo.site, echo.answered])).toEqual([
+        ['v4', false],
+        ['v6', false],
+      ]);
     expectNothingLeft(outcome);
   });
 });
