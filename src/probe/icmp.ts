@@ -16,6 +16,9 @@
  *  4. Nothing in net-ping references a session between `pingHost()` and the moment the echo is
  *     written (the native socket handle is weak), so a GC in that window closes the socket and
  *     the callback never fires. We hold every open session in `openSessions` until closed.
+ *
+ * pingAddress opens a session per call; the monitor's rounds (icmp-rounds.ts) keep one per gateway
+ * and family for as long as they run, through the same session helpers.
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -45,12 +48,12 @@ export interface PingResult {
   error?: string;
 }
 
-// The slice of net-ping's (untyped, CommonJS) API this module uses.
-type EchoCallback = (error: Error | null, target: string, sent?: Date, received?: Date) => void;
+// The slice of net-ping's (untyped, CommonJS) API this module and icmp-rounds.ts use.
+export type EchoCallback = (error: Error | null, target: string, sent?: Date, received?: Date) => void;
 interface NetPingRequest {
   callback: EchoCallback;
 }
-interface NetPingSession {
+export interface NetPingSession {
   pingHost(target: string, callback: EchoCallback): unknown;
   getSocket(): { setOption(level: number, option: number, value: number): void };
   close(): unknown;
@@ -58,7 +61,7 @@ interface NetPingSession {
   /** Internal hook net-ping calls right after sendto() for each request (looked up per send). */
   onSocketSend(request: NetPingRequest, error: Error | null, bytes?: number): void;
 }
-interface NetPingModule {
+export interface NetPingModule {
   createSession(options: { sessionId: number; retries: number; timeout: number; networkProtocol: number }): NetPingSession;
   NetworkProtocol: { IPv4: number; IPv6: number };
 }
@@ -71,7 +74,7 @@ const MAX_SESSION_ID = 65534;
 let netPing: NetPingModule | undefined;
 
 /** Loads net-ping on first use so that importing this module never loads the native addon. */
-function requireNetPing(): NetPingModule {
+export function requireNetPing(): NetPingModule {
   if (netPing === undefined) {
     try {
       netPing = createRequire(import.meta.url)('net-ping') as NetPingModule;
@@ -117,9 +120,13 @@ function allocateSessionId(): number | undefined {
   return undefined;
 }
 
-type OpenedSession = { session: NetPingSession; sessionId: number } | { error: string };
+export type OpenedSession = { session: NetPingSession; sessionId: number } | { error: string };
 
-function openSession(np: NetPingModule, address: string, options: PingOptions): OpenedSession {
+/**
+ * A session with an identifier no other open session has (trap 1), of `address`'s family
+ * (trap 2), held until closeSession() (trap 4). Every echo waits `timeoutMs` for its reply.
+ */
+export function openSession(np: NetPingModule, address: string, options: Pick<PingOptions, 'timeoutMs' | 'mark'>): OpenedSession {
   const sessionId = allocateSessionId();
   if (sessionId === undefined) return { error: 'socket: no free ICMP identifier' };
   let session: NetPingSession;
@@ -146,7 +153,7 @@ function openSession(np: NetPingModule, address: string, options: PingOptions): 
   return { session, sessionId };
 }
 
-function closeSession(sessionId: number, session: NetPingSession): void {
+export function closeSession(sessionId: number, session: NetPingSession): void {
   openSessions.delete(sessionId);
   session.close();
 }
@@ -155,7 +162,7 @@ function closeSession(sessionId: number, session: NetPingSession): void {
  * Calls `listener` with the request's callback the moment each echo has been written.
  * net-ping only keeps a Date (1 ms resolution) and does not tell whether the echo was sent.
  */
-function onEchoSent(session: NetPingSession, listener: (callback: EchoCallback) => void): void {
+export function onEchoSent(session: NetPingSession, listener: (callback: EchoCallback) => void): void {
   const original = session.onSocketSend;
   session.onSocketSend = function (this: NetPingSession, request, error, bytes) {
     if (!error) listener(request.callback);
@@ -200,9 +207,12 @@ function validate(address: string, options: PingOptions): void {
   if (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 1) {
     throw new Error(`pingAddress: timeoutMs must be >= 1, got ${options.timeoutMs}`);
   }
-  const { mark } = options;
+  validateMark('pingAddress', options.mark);
+}
+
+export function validateMark(caller: string, mark: number | undefined): void {
   if (mark !== undefined && (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff)) {
-    throw new Error(`pingAddress: mark must be a 32-bit unsigned integer, got ${mark}`);
+    throw new Error(`${caller}: mark must be a 32-bit unsigned integer, got ${mark}`);
   }
 }
 
