@@ -11,6 +11,8 @@ import { ConfigError, LockBusyError, UsageError } from './errors.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import { describeFirewall } from './firewall.js';
 import { createLogger, openLogFile, type Destination, type Logger, type Output } from './log/logger.js';
+import { systemPing } from './probe/echoes.js';
+import { pingAddress } from './probe/icmp.js';
 import { choosePing } from './probe/select.js';
 import { loadState, writeMode } from './state/store.js';
 import { createExec } from './system/exec.js';
@@ -147,13 +149,15 @@ export async function main(argv: string[]): Promise<number> {
       if (interval <= 0)
         throw new UsageError(`--interval: expected a number of seconds above 0, got "${values.interval ?? process.env.INTERVAL}"`);
       const log = createLogger(outputs(config, 'daemon'));
+      const deps = await cycleDeps(config, log, lockWaitMs);
       return runDaemon({
         config,
         intervalMs: interval * 1000,
         configFile: values.config,
         version: version(),
         log,
-        deps: await cycleDeps(config, log, lockWaitMs),
+        deps,
+        echoMethod: deps.ping === pingAddress ? 'icmp' : systemPing,
       });
     }
     default: {

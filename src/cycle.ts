@@ -31,6 +31,16 @@ export interface CycleDeps {
   lockDir?: string;
 }
 
+/**
+ * Where a cycle's observations come from: the one-shot `run` probes (the default); the daemon
+ * takes what its continuous monitor saw (src/monitor.ts). Undefined: nothing to decide on yet.
+ */
+export type Observe = (
+  sites: { targets: ProbeTarget[]; devices: Record<string, string> },
+  input: DecisionInput,
+  signal?: AbortSignal,
+) => Promise<Observations | undefined>;
+
 /** What the steps after the decision share. */
 interface CycleContext {
   now: number;
@@ -43,7 +53,8 @@ interface CycleContext {
   hooks?: string[];
 }
 
-export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal): Promise<void> {
+/** Returns the state as saved (undefined when the cycle ended before a decision). */
+export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal, observe?: Observe): Promise<State | undefined> {
   const lock = await acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal });
   try {
     const startedAt = performance.now();
@@ -59,8 +70,11 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const sites = await resolveCheckSites(config, remembered, deps.clock());
 
     const input = decisionInput(config, remembered, mode, current, deps.clock());
-    input.observations = await probeGateways(config, deps, input, sites.targets, paths, signal);
-    if (signal?.aborted) return;
+    const observations = observe
+      ? await observe({ targets: sites.targets, devices: paths.devices }, input, signal)
+      : await probeGateways(config, deps, input, sites.targets, paths, signal);
+    if (signal?.aborted || !observations) return undefined;
+    input.observations = observations;
     const decision = chooseGateway(input);
     for (const event of decision.events) deps.log.event(event);
 
@@ -81,6 +95,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
       current: switchedTo ?? current?.name,
       probed: Object.keys(input.observations),
     });
+    return state;
   } finally {
     await lock.release();
   }

@@ -9,8 +9,7 @@ import type { State } from './core/types.js';
 import { runCycle, type CycleDeps, type Observe } from './cycle.js';
 import { ConfigError, LockBusyError } from './errors.js';
 import type { Logger } from './log/logger.js';
-import { startMonitor } from './monitor.js';
-import type { EchoMethod } from './probe/echoes.js';
+import { startMonitor, type EchoMethod } from './monitor.js';
 import { startMetricsServer } from './report/metrics-server.js';
 import { watchLinks } from './system/link-monitor.js';
 

@@ -18,9 +18,12 @@ import {
 import { own } from './core/records.js';
 import type { Gateway, Observations, SiteObservation } from './core/types.js';
 import type { Logger } from './log/logger.js';
-import { startEchoer, type EchoMethod, type Echoer, type EchoTarget } from './probe/echoes.js';
+import { startEchoer, type Echoer, type EchoTarget, type SystemPingFactory } from './probe/echoes.js';
 import type { ProbeTarget } from './probe/resolve.js';
 import type { LinkEvent } from './system/link-monitor.js';
+
+/** Native ICMP (net-ping), or long-lived ping(8) processes when the native module cannot load. */
+export type EchoMethod = 'icmp' | SystemPingFactory;
 
 export interface MonitorOptions {
   log: Logger;
@@ -64,6 +67,8 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
   const startedAt = options.clock();
   let allKnown = false;
   let echoer: Echoer | undefined;
+  let echoerPace = { intervalMs: 0, timeoutMs: 0 };
+  const stopping: Array<Promise<void>> = [];
 
   const apply = (name: string, next: { health: GatewayHealth; change?: HealthChange }): void => {
     const before = health.get(name);
@@ -123,8 +128,17 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       for (const gateway of gateways) if (!health.has(gateway.name)) health.set(gateway.name, initialHealth(now));
       for (const name of [...health.keys()]) if (!gateways.some((gateway) => gateway.name === name)) health.delete(name);
       const echoTargets = echoTargetsOf(gateways, targets);
+      const pace = echoerOptions(settings, options.clock);
+      // A reload that changes the pace needs a new echoer; the old one winds down meanwhile.
+      if (echoer && (echoerPace.intervalMs !== pace.intervalMs || echoerPace.timeoutMs !== pace.timeoutMs)) {
+        stopping.push(echoer.stop());
+        echoer = undefined;
+      }
       if (echoer) echoer.setTargets(echoTargets);
-      else echoer = startEchoer(echoTargets, { intervalMs: settings.intervalMs, timeoutMs: settings.timeoutMs }, onRound, options.method);
+      else {
+        echoer = startEchoer(echoTargets, pace, onRound, options.method);
+        echoerPace = pace;
+      }
     },
     setDevices(fresh) {
       devices = fresh;
@@ -140,10 +154,14 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       for (const gateway of gatewaysOn(dev)) echoer?.probeNow(gateway.name);
     },
     async stop() {
-      await echoer?.stop();
+      await Promise.all([echoer?.stop(), ...stopping]);
       echoer = undefined;
     },
   };
+}
+
+function echoerOptions(settings: HealthSettings, clock: () => number) {
+  return { intervalMs: settings.intervalMs, timeoutMs: settings.timeoutMs, now: clock };
 }
 
 function siteObservation(site: string, tally: Tally): SiteObservation {

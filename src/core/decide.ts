@@ -78,6 +78,22 @@ export function msUntilStable(record: GatewayRecord, now: number, minUptimeMs: n
   return Math.max(0, record.since + minUptimeMs - now);
 }
 
+/**
+ * When the next gateway better than the current one becomes stable (epoch ms), if one is up and
+ * not stable yet: the daemon decides again then, so failback waits `min_uptime`, not
+ * `min_uptime` plus part of a housekeeping interval.
+ */
+export function nextStableAt(input: Pick<DecisionInput, 'gateways' | 'state' | 'current' | 'minUptimeMs'>): number | undefined {
+  const current = input.gateways.find((gateway) => gateway.name === input.current);
+  const times = input.gateways
+    .filter((gateway) => !current || gateway.priority < current.priority)
+    .map((gateway) => own(input.state.gateways, gateway.name))
+    .filter((record) => record?.up === true)
+    .map((record) => record!.since + input.minUptimeMs);
+  const future = times.filter((at) => at > (input.state.lastCycleAt ?? -Infinity));
+  return future.length > 0 ? Math.min(...future) : undefined;
+}
+
 interface Verdict {
   target?: Gateway;
   reason: string;

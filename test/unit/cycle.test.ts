@@ -507,7 +507,7 @@ describe('runCycle', () => {
   it("a state that cannot be saved: state-save-failed is logged, the switch's hooks still run, the cycle does not throw", async () => {
     const at = await router({ route: ISP1, alive: [ISP2] });
     await writeFile(dirname(at.config.state_dir), 'a regular file, not a directory\n');
-    await expect(at.run()).resolves.toBeUndefined();
+    await expect(at.run()).resolves.toBeDefined();
 
     const records = at.logged();
     expect(kinds(records).filter((kind) => kind !== 'state-save-failed')).toEqual([
@@ -600,7 +600,7 @@ describe('runCycle', () => {
     const at = await router({ route: ISP1, alive: [ISP1] });
     await rm(at.config.hooks_dir, { recursive: true });
     await symlink(at.config.hooks_dir, at.config.hooks_dir);
-    await expect(at.run()).resolves.toBeUndefined();
+    await expect(at.run()).resolves.toBeDefined();
     expect(kinds(at.logged())).toEqual(['gateway-up', 'cycle-done']);
   });
 

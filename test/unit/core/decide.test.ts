@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Gateway } from '../../../src/core/types.js';
-import { chooseGateway, formatDuration, probeOrder, probingDone, type DecisionInput } from '../../../src/core/decide.js';
+import { chooseGateway, formatDuration, nextStableAt, probeOrder, probingDone, type DecisionInput } from '../../../src/core/decide.js';
 import { emptyState, type Observations, type State } from '../../../src/core/types.js';
 
 const gateways: Gateway[] = [
@@ -317,4 +317,33 @@ describe('formatDuration', () => {
     [60_000, '1m00s'],
     [3_725_000, '1h02m'],
   ])('%i ms → %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
+
+describe('nextStableAt', () => {
+  const gateways = [
+    { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 1, table: 101 } },
+    { name: 'isp2', ip: '192.0.2.5', priority: 2, probe: { mark: 2, table: 102 } },
+    { name: 'isp3', ip: '192.0.2.9', priority: 3, probe: { mark: 3, table: 103 } },
+  ];
+  type Records = Partial<Record<string, { up: boolean; since: number }>>;
+  const state = (records: Records, lastCycleAt = 1000) => ({
+    ...emptyState(),
+    lastCycleAt,
+    gateways: Object.fromEntries(Object.entries(records).map(([name, r]) => [name, { ...r!, checkedAt: lastCycleAt }])),
+  });
+  it.each([
+    { case: 'a better gateway up but not stable yet: when it will be', current: 'isp2', records: { isp1: { up: true, since: 900 } }, want: 1900 },
+    { case: 'already stable: nothing to wait for', current: 'isp2', records: { isp1: { up: true, since: 0 } }, want: undefined },
+    { case: 'a better gateway down: nothing to wait for', current: 'isp2', records: { isp1: { up: false, since: 900 } }, want: undefined },
+    { case: 'only worse gateways rising: nothing to wait for', current: 'isp1', records: { isp2: { up: true, since: 900 } }, want: undefined },
+    {
+      case: 'the earliest of several',
+      current: 'isp3',
+      records: { isp1: { up: true, since: 950 }, isp2: { up: true, since: 500 } },
+      want: 1500,
+    },
+    { case: 'no current gateway: any gateway rising counts', current: undefined, records: { isp3: { up: true, since: 800 } }, want: 1800 },
+  ])('$case', ({ current, records, want }) => {
+    expect(nextStableAt({ gateways, state: state(records as Records), current, minUptimeMs: 1000 })).toBe(want);
+  });
 });
