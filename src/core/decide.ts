@@ -148,12 +148,22 @@ function rememberObservations(input: DecisionInput): { state: State; events: Cor
     const seenLastCycle = before !== undefined && before.checkedAt === input.state.lastCycleAt;
     const keepSince = observation.up ? !changed && seenLastCycle && !clockWentBack : !changed;
     const since = keepSince ? before!.since : now;
-    gateways[name] = { up: observation.up, since, checkedAt: now };
+    gateways[name] = { up: observation.up, since, checkedAt: now, reason: reasonOf(observation) };
+    if (observation.degraded) gateways[name].degraded = true;
     if (changed) {
       events.push({ kind: observation.up ? 'gateway-up' : 'gateway-down', gateway: name, observation, wasKnown: before !== undefined });
     }
   }
   return { state: { ...input.state, gateways, lastCycleAt: now }, events };
+}
+
+/** Why a gateway is up or down, as `status` shows it: its health's reason, or what the probe saw. */
+export function reasonOf(observation: GatewayObservation): string {
+  if (observation.reason) return observation.reason;
+  const state = observation.up ? 'up' : 'down';
+  if (observation.error) return `${state}: ${observation.error}`;
+  const probed = observation.sites.filter((site) => !site.skipped);
+  return `${state}: ${probed.filter((site) => site.answered).length}/${probed.length} sites answered`;
 }
 
 function describeDown(name: string, observation: GatewayObservation | undefined): string {

@@ -108,7 +108,9 @@ export function observationOf(health: GatewayHealth): GatewayObservation {
     if (echo.rttMs !== undefined) site.rttMs = echo.rttMs;
     return site;
   });
-  return { up: isUsable(health), sites, reason: health.reason };
+  const observation: GatewayObservation = { up: isUsable(health), sites, reason: health.reason };
+  if (health.status === 'degraded') observation.degraded = true;
+  return observation;
 }
 
 export function observeRound(health: GatewayHealth, round: Round, settings: HealthSettings): HealthUpdate {

@@ -50,6 +50,8 @@ export interface GatewayObservation {
   error?: string;
   /** Why the gateway has its status, from its health (src/core/health.ts), e.g. `down: loss 42 % ≥ 30 % over 10 s`. */
   reason?: string;
+  /** Up, but its loss or RTT is above the `*_up` thresholds (not a reason to switch). */
+  degraded?: true;
 }
 
 /** This cycle's probe results, keyed by gateway name; gateways not probed are absent. */
@@ -62,6 +64,9 @@ export interface GatewayRecord {
   since: number;
   /** When it was last probed, epoch ms. */
   checkedAt: number;
+  /** Why it is up, degraded or down, as of checkedAt (e.g. `down: 0/2 sites answered in 3 rounds`). */
+  reason?: string;
+  degraded?: true;
 }
 
 export interface SwitchRecord {

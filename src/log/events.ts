@@ -135,7 +135,8 @@ export function describeRoute(gateway: GatewayInfo): string {
 
 /** `2/2 sites answered (198.51.100.1 0.3 ms, 198.51.100.2 no reply)` or why nothing was probed. */
 export function describeObservation(observation: GatewayObservation): string {
-  if (observation.reason) return observation.reason;
+  // A health reason starts with the state the log line already names (`down: loss 42 % …`).
+  if (observation.reason) return observation.reason.replace(/^(up|down|degraded|unknown): /, '');
   if (observation.error) return observation.error;
   const probed = observation.sites.filter((site) => !site.skipped);
   const answered = probed.filter((site) => site.answered);

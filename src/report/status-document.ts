@@ -32,6 +32,10 @@ export interface GatewayStatus {
   pinned: boolean;
   /** `unknown`: never probed (NetGWM probes only the current and better gateways). */
   state: 'up' | 'down' | 'unknown';
+  /** `state`, with `degraded` for a gateway that is up but above its loss or RTT thresholds. */
+  health: 'up' | 'degraded' | 'down' | 'unknown';
+  /** Why, e.g. `down: loss 42 % ≥ 30 % over 30 s`; null when never probed. */
+  reason: string | null;
   since: string | null;
   for_s: number | null;
   stable: boolean;
@@ -146,6 +150,8 @@ function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: Sta
     active: state.active === gateway.name,
     pinned: mode === gateway.name,
     state: record ? (record.up ? 'up' : 'down') : 'unknown',
+    health: record ? (record.degraded ? 'degraded' : record.up ? 'up' : 'down') : 'unknown',
+    reason: record?.reason ?? null,
     since: record ? iso(record.since) : null,
     for_s: record ? seconds(now - record.since) : null,
     stable: fresh && isStable(record, now, minUptimeMs),

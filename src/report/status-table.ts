@@ -61,7 +61,7 @@ function describeMode(doc: StatusDocument, p: Paint): string {
   return `${mode} (the config's mode)${overridden ? p.yellow(`; it overrides \`netgwm use ${doc.mode_file}\``) : ''}`;
 }
 
-const HEADER = ['', 'GATEWAY', 'PRIO', 'ROUTE', 'STATE', 'FOR', 'STABLE', 'RTT', 'MEAN/MAX', 'LOSS', 'SITES', 'CHECKED'];
+const HEADER = ['', 'GATEWAY', 'PRIO', 'ROUTE', 'STATE', 'FOR', 'STABLE', 'RTT', 'MEAN/MAX', 'LOSS', 'SITES', 'CHECKED', 'WHY'];
 
 function gatewayTable(doc: StatusDocument, p: Paint): string[] {
   const rows = doc.gateways.map((gateway) => gatewayRow(gateway, p));
@@ -84,7 +84,7 @@ interface Cell {
 
 function gatewayRow(g: GatewayStatus, p: Paint): Cell[] {
   const cell = (text: string, style: (text: string) => string = (t) => t): Cell => ({ text, shown: style(text) });
-  const stateStyle = g.state === 'up' ? p.green : g.state === 'down' ? p.red : p.yellow;
+  const stateStyle = g.health === 'up' ? p.green : g.health === 'down' ? p.red : p.yellow;
   const ms = (value: number | null) => (value === null ? '-' : value < 10 ? value.toFixed(2) : value.toFixed(1));
   // `?` for a gateway the last cycle did not probe: its next probe starts the count again.
   const stable = g.state !== 'up' ? '-' : g.stable ? 'yes' : g.stable_in_s === null ? '?' : `in ${formatDuration(g.stable_in_s * 1000)}`;
@@ -95,7 +95,7 @@ function gatewayRow(g: GatewayStatus, p: Paint): Cell[] {
     cell(g.name, g.active ? p.bold : undefined),
     cell(g.priority === null ? '?' : String(g.priority)),
     cell([g.ip && `via ${g.ip}`, g.dev && `dev ${g.dev}`].filter(Boolean).join(' ')),
-    cell(g.pinned ? `${g.state} (pinned)` : g.state, stateStyle),
+    cell(g.pinned ? `${g.health} (pinned)` : g.health, stateStyle),
     cell(g.for_s === null ? '-' : formatDuration(g.for_s * 1000)),
     cell(stable, g.stable ? undefined : p.yellow),
     cell(g.rtt_ms.last === null ? '-' : `${ms(g.rtt_ms.last)} ms`),
@@ -103,6 +103,8 @@ function gatewayRow(g: GatewayStatus, p: Paint): Cell[] {
     cell(loss, (g.loss.ratio ?? 0) >= 0.2 ? p.red : (g.loss.ratio ?? 0) > 0 ? p.yellow : undefined),
     cell(g.sites_probed === null ? '-' : `${g.sites_answered}/${g.sites_probed}`),
     cell(g.fresh || g.checked_age_s === null ? checked : `${checked} (old)`, g.fresh ? undefined : p.dim),
+    // The state is in its own column: the reason says why.
+    cell(g.reason === null ? '-' : escapeControl(g.reason.replace(/^(up|degraded|down|unknown): /, ''))),
   ];
 }
 

@@ -21,7 +21,10 @@ const gatewayInfo = z.object({ name: z.string(), ip: z.string().optional(), dev:
 const stateSchema = z.object({
   version: z.literal(1),
   lastCycleAt: time.optional(),
-  gateways: z.record(z.string(), z.object({ up: z.boolean(), since: time, checkedAt: time })),
+  gateways: z.record(
+    z.string(),
+    z.object({ up: z.boolean(), since: time, checkedAt: time, reason: z.string().max(1000).optional(), degraded: z.literal(true).optional() }),
+  ),
   allDownSince: time.optional(),
   pinnedDown: z.string().optional(),
   ignoredModeFile: z.string().optional(),

@@ -23,7 +23,7 @@ export const state: State = {
   active: 'isp1',
   gateways: {
     isp1: { up: true, since: s(1200), checkedAt: s(3) },
-    isp2: { up: true, since: s(190), checkedAt: s(120) },
+    isp2: { up: true, since: s(190), checkedAt: s(120), reason: 'degraded: loss 50 % > 10 % over 30 s', degraded: true },
   },
   lastSwitch: { at: s(1100), from: 'isp2', to: 'isp1', reason: 'isp1 is back and stable, up for 15m00s' },
   totals: { switches: 4, hookFailures: 1 },

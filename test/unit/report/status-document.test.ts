@@ -33,6 +33,8 @@ describe('statusDocument (status --json, schema 1)', () => {
       active: true,
       pinned: false,
       state: 'up',
+      health: 'up',
+      reason: null,
       since: new Date(NOW - 1_200_000).toISOString(),
       for_s: 1200,
       stable: true,
@@ -56,6 +58,8 @@ describe('statusDocument (status --json, schema 1)', () => {
     expect(doc.gateways[1]).toMatchObject({
       name: 'isp2',
       state: 'up',
+      health: 'degraded', // up (it may carry traffic), but above its loss threshold
+      reason: 'degraded: loss 50 % > 10 % over 30 s',
       stable: false,
       stable_in_s: null,
       fresh: false,

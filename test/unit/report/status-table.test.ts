@@ -15,10 +15,10 @@ describe('statusTable', () => {
         `Last cycle: ${at(3)} (3s ago), took 243 ms`,
         `Last switch: ${at(1100)} (18m20s ago), isp2 -> isp1: isp1 is back and stable, up for 15m00s`,
         '',
-        '   GATEWAY  PRIO  ROUTE                      STATE    FOR     STABLE  RTT      MEAN/MAX      LOSS      SITES  CHECKED',
-        '*  isp1     1     via 192.0.2.1              up       20m00s  yes     0.30 ms  0.48/0.91 ms  13% of 8  2/2    3s ago',
-        '   isp2     2     via 198.51.100.1 dev eth2  up       3m10s   ?       12.5 ms  12.5/12.5 ms  50% of 4  1/2    2m00s ago (old)',
-        '   lte      3     dev ppp0                   unknown  -       -       -        -             -         -      never',
+        '   GATEWAY  PRIO  ROUTE                      STATE     FOR     STABLE  RTT      MEAN/MAX      LOSS      SITES  CHECKED          WHY',
+        '*  isp1     1     via 192.0.2.1              up        20m00s  yes     0.30 ms  0.48/0.91 ms  13% of 8  2/2    3s ago           -',
+        '   isp2     2     via 198.51.100.1 dev eth2  degraded  3m10s   ?       12.5 ms  12.5/12.5 ms  50% of 4  1/2    2m00s ago (old)  loss 50 % > 10 % over 30 s',
+        '   lte      3     dev ppp0                   unknown   -       -       -        -             -         -      never            -',
         '',
         'RTT: last probe; MEAN/MAX and LOSS: the last 100 site probes or 1h00m of each gateway. Totals: 4 switches, 1 hook failures.',
         '',
@@ -50,7 +50,7 @@ describe('statusTable', () => {
     const state = { ...input.state, allDownSince: NOW - 60_000, lastSwitch: { ...input.state.lastSwitch!, incomplete: ['conntrack'] } };
     const table = statusTable(statusDocument({ ...input, state, mode: 'isp2' }), false);
     expect(table).toContain('Mode: pinned to isp2');
-    expect(table).toMatch(/isp2 +2 +via 198\.51\.100\.1 dev eth2 +up \(pinned\)/);
+    expect(table).toMatch(/isp2 +2 +via 198\.51\.100\.1 dev eth2 +degraded \(pinned\)/);
     expect(table).toContain(`All gateways down since ${localTime(new Date(NOW - 60_000))}; the route was kept.`);
     expect(table).toContain('(incomplete: conntrack)');
   });
