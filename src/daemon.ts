@@ -142,10 +142,12 @@ export function coalesce(work: () => Promise<void>): () => Promise<void> {
       });
       return running;
     }
-    queued ??= running.then(undefined, () => undefined).then(() => {
-      queued = undefined;
-      return request();
-    });
+    queued ??= running
+      .then(undefined, () => undefined)
+      .then(() => {
+        queued = undefined;
+        return request();
+      });
     return queued;
   };
   return request;

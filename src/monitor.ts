@@ -147,7 +147,8 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       if (event.kind !== 'link') return;
       for (const gateway of gatewaysOn(event.dev)) {
         const before = health.get(gateway.name);
-        if (before) apply(gateway.name, observeLink(before, { up: event.up && !event.gone, dev: event.dev, at: options.clock() }, settings));
+        if (before)
+          apply(gateway.name, observeLink(before, { up: event.up && !event.gone, dev: event.dev, at: options.clock() }, settings));
       }
     },
     probeNow(dev) {
@@ -173,6 +174,8 @@ function siteObservation(site: string, tally: Tally): SiteObservation {
 /** Every gateway × every site that has an address: what the echoer sends to. */
 function echoTargetsOf(gateways: Gateway[], targets: ProbeTarget[]): EchoTarget[] {
   return gateways.flatMap((gateway) =>
-    targets.flatMap((target) => (target.address ? [{ gateway: gateway.name, site: target.site, address: target.address, mark: gateway.probe.mark }] : [])),
+    targets.flatMap((target) =>
+      target.address ? [{ gateway: gateway.name, site: target.site, address: target.address, mark: gateway.probe.mark }] : [],
+    ),
   );
 }

@@ -166,7 +166,8 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   if (typeof table === 'string') at('check_table', table);
   const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
   const probePaths = compileProbePaths(file, typeof table === 'number' ? table : undefined, firewall.tableIds);
-  for (const [key, message] of [...firewall.problems, ...probePaths.problems, ...checkReports(file), ...checkHealth(file)]) at(key, message);
+  for (const [key, message] of [...firewall.problems, ...probePaths.problems, ...checkReports(file), ...checkHealth(file)])
+    at(key, message);
   if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
 
   const here = dirname(path);

@@ -109,7 +109,8 @@ export const formatters: Formatters = {
   },
   'daemon-started': {
     level: 'info',
-    line: (e) => `netgwm ${e.version} daemon started: watching every uplink continuously, housekeeping every ${e.intervalS} s, config ${e.file}`,
+    line: (e) =>
+      `netgwm ${e.version} daemon started: watching every uplink continuously, housekeeping every ${e.intervalS} s, config ${e.file}`,
   },
   'daemon-stopping': { level: 'info', line: (e) => `daemon stopping on ${e.signal}` },
   'gateway-health': {

@@ -23,7 +23,13 @@ const stateSchema = z.object({
   lastCycleAt: time.optional(),
   gateways: z.record(
     z.string(),
-    z.object({ up: z.boolean(), since: time, checkedAt: time, reason: z.string().max(1000).optional(), degraded: z.literal(true).optional() }),
+    z.object({
+      up: z.boolean(),
+      since: time,
+      checkedAt: time,
+      reason: z.string().max(1000).optional(),
+      degraded: z.literal(true).optional(),
+    }),
   ),
   allDownSince: time.optional(),
   pinnedDown: z.string().optional(),

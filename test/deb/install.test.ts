@@ -309,7 +309,9 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
       await inRoot(['systemctl', 'enable', '--now', 'netgwm']);
       expect((await inRoot(['systemctl', 'is-enabled', 'netgwm'])).stdout).toBe('enabled');
       expect((await inRoot(['systemctl', 'is-active', 'netgwm'], { reject: false })).stdout).toBe('active');
-      await journalShows(/netgwm [\d.]+ daemon started: watching every uplink continuously, housekeeping every 1 s, config \/etc\/netgwm\/netgwm\.yml/);
+      await journalShows(
+        /netgwm [\d.]+ daemon started: watching every uplink continuously, housekeeping every 1 s, config \/etc\/netgwm\/netgwm\.yml/,
+      );
 
       await net.failOperator(1);
       await journalShows(/route replaced to: via 192\.0\.2\.5 dev wan-2 \(isp2, was isp1: isp1 down/);

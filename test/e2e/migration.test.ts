@@ -182,7 +182,9 @@ describe('cycles on a namespace network', () => {
     const lines = stdout.trimEnd().split('\n');
     expect(lines.filter((line) => !/^<[0-7]>/.test(line))).toEqual([]);
     expect(lines.filter((line) => /^<\d>(DEBUG|INFO|WARN|ERROR) /.test(line))).toEqual([]);
-    expect(lines).toContainEqual(expect.stringMatching(/^<6>netgwm \S+ daemon started: watching every uplink continuously, housekeeping every 60 s/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^<6>netgwm \S+ daemon started: watching every uplink continuously, housekeeping every 60 s/),
+    );
     expect(await h.logLines()).toContainEqual(expect.stringMatching(/^\S+ \S+ INFO netgwm \S+ daemon started: /));
     expect(await h.logLines()).toContainEqual(expect.stringMatching(/^\S+ \S+ DEBUG cycle done /));
   });

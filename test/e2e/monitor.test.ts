@@ -100,7 +100,11 @@ describe('continuous monitoring (netgwm daemon)', () => {
     const daemon = startDaemon();
     try {
       expect(await waitFor(async () => (await lineIndex(/gateway isp3 down/)) >= 0)).toBe(true);
-      expect(await waitFor(async () => JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8').catch(() => '{}')).gateways?.isp3 !== undefined)).toBe(true);
+      expect(
+        await waitFor(
+          async () => JSON.parse(await readFile(join(h.stateDir(), 'state.json'), 'utf8').catch(() => '{}')).gateways?.isp3 !== undefined,
+        ),
+      ).toBe(true);
       const status = await h.netgwm(['status']);
       expect(status.stdout).toMatch(/isp3 .*down .*0\/2 sites answered in \d+ rounds/);
       expect(status.stdout).toMatch(/isp1 .*up/);

@@ -556,7 +556,12 @@ describe('runCycle', () => {
     expect(await at.hookCalls()).toEqual([`10-record start ${args(one)}`, `10-record switch ${args(two, one)}`]);
     const saved = await at.saved();
     expect(Object.keys(saved.gateways)).toEqual([primary, backup]);
-    expect(saved.gateways[primary]).toEqual({ up: false, since: START + 60_000, checkedAt: START + 60_000, reason: 'down: 0/1 sites answered' });
+    expect(saved.gateways[primary]).toEqual({
+      up: false,
+      since: START + 60_000,
+      checkedAt: START + 60_000,
+      reason: 'down: 0/1 sites answered',
+    });
     expect(saved.lastSwitch).toMatchObject({ from: primary, to: backup });
     expect(await at.statusFile(primary)).toBe('down');
     expect(await at.statusFile(backup)).toBe('up:203.0.113.10:2.500');

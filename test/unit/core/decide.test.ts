@@ -332,10 +332,20 @@ describe('nextStableAt', () => {
     gateways: Object.fromEntries(Object.entries(records).map(([name, r]) => [name, { ...r!, checkedAt: lastCycleAt }])),
   });
   it.each([
-    { case: 'a better gateway up but not stable yet: when it will be', current: 'isp2', records: { isp1: { up: true, since: 900 } }, want: 1900 },
+    {
+      case: 'a better gateway up but not stable yet: when it will be',
+      current: 'isp2',
+      records: { isp1: { up: true, since: 900 } },
+      want: 1900,
+    },
     { case: 'already stable: nothing to wait for', current: 'isp2', records: { isp1: { up: true, since: 0 } }, want: undefined },
     { case: 'a better gateway down: nothing to wait for', current: 'isp2', records: { isp1: { up: false, since: 900 } }, want: undefined },
-    { case: 'only worse gateways rising: nothing to wait for', current: 'isp1', records: { isp2: { up: true, since: 900 } }, want: undefined },
+    {
+      case: 'only worse gateways rising: nothing to wait for',
+      current: 'isp1',
+      records: { isp2: { up: true, since: 900 } },
+      want: undefined,
+    },
     {
       case: 'the earliest of several',
       current: 'isp3',
