@@ -4,21 +4,12 @@
 // echo; with the ping(8) fallback, one long-lived `ping` per gateway and site. Never a process or
 // a socket per echo.
 import net from 'node:net';
+import type { Round } from '../core/health.js';
 import { startIcmpRounds } from './icmp-rounds.js';
 import { validateMark } from './icmp.js';
 import { startPingRounds } from './ping-rounds.js';
 
-// TODO(lead): these two are Part B's (src/core/health.ts); import them from there once it lands.
-export interface Echo {
-  site: string;
-  answered: boolean;
-  rttMs?: number;
-}
-/** One round: one echo to each of the gateway's sites, sent at `at` (ms, caller's clock). */
-export interface Round {
-  at: number;
-  echoes: Echo[];
-}
+export type { Echo, Round } from '../core/health.js';
 
 export interface EchoTarget {
   gateway: string;
