@@ -28,7 +28,7 @@ Keeps a Linux router's default route on the best working uplink.
 
 Commands:
   run            one cycle: probe, decide, switch if needed, then exit (the default; for cron)
-  daemon         a cycle every INTERVAL seconds until stopped (for systemd)
+  daemon         watch every uplink continuously until stopped (for systemd)
   check-config   validate the config and print it with every default filled in
   use NAME|auto  pin a gateway, or let netgwm choose again
   nft --print    show the nftables ruleset and ip rules netgwm would load now
@@ -55,13 +55,16 @@ ${COMMON}
 ${EXIT_CODES_HELP}`,
   daemon: `Usage: netgwm daemon [-c FILE] [--interval SECONDS] [--wait SECONDS]
 
-Runs a cycle every INTERVAL seconds, measured start to start, and logs to stdout (the journal)
-and the log file. SIGTERM or SIGINT stops it cleanly; SIGHUP reloads the config (a bad new config
+Watches every uplink continuously: an echo to each check site through each gateway every
+probe.interval, carrier loss as it happens; decides the moment a gateway fails, recovers or
+becomes stable. Every INTERVAL seconds, start to start, a housekeeping cycle verifies the probe
+paths, the route and the nft table and saves the state. Logs to stdout (the journal) and the
+log file. SIGTERM or SIGINT stops it cleanly; SIGHUP reloads the config (a bad new config
 is logged and the old one kept) and reopens the log; SIGUSR1 reopens the log.
 
 Options:
 ${COMMON}
-      --interval SECONDS  seconds between cycle starts (default: $INTERVAL, else 60)
+      --interval SECONDS  seconds between housekeeping cycles (default: $INTERVAL, else 60)
       --wait SECONDS      how long a cycle waits for a cron-run cycle to finish (default 10)
 
 ${EXIT_CODES_HELP}`,
