@@ -3,6 +3,7 @@
 // belong to `npm run bench`; these tests assert the order of events and a hang guard only.
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, waitFor } from './harness.js';
 
@@ -55,6 +56,28 @@ describe('continuous monitoring (netgwm daemon)', () => {
     } finally {
       await stopDaemon(daemon);
     }
+  });
+
+  it('with the ping(8) fallback too: long-lived pings, an outage moves the route', async () => {
+    await h.writeConfig({ probe: { method: 'ping' } });
+    const daemon = startDaemon();
+    try {
+      expect(await waitFor(async () => (await lineIndex(/DEBUG cycle done .* on isp1/)) >= 0)).toBe(true);
+      // One ping per gateway and site, not one per echo: the same processes keep running.
+      const pings = async () =>
+        (await execa('pgrep', ['-P', String(daemon.pid), '-x', 'ping'], { reject: false })).stdout.split('\n').filter(Boolean);
+      const before = await pings();
+      expect(before).toHaveLength(3 * h.net.sites.length);
+      await h.net.failOperator(1);
+      expect(await waitFor(async () => (await h.currentGateway()) === 'isp2')).toBe(true);
+      expect(await lineIndex(/WARN gateway isp1 down: 0\/2 sites answered in \d+ rounds/)).toBeGreaterThanOrEqual(0);
+      expect((await pings()).filter((pid) => before.includes(pid)).length).toBeGreaterThanOrEqual(4); // isp2's and isp3's
+    } finally {
+      await stopDaemon(daemon);
+    }
+    expect(
+      await waitFor(async () => (await execa('ps', ['-o', 'comm=', '--ppid', String(daemon.pid)], { reject: false })).stdout === ''),
+    ).toBe(true);
   });
 
   it('carrier loss marks the gateway down at once, before any probe could (a round every 30 s)', async () => {
