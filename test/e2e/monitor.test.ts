@@ -60,6 +60,7 @@ describe('continuous monitoring (netgwm daemon)', () => {
 
   it('with the ping(8) fallback too: long-lived pings, an outage moves the route', async () => {
     await h.writeConfig({ probe: { method: 'ping' } });
+    const pingsSeen: string[] = [];
     const daemon = startDaemon();
     try {
       expect(await waitFor(async () => (await lineIndex(/DEBUG cycle done .* on isp1/)) >= 0)).toBe(true);
@@ -67,6 +68,7 @@ describe('continuous monitoring (netgwm daemon)', () => {
       const pings = async () =>
         (await execa('pgrep', ['-P', String(daemon.pid), '-x', 'ping'], { reject: false })).stdout.split('\n').filter(Boolean);
       const before = await pings();
+      pingsSeen.push(...before);
       expect(before).toHaveLength(3 * h.net.sites.length);
       await h.net.failOperator(1);
       expect(await waitFor(async () => (await h.currentGateway()) === 'isp2')).toBe(true);
@@ -75,9 +77,9 @@ describe('continuous monitoring (netgwm daemon)', () => {
     } finally {
       await stopDaemon(daemon);
     }
-    expect(
-      await waitFor(async () => (await execa('ps', ['-o', 'comm=', '--ppid', String(daemon.pid)], { reject: false })).stdout === ''),
-    ).toBe(true);
+    // Stopped with the daemon, not orphaned: none of its pings is alive any more.
+    const alive = (pid: string) => execa('ps', ['-p', pid, '-o', 'comm='], { reject: false }).then((ps) => ps.stdout.trim() === 'ping');
+    expect(await waitFor(async () => (await Promise.all(pingsSeen.map(alive))).every((isAlive) => !isAlive))).toBe(true);
   });
 
   it('carrier loss marks the gateway down at once, before any probe could (a round every 30 s)', async () => {
