@@ -84,9 +84,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // and a round of echoes at once.
   process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload).on('SIGUSR1', onReopen);
   const links = watchLinks((event) => {
-    if (event.kind !== 'link') return;
-    monitor.onLink(event);
-    if (event.up && !event.gone) void decide().then(() => monitor.probeNow(event.dev));
+    for (const dev of monitor.onLink(event)) void decide().then(() => monitor.probeNow(dev));
   });
   try {
     await runEvery(options.intervalMs, stop.signal, decide);

@@ -45,7 +45,8 @@ export interface Monitor {
   setTargets(config: Config, targets: ProbeTarget[]): void;
   /** The device each gateway's probe route uses, for link events on gateways configured by `ip` only. */
   setDevices(devices: Record<string, string>): void;
-  onLink(event: LinkEvent): void;
+  /** Applies a link event; returns the devices of gateways whose carrier came back (to repair and probe). */
+  onLink(event: LinkEvent): string[];
   /** Starts a round now for the gateways on `dev` (its link came back). */
   probeNow(dev: string): void;
   stop(): Promise<void>;
@@ -107,8 +108,7 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
     observations() {
       const now = options.clock();
       // A gateway with nothing to probe (no site resolved) never gets a round: down, not unknown forever.
-      const grace = settings.down * settings.intervalMs + settings.timeoutMs + 1000;
-      if (!allKnown && now - startedAt < grace) return undefined;
+      if (!allKnown && now - startedAt < graceMs(settings)) return undefined;
       const observations: Observations = {};
       for (const gateway of gateways) {
         const state = health.get(gateway.name) ?? initialHealth(now);
@@ -138,18 +138,25 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       else {
         echoer = startEchoer(echoTargets, pace, onRound, options.method);
         echoerPace = pace;
+        // A gateway with nothing to probe gets no round: decide without it once the grace is over.
+        setTimeout(() => allKnown || options.onDecisionNeeded(), graceMs(settings)).unref();
       }
     },
     setDevices(fresh) {
       devices = fresh;
     },
     onLink(event) {
-      if (event.kind !== 'link') return;
+      if (event.kind !== 'link') return [];
+      const back = new Set<string>();
+      // `ip monitor` repeats a link's state on unrelated changes: only a change of carrier counts.
       for (const gateway of gatewaysOn(event.dev)) {
         const before = health.get(gateway.name);
-        if (before)
-          apply(gateway.name, observeLink(before, { up: event.up && !event.gone, dev: event.dev, at: options.clock() }, settings));
+        if (!before) continue;
+        const next = observeLink(before, { up: event.up && !event.gone, dev: event.dev, at: options.clock() }, settings);
+        if (before.linkDown !== undefined && next.health.linkDown === undefined) back.add(event.dev);
+        apply(gateway.name, next);
       }
+      return [...back];
     },
     probeNow(dev) {
       for (const gateway of gatewaysOn(dev)) echoer?.probeNow(gateway.name);
@@ -159,6 +166,11 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       echoer = undefined;
     },
   };
+}
+
+/** How long the first rounds may take: `down` rounds and a timeout, and a second to spare. */
+function graceMs(settings: HealthSettings): number {
+  return settings.down * settings.intervalMs + settings.timeoutMs + 1000;
 }
 
 function echoerOptions(settings: HealthSettings, clock: () => number) {
