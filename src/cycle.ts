@@ -212,7 +212,7 @@ async function probeGateways(
   paths: ProbePathReport,
   signal?: AbortSignal,
 ): Promise<Observations> {
-  const options = { count: config.probe.count, timeoutMs: config.probe.timeout * 1000 };
+  const options = { count: config.probe.count, timeoutMs: config.probe.timeout * 1000, minSites: config.probe.min_sites };
   const probes = startProbes(deps.ping, probeOrder(input), targets, options, paths.unreachable, signal);
   const observations: Observations = {};
   try {

@@ -28,7 +28,7 @@ export function startProbes(
   ping: Ping,
   gateways: Gateway[],
   targets: ProbeTarget[],
-  options: Omit<PingOptions, 'mark' | 'signal'>,
+  options: Omit<ProbeOptions, 'signal'>,
   unreachable: Record<string, string>,
   signal?: AbortSignal,
 ): Probes {
@@ -52,12 +52,18 @@ export function startProbes(
   };
 }
 
-/** Pings every site through the gateway's probe path at once; up when any site answered (NetGWM). */
+/** How a one-shot probe runs: echoes per site, their timeout, and the sites that must answer. */
+export type ProbeOptions = Omit<PingOptions, 'mark'> & {
+  /** Up when at least this many of the probed sites answered (default 1: any, as NetGWM). */
+  minSites?: number;
+};
+
+/** Pings every site through the gateway's probe path at once; up when `minSites` sites answered. */
 export async function probeGateway(
   ping: Ping,
   gateway: Gateway,
   targets: ProbeTarget[],
-  options: Omit<PingOptions, 'mark'>,
+  options: ProbeOptions,
   unreachable?: string,
 ): Promise<GatewayObservation> {
   if (unreachable !== undefined) {
@@ -77,5 +83,8 @@ export async function probeGateway(
       };
     }),
   );
-  return { up: sites.some((site) => site.answered), sites };
+  // A site that could not be probed (its name did not resolve) must not fail every gateway.
+  const probed = sites.filter((site) => !('skipped' in site)).length;
+  const answered = sites.filter((site) => site.answered).length;
+  return { up: answered > 0 && answered >= Math.min(options.minSites ?? 1, probed), sites };
 }
