@@ -1,20 +1,17 @@
 // The command line: parses arguments, wires the adapters together and maps errors to exit codes.
+//
+// Each command imports only the modules it uses (import() below; the build splits the bundle
+// into chunks along these imports): loading is much of a healthy cron run and of `netgwm status`
+// (npm run bench measures both), and `status` needs neither execa nor pino nor the cycle.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from './config/load.js';
 import { LIMITS } from './config/schema.js';
-import { runCycle, type CycleDeps } from './cycle.js';
-import { runDaemon } from './daemon.js';
+import type { CycleDeps } from './cycle.js';
 import { hex } from './core/ruleset.js';
 import { ConfigError, LockBusyError, UsageError } from './errors.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
-import { describeFirewall } from './firewall.js';
-import { createLogger, openLogFile, type Destination, type Logger, type Output } from './log/logger.js';
-import { choosePing } from './probe/select.js';
-import { loadState, writeMode } from './state/store.js';
-import { createExec } from './system/exec.js';
-import { matchGateway, readDefaultRoutes } from './system/routes.js';
+import type { Destination, Logger, Output } from './log/logger.js';
 
 const COMMON = `  -c, --config FILE   config file (default ${DEFAULT_CONFIG_FILE})
   -h, --help          show this help`;
@@ -115,13 +112,15 @@ export async function main(argv: string[]): Promise<number> {
   if (values.print !== undefined && command !== 'nft') throw new UsageError('--print is an option of `netgwm nft`');
   const lockWaitMs = seconds('--wait', values.wait ?? '10') * 1000;
 
-  const config = await loadConfig(values.config).catch((error: unknown) => {
-    if (error instanceof ConfigError && (command === 'run' || command === 'daemon')) logConfigError(error);
+  const config = await loadConfig(values.config).catch(async (error: unknown) => {
+    if (error instanceof ConfigError && (command === 'run' || command === 'daemon')) await logConfigError(error);
     throw error;
   });
   switch (command) {
-    case 'check-config':
+    case 'check-config': {
+      const { stringify } = await import('yaml');
       return print(stringify(describeConfig(config)).trimEnd());
+    }
     case 'use':
       return use(config, positionals);
     case 'nft':
@@ -130,7 +129,8 @@ export async function main(argv: string[]): Promise<number> {
       const interval = seconds('--interval', values.interval ?? process.env.INTERVAL ?? '60');
       if (interval <= 0)
         throw new UsageError(`--interval: expected a number of seconds above 0, got "${values.interval ?? process.env.INTERVAL}"`);
-      const log = createLogger(outputs(config, 'daemon'));
+      const [{ runDaemon }, { createLogger, openLogFile }] = await Promise.all([import('./daemon.js'), import('./log/logger.js')]);
+      const log = createLogger(outputs(config, 'daemon', openLogFile));
       return runDaemon({
         config,
         intervalMs: interval * 1000,
@@ -141,7 +141,8 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     default: {
-      const log = createLogger(outputs(config, 'run'));
+      const [{ runCycle }, { createLogger, openLogFile }] = await Promise.all([import('./cycle.js'), import('./log/logger.js')]);
+      const log = createLogger(outputs(config, 'run', openLogFile));
       const deps = await cycleDeps(config, log, lockWaitMs);
       try {
         await runCycle(config, deps);
@@ -161,13 +162,15 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The probe method is chosen once per process: a daemon needs a restart to change probe.method. */
 async function cycleDeps(config: Config, log: Logger, lockWaitMs: number): Promise<CycleDeps> {
+  const [{ createExec }, { choosePing }] = await Promise.all([import('./system/exec.js'), import('./probe/select.js')]);
   const exec = createExec();
   return { exec, ping: await choosePing(config, { log, exec }), log, clock: Date.now, lockWaitMs };
 }
 
 /** A cycle that cannot start for a bad config says so in the log it would have written. */
-function logConfigError(error: ConfigError): void {
+async function logConfigError(error: ConfigError): Promise<void> {
   if (!error.logFile) return;
+  const { createLogger, openLogFile } = await import('./log/logger.js');
   try {
     createLogger([{ to: openLogFile(error.logFile), level: 'error', format: 'text' }]).event({
       kind: 'config-error',
@@ -179,7 +182,7 @@ function logConfigError(error: ConfigError): void {
 }
 
 /** run: the log file, plus problems on stderr; daemon: the log file plus everything on stdout. */
-function outputs(config: Config, mode: 'run' | 'daemon'): Output[] {
+function outputs(config: Config, mode: 'run' | 'daemon', openLogFile: (path: string) => Destination): Output[] {
   const list: Output[] = [];
   try {
     list.push({ to: openLogFile(config.log_file), level: config.log_level, format: config.log_format });
@@ -218,6 +221,7 @@ async function use(config: Config, positionals: string[]): Promise<number> {
     );
     return EXIT.failed;
   }
+  const { writeMode } = await import('./state/store.js');
   await writeMode(config.state_dir, name);
   return print(
     name === 'auto'
@@ -228,6 +232,12 @@ async function use(config: Config, positionals: string[]): Promise<number> {
 
 async function printFirewall(config: Config, print: boolean | undefined): Promise<number> {
   if (!print) throw new UsageError('nft: expected --print (cycles load the ruleset themselves)');
+  const [{ describeFirewall }, { loadState }, { createExec }, { matchGateway, readDefaultRoutes }] = await Promise.all([
+    import('./firewall.js'),
+    import('./state/store.js'),
+    import('./system/exec.js'),
+    import('./system/routes.js'),
+  ]);
   const active = matchGateway((await readDefaultRoutes(createExec()))[0], config.gateways);
   process.stdout.write(describeFirewall(config, (await loadState(config.state_dir)).state, active));
   return EXIT.ok;
