@@ -38,16 +38,22 @@ const MAX_CACHE_BYTES = 64 << 20;
 
 /** Runs the CommonJS bundle `file` as Node would, with the code cache in `cacheDir` when it can be trusted. */
 export function boot(file: string, cacheDir = process.env.NETGWM_CACHE_DIR || CACHE_DIR): void {
+  const saveCache = runBundle(file, cacheDir);
+  if (saveCache) process.once('exit', saveCache);
+}
+
+/** Runs the bundle; returns what saves its bytecode when there was none to use, to call once it has run. */
+export function runBundle(file: string, cacheDir: string): (() => void) | undefined {
   const source = readFileSync(file, 'utf8');
   const cacheFile = join(cacheDir, cacheName(statSync(file)));
   const cachedData = readTrusted(cacheFile);
   // CommonJS's own wrapper, so the bundle sees require, module and __filename as under require().
   const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
   const script = new Script(wrapped, { filename: file, cachedData });
-  if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => writeCache(script, cacheDir, cacheFile));
   const module = { exports: {} };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
   run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  return cachedData === undefined || script.cachedDataRejected ? () => writeCache(script, cacheDir, cacheFile) : undefined;
 }
 
 /** `netgwm-v20.20.2-x64-2049-1234567-1637338-1732950000000.v8`: which bundle, which Node. */
