@@ -4,7 +4,8 @@
 // measures both); with the bytecode V8 made last time it is a fraction of that. Node ≥ 22 has
 // module.enableCompileCache(), Debian 12's Node 18 does not, so this is the same thing by hand:
 // vm.Script's `cachedData`, which works on every supported Node. Hence a CommonJS bundle: ES
-// modules have no code cache before Node 22.
+// modules have no code cache before Node 22. The build also turns every import() into require()
+// (esbuild --supported:dynamic-import=false): before Node 21 a vm.Script has no loader for import().
 //
 // The cache is code that runs as root, so it is trusted only as sudo trusts its files: the file,
 // its directory (default /var/cache/netgwm, `$NETGWM_CACHE_DIR` for tests) and that one's parent
