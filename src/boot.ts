@@ -10,11 +10,13 @@
 // The cache is code that runs as root, so it is trusted only as sudo trusts its files: the file,
 // its directory (default /var/cache/netgwm, `$NETGWM_CACHE_DIR` for tests) and that one's parent
 // owned by this user or root and writable by nobody else. Anything else, or any failure, means
-// compiling as without a cache. The file is named after the bundle
-// (device, inode, size, modification time) and the Node that made it, so a rebuilt or upgraded
-// bundle or another Node never uses old bytecode; V8 also rejects data made by another version
-// or with other flags (then it is made again). Made after the command has run, it holds the
-// functions that run compiled too; written to a temporary file and renamed into place.
+// compiling as without a cache. The file is named after the bundle (device, inode, size,
+// modification time) and the Node that made it, so a rebuilt or upgraded bundle or another Node
+// never uses old bytecode; V8 also rejects data made by another version or with other flags
+// (then it is made again). Made after the command has run, it holds the functions that ran
+// compiled too, so there is one per command: a cron `run` would otherwise compile its own
+// functions every minute when `status` happened to make the cache. Written to a temporary file
+// and renamed into place.
 import {
   closeSync,
   constants,
@@ -30,7 +32,7 @@ import {
   type Stats,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
 export const CACHE_DIR = '/var/cache/netgwm';
@@ -39,14 +41,15 @@ const MAX_CACHE_BYTES = 64 << 20;
 
 /** Runs the CommonJS bundle `file` as Node would, with the code cache in `cacheDir` when it can be trusted. */
 export function boot(file: string, cacheDir = process.env.NETGWM_CACHE_DIR || CACHE_DIR): void {
-  const saveCache = runBundle(file, cacheDir);
+  const saveCache = runBundle(file, cacheDir, commandOf(process.argv.slice(2)));
   if (saveCache) process.once('exit', saveCache);
 }
 
 /** Runs the bundle; returns what saves its bytecode when there was none to use, to call once it has run. */
-export function runBundle(file: string, cacheDir: string): (() => void) | undefined {
+export function runBundle(file: string, cacheDir: string, command: string): (() => void) | undefined {
   const source = readFileSync(file, 'utf8');
-  const cacheFile = join(cacheDir, cacheName(statSync(file)));
+  const bundle = bundleName(statSync(file));
+  const cacheFile = join(cacheDir, `${bundle}-${command}.v8`);
   const cachedData = readTrusted(cacheFile);
   // CommonJS's own wrapper, so the bundle sees require, module and __filename as under require().
   const wrapped = `(function (exports, require, module, __filename, __dirname) { ${source}\n});`;
@@ -54,12 +57,21 @@ export function runBundle(file: string, cacheDir: string): (() => void) | undefi
   const module = { exports: {} };
   const run = script.runInThisContext() as (...args: unknown[]) => void;
   run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
-  return cachedData === undefined || script.cachedDataRejected ? () => writeCache(script, cacheDir, cacheFile) : undefined;
+  return cachedData === undefined || script.cachedDataRejected ? () => writeCache(script, cacheDir, cacheFile, bundle) : undefined;
 }
 
-/** `netgwm-v20.20.2-x64-2049-1234567-1637338-1732950000000.v8`: which bundle, which Node. */
-export function cacheName(bundle: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs'>): string {
-  return `netgwm-${process.version}-${process.arch}-${bundle.dev}-${bundle.ino}-${bundle.size}-${Math.round(bundle.mtimeMs)}.v8`;
+const COMMANDS = ['run', 'daemon', 'check-config', 'use', 'nft', 'status', 'history'];
+
+/** The command, as src/cli.ts reads it, for the cache's name: `run` when none is given. */
+export function commandOf(args: string[]): string {
+  if (args.some((arg) => /^(-h|--help|-V|--version)$/.test(arg))) return 'other'; // runs no command
+  const command = args[0] && !args[0].startsWith('-') ? args[0] : 'run';
+  return COMMANDS.includes(command) ? command : 'other';
+}
+
+/** `netgwm-v20.20.2-x64-2049-1234567-1706483-1732950000000`: which bundle, which Node. */
+export function bundleName(bundle: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs'>): string {
+  return `netgwm-${process.version}-${process.arch}-${bundle.dev}-${bundle.ino}-${bundle.size}-${Math.round(bundle.mtimeMs)}`;
 }
 
 /** The file's bytes, if it and its directory are trusted (see the top of this file). */
@@ -94,7 +106,7 @@ function isTrustedDir(dir: string): boolean {
   return info.isDirectory() && isPrivate(info) && isPrivate(statSync(dirname(dir)));
 }
 
-function writeCache(script: Script, cacheDir: string, cacheFile: string): void {
+function writeCache(script: Script, cacheDir: string, cacheFile: string, bundle: string): void {
   const temporary = `${cacheFile}.${process.pid}.tmp`;
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o755 });
@@ -103,7 +115,7 @@ function writeCache(script: Script, cacheDir: string, cacheFile: string): void {
     renameSync(temporary, cacheFile);
     // The bytecode of a bundle or Node replaced since is of no more use.
     for (const name of readdirSync(cacheDir))
-      if (/^netgwm-.*\.v8$/.test(name) && name !== basename(cacheFile)) unlinkSync(join(cacheDir, name));
+      if (/^netgwm-.*\.v8$/.test(name) && !name.startsWith(`${bundle}-`)) unlinkSync(join(cacheDir, name));
   } catch {
     // A read-only or full disk, another user's directory: the next run compiles again.
     try {

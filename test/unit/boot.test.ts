@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { commandOf } from '../../src/boot.js';
 
 const BOOT = fileURLToPath(new URL('../../src/boot.ts', import.meta.url));
 
@@ -27,9 +28,9 @@ afterEach(async () => {
  * Boots the bundle in a Node of its own, as bin/netgwm does: within one process V8 would take the
  * script from its own compilation cache and never look at the file's bytecode.
  */
-function boot(): { output: string; saved: boolean } {
+function boot(command = 'run'): { output: string; saved: boolean } {
   const script = `import { runBundle } from ${JSON.stringify(BOOT)};
-    const save = runBundle(${JSON.stringify(bundle)}, ${JSON.stringify(cacheDir)});
+    const save = runBundle(${JSON.stringify(bundle)}, ${JSON.stringify(cacheDir)}, ${JSON.stringify(command)});
     save?.();
     process.stdout.write(save ? ' saved' : '');`;
   const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
@@ -41,8 +42,26 @@ const cacheFiles = async () => (await readdir(cacheDir).catch(() => [])).filter(
 describe('the code cache of the bundle', () => {
   it('is made by the first run and used by the next, which save nothing', async () => {
     expect(boot()).toEqual({ output: 'bundle.cjs ran object', saved: true });
-    expect(await cacheFiles()).toEqual([expect.stringMatching(new RegExp(`^netgwm-${process.version}-${process.arch}-.*\\.v8$`))]);
+    expect(await cacheFiles()).toEqual([expect.stringMatching(new RegExp(`^netgwm-${process.version}-${process.arch}-.*-run\\.v8$`))]);
     expect(boot()).toEqual({ output: 'bundle.cjs ran object', saved: false }); // V8 took the bytecode
+  });
+
+  it('is one per command: what status compiles is not what a cron run needs', async () => {
+    boot('run');
+    expect(boot('check-config')).toEqual({ output: 'bundle.cjs ran object', saved: true });
+    expect((await cacheFiles()).map((name) => name.replace(/.*-\d+-/, '')).sort()).toEqual(['check-config.v8', 'run.v8']);
+    expect(boot('run').saved).toBe(false);
+    expect(boot('check-config').saved).toBe(false);
+  });
+
+  it('is named after the command src/cli.ts runs, from a fixed list', () => {
+    expect(commandOf([])).toBe('run');
+    expect(commandOf(['-c', 'x.yml'])).toBe('run');
+    expect(commandOf(['status', '--json'])).toBe('status');
+    expect(commandOf(['check-config'])).toBe('check-config');
+    expect(commandOf(['../../etc/passwd'])).toBe('other');
+    expect(commandOf(['--version'])).toBe('other');
+    expect(commandOf(['run', '-h'])).toBe('other');
   });
 
   it('is made again when V8 rejects it, and a rebuilt bundle replaces the old one', async () => {
