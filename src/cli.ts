@@ -1,10 +1,11 @@
 // The command line: parses arguments, wires the adapters together and maps errors to exit codes.
 //
-// Each command imports only the modules it uses (import() below; the build splits the bundle
-// into chunks along these imports): loading is much of a healthy cron run and of `netgwm status`
-// (npm run bench measures both), and `status` needs neither execa nor pino nor the cycle.
+// Each command imports only the modules it uses (import() below): the bundle holds them all, but
+// the top-level code of the others never runs, so `status` pays for neither execa nor the cycle
+// (start-up is much of a healthy cron run and of `status`: npm run bench measures both).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from './config/load.js';
 import { LIMITS } from './config/schema.js';
 import type { CycleDeps } from './cycle.js';
@@ -117,10 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   });
   switch (command) {
-    case 'check-config': {
-      const { stringify } = await import('yaml');
+    case 'check-config':
       return print(stringify(describeConfig(config)).trimEnd());
-    }
     case 'use':
       return use(config, positionals);
     case 'nft':
