@@ -230,6 +230,8 @@ async function main(): Promise<void> {
   // Inside a private (0700) directory: netgwm refuses a lock directory in a world-writable one.
   const lockDir = await mkdtemp(join(tmpdir(), 'netgwm-bench-lock-'));
   process.env.NETGWM_LOCK_DIR = join(lockDir, 'lock');
+  // Its code cache too (src/boot.ts), made by the first run as after an install.
+  process.env.NETGWM_CACHE_DIR = join(lockDir, 'cache');
   const bench = await Bench.create(3, 2);
   try {
     await startup(bench);

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the demo builds network namespaces: run it as root');
   const dir = await mkdtemp(join(tmpdir(), 'netgwm-demo-'));
   process.env.NETGWM_LOCK_DIR = join(dir, 'lock'); // netgwm's children lock there, not in the host's /run
+  process.env.NETGWM_CACHE_DIR = join(dir, 'cache'); // and keep their code cache there, not in /var/cache
   say('Building a router with 3 uplinks (isp1 is the primary), 3 operators and 2 check sites');
   const net = await TestNetwork.create({ uplinks: 3, sites: 2 });
   const daemonLines: string[] = [];

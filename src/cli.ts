@@ -1,22 +1,18 @@
 // The command line: parses arguments, wires the adapters together and maps errors to exit codes.
+//
+// Each command imports only the modules it uses (import() below): the bundle holds them all, but
+// the top-level code of the others never runs, so `status` pays for neither execa nor the cycle
+// (start-up is much of a healthy cron run and of `status`: npm run bench measures both).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from './config/load.js';
 import { LIMITS } from './config/schema.js';
-import { runCycle, type CycleDeps } from './cycle.js';
-import { runDaemon } from './daemon.js';
+import type { CycleDeps } from './cycle.js';
 import { hex } from './core/ruleset.js';
 import { ConfigError, LockBusyError, UsageError } from './errors.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
-import { describeFirewall } from './firewall.js';
-import { createLogger, openLogFile, type Destination, type Logger, type Output } from './log/logger.js';
-import { systemPing } from './probe/echoes.js';
-import { pingAddress } from './probe/icmp.js';
-import { choosePing } from './probe/select.js';
-import { loadState, writeMode } from './state/store.js';
-import { createExec } from './system/exec.js';
-import { matchGateway, readDefaultRoutes } from './system/routes.js';
+import type { Destination, Logger, Output } from './log/logger.js';
 
 const COMMON = `  -c, --config FILE   config file (default ${DEFAULT_CONFIG_FILE})
   -h, --help          show this help`;
@@ -134,8 +130,8 @@ export async function main(argv: string[]): Promise<number> {
   if (values.print !== undefined && command !== 'nft') throw new UsageError('--print is an option of `netgwm nft`');
   const lockWaitMs = seconds('--wait', values.wait ?? '10') * 1000;
 
-  const config = await loadConfig(values.config).catch((error: unknown) => {
-    if (error instanceof ConfigError && (command === 'run' || command === 'daemon')) logConfigError(error);
+  const config = await loadConfig(values.config).catch(async (error: unknown) => {
+    if (error instanceof ConfigError && (command === 'run' || command === 'daemon')) await logConfigError(error);
     throw error;
   });
   switch (command) {
@@ -151,7 +147,13 @@ export async function main(argv: string[]): Promise<number> {
       const interval = seconds('--interval', values.interval ?? process.env.INTERVAL ?? '60');
       if (interval <= 0)
         throw new UsageError(`--interval: expected a number of seconds above 0, got "${values.interval ?? process.env.INTERVAL}"`);
-      const log = createLogger(outputs(config, 'daemon'));
+      const [{ runDaemon }, { createLogger, openLogFile }, { systemPing }, { pingAddress }] = await Promise.all([
+        import('./daemon.js'),
+        import('./log/logger.js'),
+        import('./probe/echoes.js'),
+        import('./probe/icmp.js'),
+      ]);
+      const log = createLogger(outputs(config, 'daemon', openLogFile));
       const deps = await cycleDeps(config, log, lockWaitMs);
       return runDaemon({
         config,
@@ -164,7 +166,8 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     default: {
-      const log = createLogger(outputs(config, 'run'));
+      const [{ runCycle }, { createLogger, openLogFile }] = await Promise.all([import('./cycle.js'), import('./log/logger.js')]);
+      const log = createLogger(outputs(config, 'run', openLogFile));
       const deps = await cycleDeps(config, log, lockWaitMs);
       try {
         await runCycle(config, deps);
@@ -184,13 +187,15 @@ export async function main(argv: string[]): Promise<number> {
 
 /** The probe method is chosen once per process: a daemon needs a restart to change probe.method. */
 async function cycleDeps(config: Config, log: Logger, lockWaitMs: number): Promise<CycleDeps> {
+  const [{ createExec }, { choosePing }] = await Promise.all([import('./system/exec.js'), import('./probe/select.js')]);
   const exec = createExec();
   return { exec, ping: await choosePing(config, { log, exec }), log, clock: Date.now, lockWaitMs };
 }
 
 /** A cycle that cannot start for a bad config says so in the log it would have written. */
-function logConfigError(error: ConfigError): void {
+async function logConfigError(error: ConfigError): Promise<void> {
   if (!error.logFile) return;
+  const { createLogger, openLogFile } = await import('./log/logger.js');
   try {
     createLogger([{ to: openLogFile(error.logFile), level: 'error', format: 'text' }]).event({
       kind: 'config-error',
@@ -202,7 +207,7 @@ function logConfigError(error: ConfigError): void {
 }
 
 /** run: the log file, plus problems on stderr; daemon: the log file plus everything on stdout. */
-function outputs(config: Config, mode: 'run' | 'daemon'): Output[] {
+function outputs(config: Config, mode: 'run' | 'daemon', openLogFile: (path: string) => Destination): Output[] {
   const list: Output[] = [];
   try {
     list.push({ to: openLogFile(config.log_file), level: config.log_level, format: config.log_format });
@@ -241,6 +246,7 @@ async function use(config: Config, positionals: string[]): Promise<number> {
     );
     return EXIT.failed;
   }
+  const { writeMode } = await import('./state/store.js');
   await writeMode(config.state_dir, name);
   return print(
     name === 'auto'
@@ -250,13 +256,24 @@ async function use(config: Config, positionals: string[]): Promise<number> {
 }
 
 async function cleanup(config: Config, lockWaitMs: number): Promise<number> {
-  const log = createLogger(outputs(config, 'run'));
-  const removed = await (await import('./cleanup.js')).cleanup(config, { exec: createExec(), log, clock: Date.now, lockWaitMs });
+  const [{ cleanup }, { createLogger, openLogFile }, { createExec }] = await Promise.all([
+    import('./cleanup.js'),
+    import('./log/logger.js'),
+    import('./system/exec.js'),
+  ]);
+  const log = createLogger(outputs(config, 'run', openLogFile));
+  const removed = await cleanup(config, { exec: createExec(), log, clock: Date.now, lockWaitMs });
   return print(removed.length > 0 ? `removed:\n${removed.map((line) => `  ${line}`).join('\n')}` : 'no probe path was installed');
 }
 
 async function printFirewall(config: Config, print: boolean | undefined): Promise<number> {
   if (!print) throw new UsageError('nft: expected --print (cycles load the ruleset themselves)');
+  const [{ describeFirewall }, { loadState }, { createExec }, { matchGateway, readDefaultRoutes }] = await Promise.all([
+    import('./firewall.js'),
+    import('./state/store.js'),
+    import('./system/exec.js'),
+    import('./system/routes.js'),
+  ]);
   const active = matchGateway((await readDefaultRoutes(createExec()))[0], config.gateways);
   process.stdout.write(describeFirewall(config, (await loadState(config.state_dir)).state, active));
   return EXIT.ok;

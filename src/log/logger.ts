@@ -1,8 +1,10 @@
 // pino records every event once; each destination renders it as a readable line (or keeps
 // pino's JSON) at its own minimum level. Where the destinations are is decided by the caller.
+// pino is loaded when the first line is written, not before: a healthy cron run writes none.
 import { closeSync, constants, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { pino, type DestinationStream } from 'pino';
+import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import { escapeControl } from './escape.js';
 import { levelOf, lineOf, type Level, type NetgwmEvent } from './events.js';
 import { localTime } from './time.js';
@@ -36,6 +38,20 @@ const LEVELS: Record<Level, number> = { debug: 20, info: 30, warn: 40, error: 50
 const NAMES: Record<number, string> = { 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
 const SYSLOG_PRIORITY: Record<number, number> = { 20: 7, 30: 6, 40: 4, 50: 3, 60: 2 };
 
+type Pino = typeof import('pino');
+let pinoModule: Pino | undefined;
+
+/**
+ * pino on first use. Loading it (with worker_threads and assert, which it loads) is a cost every
+ * run paid before its first line, and a healthy cron run logs nothing. Synchronous, since a
+ * line is written when its event happens: in the bundle (CommonJS) esbuild turns `require`
+ * into its bundled copy of pino; under tsx (plain ES modules) there is no `require`, so one is made.
+ */
+function loadPino(): Pino {
+  pinoModule ??= (typeof require === 'function' ? require('pino') : createRequire(import.meta.url)('pino')) as Pino;
+  return pinoModule;
+}
+
 export function createLogger(outputs: Output[]): Logger {
   const fanOut: DestinationStream = {
     write(json: string) {
@@ -47,11 +63,14 @@ export function createLogger(outputs: Output[]): Logger {
     },
   };
   const lowest = () => outputs.map((output) => output.level).sort((a, b) => LEVELS[a] - LEVELS[b])[0] ?? 'info';
-  const log = pino({ base: undefined, level: lowest() }, fanOut);
+  let log: PinoLogger | undefined;
   return {
     event(event) {
+      const level = levelOf(event);
+      if (LEVELS[level] < LEVELS[lowest()]) return; // what pino would do, without loading it
+      log ??= loadPino().pino({ base: undefined, level: lowest() }, fanOut);
       const { kind, ...fields } = event;
-      log[levelOf(event)]({ event: kind, ...fields }, lineOf(event));
+      log[level]({ event: kind, ...fields }, lineOf(event));
     },
     reopen() {
       for (const output of outputs) {
@@ -65,7 +84,7 @@ export function createLogger(outputs: Output[]): Logger {
     },
     setLevel(level) {
       for (const output of outputs) if (!output.fixedLevel) output.level = level;
-      log.level = lowest();
+      if (log) log.level = lowest();
     },
   };
 }
@@ -89,18 +108,35 @@ const UNWRITTEN_LOG_BYTES = 1024 * 1024;
  * hooks. It is said once on stderr, and writing resumes when the disk has room again.
  */
 export function openLogFile(path: string): Destination {
-  refuseFifo(path);
-  const file = pino.destination({ dest: path, append: true, sync: true, mkdir: true, maxLength: UNWRITTEN_LOG_BYTES });
+  refuseFifo(path); // also proves it can be opened for appending: a later open failing is a race
+  let file: ReturnType<Pino['pino']['destination']> | undefined;
   let failing = false;
-  file.on('error', (error: Error) => {
+  const fail = (error: Error) => {
     if (!failing)
       process.stderr.write(
         `netgwm: cannot write the log file ${path} (${error.message}); its lines are held back or dropped until it can\n`,
       );
     failing = true;
-  });
-  file.on('write', () => (failing = false));
-  return file;
+  };
+  // Opened with the first line (pino's loaded then too); until then there is nothing to reopen.
+  const open = () => {
+    if (file) return file;
+    file = loadPino().pino.destination({ dest: path, append: true, sync: true, mkdir: true, maxLength: UNWRITTEN_LOG_BYTES });
+    file.on('error', fail);
+    file.on('write', () => (failing = false));
+    return file;
+  };
+  return {
+    write(text) {
+      try {
+        return open().write(text);
+      } catch (error) {
+        fail(error as Error); // the file went between refuseFifo and now: the line is lost, not the cycle
+        return false;
+      }
+    },
+    reopen: () => file?.reopen(),
+  };
 }
 
 /**

@@ -1,6 +1,5 @@
 // The state file: what each gateway did and when, kept across runs and reboots. Written
 // atomically; a missing, empty, truncated or garbage file means "no history", never a crash.
-import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, mkdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -119,6 +118,8 @@ export async function saveState(stateDir: string, state: State): Promise<void> {
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const directory = dirname(file);
   await mkdir(directory, { recursive: true });
+  // Imported here: `netgwm status` reads the state and never writes, and node:crypto takes a while to load.
+  const { randomBytes } = await import('node:crypto');
   const temporary = `${file}.tmp-${randomBytes(8).toString('hex')}`;
   const handle = await open(temporary, EXCLUSIVE_NEW_FILE, 0o644);
   try {
