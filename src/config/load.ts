@@ -1,7 +1,7 @@
 // Reads, validates and compiles the config once, so a cycle only does what must be fresh.
 import { dirname, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Gateway } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import { readRegularFile } from '../system/regular-file.js';

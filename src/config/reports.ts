@@ -2,7 +2,7 @@
 // Prometheus metrics (see src/report/). The keys and their cross-field check live here together.
 import { isAbsolute } from 'node:path';
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A file or directory: no NUL (no system call takes it) and no control character (it is logged). */
 export const filePath = z.string().regex(/^[ -~\u0080-\uffff]+$/, 'expected a path of printable characters');

@@ -1,7 +1,7 @@
 // The shape of /etc/netgwm/netgwm.yml. Every key NetGWM knew (gateways, min_uptime,
 // check_sites, check_all_gateways, mode) keeps its meaning; everything added is optional.
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { unusableSite } from './check-sites.js';
 import { filePath, reportKeys } from './reports.js';
 

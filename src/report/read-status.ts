@@ -1,7 +1,7 @@
 // The status document as `netgwm status` and the metrics endpoint see it: from the config, the
 // state file and the mode file, at the time asked.
 import { dirname, join, resolve } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { parseYamlLeniently, type Config } from '../config/load.js';
 import { configSchema, LIMITS } from '../config/schema.js';
 import { type LoadedState, loadState, readEffectiveMode, STATE_FILE } from '../state/store.js';

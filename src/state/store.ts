@@ -3,7 +3,7 @@
 import { constants } from 'node:fs';
 import { open, mkdir, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { effectiveMode, type EffectiveMode } from '../core/mode.js';
 import { emptyState, type State } from '../core/types.js';
 import { readRegularFile, UnreadableFileError } from '../system/regular-file.js';
