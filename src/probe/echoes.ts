@@ -57,9 +57,12 @@ export interface GatewayRoundsOptions {
 
 /**
  * Starts probing `targets` at once. Its timers are not unref'd: a running echoer is the monitor's
- * work, and stop() is how it ends. `onRound` gets each gateway's rounds in the order they were
- * sent; it runs inside socket and stream callbacks, so it must not throw. Throws for targets or options that cannot work (programming errors) and, with 'icmp',
- * when net-ping cannot load (call loadIcmp first to choose).
+ * work, and stop() is how it ends. `onRound` gets each round once it settled: natively the
+ * moment it did (a round that answered may come before an earlier one still waiting for its
+ * timeout; `Round.at` says when each was sent), with ping(8) in the order they were sent. It runs
+ * inside socket and stream callbacks, so it must not throw. Throws for targets or options that
+ * cannot work (programming errors) and, with 'icmp', when net-ping cannot load (call loadIcmp
+ * first to choose).
  */
 export function startEchoer(
   targets: EchoTarget[],

@@ -4,8 +4,8 @@
 import net from 'node:net';
 import type { EchoTarget, GatewayRounds, GatewayRoundsOptions, Round } from './echoes.js';
 import { closeSession, type EchoCallback, type NetPingSession, onEchoSent, openSession, requireNetPing } from './icmp.js';
+import { type Family, joinReplyHub, leaveReplyHub } from './reply-hub.js';
 
-type Family = 4 | 6;
 interface OpenSession {
   session: NetPingSession;
   sessionId: number;
@@ -23,14 +23,20 @@ export function startIcmpRounds(targets: EchoTarget[], options: GatewayRoundsOpt
   // Echoes in flight → when each left the socket. Every echo settles within timeoutMs (net-ping's
   // timer) or when its session closes, so this and `rounds` stay as small as the echoes in flight.
   const sentAt = new Map<EchoCallback, number | undefined>();
-  // In the order they were sent: a round is reported only after every earlier one.
-  const rounds: PendingRound[] = [];
+  // Rounds not settled yet. Each is reported the moment it settles, even before an earlier one:
+  // the health judges rounds in the order they were sent, and a round that answered must be able
+  // to outvote an earlier one still waiting for its timeout (src/core/health.ts).
+  const rounds = new Set<PendingRound>();
 
-  const closeAll = (): void => {
-    const open = [...sessions.values()];
-    sessions.clear();
+  const close = (family: Family, { session, sessionId }: OpenSession): void => {
+    leaveReplyHub(family, sessionId);
     // Closing fails the session's pending echoes through their callbacks: not answered.
-    for (const { session, sessionId } of open) closeSession(sessionId, session);
+    closeSession(sessionId, session);
+  };
+  const closeAll = (): void => {
+    const open = [...sessions];
+    sessions.clear();
+    for (const [family, opened] of open) close(family, opened);
   };
 
   const sessionFor = (address: string): NetPingSession | undefined => {
@@ -41,6 +47,7 @@ export function startIcmpRounds(targets: EchoTarget[], options: GatewayRoundsOpt
     // E.g. no descriptor left: this echo is not answered, the next round tries again.
     if ('error' in opened) return undefined;
     sessions.set(family, opened);
+    joinReplyHub(family, opened.sessionId, opened.session);
     onEchoSent(opened.session, (callback) => {
       if (sentAt.has(callback)) sentAt.set(callback, performance.now());
     });
@@ -49,21 +56,19 @@ export function startIcmpRounds(targets: EchoTarget[], options: GatewayRoundsOpt
     opened.session.on('error', () => {
       if (sessions.get(family) !== opened) return;
       sessions.delete(family);
-      closeSession(opened.sessionId, opened.session);
+      close(family, opened);
     });
     return opened.session;
   };
 
-  const report = (): void => {
-    while (!stopped && rounds[0] !== undefined && rounds[0].pending === 0) {
-      const { at, echoes } = rounds.shift() as PendingRound;
-      emit({ at, echoes });
-    }
+  const report = (round: PendingRound): void => {
+    if (stopped || round.pending > 0 || !rounds.delete(round)) return;
+    emit({ at: round.at, echoes: round.echoes });
   };
 
   const sendRound = (): void => {
     const round: PendingRound = { at: options.now(), echoes: sites.map(({ site }) => ({ site, answered: false })), pending: sites.length };
-    rounds.push(round);
+    rounds.add(round);
     for (const [index, { address }] of sites.entries()) {
       const session = sessionFor(address);
       if (session === undefined) {
@@ -80,7 +85,7 @@ export function startIcmpRounds(targets: EchoTarget[], options: GatewayRoundsOpt
             round.echoes[index] = { site: echo.site, answered: true, rttMs: Math.round((performance.now() - sent) * 100) / 100 };
         }
         round.pending--;
-        report();
+        report(round);
       };
       sentAt.set(callback, undefined);
       try {
@@ -89,7 +94,7 @@ export function startIcmpRounds(targets: EchoTarget[], options: GatewayRoundsOpt
         callback(new Error('send failed'), address);
       }
     }
-    report();
+    report(round);
   };
 
   let timer: NodeJS.Timeout | undefined;
@@ -113,7 +118,7 @@ export function startIcmpRounds(targets: EchoTarget[], options: GatewayRoundsOpt
       stopped = true;
       clearInterval(timer);
       closeAll();
-      rounds.length = 0;
+      rounds.clear();
       sentAt.clear();
     },
   };

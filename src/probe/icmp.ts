@@ -55,9 +55,11 @@ interface NetPingRequest {
 }
 export interface NetPingSession {
   pingHost(target: string, callback: EchoCallback): unknown;
-  getSocket(): { setOption(level: number, option: number, value: number): void };
+  getSocket(): { setOption(level: number, option: number, value: number | Buffer, length?: number): void };
   close(): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** net-ping's handler of a received packet (src/probe/reply-hub.ts hands it the session's replies). */
+  onSocketMessage(buffer: Buffer, source: string): void;
   /** Internal hook net-ping calls right after sendto() for each request (looked up per send). */
   onSocketSend(request: NetPingRequest, error: Error | null, bytes?: number): void;
 }
