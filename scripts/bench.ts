@@ -276,7 +276,9 @@ async function memory(bench: Bench): Promise<void> {
 const sleepMs = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.max(0, Math.ceil(p * values.length) - 1)]!;
 const p50p95 = (ms: number[]) =>
-  ms.length === 0 ? 'no sample' : `${seconds(percentile(ms, 0.5))} / ${seconds(percentile(ms, 0.95))} (n = ${ms.length}, max ${seconds(Math.max(...ms))})`;
+  ms.length === 0
+    ? 'no sample'
+    : `${seconds(percentile(ms, 0.5))} / ${seconds(percentile(ms, 0.95))} (n = ${ms.length}, max ${seconds(Math.max(...ms))})`;
 
 /** Polls `check` every `everyMs` until it is true; false after `timeoutMs`. */
 async function until(check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<boolean> {
@@ -411,8 +413,14 @@ async function detection(bench: Bench, kind: 'outage' | 'carrier', count: number
 }
 
 async function detections(bench: Bench): Promise<void> {
-  console.log(`\n## Daemon at default probe settings (${bench.net.uplinks.length} uplinks × ${bench.net.sites.length} sites): active uplink lost → default route moved`);
-  target(`hard outage of the active uplink → route moved, p50 / p95`, p50p95(await detection(bench, 'outage', OUTAGES)), '≤ 1.0 s / ≤ 1.5 s');
+  console.log(
+    `\n## Daemon at default probe settings (${bench.net.uplinks.length} uplinks × ${bench.net.sites.length} sites): active uplink lost → default route moved`,
+  );
+  target(
+    `hard outage of the active uplink → route moved, p50 / p95`,
+    p50p95(await detection(bench, 'outage', OUTAGES)),
+    '≤ 1.0 s / ≤ 1.5 s',
+  );
   target(
     'carrier loss on the active uplink → route moved, p50 / p95',
     p50p95(await detection(bench, 'carrier', CARRIER_LOSSES)),
@@ -422,22 +430,33 @@ async function detections(bench: Bench): Promise<void> {
 
 /** 7. One-shot `run` with all N uplinks dead, at the default probe.timeout; median of 3. */
 async function allDead(): Promise<void> {
-  console.log(`\n## One-shot run, all N uplinks dead (2 sites each, default probe.timeout ${DEFAULT_TIMEOUT_S} s), median of 3`);
+  console.log(
+    `\n## One-shot run, all N uplinks dead (2 sites each, default probe.timeout ${DEFAULT_TIMEOUT_S} s), median of 3; healthy for comparison`,
+  );
   const medians: string[] = [];
   for (const uplinks of [1, 2, 4, 8, 16]) {
     const bench = await Bench.create(uplinks, 2);
     try {
       await bench.onPrimary();
+      // The same run with every uplink healthy: what a dead run costs beyond it is the probe's wait.
+      const healthy: number[] = [];
+      for (let i = 0; i < 3; i++) healthy.push(await bench.run());
       for (const uplink of bench.net.uplinks) await bench.net.failOperator(uplink.index);
       const times: number[] = [];
       for (let i = 0; i < 3; i++) times.push(await bench.run());
-      console.log(`N = ${String(uplinks).padStart(2)}: ${times.map(seconds).join(', ')}`);
+      console.log(
+        `N = ${String(uplinks).padStart(2)}: ${times.map(seconds).join(', ')}; healthy: ${healthy.map(seconds).join(', ')}; dead − healthy (medians) ${seconds(median(times) - median(healthy))}`,
+      );
       medians.push(`N=${uplinks} ${seconds(median(times))}`);
     } finally {
       await bench.destroy();
     }
   }
-  target('one-shot run, all N uplinks dead', medians.join(', '), `≤ ${(DEFAULT_TIMEOUT_S + 0.3).toFixed(1)} s (timeout + 0.3 s) for every N`);
+  target(
+    'one-shot run, all N uplinks dead',
+    medians.join(', '),
+    `≤ ${(DEFAULT_TIMEOUT_S + 0.3).toFixed(1)} s (timeout + 0.3 s) for every N`,
+  );
 }
 
 /** utime + stime (clock ticks) of a process, of its reaped children, and of its live descendants. */
@@ -516,7 +535,11 @@ async function longDaemon(): Promise<void> {
       const [ticks1, echoes1, t1] = [await cpuTicks(daemon.pid), await echoes(), performance.now()];
       const elapsedS = (t1 - t0) / 1000;
       // CLK_TCK is 100 on Linux (getconf CLK_TCK).
-      target('daemon CPU, 8 gateways × 2 sites, defaults (netgwm + children)', `${(((ticks1 - ticks0) / 100 / elapsedS) * 100).toFixed(2)} % of one core over ${elapsedS.toFixed(0)} s`, '≤ 2 %');
+      target(
+        'daemon CPU, 8 gateways × 2 sites, defaults (netgwm + children)',
+        `${(((ticks1 - ticks0) / 100 / elapsedS) * 100).toFixed(2)} % of one core over ${elapsedS.toFixed(0)} s`,
+        '≤ 2 %',
+      );
       target(
         'echoes per second per gateway at defaults (isp1, nft counter in its operator)',
         `${((echoes1 - echoes0) / elapsedS).toFixed(1)} measured; ${(bench.net.sites.length / DEFAULT_INTERVAL_S).toFixed(1)} computed (sites / interval)`,
