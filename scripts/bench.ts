@@ -5,18 +5,53 @@
 //   2. hyperfine: `netgwm status` while a real cycle holds the lock, against `netgwm --version`;
 //   3. whole `netgwm run` processes that fail over or find every uplink dead (3×2 and 8×4);
 //   4. how soon the daemon exits on SIGTERM in the middle of a long probe and of a hanging hook;
-//   5. peak memory (max RSS) of a healthy run and of `netgwm status`.
+//   5. peak memory (max RSS) of a healthy run and of `netgwm status`;
+//   then the figures of issue 10's target table (continuous monitoring), each next to its target:
+//   6. daemon at default probe settings: hard outage (nft drop) / carrier loss of the active uplink
+//      at random moments → the router's default route moved (p50 / p95);
+//   7. one-shot `run` with all N uplinks dead, N = 1, 2, 4, 8, 16, against probe.timeout + 0.3 s;
+//   8. one long daemon on 8 uplinks × 2 sites: CPU (% of one core), echoes per second per gateway,
+//      false switches with 10 % random loss on the active uplink, RSS per minute and peak.
+//   The table of every target figure is printed at the end.
 // Prints figures; asserts nothing. Needs root, hyperfine and GNU time (scripts/setup.sh bench).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+// Environment (defaults give about 1.2 h, most of it the long daemon of 8):
+//   BENCH_REPEAT (7)          runs per figure of 1–5 (hyperfine: 3×);
+//   BENCH_OUTAGES (20)        hard outages for 6;
+//   BENCH_CARRIERS (10)       carrier losses for 6 (default: half BENCH_OUTAGES, at least 10);
+//   BENCH_CPU_SECONDS (120)   CPU and echo count window of 8, after a 15 s warm-up;
+//   BENCH_LOSS_MINUTES (30)   10 % loss on the active uplink in 8 (false switches);
+//   BENCH_RSS_MINUTES (60)    RSS sampled every minute in 8 (the same daemon, from its start);
+//   BENCH_SECTIONS            comma list of startup,scenarios,stopping,memory,detect,dead,long (default all).
+// A short run: BENCH_OUTAGES=20 BENCH_CPU_SECONDS=60 BENCH_LOSS_MINUTES=5 BENCH_RSS_MINUTES=5 (about 20 min).
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
 import { TestNetwork } from './testnet/network.js';
 
 const NETGWM = fileURLToPath(new URL('../bin/netgwm', import.meta.url));
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 7);
+const OUTAGES = Number(process.env.BENCH_OUTAGES ?? 20);
+const CARRIER_LOSSES = Number(process.env.BENCH_CARRIERS ?? Math.max(10, Math.ceil(OUTAGES / 2)));
+const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 120);
+const LOSS_MINUTES = Number(process.env.BENCH_LOSS_MINUTES ?? 30);
+const RSS_MINUTES = Number(process.env.BENCH_RSS_MINUTES ?? 60);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'startup,scenarios,stopping,memory,detect,dead,long').split(','));
+/** The defaults of probe.timeout and probe.interval (src/config/schema.ts), which the bench never sets but for 1–4's special cases. */
+const DEFAULT_TIMEOUT_S = 0.5;
+const DEFAULT_INTERVAL_S = 0.15;
+/** A daemon never fails back during a measurement: the bench puts it back on isp1 itself. */
+const NO_FAILBACK = { min_uptime: 86_400 };
+
+/** Every figure of issue 10's target table, printed together at the end. */
+const targets: Array<{ figure: string; measured: string; target: string }> = [];
+const target = (figure: string, measured: string, goal: string) => {
+  targets.push({ figure, measured, target: goal });
+  console.log(`${figure}: ${measured}   (target ${goal})`);
+};
 
 /** A network, a config file and a way to run netgwm in the router namespace. */
 class Bench {
@@ -44,7 +79,6 @@ class Bench {
       state_dir: join(this.dir, 'state'),
       log_file: join(this.dir, 'netgwm.log'),
       status_dir: false,
-      probe: { timeout: 1 },
       ...extra,
     };
     await writeFile(this.config(name), stringify(config));
@@ -83,11 +117,19 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const quote = (argv: string[]) => argv.join(' ');
 
-async function hyperfine(title: string, commands: Record<string, string[]>): Promise<void> {
+/** Runs hyperfine; returns each command's mean in seconds. */
+async function hyperfine(title: string, commands: Record<string, string[]>): Promise<Record<string, number>> {
   console.log(`\n## ${title}`);
-  const args = ['-N', '--warmup', '3', '--runs', String(REPEAT * 3), '--style', 'basic'];
+  const exported = join(await mkdtemp(join(tmpdir(), 'netgwm-hyperfine-')), 'result.json');
+  const args = ['-N', '--warmup', '3', '--runs', String(REPEAT * 3), '--style', 'basic', '--export-json', exported];
   for (const [name, argv] of Object.entries(commands)) args.push('-n', name, quote(argv));
-  await execa('hyperfine', args, { stdout: 'inherit', stderr: 'inherit' });
+  try {
+    await execa('hyperfine', args, { stdout: 'inherit', stderr: 'inherit' });
+    const { results } = JSON.parse(await readFile(exported, 'utf8')) as { results: Array<{ command: string; mean: number }> };
+    return Object.fromEntries(results.map((result) => [result.command, result.mean]));
+  } finally {
+    await rm(join(exported, '..'), { recursive: true, force: true });
+  }
 }
 
 /** Starts a cycle that holds the lock; wrapped, since awaiting a ResultPromise waits for its end. */
@@ -111,18 +153,26 @@ async function startAndHold(bench: Bench): Promise<{ cycle: ResultPromise }> {
 
 async function startup(bench: Bench): Promise<void> {
   await bench.onPrimary();
-  await hyperfine('Start-up and a healthy run (3 uplinks × 2 sites, whole processes through ip netns exec)', {
-    'node -e 0': ['ip', 'netns', 'exec', bench.net.routerNs, process.execPath, '-e', '0'],
+  const nodeStart = ['ip', 'netns', 'exec', bench.net.routerNs, process.execPath, '-e', '0'];
+  const runs = await hyperfine('Start-up and a healthy run (3 uplinks × 2 sites, whole processes through ip netns exec)', {
+    'node -e 0': nodeStart,
     'netgwm --version': bench.argv(['--version']),
     'netgwm run (healthy)': bench.argv(['run']),
   });
   const { cycle } = await startAndHold(bench);
   try {
-    await hyperfine('netgwm status while a cycle holds the lock (it never waits for it)', {
+    const status = await hyperfine('netgwm status while a cycle holds the lock (it never waits for it)', {
+      'node -e 0': nodeStart,
       'netgwm --version': bench.argv(['--version']),
       'netgwm status': bench.argv(['status']),
       'netgwm status --json': bench.argv(['status', '--json']),
     });
+    const ratio = (means: Record<string, number>, name: string) => (means[name]! / means['node -e 0']!).toFixed(2);
+    target(
+      'healthy one-shot run / node -e 0; status / node -e 0 (hyperfine means)',
+      `${ratio(runs, 'netgwm run (healthy)')}; ${ratio(status, 'netgwm status')}`,
+      '≤ 1.5; ≤ 1.5',
+    );
   } finally {
     cycle.kill('SIGTERM');
     await cycle;
@@ -221,10 +271,316 @@ async function memory(bench: Bench): Promise<void> {
   }
 }
 
+// ---- issue 10's targets: the daemon at default probe settings ----
+
+const sleepMs = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.max(0, Math.ceil(p * values.length) - 1)]!;
+const p50p95 = (ms: number[]) =>
+  ms.length === 0
+    ? 'no sample'
+    : `${seconds(percentile(ms, 0.5))} / ${seconds(percentile(ms, 0.95))} (n = ${ms.length}, max ${seconds(Math.max(...ms))})`;
+
+/** Polls `check` every `everyMs` until it is true; false after `timeoutMs`. */
+async function until(check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    if (await check()) return true;
+    await sleepMs(everyMs);
+  }
+  return false;
+}
+
+/**
+ * The router's main-table default route as the kernel announces it: a long-lived `ip monitor
+ * route` whose lines are timestamped here (performance.now()) as they arrive.
+ */
+class RouteWatch {
+  private readonly events: Array<{ at: number; gateway: string }> = [];
+  private readonly child: ResultPromise;
+
+  constructor(routerNs: string) {
+    this.child = execa('ip', ['-n', routerNs, 'monitor', 'route'], { reject: false, stdin: 'ignore', buffer: false });
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      // Main-table default routes only: probe tables print `table N`, removals `Deleted`.
+      const match = /^default via (\S+) /.exec(line);
+      if (match && !line.includes(' table ')) {
+        this.events.push({ at: performance.now(), gateway: match[1]! });
+        if (this.events.length > 1000) this.events.shift();
+      }
+    });
+  }
+
+  /** The first default route via a gateway other than `from` announced after `since`. */
+  async movedAway(from: string, since: number, timeoutMs: number): Promise<number | undefined> {
+    let moved: number | undefined;
+    await until(
+      async () => {
+        moved = this.events.find((event) => event.at >= since && event.gateway !== from)?.at;
+        return moved !== undefined;
+      },
+      timeoutMs,
+      5,
+    );
+    return moved;
+  }
+
+  async stop(): Promise<void> {
+    this.child.kill('SIGTERM');
+    await this.child;
+  }
+}
+
+/** A daemon at default probe settings in the router namespace, with its own state and log. */
+class Daemon {
+  private constructor(
+    readonly process: ResultPromise,
+    readonly log: string,
+  ) {}
+
+  static async start(bench: Bench, name: string): Promise<Daemon> {
+    const dir = join(bench.dir, name);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir);
+    const log = join(dir, 'netgwm.log');
+    await bench.writeConfig({ ...NO_FAILBACK, state_dir: join(dir, 'state'), log_file: log }, name);
+    const daemon = new Daemon(bench.start(['daemon', '--interval', '60'], bench.config(name)), log);
+    // Ready once every gateway's health is known (the first decision follows at once).
+    const names = bench.net.uplinks.map((uplink) => `isp${uplink.index}`);
+    const ready = await until(async () => {
+      const text = await daemon.text();
+      return names.every((gateway) => new RegExp(`gateway ${gateway} (up|down)\\b`).test(text));
+    }, 20_000);
+    if (!ready) {
+      await daemon.stop();
+      throw new Error(`daemon ${name}: not every gateway's health known after 20 s; log:\n${await daemon.text()}`);
+    }
+    return daemon;
+  }
+
+  text = () => readFile(this.log, 'utf8').catch(() => '');
+
+  get pid(): number {
+    return this.process.pid!;
+  }
+
+  async stop(): Promise<void> {
+    this.process.kill('SIGTERM');
+    await this.process;
+  }
+}
+
+/**
+ * 6. Outage of the active uplink isp1 at a random moment → default route moved, `count` times,
+ * each with a fresh daemon (fresh state) started on isp1; the clock starts once the nft drop rule
+ * is in place (or the carrier is gone) and stops at the route event.
+ */
+async function detection(bench: Bench, kind: 'outage' | 'carrier', count: number): Promise<number[]> {
+  const isp1 = bench.net.uplink(1).gatewayIp;
+  const watch = new RouteWatch(bench.net.routerNs);
+  const times: number[] = [];
+  const actionMs: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      await bench.net.setUplinkCarrier(1, true);
+      await bench.onPrimary();
+      const daemon = await Daemon.start(bench, 'daemon-detect');
+      try {
+        // A random moment relative to the daemon's probe rounds.
+        await sleepMs(1000 + Math.random() * 2000);
+        const before = performance.now();
+        if (kind === 'outage') await bench.net.failOperator(1);
+        else await bench.net.setUplinkCarrier(1, false);
+        const inPlace = performance.now();
+        actionMs.push(inPlace - before);
+        const moved = await watch.movedAway(isp1, inPlace, 15_000);
+        if (moved === undefined) console.log(`${kind} ${i + 1}: route not moved within 15 s`);
+        else times.push(moved - inPlace);
+      } finally {
+        await daemon.stop();
+      }
+    }
+  } finally {
+    await watch.stop();
+    await bench.net.setUplinkCarrier(1, true);
+    await bench.net.restoreOperator(1);
+  }
+  console.log(
+    `${kind}: each measured from the end of the command that made it (which took median ${seconds(median(actionMs))}): ${times
+      .map((ms) => (ms / 1000).toFixed(3))
+      .join(' ')}`,
+  );
+  return times;
+}
+
+async function detections(bench: Bench): Promise<void> {
+  console.log(
+    `\n## Daemon at default probe settings (${bench.net.uplinks.length} uplinks × ${bench.net.sites.length} sites): active uplink lost → default route moved`,
+  );
+  target(
+    `hard outage of the active uplink → route moved, p50 / p95`,
+    p50p95(await detection(bench, 'outage', OUTAGES)),
+    '≤ 1.0 s / ≤ 1.5 s',
+  );
+  target(
+    'carrier loss on the active uplink → route moved, p50 / p95',
+    p50p95(await detection(bench, 'carrier', CARRIER_LOSSES)),
+    '≤ 0.2 s',
+  );
+}
+
+/** 7. One-shot `run` with all N uplinks dead, at the default probe.timeout; median of 3. */
+async function allDead(): Promise<void> {
+  console.log(
+    `\n## One-shot run, all N uplinks dead (2 sites each, default probe.timeout ${DEFAULT_TIMEOUT_S} s), median of 3; healthy for comparison`,
+  );
+  const medians: string[] = [];
+  for (const uplinks of [1, 2, 4, 8, 16]) {
+    const bench = await Bench.create(uplinks, 2);
+    try {
+      await bench.onPrimary();
+      // The same run with every uplink healthy: what a dead run costs beyond it is the probe's wait.
+      const healthy: number[] = [];
+      for (let i = 0; i < 3; i++) healthy.push(await bench.run());
+      for (const uplink of bench.net.uplinks) await bench.net.failOperator(uplink.index);
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) times.push(await bench.run());
+      console.log(
+        `N = ${String(uplinks).padStart(2)}: ${times.map(seconds).join(', ')}; healthy: ${healthy.map(seconds).join(', ')}; dead − healthy (medians) ${seconds(median(times) - median(healthy))}`,
+      );
+      medians.push(`N=${uplinks} ${seconds(median(times))}`);
+    } finally {
+      await bench.destroy();
+    }
+  }
+  target(
+    'one-shot run, all N uplinks dead',
+    medians.join(', '),
+    `≤ ${(DEFAULT_TIMEOUT_S + 0.3).toFixed(1)} s (timeout + 0.3 s) for every N`,
+  );
+}
+
+/** utime + stime (clock ticks) of a process, of its reaped children, and of its live descendants. */
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  if (!stat) return 0;
+  // Fields after the `(comm)`, which may hold spaces: state is field 3, utime..cstime 14..17.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let ticks = [11, 12, 13, 14].reduce((sum, k) => sum + Number(fields[k]), 0);
+  const tasks = await execa('ls', [`/proc/${pid}/task`], { reject: false });
+  for (const task of String(tasks.stdout).split('\n').filter(Boolean)) {
+    const children = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
+    for (const child of children.split(' ').filter(Boolean)) ticks += await cpuTicks(Number(child));
+  }
+  return ticks;
+}
+
+async function statusKb(pid: number, key: 'VmRSS' | 'VmHWM'): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+}
+
+/** A named nft counter of the echo requests operator i forwards (ours, in its namespace). */
+async function countEchoes(bench: Bench, i: number): Promise<() => Promise<number>> {
+  const ns = bench.net.uplink(i).operatorNs;
+  const script = [
+    'add table inet netgwm_bench',
+    'add counter inet netgwm_bench echoes',
+    'add chain inet netgwm_bench forward { type filter hook forward priority -10 ; policy accept ; }',
+    'add rule inet netgwm_bench forward iifname "to-router" icmp type echo-request counter name echoes',
+  ].join('\n');
+  await execa('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: `${script}\n` });
+  return async () => {
+    const { stdout } = await execa('ip', ['netns', 'exec', ns, 'nft', '-j', 'list', 'counter', 'inet', 'netgwm_bench', 'echoes']);
+    const listed = JSON.parse(stdout) as { nftables: Array<{ counter?: { packets: number } }> };
+    return listed.nftables.find((entry) => entry.counter)?.counter?.packets ?? Number.NaN;
+  };
+}
+
+/**
+ * 8. One daemon at defaults on 8 uplinks × 2 sites: after a warm-up, CPU and echoes per gateway
+ * over CPU_SECONDS; then 10 % loss on every site of the active uplink for LOSS_MINUTES (route
+ * replacements and up↔degraded changes counted in its log); RSS sampled every minute from the
+ * start until RSS_MINUTES, peak from VmHWM.
+ */
+async function longDaemon(): Promise<void> {
+  const bench = await Bench.create(8, 2);
+  const rss: number[] = [];
+  try {
+    console.log(`\n## One daemon at defaults, 8 uplinks × 2 sites (probe.interval ${DEFAULT_INTERVAL_S} s)`);
+    const echoes = await countEchoes(bench, 1);
+    await bench.onPrimary();
+    const started = performance.now();
+    const daemon = await Daemon.start(bench, 'daemon-long');
+    const minutes = Math.max(RSS_MINUTES, LOSS_MINUTES + CPU_SECONDS / 60 + 0.5);
+    const endAt = started + minutes * 60_000;
+    let nextSample = started;
+    const sampleRss = async () => {
+      if (performance.now() < nextSample) return;
+      nextSample += 60_000;
+      rss.push(await statusKb(daemon.pid, 'VmRSS'));
+      console.log(`RSS at minute ${rss.length - 1}: ${(rss.at(-1)! / 1024).toFixed(1)} MB`);
+    };
+    /** Sleeps up to `ms`, sampling RSS at each whole minute on the way. */
+    const wait = async (ms: number) => {
+      const stopAt = Math.min(performance.now() + ms, endAt + 1000);
+      while (performance.now() < stopAt) {
+        await sampleRss();
+        await sleepMs(Math.min(1000, stopAt - performance.now()));
+      }
+    };
+    try {
+      await wait(15_000); // warm-up: JIT, the first housekeeping cycle
+      const [ticks0, echoes0, t0] = [await cpuTicks(daemon.pid), await echoes(), performance.now()];
+      await wait(CPU_SECONDS * 1000);
+      const [ticks1, echoes1, t1] = [await cpuTicks(daemon.pid), await echoes(), performance.now()];
+      const elapsedS = (t1 - t0) / 1000;
+      // CLK_TCK is 100 on Linux (getconf CLK_TCK).
+      target(
+        'daemon CPU, 8 gateways × 2 sites, defaults (netgwm + children)',
+        `${(((ticks1 - ticks0) / 100 / elapsedS) * 100).toFixed(2)} % of one core over ${elapsedS.toFixed(0)} s`,
+        '≤ 2 %',
+      );
+      target(
+        'echoes per second per gateway at defaults (isp1, nft counter in its operator)',
+        `${((echoes1 - echoes0) / elapsedS).toFixed(1)} measured; ${(bench.net.sites.length / DEFAULT_INTERVAL_S).toFixed(1)} computed (sites / interval)`,
+        '≤ 16',
+      );
+
+      const logBefore = (await daemon.text()).length;
+      await bench.net.setOperatorLoss(1, 10);
+      await wait(LOSS_MINUTES * 60_000);
+      await bench.net.setOperatorLoss(1, 0);
+      const lossLog = (await daemon.text()).slice(logBefore);
+      const replaced = lossLog.split('\n').filter((line) => line.includes('route replaced')).length;
+      const flaps = lossLog.split('\n').filter((line) => /gateway isp1 (up|degraded) \(was (up|degraded)\)/.test(line)).length;
+      const downs = lossLog.split('\n').filter((line) => /gateway isp1 down /.test(line)).length;
+      target(
+        `false switches in ${LOSS_MINUTES} min with 10 % random loss on every site of the active uplink`,
+        `${replaced} route replaced; isp1 up↔degraded changes: ${flaps}; isp1 down: ${downs}`,
+        '0',
+      );
+      await wait(endAt - performance.now());
+      await sampleRss();
+      const peak = await statusKb(daemon.pid, 'VmHWM');
+      target(
+        `daemon RSS over ${rss.length - 1} min (per-minute samples min–max; peak VmHWM)`,
+        `${(Math.min(...rss) / 1024).toFixed(1)}–${(Math.max(...rss) / 1024).toFixed(1)} MB; peak ${(peak / 1024).toFixed(1)} MB`,
+        'flat, ≤ 80 MB peak',
+      );
+    } finally {
+      await daemon.stop();
+    }
+  } finally {
+    await bench.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the bench builds network namespaces: run it as root');
   const nodeVersion = (await execa(process.execPath, ['--version'])).stdout;
-  console.log(`# netgwm bench: node ${nodeVersion}, ${REPEAT} runs per figure (hyperfine: ${REPEAT * 3}), probe timeout 1 s`);
+  console.log(
+    `# netgwm bench: node ${nodeVersion}, ${REPEAT} runs per figure (hyperfine: ${REPEAT * 3}), default probe settings; ${OUTAGES} outages, CPU ${CPU_SECONDS} s, loss ${LOSS_MINUTES} min, RSS ${RSS_MINUTES} min`,
+  );
   // One lock directory for every netgwm the bench starts (hyperfine's too), not the host's /run:
   // the lock files are per network namespace, so the benches' networks never share one.
   // Inside a private (0700) directory: netgwm refuses a lock directory in a world-writable one.
@@ -234,12 +590,19 @@ async function main(): Promise<void> {
   process.env.NETGWM_CACHE_DIR = join(lockDir, 'cache');
   const bench = await Bench.create(3, 2);
   try {
-    await startup(bench);
-    console.log('\n## Whole `netgwm run` processes'.padEnd(50), 'median'.padStart(9), 'min'.padStart(9), 'max'.padStart(9));
-    await scenarios(3, 2);
-    await scenarios(8, 4);
-    await stopping(bench);
-    await memory(bench);
+    if (SECTIONS.has('startup')) await startup(bench);
+    if (SECTIONS.has('scenarios')) {
+      console.log('\n## Whole `netgwm run` processes'.padEnd(50), 'median'.padStart(9), 'min'.padStart(9), 'max'.padStart(9));
+      await scenarios(3, 2);
+      await scenarios(8, 4);
+    }
+    if (SECTIONS.has('stopping')) await stopping(bench);
+    if (SECTIONS.has('memory')) await memory(bench);
+    if (SECTIONS.has('detect')) await detections(bench);
+    if (SECTIONS.has('dead')) await allDead();
+    if (SECTIONS.has('long')) await longDaemon();
+    console.log("\n## Issue 10's targets, side by side");
+    for (const row of targets) console.log(`| ${row.figure} | ${row.measured} | ${row.target} |`);
   } finally {
     await bench.destroy();
     await rm(lockDir, { recursive: true, force: true });
