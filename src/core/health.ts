@@ -97,6 +97,11 @@ export function initialHealth(now: number): GatewayHealth {
   return { status: 'unknown', since: now, reason: 'unknown: not probed yet', rounds: [], lastEchoes: [] };
 }
 
+/** A reason without the state it starts with (`down: loss 42 % …` → `loss 42 % …`), for a line or column that names the state already. */
+export function reasonDetail(reason: string): string {
+  return reason.replace(/^(up|degraded|down|unknown): /, '');
+}
+
 export function isUsable(health: GatewayHealth): boolean {
   return health.status === 'up' || health.status === 'degraded';
 }

@@ -2,7 +2,7 @@
 // so a new event does not compile until it has a readable line and a level.
 import { formatDuration } from '../core/decide.js';
 import type { CoreEvent } from '../core/events.js';
-import type { HealthStatus } from '../core/health.js';
+import { reasonDetail, type HealthStatus } from '../core/health.js';
 import type { GatewayInfo, GatewayObservation } from '../core/types.js';
 import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
@@ -137,7 +137,7 @@ export function describeRoute(gateway: GatewayInfo): string {
 /** `2/2 sites answered (198.51.100.1 0.3 ms, 198.51.100.2 no reply)` or why nothing was probed. */
 export function describeObservation(observation: GatewayObservation): string {
   // A health reason starts with the state the log line already names (`down: loss 42 % …`).
-  if (observation.reason) return observation.reason.replace(/^(up|down|degraded|unknown): /, '');
+  if (observation.reason) return reasonDetail(observation.reason);
   if (observation.error) return observation.error;
   const probed = observation.sites.filter((site) => !site.skipped);
   const answered = probed.filter((site) => site.answered);

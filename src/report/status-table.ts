@@ -1,5 +1,6 @@
 // `netgwm status`: the status document as a table a person reads at a glance.
 import { formatDuration } from '../core/decide.js';
+import { reasonDetail } from '../core/health.js';
 import { escapeControl } from '../log/escape.js';
 import { localTime } from '../log/time.js';
 import type { GatewayStatus, StatusDocument } from './status-document.js';
@@ -104,7 +105,7 @@ function gatewayRow(g: GatewayStatus, p: Paint): Cell[] {
     cell(g.sites_probed === null ? '-' : `${g.sites_answered}/${g.sites_probed}`),
     cell(g.fresh || g.checked_age_s === null ? checked : `${checked} (old)`, g.fresh ? undefined : p.dim),
     // The state is in its own column: the reason says why.
-    cell(g.reason === null ? '-' : escapeControl(g.reason.replace(/^(up|degraded|down|unknown): /, ''))),
+    cell(g.reason === null ? '-' : escapeControl(reasonDetail(g.reason))),
   ];
 }
 
