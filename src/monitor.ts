@@ -69,7 +69,8 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
   let allKnown = false;
   let echoer: Echoer | undefined;
   let echoerPace = { intervalMs: 0, timeoutMs: 0 };
-  const stopping: Array<Promise<void>> = [];
+  /** Echoers a reload replaced, still winding down (each leaves the set when it has). */
+  const stopping = new Set<Promise<void>>();
 
   const apply = (name: string, next: { health: GatewayHealth; change?: HealthChange }): void => {
     const before = health.get(name);
@@ -131,7 +132,8 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       const pace = echoerOptions(settings, options.clock);
       // A reload that changes the pace needs a new echoer; the old one winds down meanwhile.
       if (echoer && (echoerPace.intervalMs !== pace.intervalMs || echoerPace.timeoutMs !== pace.timeoutMs)) {
-        stopping.push(echoer.stop());
+        const ending: Promise<void> = echoer.stop().finally(() => stopping.delete(ending));
+        stopping.add(ending);
         echoer = undefined;
       }
       if (echoer) echoer.setTargets(echoTargets);
