@@ -55,8 +55,10 @@ export interface GatewayHealth {
   since: number;
   /** Why it has this status, e.g. `down: loss 42 % ≥ 30 % over 10 s`. */
   reason: string;
-  /** The latest rounds ordered by `at`: those within `window`, at least the last max(up, down), at most MAX_ROUNDS. */
-  rounds: readonly RoundSummary[];
+  /** The rounds whose loss and RTT are judged: within `window` of the newest, sent after `judgeAfter`. */
+  window: RoundWindow;
+  /** The newest rounds ordered by `at`, as many as the runs of good and bad rounds need (max(up, down)). */
+  recent: readonly RoundSummary[];
   /** Loss and RTT are judged only over rounds sent after this (an outage is not the link's quality). */
   judgeAfter?: number;
   /** Rounds sent before this tell about a time before the link went down: ignored. */
@@ -67,6 +69,24 @@ export interface GatewayHealth {
   lastEchoes: readonly Echo[];
   /** The device whose carrier loss made the gateway down, until it comes back. */
   linkDown?: string;
+}
+
+/**
+ * The judged rounds, in the order they arrived, with their totals kept as rounds come and go, so
+ * that a round costs the same whatever the window's length (a replay feeds millions). `log` is
+ * shared by the successive healths of a gateway and only ever appended to: each one sees
+ * `log[start, end)`, which never changes under it. A round leaves from the front once it is older
+ * than the window; one that arrived late (a lost echo settles at its timeout) leaves with the
+ * round before it, at most a timeout later.
+ */
+export interface RoundWindow {
+  log: RoundSummary[];
+  start: number;
+  end: number;
+  probed: number;
+  answered: number;
+  rttTotalMs: number;
+  timed: number;
 }
 
 export interface HealthChange {
@@ -94,8 +114,18 @@ export const MAX_ROUNDS = 4000;
 export const DEGRADED_EXIT = 0.5;
 
 export function initialHealth(now: number): GatewayHealth {
-  return { status: 'unknown', since: now, reason: 'unknown: not probed yet', rounds: [], lastEchoes: [] };
+  return { status: 'unknown', since: now, reason: 'unknown: not probed yet', window: EMPTY_WINDOW, recent: [], lastEchoes: [] };
 }
+
+const EMPTY_WINDOW: RoundWindow = Object.freeze({
+  log: Object.freeze([]) as unknown as RoundSummary[],
+  start: 0,
+  end: 0,
+  probed: 0,
+  answered: 0,
+  rttTotalMs: 0,
+  timed: 0,
+});
 
 /** A reason without the state it starts with (`down: loss 42 % …` → `loss 42 % …`), for a line or column that names the state already. */
 export function reasonDetail(reason: string): string {
@@ -122,21 +152,22 @@ export function observeRound(health: GatewayHealth, round: Round, settings: Heal
   // Nothing probed (no site resolved): no news about the gateway.
   if (round.echoes.length === 0) return { health };
   if (health.ignoreBefore !== undefined && round.at < health.ignoreBefore) return { health };
-  let next: GatewayHealth = { ...health };
+  const next = copyOf(health);
   // A round may settle after a newer one (a lost echo waits for its timeout); one older than that
   // means the clock stepped back, and the window's times mean nothing any more.
   if (health.newestAt !== undefined && round.at < health.newestAt - settings.timeoutMs - settings.intervalMs) {
-    next = { ...next, rounds: [], since: Math.min(health.since, round.at) };
-    delete next.judgeAfter;
-    delete next.ignoreBefore;
-    delete next.newestAt;
+    next.window = EMPTY_WINDOW;
+    next.recent = [];
+    next.since = Math.min(health.since, round.at);
+    next.judgeAfter = next.ignoreBefore = next.newestAt = undefined;
   }
   const summary = summarize(round, settings);
-  next.rounds = keepWindow(insertByTime(next.rounds, summary), settings);
+  next.recent = keepRecent(next.recent, summary, settings);
   if (next.newestAt === undefined || round.at >= next.newestAt) {
     next.newestAt = round.at;
     next.lastEchoes = round.echoes;
   }
+  next.window = judgedWindow(next, summary, settings);
   return judge(next, summary, settings);
 }
 
@@ -147,38 +178,45 @@ export function observeLink(
 ): HealthUpdate {
   if (!link.up) {
     // Rounds sent before the carrier went are history, and so is the window's quality.
-    const next: GatewayHealth = { ...health, rounds: [], judgeAfter: link.at, ignoreBefore: link.at, linkDown: link.dev };
+    const next = copyOf(health);
+    next.window = EMPTY_WINDOW;
+    next.recent = [];
+    next.judgeAfter = next.ignoreBefore = link.at;
+    next.linkDown = link.dev;
     return moveTo(next, 'down', `down: link ${link.dev} has no carrier`, link.at);
   }
   // Carrier alone proves nothing beyond the first hop: only good rounds bring the gateway up.
   if (health.linkDown === undefined) return { health };
-  const next: GatewayHealth = { ...health, reason: `down: link ${health.linkDown} has carrier again, waiting for good rounds` };
-  delete next.linkDown;
+  const next = copyOf(health);
+  next.reason = `down: link ${health.linkDown} has carrier again, waiting for good rounds`;
+  next.linkDown = undefined;
   return { health: next };
 }
 
+/** Judges `health`, observeRound's own fresh copy, which it completes in place. */
 function judge(health: GatewayHealth, round: RoundSummary, settings: HealthSettings): HealthUpdate {
-  const runs = trailingRuns(health.rounds);
+  const runs = trailingRuns(health.recent);
   const at = health.newestAt!;
   if (health.status === 'down') {
-    let next = health;
     if (runs.bad >= settings.down) {
       // Still unreachable: the link's quality counts from the next round on, so that an outage
       // does not hold the gateway down until it leaves the window. A bad round now and then
       // (random loss) restarts nothing.
-      next = { ...next, judgeAfter: Math.max(next.judgeAfter ?? round.at, round.at) };
-      if (next.linkDown === undefined) next.reason = unreachableReason(next.rounds, settings);
+      health.judgeAfter = Math.max(health.judgeAfter ?? round.at, round.at);
+      health.window = dropBefore(health.window, health.judgeAfter);
+      if (health.linkDown === undefined) health.reason = unreachableReason(health.recent, settings);
     }
-    if (runs.good < settings.up) return { health: next };
-    const quality = windowQuality(next, settings);
-    if (qualityProblem(quality, settings, 'up')) return { health: next };
-    const rising = { ...next };
-    delete rising.linkDown;
-    return moveTo(rising, 'up', upReason(rising, quality), at);
+    if (runs.good < settings.up) return { health };
+    const quality = windowQuality(health, settings);
+    if (qualityProblem(quality, settings, 'up')) return { health };
+    health.linkDown = undefined;
+    return moveTo(health, 'up', upReason(health, quality), at);
   }
 
   if (runs.bad >= settings.down) {
-    return moveTo({ ...health, judgeAfter: at }, 'down', unreachableReason(health.rounds, settings), at);
+    health.judgeAfter = at;
+    health.window = dropBefore(health.window, at);
+    return moveTo(health, 'down', unreachableReason(health.recent, settings), at);
   }
   const quality = windowQuality(health, settings);
   if (quality.full) {
@@ -196,15 +234,37 @@ function judge(health: GatewayHealth, round: RoundSummary, settings: HealthSetti
     if (quality.full && settled && !qualityProblem(quality, settings, 'exit-degraded'))
       return moveTo(health, 'up', upReason(health, quality), at);
     const still = degradedBy ?? qualityProblem(quality, settings, 'exit-degraded');
-    return { health: still ? { ...health, reason: `degraded: ${still}` } : health };
+    if (still) health.reason = `degraded: ${still}`;
+    return { health };
   }
-  return { health: { ...health, reason: upReason(health, quality) } };
+  health.reason = upReason(health, quality);
+  return { health };
 }
 
+/** Sets the status and reason of `health` (a fresh copy), with a change when the status is new. */
 function moveTo(health: GatewayHealth, status: HealthStatus, reason: string, at: number): HealthUpdate {
-  if (health.status === status) return { health: { ...health, reason } };
+  health.reason = reason;
+  if (health.status === status) return { health };
   const change: HealthChange = { from: health.status, to: status, reason, at };
-  return { health: { ...health, status, since: at, reason }, change };
+  health.status = status;
+  health.since = at;
+  return { health, change };
+}
+
+/** A copy with every field spelled out: one object shape, cheap to copy a million times in a replay. */
+function copyOf(health: GatewayHealth): GatewayHealth {
+  return {
+    status: health.status,
+    since: health.since,
+    reason: health.reason,
+    window: health.window,
+    recent: health.recent,
+    judgeAfter: health.judgeAfter,
+    ignoreBefore: health.ignoreBefore,
+    newestAt: health.newestAt,
+    lastEchoes: health.lastEchoes,
+    linkDown: health.linkDown,
+  };
 }
 
 function summarize(round: Round, settings: HealthSettings): RoundSummary {
@@ -225,20 +285,65 @@ function summarize(round: Round, settings: HealthSettings): RoundSummary {
   return { at: round.at, probed, answered, rttTotalMs, timed, good };
 }
 
-function insertByTime(rounds: readonly RoundSummary[], round: RoundSummary): RoundSummary[] {
-  let index = rounds.length;
-  while (index > 0 && rounds[index - 1]!.at > round.at) index--;
-  return [...rounds.slice(0, index), round, ...rounds.slice(index)];
+/** The newest rounds in the order they were sent, as many as the runs need. */
+function keepRecent(recent: readonly RoundSummary[], round: RoundSummary, settings: HealthSettings): RoundSummary[] {
+  const keep = Math.min(Math.max(settings.up, settings.down), MAX_ROUNDS);
+  let index = recent.length;
+  while (index > 0 && recent[index - 1]!.at > round.at) index--;
+  const from = Math.max(0, recent.length + 1 - keep);
+  if (index < from) return [...recent.slice(from)]; // older than every round the runs need
+  const next = recent.slice(from, index);
+  next.push(round);
+  for (let i = index; i < recent.length; i++) next.push(recent[i]!);
+  return next;
 }
 
-/** The rounds within the window, but never fewer than the runs need, nor more than MAX_ROUNDS. */
-function keepWindow(rounds: RoundSummary[], settings: HealthSettings): RoundSummary[] {
-  const newest = rounds.at(-1)!.at;
-  const keepAtLeast = Math.min(Math.max(settings.up, settings.down), MAX_ROUNDS);
-  let first = 0;
-  while (first < rounds.length - keepAtLeast && rounds[first]!.at <= newest - settings.windowMs) first++;
-  first = Math.max(first, rounds.length - MAX_ROUNDS);
-  return first === 0 ? rounds : rounds.slice(first);
+/** The window after this round: the round in (unless older than what is judged), the rounds out of the window or beyond MAX_ROUNDS out. */
+function judgedWindow(health: GatewayHealth, round: RoundSummary, settings: HealthSettings): RoundWindow {
+  const from = judgedFrom(health, settings);
+  if (round.at <= from) return dropBefore(health.window, from);
+  const window = appendable(health.window);
+  // A fresh window object: completed in place.
+  window.log[window.end] = round;
+  window.end++;
+  window.probed += round.probed;
+  window.answered += round.answered;
+  window.rttTotalMs += round.rttTotalMs;
+  window.timed += round.timed;
+  return dropBefore(window, from);
+}
+
+function judgedFrom(health: GatewayHealth, settings: HealthSettings): number {
+  return Math.max(health.judgeAfter ?? -Infinity, health.newestAt! - settings.windowMs);
+}
+
+/** A copy of the window whose log this health may append to: the shared log when nobody appended past its end, else a fresh one. */
+function appendable(window: RoundWindow): RoundWindow {
+  const { log, start, end } = window;
+  const shared = end === log.length && !Object.isFrozen(log);
+  const { probed, answered, rttTotalMs, timed } = window;
+  if (shared) return { log, start, end, probed, answered, rttTotalMs, timed };
+  return { log: log.slice(start, end), start: 0, end: end - start, probed, answered, rttTotalMs, timed };
+}
+
+/** Drops rounds from the front while they are sent at or before `from`, or beyond MAX_ROUNDS. */
+function dropBefore(window: RoundWindow, from: number): RoundWindow {
+  const { log, end } = window;
+  let start = window.start;
+  let { probed, answered, rttTotalMs, timed } = window;
+  while (start < end && (log[start]!.at <= from || end - start > MAX_ROUNDS)) {
+    const gone = log[start++]!;
+    probed -= gone.probed;
+    answered -= gone.answered;
+    rttTotalMs -= gone.rttTotalMs;
+    timed -= gone.timed;
+  }
+  if (start === window.start) return window;
+  if (start === end) return EMPTY_WINDOW;
+  // Most of the log behind: start a fresh one, so that memory stays bounded by the window.
+  if (start > 1024 && start * 2 > log.length)
+    return { log: log.slice(start, end), start: 0, end: end - start, probed, answered, rttTotalMs, timed };
+  return { log, start, end, probed, answered, rttTotalMs, timed };
 }
 
 /** Consecutive good and bad rounds at the newest end, in the order they were sent. */
@@ -260,19 +365,9 @@ interface WindowQuality {
 }
 
 function windowQuality(health: GatewayHealth, settings: HealthSettings): WindowQuality {
-  const newest = health.newestAt!;
-  const from = Math.max(health.judgeAfter ?? -Infinity, newest - settings.windowMs);
-  let [probed, answered, rttTotalMs, timed] = [0, 0, 0, 0];
-  let oldest = Infinity;
-  for (const round of health.rounds) {
-    if (round.at <= from) continue;
-    oldest = Math.min(oldest, round.at);
-    probed += round.probed;
-    answered += round.answered;
-    rttTotalMs += round.rttTotalMs;
-    timed += round.timed;
-  }
-  const quality: WindowQuality = { full: newest - oldest >= settings.windowMs - settings.intervalMs, probed, answered };
+  const { log, start, end, probed, answered, rttTotalMs, timed } = health.window;
+  const oldest = start < end ? log[start]!.at : Infinity;
+  const quality: WindowQuality = { full: health.newestAt! - oldest >= settings.windowMs - settings.intervalMs, probed, answered };
   if (probed > 0) quality.lossPct = ((probed - answered) / probed) * 100;
   if (timed > 0) quality.rttMeanMs = rttTotalMs / timed;
   return quality;
@@ -310,7 +405,7 @@ function unreachableReason(rounds: readonly RoundSummary[], settings: HealthSett
 }
 
 function upReason(health: GatewayHealth, quality: WindowQuality): string {
-  const last = health.rounds.at(-1)!;
+  const last = health.recent.at(-1)!;
   const rtt = quality.rttMeanMs === undefined ? '' : `, rtt ${formatMs(quality.rttMeanMs)}`;
   return `up: ${last.answered}/${last.probed} sites, loss ${formatPct(quality.lossPct ?? 0)}${rtt}`;
 }

@@ -35,13 +35,28 @@ function echoes(pattern: string): Echo[] {
 
 const roundAt = (index: number, pattern: string): Round => ({ at: index * SETTINGS.intervalMs, echoes: echoes(pattern) });
 
-/** Deep-frozen, so that a test fails if observeRound or observeLink changes what it was given. */
+/**
+ * Deep-frozen, so that a test fails if observeRound or observeLink changes what it was given. The
+ * window's log is shared with the next health and appended to past this one's end, so it is not
+ * frozen (that would make every round copy it): `unchanged` checks what this health sees of it.
+ */
 function frozen(health: GatewayHealth): GatewayHealth {
-  for (const round of health.rounds) Object.freeze(round);
+  for (const round of [...health.recent, ...visibleWindow(health)]) Object.freeze(round);
   for (const echo of health.lastEchoes) Object.freeze(echo);
-  Object.freeze(health.rounds);
+  Object.freeze(health.recent);
   Object.freeze(health.lastEchoes);
+  Object.freeze(health.window);
   return Object.freeze(health);
+}
+
+const visibleWindow = (health: GatewayHealth) => health.window.log.slice(health.window.start, health.window.end);
+
+/** Runs `step` on a frozen `health` and checks that the part of the shared log it sees did not change. */
+function unchanged<T>(health: GatewayHealth, step: (health: GatewayHealth) => T): T {
+  const seen = visibleWindow(health);
+  const result = step(frozen(health));
+  expect(visibleWindow(health)).toEqual(seen);
+  return result;
 }
 
 interface Played {
@@ -57,7 +72,7 @@ function play(patterns: string[], settings = SETTINGS, start = initialHealth(0),
   const statuses: HealthStatus[] = [];
   const changes: Played['changes'] = [];
   patterns.forEach((pattern, i) => {
-    const update = observeRound(frozen(health), roundAt(from + i, pattern), settings);
+    const update = unchanged(health, (given) => observeRound(given, roundAt(from + i, pattern), settings));
     health = update.health;
     statuses.push(health.status);
     if (update.change) changes.push({ ...update.change, round: from + i });
@@ -239,7 +254,7 @@ describe('the window', () => {
     const lossy = play(repeat('yn', 8), SETTINGS, initialHealth(0), 100).health; // rounds at 20 s…
     const { health, change } = observeRound(lossy, { at: 1000, echoes: echoes('yy') }, SETTINGS);
     expect(change).toBeUndefined();
-    expect(health.rounds).toHaveLength(1);
+    expect(visibleWindow(health)).toHaveLength(1);
     expect(health.since).toBeLessThanOrEqual(1000);
     // The lossy past is gone: a full window of clean rounds from here keeps it up.
     const after = play(repeat('yy', 12), SETTINGS, health, 6);
@@ -256,6 +271,17 @@ describe('the window', () => {
     expect(health).toMatchObject({ status: 'degraded', reason: degraded.reason });
   });
 
+  it('an older health observed again judges as it did the first time: the shared log is copied, not overwritten', () => {
+    const base = play(repeat('yn', 6)).health;
+    const first = observeRound(base, roundAt(6, 'nn'), SETTINGS).health;
+    // `first` appended to the log `base` shares; going on from `base` must not see or clobber it.
+    const again = observeRound(base, roundAt(6, 'yy'), SETTINGS).health;
+    expect(visibleWindow(first).at(-1)).toMatchObject({ answered: 0 });
+    expect(visibleWindow(again).at(-1)).toMatchObject({ answered: 2 });
+    expect(again.window.answered - first.window.answered).toBe(2);
+    expect(observeRound(base, roundAt(6, 'nn'), SETTINGS).health).toEqual(first);
+  });
+
   it('is plain data: it survives JSON (a state file) unchanged', () => {
     for (const health of [play(['yy', 'yn']).health, play(['nn', 'nn', 'nn']).health, initialHealth(5)]) {
       expect(JSON.parse(JSON.stringify(health))).toEqual(health);
@@ -264,12 +290,15 @@ describe('the window', () => {
 
   it('stays bounded by time and count', () => {
     const { health } = play(repeat('yy', 500));
-    expect(health.rounds.length).toBeLessThanOrEqual(SETTINGS.windowMs / SETTINGS.intervalMs + 1);
+    expect(visibleWindow(health).length).toBeLessThanOrEqual(SETTINGS.windowMs / SETTINGS.intervalMs + 1);
+    expect(health.recent.length).toBe(Math.max(SETTINGS.up, SETTINGS.down));
+    // The shared log is compacted: it holds little more than the window, however many rounds came.
+    expect(health.window.log.length).toBeLessThan(2 * 1024 + SETTINGS.windowMs / SETTINGS.intervalMs);
     // Settings whose window would hold more rounds than MAX_ROUNDS still keep at most that many.
     const huge = { ...SETTINGS, windowMs: 1e9, up: 1 };
     let many = initialHealth(0);
     for (let i = 0; i < MAX_ROUNDS + 50; i++) many = observeRound(many, roundAt(i, 'y'), huge).health;
-    expect(many.rounds).toHaveLength(MAX_ROUNDS);
+    expect(visibleWindow(many)).toHaveLength(MAX_ROUNDS);
   });
 
   it('keeps at least the rounds the runs need, even when the window is shorter', () => {
