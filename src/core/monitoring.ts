@@ -21,6 +21,8 @@ export interface MonitoringEvents {
   onDecisionNeeded: () => void;
   /** Any other change of a known gateway's health (up ↔ degraded, down → still down …): one log line. */
   onHealthChange: (change: HealthChange & { gateway: string }) => void;
+  /** Every change of a gateway's status, usable or not, first ones included (a replay's timeline). */
+  onStatus?: (change: HealthChange & { gateway: string }) => void;
 }
 
 export interface Monitoring {
@@ -51,22 +53,28 @@ interface Tally {
   rttSum: number;
 }
 
+/** A gateway's health and its sites' tallies, in one entry: a round looks up one map, not two. */
+interface Watched {
+  health: GatewayHealth;
+  tallies: Map<string, Tally>;
+}
+
 export function createMonitoring(startedAt: number, events: MonitoringEvents): Monitoring {
   let gateways: Gateway[] = [];
   let settings: HealthSettings | undefined;
-  const health = new Map<string, GatewayHealth>();
-  const tallies = new Map<string, Map<string, Tally>>();
+  const watched = new Map<string, Watched>();
   let allKnown = false;
 
-  const apply = (name: string, next: HealthUpdate): void => {
-    const before = health.get(name);
-    health.set(name, next.health);
+  const apply = (name: string, entry: Watched, next: HealthUpdate): void => {
+    const before = entry.health;
+    entry.health = next.health;
     const change = next.change;
-    if (!change || !before) return;
+    if (!change) return;
+    events.onStatus?.({ ...change, gateway: name });
     if (isUsable(before) !== isUsable(next.health)) events.onDecisionNeeded();
     // Usable ↔ unusable is logged by the decision (gateway up/down); the rest here, once per change.
     else if (change.from !== 'unknown') events.onHealthChange({ ...change, gateway: name });
-    if (!allKnown && gateways.every((gateway) => health.get(gateway.name)?.status !== 'unknown')) {
+    if (!allKnown && gateways.every((gateway) => watched.get(gateway.name)?.health.status !== 'unknown')) {
       allKnown = true;
       events.onDecisionNeeded();
     }
@@ -83,42 +91,38 @@ export function createMonitoring(startedAt: number, events: MonitoringEvents): M
     get allKnown() {
       return allKnown;
     },
-    health: (name) => health.get(name),
+    health: (name) => watched.get(name)?.health,
     observations(now) {
       if (!settings) return undefined;
       // A gateway with nothing to probe (no site resolved) never gets a round: down, not unknown forever.
       if (!allKnown && now - startedAt < monitoringGraceMs(settings)) return undefined;
       const observations: Observations = {};
       for (const gateway of gateways) {
-        const state = health.get(gateway.name) ?? initialHealth(now);
+        const entry = watched.get(gateway.name);
+        const state = entry?.health ?? initialHealth(now);
         const observation = observationOf(state);
-        const siteTallies = tallies.get(gateway.name);
-        if (siteTallies && siteTallies.size > 0) observation.sites = [...siteTallies].map(([site, tally]) => siteObservation(site, tally));
+        if (entry && entry.tallies.size > 0) observation.sites = [...entry.tallies].map(([site, tally]) => siteObservation(site, tally));
         if (state.status === 'unknown') observations[gateway.name] = { ...observation, up: false, reason: 'no probe result yet' };
         else observations[gateway.name] = observation;
       }
-      tallies.clear();
+      for (const entry of watched.values()) entry.tallies.clear();
       return observations;
     },
     configure(fresh, freshSettings, now) {
       gateways = fresh;
       settings = freshSettings;
-      for (const gateway of gateways) if (!health.has(gateway.name)) health.set(gateway.name, initialHealth(now));
-      for (const name of [...health.keys()]) if (!gateways.some((gateway) => gateway.name === name)) health.delete(name);
+      for (const gateway of gateways)
+        if (!watched.has(gateway.name)) watched.set(gateway.name, { health: initialHealth(now), tallies: new Map() });
+      for (const name of [...watched.keys()]) if (!gateways.some((gateway) => gateway.name === name)) watched.delete(name);
     },
     round(name, round) {
-      const before = health.get(name);
-      if (!before || !settings) return; // a gateway removed by a reload
-      let siteTallies = tallies.get(name);
-      if (!siteTallies) {
-        siteTallies = new Map();
-        tallies.set(name, siteTallies);
-      }
+      const entry = watched.get(name);
+      if (!entry || !settings) return; // a gateway removed by a reload
       for (const echo of round.echoes) {
-        let tally = siteTallies.get(echo.site);
+        let tally = entry.tallies.get(echo.site);
         if (!tally) {
           tally = { sent: 0, replies: 0, rttSum: 0 };
-          siteTallies.set(echo.site, tally);
+          entry.tallies.set(echo.site, tally);
         }
         tally.sent++;
         if (echo.answered) {
@@ -126,13 +130,14 @@ export function createMonitoring(startedAt: number, events: MonitoringEvents): M
           tally.rttSum += echo.rttMs ?? 0;
         }
       }
-      apply(name, observeRound(before, round, settings));
+      apply(name, entry, observeRound(entry.health, round, settings));
     },
     link(name, link) {
-      const before = health.get(name);
-      if (!before || !settings) return false;
+      const entry = watched.get(name);
+      if (!entry || !settings) return false;
+      const before = entry.health;
       const next = observeLink(before, link, settings);
-      apply(name, next);
+      apply(name, entry, next);
       return before.linkDown !== undefined && next.health.linkDown === undefined;
     },
   };
