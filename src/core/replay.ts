@@ -196,8 +196,9 @@ export function routeIntervals(run: Pick<ReplayRun, 'startAt' | 'endAt' | 'start
   let since = run.startAt;
   const close = (at: number) => {
     if (on === undefined || at <= since) return;
-    routes[on] ??= [];
-    addInterval(routes[on], { from: since, to: at });
+    const intervals = routes[on] ?? [];
+    routes[on] = intervals;
+    addInterval(intervals, { from: since, to: at });
   };
   for (const entry of run.switches) {
     close(entry.at);
