@@ -6,6 +6,8 @@
 // 1–2 s per site probed. If the current gateway is up, the better ones are probed best first and
 // the route moves to the first one up for more than min_uptime; if it is down (or there is none),
 // to the first gateway up, whatever its uptime. A gateway never seen counts as up since ever.
+// The cron minute falls half-way through the scenario's minutes (first run 30 s after the start):
+// an outage at a random moment waits half a minute for the next run on average.
 import type { ProbeEvent } from './probe-events.js';
 import type { ReplayRun, ReplaySetup, ReplayWindow } from './replay.js';
 import type { Echo } from './health.js';
@@ -68,7 +70,8 @@ export function replayClassic(
     return { up, end };
   };
 
-  for (let cycle = window.startAt; cycle <= window.endAt; cycle += CLASSIC.cycleMs) {
+  const lastStart = window.endAt - CLASSIC.echoGapMs - CLASSIC.waitMs;
+  for (let cycle = window.startAt + CLASSIC.cycleMs / 2; cycle <= lastStart; cycle += CLASSIC.cycleMs) {
     run.decisions++;
     let at = cycle;
     let target: string | undefined;
