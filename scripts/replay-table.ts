@@ -33,14 +33,6 @@ export async function replayBoth(config: Config, file: string): Promise<{ netgwm
   return { netgwm, classic };
 }
 
-/** Seconds from each outage start (a gateway going dead while the route is on it) to the route leaving it. */
-export function outageExits(report: ReplayReport, dead: Array<{ gateway: string; from: number }>): number[] {
-  return dead.map(({ gateway, from }) => {
-    const leave = report.switches.find((entry) => entry.at >= from && entry.from === gateway);
-    return leave ? (leave.at - from) / 1000 : Number.POSITIVE_INFINITY;
-  });
-}
-
 async function main(): Promise<void> {
   const config = await shippedConfig();
   const rows = [
@@ -50,7 +42,7 @@ async function main(): Promise<void> {
   for (const file of await scenarioFiles()) {
     const { netgwm, classic } = await replayBoth(config, file);
     const name = netgwm.source.replace(/ \(.*$/, '');
-    const cell = (report: ReplayReport) => [String(report.summary.switches), String(report.summary.deadSeconds)];
+    const cell = (report: ReplayReport) => [String(report.summary.switches), String(Math.round(report.summary.deadSeconds! * 10) / 10)];
     rows.push(`| ${name} (\`${file.replace(/^.*\//, '')}\`) | ${[...cell(netgwm), ...cell(classic)].join(' | ')} |`);
   }
   process.stdout.write(`${rows.join('\n')}\n`);

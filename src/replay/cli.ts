@@ -61,6 +61,7 @@ export interface ReplayReport {
   summary: ReplaySummary;
   /** The hooks each switch would run (hooks_dir as listed now); undefined when it cannot be read. */
   hooks?: string[];
+  hooksDir: string;
 }
 
 export async function runReplay(args: string[]): Promise<number> {
@@ -121,7 +122,14 @@ export async function replay(
     options.policy === 'netgwm' ? replayDaemon(setup, events, { ...window, start }) : replayClassic(setup, events, { ...window, start });
   const hooks = await listedHooks(config.hooks_dir);
   const summary = summarize(run, setup, hooks?.length ?? 0, truth);
-  const report: ReplayReport = { config: config.file, policy: options.policy, source: source.label, ...run, summary };
+  const report: ReplayReport = {
+    config: config.file,
+    policy: options.policy,
+    source: source.label,
+    ...run,
+    summary,
+    hooksDir: config.hooks_dir,
+  };
   if (hooks) report.hooks = hooks;
   else delete report.summary.hookRuns;
   return report;
@@ -248,10 +256,13 @@ function summaryRows(report: ReplayReport): Array<[string, string]> {
   const on = Object.entries(summary.secondsOn)
     .map(([name, value]) => `${name} ${formatDuration(value * 1000)}`)
     .join(', ');
+  const changes = `${report.switches.length} route change${report.switches.length === 1 ? '' : 's'}`;
   const hooks =
     report.hooks === undefined
-      ? `each switch runs the hooks (hooks_dir not readable here)`
-      : `${summary.hookRuns} (${report.switches.length} route change${report.switches.length === 1 ? '' : 's'} × ${report.hooks.length}${report.hooks.length ? `: ${report.hooks.join(', ')}` : ''})`;
+      ? `each route change runs the hooks (${report.hooksDir} is not readable here)`
+      : report.hooks.length === 0
+        ? `none (no hook in ${report.hooksDir})`
+        : `${summary.hookRuns} (${changes} × ${report.hooks.length}: ${report.hooks.join(', ')})`;
   return [
     ['switches', String(summary.switches)],
     ['time on a dead uplink (by the scenario)', seconds(summary.deadSeconds)],
