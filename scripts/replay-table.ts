@@ -4,6 +4,7 @@
 import { readdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../src/config/load.js';
+import type { Truth } from '../src/core/scenario.js';
 import { replay, scenarioSource, type ReplayReport } from '../src/replay/cli.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -22,15 +23,15 @@ export async function scenarioFiles(): Promise<string[]> {
     .map((name) => `${SCENARIOS}${name}`);
 }
 
-/** Both policies on one scenario, housekeeping every 60 s (the daemon's default). */
-export async function replayBoth(config: Config, file: string): Promise<{ netgwm: ReplayReport; classic: ReplayReport }> {
+/** Both policies on one scenario, housekeeping every 60 s (the daemon's default), and the scenario's truth. */
+export async function replayBoth(config: Config, file: string): Promise<{ netgwm: ReplayReport; classic: ReplayReport; truth: Truth }> {
   const source = await scenarioSource(file, [config]);
   const options = { housekeepingMs: 60_000 };
   const [netgwm, classic] = await Promise.all([
     replay(config, source, { ...options, policy: 'netgwm' }),
     replay(config, source, { ...options, policy: 'netgwm-classic' }),
   ]);
-  return { netgwm, classic };
+  return { netgwm, classic, truth: source.eventsFor(config).truth! };
 }
 
 async function main(): Promise<void> {

@@ -148,24 +148,31 @@ export async function scenarioSource(file: string, configs: Config[]): Promise<R
 
 /** A parsed scenario as a source: its events for a config, from epoch 0. */
 export function scenarioSourceOf(scenario: Scenario, file: string): ReplaySource {
+  // A scenario's events depend on the config's gateways, sites and pace: made once per config.
+  const made = new WeakMap<Config, ReturnType<ReplaySource['eventsFor']>>();
+  const make = (config: Config): ReturnType<ReplaySource['eventsFor']> => {
+    const intervalMs = config.probe.interval * 1000;
+    const rounds = Math.ceil(scenario.durationMs / intervalMs) * config.gateways.length;
+    if (rounds > MAX_ROUNDS)
+      throw new UsageError(
+        `replay: ${file}: ${rounds} rounds (duration / probe.interval × gateways); expected at most ${MAX_ROUNDS}: shorten the duration`,
+      );
+    const setup = {
+      gateways: config.gateways,
+      sites: config.check_sites,
+      intervalMs,
+      timeoutMs: config.probe.timeout * 1000,
+      startAt: 0,
+    };
+    const { events, truth } = scenarioEvents(scenario, setup);
+    return { events, truth, startAt: 0, endAt: scenario.durationMs, ...(scenario.start && { start: scenario.start }) };
+  };
   return {
     label: `${scenario.name} (${file})`,
     eventsFor(config) {
-      const intervalMs = config.probe.interval * 1000;
-      const rounds = Math.ceil(scenario.durationMs / intervalMs) * config.gateways.length;
-      if (rounds > MAX_ROUNDS)
-        throw new UsageError(
-          `replay: ${file}: ${rounds} rounds (duration / probe.interval × gateways); expected at most ${MAX_ROUNDS}: shorten the duration`,
-        );
-      const setup = {
-        gateways: config.gateways,
-        sites: config.check_sites,
-        intervalMs,
-        timeoutMs: config.probe.timeout * 1000,
-        startAt: 0,
-      };
-      const { events, truth } = scenarioEvents(scenario, setup);
-      return { events, truth, startAt: 0, endAt: scenario.durationMs, ...(scenario.start && { start: scenario.start }) };
+      const events = made.get(config) ?? make(config);
+      made.set(config, events);
+      return events;
     },
   };
 }
