@@ -3,7 +3,7 @@
 // and how often random loss makes a healthy gateway look down. Used by scripts/simulate-health.ts
 // (the figures in the README) and by test/unit/core/health-simulation.test.ts.
 import { initialHealth, observeRound, type HealthChange, type HealthSettings, type Round } from '../src/core/health.js';
-import { prng, type Random } from './prng.js';
+import { prng, type Random } from '../src/core/prng.js';
 
 export interface Link {
   sites: number;

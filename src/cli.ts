@@ -30,6 +30,7 @@ Commands:
   nft --print    show the nftables ruleset and ip rules netgwm would load now
   status         the gateways as the last cycle saw them: state, RTT, loss, last switch
   history        the last switches and outages, from the state and the (rotated) log
+  replay         what a config would have done on recorded probes or a scripted scenario
   cleanup        remove netgwm's probe paths, nft table and fwmark rules (the package's prerm)
 
 Options:
@@ -108,9 +109,10 @@ export async function main(argv: string[]): Promise<number> {
   const rest = command === argv[0] ? argv.slice(1) : argv;
   if (command === 'help') return print(HELP.main!);
   if (command === 'status' || command === 'history') return (await import('./report/cli.js')).runReport(command, rest);
+  if (command === 'replay') return (await import('./replay/cli.js')).runReplay(rest);
   if (!Object.hasOwn(HELP, command) || command === 'main')
     throw new UsageError(
-      `unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history, cleanup (see netgwm --help)`,
+      `unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history, replay, cleanup (see netgwm --help)`,
     );
   const { values, positionals } = parseArgs({
     args: rest,

@@ -4,19 +4,10 @@
 // unusable asks for a decision at once, not at the next housekeeping cycle.
 import type { Config } from './config/load.js';
 import { healthSettings } from './config/health.js';
-import {
-  initialHealth,
-  isUsable,
-  observationOf,
-  observeLink,
-  observeRound,
-  type GatewayHealth,
-  type HealthChange,
-  type HealthSettings,
-  type Round,
-} from './core/health.js';
+import type { Round } from './core/health.js';
+import { createMonitoring, monitoringGraceMs } from './core/monitoring.js';
 import { own } from './core/records.js';
-import type { Gateway, Observations, SiteObservation } from './core/types.js';
+import type { Gateway, Observations } from './core/types.js';
 import type { Logger } from './log/logger.js';
 import { startEchoer, type Echoer, type EchoTarget, type SystemPingFactory } from './probe/echoes.js';
 import type { ProbeTarget } from './probe/resolve.js';
@@ -52,84 +43,32 @@ export interface Monitor {
   stop(): Promise<void>;
 }
 
-/** Per site, what answered since the observations were last taken. */
-interface Tally {
-  sent: number;
-  replies: number;
-  rttSum: number;
-}
-
 export function startMonitor(config: Config, options: MonitorOptions): Monitor {
-  let gateways: Gateway[] = config.gateways;
-  let settings: HealthSettings = healthSettings(config);
   let devices: Record<string, string> = {};
-  const health = new Map<string, GatewayHealth>();
-  const tallies = new Map<string, Map<string, Tally>>();
-  const startedAt = options.clock();
-  let allKnown = false;
+  // The health, the tallies and when to decide: pure, shared with `netgwm replay` (src/core/monitoring.ts).
+  const monitoring = createMonitoring(options.clock(), {
+    onDecisionNeeded: options.onDecisionNeeded,
+    onHealthChange: (change) => options.log.event({ kind: 'gateway-health', ...change }),
+  });
+  monitoring.configure(config.gateways, healthSettings(config), options.clock());
   let echoer: Echoer | undefined;
   let echoerPace = { intervalMs: 0, timeoutMs: 0 };
   /** Echoers a reload replaced, still winding down (each leaves the set when it has). */
   const stopping = new Set<Promise<void>>();
 
-  const apply = (name: string, next: { health: GatewayHealth; change?: HealthChange }): void => {
-    const before = health.get(name);
-    health.set(name, next.health);
-    const change = next.change;
-    if (!change || !before) return;
-    if (isUsable(before) !== isUsable(next.health)) options.onDecisionNeeded();
-    // Usable ↔ unusable is logged by the decision (gateway up/down); the rest here, once per change.
-    else if (change.from !== 'unknown') options.log.event({ kind: 'gateway-health', gateway: name, ...change });
-    if (!allKnown && gateways.every((gateway) => health.get(gateway.name)?.status !== 'unknown')) {
-      allKnown = true;
-      options.onDecisionNeeded();
-    }
-  };
-
   const onRound = (name: string, round: Round): void => {
-    const before = health.get(name);
-    if (!before) return; // a gateway removed by a reload
-    const siteTallies = tallies.get(name) ?? new Map<string, Tally>();
-    tallies.set(name, siteTallies);
-    for (const echo of round.echoes) {
-      const tally = siteTallies.get(echo.site) ?? { sent: 0, replies: 0, rttSum: 0 };
-      tally.sent++;
-      if (echo.answered) {
-        tally.replies++;
-        tally.rttSum += echo.rttMs ?? 0;
-      }
-      siteTallies.set(echo.site, tally);
-    }
-    apply(name, observeRound(before, round, settings));
+    monitoring.round(name, round);
   };
 
-  const gatewaysOn = (dev: string) => gateways.filter((gateway) => (gateway.dev ?? own(devices, gateway.name)) === dev);
+  const gatewaysOn = (dev: string) => monitoring.gateways.filter((gateway) => (gateway.dev ?? own(devices, gateway.name)) === dev);
 
   return {
-    observations() {
-      const now = options.clock();
-      // A gateway with nothing to probe (no site resolved) never gets a round: down, not unknown forever.
-      if (!allKnown && now - startedAt < graceMs(settings)) return undefined;
-      const observations: Observations = {};
-      for (const gateway of gateways) {
-        const state = health.get(gateway.name) ?? initialHealth(now);
-        const observation = observationOf(state);
-        const siteTallies = tallies.get(gateway.name);
-        if (siteTallies && siteTallies.size > 0) observation.sites = [...siteTallies].map(([site, tally]) => siteObservation(site, tally));
-        if (state.status === 'unknown') observations[gateway.name] = { ...observation, up: false, reason: 'no probe result yet' };
-        else observations[gateway.name] = observation;
-      }
-      tallies.clear();
-      return observations;
-    },
+    observations: () => monitoring.observations(options.clock()),
     setTargets(fresh, targets) {
-      gateways = fresh.gateways;
-      settings = healthSettings(fresh);
-      const now = options.clock();
-      for (const gateway of gateways) if (!health.has(gateway.name)) health.set(gateway.name, initialHealth(now));
-      for (const name of [...health.keys()]) if (!gateways.some((gateway) => gateway.name === name)) health.delete(name);
-      const echoTargets = echoTargetsOf(gateways, targets);
-      const pace = echoerOptions(settings, options.clock);
+      monitoring.configure(fresh.gateways, healthSettings(fresh), options.clock());
+      const settings = monitoring.settings;
+      const echoTargets = echoTargetsOf(fresh.gateways, targets);
+      const pace = { intervalMs: settings.intervalMs, timeoutMs: settings.timeoutMs, now: options.clock };
       // A reload that changes the pace needs a new echoer; the old one winds down meanwhile.
       if (echoer && (echoerPace.intervalMs !== pace.intervalMs || echoerPace.timeoutMs !== pace.timeoutMs)) {
         const ending: Promise<void> = echoer.stop().finally(() => stopping.delete(ending));
@@ -141,7 +80,7 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
         echoer = startEchoer(echoTargets, pace, onRound, options.method);
         echoerPace = pace;
         // A gateway with nothing to probe gets no round: decide without it once the grace is over.
-        setTimeout(() => allKnown || options.onDecisionNeeded(), graceMs(settings)).unref();
+        setTimeout(() => monitoring.allKnown || options.onDecisionNeeded(), monitoringGraceMs(settings)).unref();
       }
     },
     setDevices(fresh) {
@@ -152,11 +91,7 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       const back = new Set<string>();
       // `ip monitor` repeats a link's state on unrelated changes: only a change of carrier counts.
       for (const gateway of gatewaysOn(event.dev)) {
-        const before = health.get(gateway.name);
-        if (!before) continue;
-        const next = observeLink(before, { up: event.up && !event.gone, dev: event.dev, at: options.clock() }, settings);
-        if (before.linkDown !== undefined && next.health.linkDown === undefined) back.add(event.dev);
-        apply(gateway.name, next);
+        if (monitoring.link(gateway.name, { up: event.up && !event.gone, dev: event.dev, at: options.clock() })) back.add(event.dev);
       }
       return [...back];
     },
@@ -168,21 +103,6 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       echoer = undefined;
     },
   };
-}
-
-/** How long the first rounds may take: `down` rounds and a timeout, and a second to spare. */
-function graceMs(settings: HealthSettings): number {
-  return settings.down * settings.intervalMs + settings.timeoutMs + 1000;
-}
-
-function echoerOptions(settings: HealthSettings, clock: () => number) {
-  return { intervalMs: settings.intervalMs, timeoutMs: settings.timeoutMs, now: clock };
-}
-
-function siteObservation(site: string, tally: Tally): SiteObservation {
-  const observation: SiteObservation = { site, answered: tally.replies > 0, sent: tally.sent, replies: tally.replies };
-  if (tally.replies > 0) observation.rttMs = Math.round((tally.rttSum / tally.replies) * 100) / 100;
-  return observation;
 }
 
 /** Every gateway × every site that has an address: what the echoer sends to. */

@@ -13,7 +13,7 @@ import { loadConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { configFixture } from './fixture.js';
-import { prng, type Random } from '../../../scripts/prng.js';
+import { prng, type Random } from '../../../src/core/prng.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 0x6e677771);

@@ -1,5 +1,5 @@
-// A seeded pseudo-random generator for the fuzz test and the health simulation, so that every
-// case and every figure can be reproduced from its seed.
+// A seeded pseudo-random generator for the fuzz test, the health simulation and the scenarios of
+// `netgwm replay`, so that every case, figure and replay can be reproduced from its seed.
 
 /** mulberry32: small, fast, good enough to pick mutations and lose echoes. */
 export function prng(seed: number) {

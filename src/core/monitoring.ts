@@ -1,0 +1,155 @@
+// What continuous monitoring knows, without the echoes themselves: each gateway's health, what its
+// sites answered since the last decision, and when a decision is needed. Pure (no timer, no I/O):
+// the daemon's monitor (src/monitor.ts) feeds it the rounds and link events it sees, a replay
+// (src/core/replay.ts) feeds it recorded or scripted ones on a virtual clock: the same code decides.
+import {
+  initialHealth,
+  isUsable,
+  observationOf,
+  observeLink,
+  observeRound,
+  type GatewayHealth,
+  type HealthChange,
+  type HealthSettings,
+  type HealthUpdate,
+  type Round,
+} from './health.js';
+import type { Gateway, Observations, SiteObservation } from './types.js';
+
+export interface MonitoringEvents {
+  /** A gateway became usable or unusable, or every gateway's health is known for the first time. */
+  onDecisionNeeded: () => void;
+  /** Any other change of a known gateway's health (up ↔ degraded, down → still down …): one log line. */
+  onHealthChange: (change: HealthChange & { gateway: string }) => void;
+  /** Every change of a gateway's status, usable or not, first ones included (a replay's timeline). */
+  onStatus?: (change: HealthChange & { gateway: string }) => void;
+}
+
+export interface Monitoring {
+  /**
+   * What the decision works from at `now`: each gateway's health and what its sites answered since
+   * the last call; undefined until every gateway's health is known or the grace is over (a
+   * decision on half the gateways could leave a working current gateway for a worse one).
+   */
+  observations(now: number): Observations | undefined;
+  /** Takes a (reloaded) list of gateways and settings; a new gateway's health starts unknown at `now`. */
+  configure(gateways: Gateway[], settings: HealthSettings, now: number): void;
+  /** One settled round of gateway `name` (ignored for a gateway no longer configured). */
+  round(name: string, round: Round): void;
+  /** Carrier of gateway `name`'s device lost or back at `at`; true when it came back after a loss. */
+  link(name: string, link: { up: boolean; dev: string; at: number }): boolean;
+  /** The health of gateway `name` (undefined when it is not configured). */
+  health(name: string): GatewayHealth | undefined;
+  readonly gateways: Gateway[];
+  readonly settings: HealthSettings;
+  /** Every gateway's health is known (not `unknown`). */
+  readonly allKnown: boolean;
+}
+
+/** Per site, what answered since the observations were last taken. */
+interface Tally {
+  sent: number;
+  replies: number;
+  rttSum: number;
+}
+
+/** A gateway's health and its sites' tallies, in one entry: a round looks up one map, not two. */
+interface Watched {
+  health: GatewayHealth;
+  tallies: Map<string, Tally>;
+}
+
+export function createMonitoring(startedAt: number, events: MonitoringEvents): Monitoring {
+  let gateways: Gateway[] = [];
+  let settings: HealthSettings | undefined;
+  const watched = new Map<string, Watched>();
+  let allKnown = false;
+
+  const apply = (name: string, entry: Watched, next: HealthUpdate): void => {
+    const before = entry.health;
+    entry.health = next.health;
+    const change = next.change;
+    if (!change) return;
+    events.onStatus?.({ ...change, gateway: name });
+    if (isUsable(before) !== isUsable(next.health)) events.onDecisionNeeded();
+    // Usable ↔ unusable is logged by the decision (gateway up/down); the rest here, once per change.
+    else if (change.from !== 'unknown') events.onHealthChange({ ...change, gateway: name });
+    if (!allKnown && gateways.every((gateway) => watched.get(gateway.name)?.health.status !== 'unknown')) {
+      allKnown = true;
+      events.onDecisionNeeded();
+    }
+  };
+
+  return {
+    get gateways() {
+      return gateways;
+    },
+    get settings() {
+      if (!settings) throw new Error('monitoring: configure() first');
+      return settings;
+    },
+    get allKnown() {
+      return allKnown;
+    },
+    health: (name) => watched.get(name)?.health,
+    observations(now) {
+      if (!settings) return undefined;
+      // A gateway with nothing to probe (no site resolved) never gets a round: down, not unknown forever.
+      if (!allKnown && now - startedAt < monitoringGraceMs(settings)) return undefined;
+      const observations: Observations = {};
+      for (const gateway of gateways) {
+        const entry = watched.get(gateway.name);
+        const state = entry?.health ?? initialHealth(now);
+        const observation = observationOf(state);
+        if (entry && entry.tallies.size > 0) observation.sites = [...entry.tallies].map(([site, tally]) => siteObservation(site, tally));
+        if (state.status === 'unknown') observations[gateway.name] = { ...observation, up: false, reason: 'no probe result yet' };
+        else observations[gateway.name] = observation;
+      }
+      for (const entry of watched.values()) entry.tallies.clear();
+      return observations;
+    },
+    configure(fresh, freshSettings, now) {
+      gateways = fresh;
+      settings = freshSettings;
+      for (const gateway of gateways)
+        if (!watched.has(gateway.name)) watched.set(gateway.name, { health: initialHealth(now), tallies: new Map() });
+      for (const name of [...watched.keys()]) if (!gateways.some((gateway) => gateway.name === name)) watched.delete(name);
+    },
+    round(name, round) {
+      const entry = watched.get(name);
+      if (!entry || !settings) return; // a gateway removed by a reload
+      for (const echo of round.echoes) {
+        let tally = entry.tallies.get(echo.site);
+        if (!tally) {
+          tally = { sent: 0, replies: 0, rttSum: 0 };
+          entry.tallies.set(echo.site, tally);
+        }
+        tally.sent++;
+        if (echo.answered) {
+          tally.replies++;
+          tally.rttSum += echo.rttMs ?? 0;
+        }
+      }
+      apply(name, entry, observeRound(entry.health, round, settings));
+    },
+    link(name, link) {
+      const entry = watched.get(name);
+      if (!entry || !settings) return false;
+      const before = entry.health;
+      const next = observeLink(before, link, settings);
+      apply(name, entry, next);
+      return before.linkDown !== undefined && next.health.linkDown === undefined;
+    },
+  };
+}
+
+/** How long the first rounds may take: `down` rounds and a timeout, and a second to spare. */
+export function monitoringGraceMs(settings: HealthSettings): number {
+  return settings.down * settings.intervalMs + settings.timeoutMs + 1000;
+}
+
+function siteObservation(site: string, tally: Tally): SiteObservation {
+  const observation: SiteObservation = { site, answered: tally.replies > 0, sent: tally.sent, replies: tally.replies };
+  if (tally.replies > 0) observation.rttMs = Math.round((tally.rttSum / tally.replies) * 100) / 100;
+  return observation;
+}
