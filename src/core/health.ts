@@ -47,6 +47,8 @@ export interface RoundSummary {
   timed: number;
   /** At least min_sites (or every probed site, if fewer) answered. */
   good: boolean;
+  /** The round's echoes, for the window's count per site. */
+  echoes: readonly Echo[];
 }
 
 export interface GatewayHealth {
@@ -83,8 +85,10 @@ export interface RoundWindow {
   log: RoundSummary[];
   start: number;
   end: number;
-  probed: number;
-  answered: number;
+  /** Per site (by index in `sites`), the echoes sent and answered within the window. */
+  sites: readonly string[];
+  siteProbed: readonly number[];
+  siteAnswered: readonly number[];
   rttTotalMs: number;
   timed: number;
 }
@@ -121,8 +125,9 @@ const EMPTY_WINDOW: RoundWindow = Object.freeze({
   log: Object.freeze([]) as unknown as RoundSummary[],
   start: 0,
   end: 0,
-  probed: 0,
-  answered: 0,
+  sites: Object.freeze([]),
+  siteProbed: Object.freeze([]),
+  siteAnswered: Object.freeze([]),
   rttTotalMs: 0,
   timed: 0,
 });
@@ -282,7 +287,7 @@ function summarize(round: Round, settings: HealthSettings): RoundSummary {
   const probed = round.echoes.length;
   // A site that could not be probed (its name did not resolve) must not fail every gateway.
   const good = answered >= Math.min(settings.minSites, probed);
-  return { at: round.at, probed, answered, rttTotalMs, timed, good };
+  return { at: round.at, probed, answered, rttTotalMs, timed, good, echoes: round.echoes };
 }
 
 /** The newest rounds in the order they were sent, as many as the runs need. */
@@ -302,48 +307,73 @@ function keepRecent(recent: readonly RoundSummary[], round: RoundSummary, settin
 function judgedWindow(health: GatewayHealth, round: RoundSummary, settings: HealthSettings): RoundWindow {
   const from = judgedFrom(health, settings);
   if (round.at <= from) return dropBefore(health.window, from);
-  const window = appendable(health.window);
-  // A fresh window object: completed in place.
-  window.log[window.end] = round;
-  window.end++;
-  window.probed += round.probed;
-  window.answered += round.answered;
-  window.rttTotalMs += round.rttTotalMs;
-  window.timed += round.timed;
-  return dropBefore(window, from);
+  const window = health.window;
+  const shared = window.end === window.log.length && !Object.isFrozen(window.log);
+  const log = shared ? window.log : window.log.slice(window.start, window.end);
+  const start = shared ? window.start : 0;
+  const end = shared ? window.end : window.end - window.start;
+  log[end] = round;
+  let sites = window.sites;
+  const siteProbed = window.siteProbed.slice();
+  const siteAnswered = window.siteAnswered.slice();
+  for (const echo of round.echoes) {
+    let index = sites.indexOf(echo.site);
+    if (index < 0) {
+      sites = [...sites, echo.site];
+      index = siteProbed.push(0) - 1;
+      siteAnswered.push(0);
+    }
+    siteProbed[index]!++;
+    if (echo.answered) siteAnswered[index]!++;
+  }
+  const next: RoundWindow = {
+    log,
+    start,
+    end: end + 1,
+    sites,
+    siteProbed,
+    siteAnswered,
+    rttTotalMs: window.rttTotalMs + round.rttTotalMs,
+    timed: window.timed + round.timed,
+  };
+  return dropBefore(next, from);
 }
 
 function judgedFrom(health: GatewayHealth, settings: HealthSettings): number {
   return Math.max(health.judgeAfter ?? -Infinity, health.newestAt! - settings.windowMs);
 }
 
-/** A copy of the window whose log this health may append to: the shared log when nobody appended past its end, else a fresh one. */
-function appendable(window: RoundWindow): RoundWindow {
-  const { log, start, end } = window;
-  const shared = end === log.length && !Object.isFrozen(log);
-  const { probed, answered, rttTotalMs, timed } = window;
-  if (shared) return { log, start, end, probed, answered, rttTotalMs, timed };
-  return { log: log.slice(start, end), start: 0, end: end - start, probed, answered, rttTotalMs, timed };
-}
-
 /** Drops rounds from the front while they are sent at or before `from`, or beyond MAX_ROUNDS. */
 function dropBefore(window: RoundWindow, from: number): RoundWindow {
-  const { log, end } = window;
+  const { log, end, sites } = window;
   let start = window.start;
-  let { probed, answered, rttTotalMs, timed } = window;
+  if (start === end || (log[start]!.at > from && end - start <= MAX_ROUNDS)) return window;
+  const siteProbed = window.siteProbed.slice();
+  const siteAnswered = window.siteAnswered.slice();
+  let { rttTotalMs, timed } = window;
   while (start < end && (log[start]!.at <= from || end - start > MAX_ROUNDS)) {
     const gone = log[start++]!;
-    probed -= gone.probed;
-    answered -= gone.answered;
+    for (const echo of gone.echoes) {
+      const index = sites.indexOf(echo.site);
+      siteProbed[index]!--;
+      if (echo.answered) siteAnswered[index]!--;
+    }
     rttTotalMs -= gone.rttTotalMs;
     timed -= gone.timed;
   }
-  if (start === window.start) return window;
   if (start === end) return EMPTY_WINDOW;
   // Most of the log behind: start a fresh one, so that memory stays bounded by the window.
-  if (start > 1024 && start * 2 > log.length)
-    return { log: log.slice(start, end), start: 0, end: end - start, probed, answered, rttTotalMs, timed };
-  return { log, start, end, probed, answered, rttTotalMs, timed };
+  const compact = start > 1024 && start * 2 > log.length;
+  return {
+    log: compact ? log.slice(start, end) : log,
+    start: compact ? 0 : start,
+    end: compact ? end - start : end,
+    sites,
+    siteProbed,
+    siteAnswered,
+    rttTotalMs,
+    timed,
+  };
 }
 
 /** Consecutive good and bad rounds at the newest end, in the order they were sent. */
@@ -358,17 +388,28 @@ function trailingRuns(rounds: readonly RoundSummary[]): { good: number; bad: num
 interface WindowQuality {
   /** The judged rounds cover the whole window (a fall is judged only on a full window). */
   full: boolean;
-  probed: number;
-  answered: number;
   lossPct?: number;
   rttMeanMs?: number;
 }
 
+/**
+ * Loss is that of the best `min_sites` sites (the min_sites-th lowest loss among the sites probed
+ * in the window): an uplink that loses packets loses them to every site, while a check site that
+ * is down, everywhere or behind one operator, is a site problem, which the rounds' `min_sites`
+ * judge. Over all sites, one dead site of two would be 50 % loss on every gateway.
+ */
 function windowQuality(health: GatewayHealth, settings: HealthSettings): WindowQuality {
-  const { log, start, end, probed, answered, rttTotalMs, timed } = health.window;
+  const { log, start, end, siteProbed, siteAnswered, rttTotalMs, timed } = health.window;
   const oldest = start < end ? log[start]!.at : Infinity;
-  const quality: WindowQuality = { full: health.newestAt! - oldest >= settings.windowMs - settings.intervalMs, probed, answered };
-  if (probed > 0) quality.lossPct = ((probed - answered) / probed) * 100;
+  const quality: WindowQuality = { full: health.newestAt! - oldest >= settings.windowMs - settings.intervalMs };
+  const losses: number[] = [];
+  for (let i = 0; i < siteProbed.length; i++) {
+    if (siteProbed[i]! > 0) losses.push(((siteProbed[i]! - siteAnswered[i]!) / siteProbed[i]!) * 100);
+  }
+  if (losses.length > 0) {
+    losses.sort((a, b) => a - b);
+    quality.lossPct = losses[Math.min(settings.minSites, losses.length) - 1]!;
+  }
   if (timed > 0) quality.rttMeanMs = rttTotalMs / timed;
   return quality;
 }

@@ -81,6 +81,8 @@ function play(patterns: string[], settings = SETTINGS, start = initialHealth(0),
 }
 
 const repeat = (pattern: string, times: number) => Array<string>(times).fill(pattern);
+/** Half the echoes lost, to each site in turn: loss is judged per site (the best min_sites ones). */
+const halfLost = (times: number) => Array.from({ length: times }, (_, i) => (i % 2 === 0 ? 'yn' : 'ny'));
 const LETTER: Record<HealthStatus, string> = { unknown: '?', up: 'u', degraded: '~', down: 'd' };
 /** `?` unknown, `u` up, `~` degraded, `d` down. */
 const short = (statuses: HealthStatus[]) => statuses.map((status) => LETTER[status]).join('');
@@ -152,23 +154,23 @@ describe('observeRound: reachability', () => {
 
 describe('observeRound: loss and latency over the window', () => {
   it('falls on loss only once the window is full, and says by how much', () => {
-    // Every round good (one site answers), but half the echoes lost.
-    const { statuses, changes } = play(repeat('yn', 12));
+    // Every round good (one site answers), but half the echoes lost, to each site.
+    const { statuses, changes } = play(halfLost(12));
     expect(short(statuses)).toBe('uuuuuuuuuddd');
     expect(changes.at(-1)).toMatchObject({ to: 'down', reason: 'down: loss 50 % ≥ 30 % over 2 s', round: 9 });
   });
 
   it('rises again only when the loss over the window is within loss_up (hysteresis)', () => {
-    const lossy = play(repeat('yn', 10)).health;
+    const lossy = play(halfLost(10)).health;
     expect(lossy.status).toBe('down');
-    // Each good round pushes a lossy one out: ≤ 10 % of 20 echoes means at most 2 lost.
+    // Each good round pushes a lossy one out: ≤ 10 % of the 10 echoes to the better site means at most 1 lost.
     const { statuses } = play(repeat('yy', 9), SETTINGS, lossy, 10);
-    expect(short(statuses)).toBe('ddddddduu');
+    expect(short(statuses)).toBe('dddddduuu');
   });
 
   it('between loss_up and loss_down an up gateway is degraded, still usable, and the band keeps it so', () => {
-    // 2 lost of 10 echoes every 5 rounds: 20 %.
-    const fifth = ['yy', 'yy', 'yn', 'yy', 'yn'];
+    // 2 lost of 10 echoes every 5 rounds, one to each site: 20 %.
+    const fifth = ['yy', 'yy', 'yn', 'yy', 'ny'];
     const lossy = play([...fifth, ...fifth, ...fifth, ...fifth]);
     const degraded = lossy.changes.find((change) => change.to === 'degraded');
     expect(degraded).toMatchObject({ from: 'up', reason: 'degraded: loss 20 % > 10 %' });
@@ -177,10 +179,10 @@ describe('observeRound: loss and latency over the window', () => {
     expect(isUsable(lossy.health)).toBe(true);
     expect(observationOf(lossy.health).up).toBe(true);
     // Back at half of loss_up (1 lost of 20 echoes, 5 %) it is up again; at 10 % it stays degraded.
-    const tenPct = ['yy', 'yy', 'yn', 'yy', 'yy'];
-    expect(short(play([...tenPct, ...tenPct, ...tenPct, ...tenPct], SETTINGS, lossy.health, 20).statuses)).toBe('~'.repeat(20));
-    const fivePct = [...repeat('yy', 9), 'yn'];
-    expect(play([...fivePct, ...fivePct], SETTINGS, lossy.health, 20).changes).toMatchObject([{ from: 'degraded', to: 'up' }]);
+    const tenPct = ['yy', 'yy', 'yn', 'yy', 'yy', 'yy', 'yy', 'ny', 'yy', 'yy'];
+    expect(short(play([...tenPct, ...tenPct], SETTINGS, lossy.health, 20).statuses)).toBe('~'.repeat(20));
+    const fivePct = [...repeat('yy', 9), 'yn', ...repeat('yy', 9), 'ny'];
+    expect(play(fivePct, SETTINGS, lossy.health, 20).changes).toMatchObject([{ from: 'degraded', to: 'up' }]);
   });
 
   it('judges mean RTT like loss when latency thresholds are set', () => {
@@ -209,7 +211,9 @@ describe('observeRound: loss and latency over the window', () => {
   });
 
   it('a lost round now and then does not restart the window of a gateway down for loss', () => {
-    const lossy = play(repeat('yn', 10)).health;
+    // 40 % of the rounds lost entirely, never 3 in a row: down for loss, the same at every site.
+    const lossy = play(repeat('yy nn yy yy nn', 2).join(' ').split(' ')).health;
+    expect(lossy).toMatchObject({ status: 'down', reason: 'down: loss 40 % ≥ 30 % over 2 s' });
     // 1 round of 5 lost entirely (20 % loss), never 3 in a row: it must stay down, not rise
     // on the few good rounds since the last lost one.
     const { statuses } = play(repeat(['yy', 'yy', 'yy', 'yy', 'nn'].join(' '), 6).join(' ').split(' '), SETTINGS, lossy, 10);
@@ -263,7 +267,7 @@ describe('the window', () => {
   });
 
   it('a degraded gateway keeps its status and reason through a clock step back until the window is full again', () => {
-    const fifth = ['yy', 'yy', 'yn', 'yy', 'yn'];
+    const fifth = ['yy', 'yy', 'yn', 'yy', 'ny'];
     const degraded = play([...fifth, ...fifth, ...fifth], SETTINGS, initialHealth(0), 100).health;
     expect(degraded.status).toBe('degraded');
     const { health, change } = observeRound(degraded, { at: 1000, echoes: echoes('yy') }, SETTINGS);
@@ -278,7 +282,8 @@ describe('the window', () => {
     const again = observeRound(base, roundAt(6, 'yy'), SETTINGS).health;
     expect(visibleWindow(first).at(-1)).toMatchObject({ answered: 0 });
     expect(visibleWindow(again).at(-1)).toMatchObject({ answered: 2 });
-    expect(again.window.answered - first.window.answered).toBe(2);
+    const answered = (health: GatewayHealth) => health.window.siteAnswered.reduce((sum, count) => sum + count, 0);
+    expect(answered(again) - answered(first)).toBe(2);
     expect(observeRound(base, roundAt(6, 'nn'), SETTINGS).health).toEqual(first);
   });
 
@@ -317,7 +322,7 @@ describe('observationOf', () => {
         { site: 's1', answered: true, rttMs: 12, replies: 1, sent: 1 },
         { site: 's2', answered: false, replies: 0, sent: 1 },
       ],
-      reason: 'up: 1/2 sites, loss 25 %, rtt 10.7 ms',
+      reason: 'up: 1/2 sites, loss 0 %, rtt 10.7 ms',
     });
     expect(observationOf(initialHealth(0))).toEqual({ up: false, sites: [], reason: 'unknown: not probed yet' });
   });
