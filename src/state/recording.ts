@@ -1,0 +1,56 @@
+// Reads the probe recording the daemon keeps (src/state/recorder.ts) back into the events the
+// monitor saw, for `netgwm replay`.
+import { readFile, stat } from 'node:fs/promises';
+import type { ProbeEvent } from '../core/probe-events.js';
+import { RecordingError, walkRecording } from './record-format.js';
+
+export { RecordingError } from './record-format.js';
+
+export interface ReadOptions {
+  /**
+   * Told about the end of a file that is not whole blocks (a write cut short by a crash or a full
+   * disk): it is skipped, never read. Default: skipped silently.
+   */
+  onDamaged?: (message: string) => void;
+}
+
+/**
+ * The events of the files, in order (the rotated `FILE.1` before `FILE`: see recordingFiles).
+ * Echo objects are shared between rounds (a day has millions of echoes, few distinct): read-only.
+ */
+export async function readRecording(files: string[], options: ReadOptions = {}): Promise<ProbeEvent[]> {
+  const events: ProbeEvent[] = [];
+  await visitRecording(files, (event) => events.push(event), options);
+  return events;
+}
+
+/**
+ * The same, one event at a time, without keeping them: a day at default rates is over a million
+ * rounds, and keeping them all costs several times what decoding them does.
+ */
+export async function visitRecording(files: string[], visit: (event: ProbeEvent) => void, options: ReadOptions = {}): Promise<void> {
+  for (const file of files) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      throw new RecordingError(`${file}: cannot read the recording: ${(error as Error).message}`);
+    }
+    const walk = walkRecording(bytes, file, visit);
+    if (walk.damaged) {
+      options.onDamaged?.(
+        `${file}: offset ${walk.damaged.offset}: ${walk.damaged.why}; skipped the last ${bytes.length - walk.damaged.offset} bytes (a write cut short)`,
+      );
+    }
+  }
+}
+
+/** A recording as the recorder keeps it: `FILE.1` (if it exists) then `FILE`. */
+export async function recordingFiles(file: string): Promise<string[]> {
+  const rotated = `${file}.1`;
+  const exists = await stat(rotated).then(
+    () => true,
+    () => false,
+  );
+  return exists ? [rotated, file] : [file];
+}
