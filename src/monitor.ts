@@ -15,6 +15,7 @@ import {
   type HealthSettings,
   type Round,
 } from './core/health.js';
+import type { ProbeEvent } from './core/probe-events.js';
 import { own } from './core/records.js';
 import type { Gateway, Observations, SiteObservation } from './core/types.js';
 import type { Logger } from './log/logger.js';
@@ -32,6 +33,8 @@ export interface MonitorOptions {
   method: EchoMethod;
   /** A gateway became usable or unusable (or every gateway's health is known for the first time). */
   onDecisionNeeded: () => void;
+  /** Told every round and link event the health is fed, as it is fed (the probe recording). */
+  record?: (event: ProbeEvent) => void;
 }
 
 export interface Monitor {
@@ -89,6 +92,7 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
   const onRound = (name: string, round: Round): void => {
     const before = health.get(name);
     if (!before) return; // a gateway removed by a reload
+    options.record?.({ kind: 'round', gateway: name, at: round.at, settledAt: options.clock(), echoes: round.echoes });
     const siteTallies = tallies.get(name) ?? new Map<string, Tally>();
     tallies.set(name, siteTallies);
     for (const echo of round.echoes) {
@@ -154,7 +158,9 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       for (const gateway of gatewaysOn(event.dev)) {
         const before = health.get(gateway.name);
         if (!before) continue;
-        const next = observeLink(before, { up: event.up && !event.gone, dev: event.dev, at: options.clock() }, settings);
+        const link = { up: event.up && !event.gone, dev: event.dev, at: options.clock() };
+        options.record?.({ kind: 'link', gateway: gateway.name, ...link });
+        const next = observeLink(before, link, settings);
         if (before.linkDown !== undefined && next.health.linkDown === undefined) back.add(event.dev);
         apply(gateway.name, next);
       }
