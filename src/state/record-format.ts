@@ -199,6 +199,12 @@ export class BlockEncoder {
   }
 }
 
+/** Whether `bytes` start with the file header (or as much of it as they hold: a file cut short). */
+export function startsAsRecording(bytes: Uint8Array): boolean {
+  for (let i = 0; i < Math.min(bytes.length, FILE_HEADER.length); i++) if (bytes[i] !== FILE_HEADER[i]) return false;
+  return true;
+}
+
 /** Where a file's intact blocks end, and why what follows them (a write cut short) is not one. */
 export interface BlockWalk {
   validEnd: number;
@@ -210,12 +216,8 @@ export interface BlockWalk {
  * its check ends the walk: it and what follows are reported, never read.
  */
 export function walkRecording(bytes: Uint8Array, file: string, emit?: (event: ProbeEvent) => void): BlockWalk {
-  const headerLength = Math.min(bytes.length, FILE_HEADER.length);
-  for (let i = 0; i < headerLength; i++) {
-    if (bytes[i] !== FILE_HEADER[i]) {
-      throw new RecordingError(`${file}: offset ${i}: not a netgwm probe recording (it does not start with "NGWREC1")`);
-    }
-  }
+  if (!startsAsRecording(bytes))
+    throw new RecordingError(`${file}: offset 0: not a netgwm probe recording (it does not start with "NGWREC1")`);
   if (bytes.length < FILE_HEADER.length) {
     return bytes.length === 0 ? { validEnd: 0 } : { validEnd: 0, damaged: { offset: 0, why: 'the file header is cut short' } };
   }

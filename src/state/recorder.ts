@@ -8,7 +8,7 @@ import { mkdir, open, readFile, rename, stat, truncate, writeFile } from 'node:f
 import { dirname } from 'node:path';
 import type { ProbeEvent } from '../core/probe-events.js';
 import type { Logger } from '../log/logger.js';
-import { BLOCK_TARGET_BYTES, BlockEncoder, FILE_HEADER, walkRecording } from './record-format.js';
+import { BLOCK_TARGET_BYTES, BlockEncoder, FILE_HEADER, startsAsRecording, walkRecording } from './record-format.js';
 
 export interface RecorderOptions {
   file: string;
@@ -66,8 +66,10 @@ export function openRecorder(options: RecorderOptions): Recorder {
     });
     if (found && found.size >= half) return rotate(); // written with a larger max_size
     if (found && found.size > 0) {
-      // Throws if it is not a recording: never written into, whatever it is.
-      const walk = walkRecording(await readFile(file), file);
+      const bytes = await readFile(file);
+      if (!startsAsRecording(bytes))
+        throw new Error(`${file} is not a netgwm probe recording, so it is left alone: move it away or set record.file to another path`);
+      const walk = walkRecording(bytes, file);
       if (walk.validEnd >= FILE_HEADER.length) {
         if (walk.damaged) await truncate(file, walk.validEnd);
         return walk.validEnd;

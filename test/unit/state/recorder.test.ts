@@ -215,7 +215,7 @@ describe('probe recording', () => {
     expect(log.events).toEqual([
       expect.objectContaining({
         kind: 'record-failed',
-        error: `${file}: offset 0: not a netgwm probe recording (it does not start with "NGWREC1")`,
+        error: `${file} is not a netgwm probe recording, so it is left alone: move it away or set record.file to another path`,
       }),
     ]);
   });
