@@ -76,4 +76,41 @@ describe('probe recording (netgwm daemon with record)', () => {
     expect(carrier.at).toBeGreaterThanOrEqual(carrierLostAt);
     expect(carrier.at).toBeLessThanOrEqual(stoppedAt);
   });
+
+  it('a reload that moves the recording closes the old file and records in the new one; one that removes it stops', async () => {
+    const first = join(h.dir, 'first.rec');
+    const second = join(h.dir, 'second.rec');
+    const eventsOf = (file: string) => readRecording([file]).catch((): ProbeEvent[] => []);
+    const time = (event: ProbeEvent | undefined) => (event?.kind === 'round' ? event.settledAt : (event?.at ?? Number.NaN));
+    const reloads = async () => (await h.logLines()).filter((line) => /config reloaded/.test(line)).length;
+    await h.writeConfig({ record: { file: first } });
+    const daemon = h.daemon(['--interval', '60']);
+    let moved: number;
+    let movedSeen: number;
+    let stoppedSeen: number;
+    try {
+      expect(await waitFor(async () => (await eventsOf(first)).length > 0, 30_000)).toBe(true);
+      await h.writeConfig({ record: { file: second } });
+      moved = Date.now();
+      daemon.kill('SIGHUP');
+      expect(await waitFor(async () => (await reloads()) === 1)).toBe(true);
+      movedSeen = Date.now();
+      expect(await waitFor(async () => (await eventsOf(second)).length > 0, 30_000)).toBe(true);
+      await h.writeConfig({});
+      daemon.kill('SIGHUP');
+      expect(await waitFor(async () => (await reloads()) === 2)).toBe(true);
+      stoppedSeen = Date.now();
+    } finally {
+      daemon.kill('SIGTERM');
+      await daemon;
+    }
+    const [before, after] = [await eventsOf(first), await eventsOf(second)];
+    // The old file holds what came before the reload, written when it happened (not 10 s later,
+    // and not at the stop); the new one what came after, until recording was turned off.
+    expect(time(before.at(-1))).toBeLessThanOrEqual(movedSeen);
+    expect(time(before.at(-1))).toBeLessThanOrEqual(time(after[0]));
+    expect(time(after[0])).toBeGreaterThanOrEqual(moved - 1000);
+    expect(time(after.at(-1))).toBeLessThanOrEqual(stoppedSeen);
+    expect((await h.logLines()).filter((line) => /probe recording/.test(line))).toEqual([]);
+  });
 });
