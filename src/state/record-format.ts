@@ -8,9 +8,11 @@
 // skipped without misreading any other, and rotation needs no state carried over. Records:
 //   0x00|g  round of gateway g with the same sites as g's previous round in this block
 //   0x40|g  round of gateway g with a new site list: varint n, n × varint site name id
-//           then, for both: varint Δtime, zigzag varint lag (at = settledAt - lag), one varint
-//           per echo: 0 lost, 1 answered without RTT, 2 + zigzag(RTT - previous RTT of that site
-//           of that gateway in this block), RTT in 0.1 ms units
+//           then, for both: varint Δtime; one varint per echo: 0 lost, 1 answered without RTT,
+//           2 + zigzag(RTT - previous RTT of that site of that gateway in this block), RTT in
+//           0.1 ms units; zigzag varint (lag - expected lag), where at = settledAt - lag and the
+//           expected lag is the slowest RTT in whole ms, or with an echo lost, the lag of g's
+//           previous round with an echo lost in this block (0 if none): it settled at the timeout
 //   0x80|g  link of gateway g: varint Δtime, varint device name id, byte 1 up / 0 down
 //   0xC0    defines the next gateway id: varint length, UTF-8
 //   0xC1    defines the next name id (sites, devices): varint length, UTF-8
@@ -32,6 +34,8 @@ const MAX_GATEWAYS_PER_BLOCK = 64;
 const ROUND_SAME_SITES = 0x00;
 const ROUND_NEW_SITES = 0x40;
 const LINK = 0x80;
+/** Records 0xC0…0xFF: definitions and the time stepping back (room for later kinds). */
+const DEFINITIONS = 0xc0;
 const DEFINE_GATEWAY = 0xc0;
 const DEFINE_NAME = 0xc1;
 const TIME_BACK = 0xc2;
@@ -71,6 +75,7 @@ export class BlockEncoder {
   /** Per gateway id: the name ids of its sites in the previous round, and their latest RTTs. */
   private siteLists: string[][] = [];
   private previousRtt: number[][] = [];
+  private lostLag: number[] = [];
   private readonly text = new TextEncoder();
 
   /** Bytes of the payload so far (0: nothing to seal). */
@@ -109,17 +114,24 @@ export class BlockEncoder {
         this.previousRtt[gateway] = sites.map(() => 0);
       }
       this.varint(time - this.time);
-      this.varint(zigzag(time - Math.round(event.at)));
       const rtts = this.previousRtt[gateway]!;
+      let slowest = 0;
+      let lost = false;
       event.echoes.forEach((echo, i) => {
-        if (!echo.answered) this.varint(0);
-        else if (echo.rttMs === undefined) this.varint(1);
+        if (!echo.answered) {
+          this.varint(0);
+          lost = true;
+        } else if (echo.rttMs === undefined) this.varint(1);
         else {
           const units = Math.max(0, Math.round(echo.rttMs * 10));
           this.varint(2 + zigzag(units - rtts[i]!));
           rtts[i] = units;
+          slowest = Math.max(slowest, units);
         }
       });
+      const lag = time - Math.round(event.at);
+      this.varint(zigzag(lag - (lost ? (this.lostLag[gateway] ?? 0) : Math.ceil(slowest / 10))));
+      if (lost) this.lostLag[gateway] = lag;
     }
     this.time = time;
     return true;
@@ -140,6 +152,7 @@ export class BlockEncoder {
     this.names.clear();
     this.siteLists = [];
     this.previousRtt = [];
+    this.lostLag = [];
     return block;
   }
 
@@ -281,12 +294,13 @@ class BlockDecoder {
     const names: string[] = [];
     const siteLists: SiteEchoes[][] = [];
     const previousRtt: number[][] = [];
+    const lostLag: number[] = [];
     let time = this.varint();
     while (this.p < end) {
       this.recordAt = this.p;
       const tag = bytes[this.p++]!;
       const kind = tag & 0xc0;
-      if (kind === DEFINE_GATEWAY) {
+      if (kind === DEFINITIONS) {
         if (tag === TIME_BACK) time -= this.varint();
         else if (tag === DEFINE_GATEWAY || tag === DEFINE_NAME) (tag === DEFINE_GATEWAY ? gateways : names).push(this.name());
         else this.fail(`unknown record type 0x${tag.toString(16)}`);
@@ -313,19 +327,25 @@ class BlockDecoder {
       const sites = siteLists[id] ?? this.fail(`a round of gateway ${gateway} that repeats a site list it never had`);
       const rtts = previousRtt[id]!;
       time += this.varint();
-      const lag = unzigzag(this.varint());
       const echoes: Echo[] = new Array(sites.length);
+      let slowest = 0;
+      let lost = false;
       for (let i = 0; i < sites.length; i++) {
         const value = this.varint();
         const site = sites[i]!;
-        if (value === 0) echoes[i] = site.lost;
-        else if (value === 1) echoes[i] = site.untimed;
+        if (value === 0) {
+          echoes[i] = site.lost;
+          lost = true;
+        } else if (value === 1) echoes[i] = site.untimed;
         else {
           const units = rtts[i]! + unzigzag(value - 2);
           rtts[i] = units;
+          if (units > slowest) slowest = units;
           echoes[i] = site.timed[units] ?? this.timed(site, units);
         }
       }
+      const lag = unzigzag(this.varint()) + (lost ? (lostLag[id] ?? 0) : Math.ceil(slowest / 10));
+      if (lost) lostLag[id] = lag;
       emit({ kind: 'round', gateway, at: time - lag, settledAt: time, echoes });
     }
   }
