@@ -64,12 +64,11 @@ export function openRecorder(options: RecorderOptions): Recorder {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
-    if (found && found.size >= half) return rotate(); // written with a larger max_size
     if (found && found.size > 0) {
-      const bytes = await readFile(file);
-      if (!startsAsRecording(bytes))
+      if (!startsAsRecording(await readStart(file, FILE_HEADER.length)))
         throw new Error(`${file} is not a netgwm probe recording, so it is left alone: move it away or set record.file to another path`);
-      const walk = walkRecording(bytes, file);
+      if (found.size >= half) return rotate(); // written with a larger max_size
+      const walk = walkRecording(await readFile(file), file);
       if (walk.validEnd >= FILE_HEADER.length) {
         if (walk.damaged) await truncate(file, walk.validEnd);
         return walk.validEnd;
@@ -166,4 +165,14 @@ function concat(blocks: Uint8Array[], bytes: number): Uint8Array {
     at += block.length;
   }
   return all;
+}
+
+async function readStart(file: string, length: number): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const { bytesRead, buffer } = await handle.read(new Uint8Array(length), 0, length, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }

@@ -207,11 +207,21 @@ describe('probe recording', () => {
     expect(resumed.dropped).toBeGreaterThan(0);
   });
 
-  it('never writes into a file that is not a recording', async () => {
+  it('moves a recording written with a larger max_size to FILE.1 before writing', async () => {
     const file = join(await tempDir('rec'), 'probes.rec');
-    await writeFile(file, 'precious data\n');
-    const log = await record(file, rounds(3));
-    expect(await readFile(file, 'utf8')).toBe('precious data\n');
+    const [older, newer] = [rounds(10_000), rounds(10).map((event) => ({ ...event, gateway: 'isp9' }))];
+    await record(file, older, 1 << 20);
+    expect((await stat(file)).size).toBeGreaterThan(32 << 10);
+    await record(file, newer, 64 << 10);
+    expect(await readRecording(await recordingFiles(file))).toEqual([...older, ...newer]);
+  });
+
+  it('never writes into (nor moves) a file that is not a recording, however large', async () => {
+    const file = join(await tempDir('rec'), 'probes.rec');
+    await writeFile(file, `precious data\n${'x'.repeat(100_000)}`);
+    const log = await record(file, rounds(3), 64 << 10);
+    expect(await readFile(file, 'utf8')).toMatch(/^precious data\nxxx/);
+    await expect(stat(`${file}.1`)).rejects.toThrow(/ENOENT/);
     expect(log.events).toEqual([
       expect.objectContaining({
         kind: 'record-failed',
