@@ -5,6 +5,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { ProbeEvent } from '../src/core/probe-events.js';
 import { BlockEncoder, FILE_HEADER } from '../src/state/record-format.js';
 import { readRecording, visitRecording } from '../src/state/recording.js';
@@ -109,8 +111,13 @@ async function main(): Promise<void> {
       );
     };
     await measure('readRecording (an array of events)', async () => (await readRecording([file])).length);
+    // A full collection before each reading of the heap, so that it counts what is kept only.
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    collect();
     const heapBefore = process.memoryUsage().heapUsed;
     const kept = await readRecording([file]);
+    collect();
     const heapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     console.log(`keeping the ${kept.length} events of readRecording takes about ${heapMiB.toFixed(0)} MiB of heap`);
     kept.length = 0;
