@@ -1,7 +1,8 @@
 // The daemon: watches every uplink continuously (src/monitor.ts) and decides the moment a
 // gateway becomes usable or unusable, loses its carrier, or becomes stable enough to fail back
 // to; a housekeeping cycle every interval, start to start, verifies probe paths, routes and the
-// nft table and saves the state. Signals stop, reload or reopen the log.
+// nft table and saves the state. With `record`, what the monitor sees goes to the probe recording
+// (src/state/recorder.ts). Signals stop, reload or reopen the log.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from './config/load.js';
 import type { RecordSettings } from './config/record.js';
