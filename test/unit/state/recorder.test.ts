@@ -32,6 +32,19 @@ function rounds(count: number, lost: (i: number) => boolean = () => false): Prob
   });
 }
 
+/** A recording path no write can reach (a regular file where its directory should be: ENOTDIR, even as root) until `unblock()`. */
+async function unwritable(): Promise<{ file: string; unblock: () => Promise<void> }> {
+  const dir = join(await tempDir('rec'), 'state');
+  await writeFile(dir, 'not a directory');
+  return {
+    file: join(dir, 'probes.rec'),
+    unblock: async () => {
+      await rm(dir);
+      await mkdir(dir);
+    },
+  };
+}
+
 async function record(file: string, events: ProbeEvent[], maxBytes = 1 << 20) {
   const log = memoryLog();
   const recorder = openRecorder({ file, maxBytes, log, flushEveryMs: 0 });
@@ -167,10 +180,7 @@ describe('probe recording', () => {
   });
 
   it('a file it cannot write is logged once, never throws, and is logged again when it works; what waited is written', async () => {
-    const dir = await tempDir('rec');
-    // A regular file where the directory should be: every write fails (ENOTDIR), even as root.
-    await writeFile(join(dir, 'state'), 'not a directory');
-    const file = join(dir, 'state', 'probes.rec');
+    const { file, unblock } = await unwritable();
     const log = memoryLog();
     const recorder = openRecorder({ file, maxBytes: 1 << 20, log, flushEveryMs: 0 });
     const events = rounds(30);
@@ -179,8 +189,7 @@ describe('probe recording', () => {
     for (const event of events.slice(10, 20)) recorder.record(event);
     await recorder.flush();
     expect(log.events).toEqual([expect.objectContaining({ kind: 'record-failed', file, error: expect.stringMatching(/EEXIST|ENOTDIR/) })]);
-    await rm(join(dir, 'state'));
-    await mkdir(join(dir, 'state'));
+    await unblock();
     for (const event of events.slice(20)) recorder.record(event);
     await recorder.close();
     expect(log.events.slice(1)).toEqual([{ kind: 'record-resumed', file, dropped: 0 }]);
@@ -188,17 +197,14 @@ describe('probe recording', () => {
   });
 
   it('keeps what waits for a failing file within bounds: the rest is dropped and counted', async () => {
-    const dir = await tempDir('rec');
-    await writeFile(join(dir, 'state'), 'not a directory');
-    const file = join(dir, 'state', 'probes.rec');
+    const { file, unblock } = await unwritable();
     const log = memoryLog();
     // max_size 64K: at most 32K wait in memory.
     const recorder = openRecorder({ file, maxBytes: 64 << 10, log, flushEveryMs: 0 });
     const events = rounds(20_000);
     for (const event of events) recorder.record(event);
     await recorder.flush();
-    await rm(join(dir, 'state'));
-    await mkdir(join(dir, 'state'));
+    await unblock();
     await recorder.close();
     const resumed = log.events.find((event) => event.kind === 'record-resumed') as { dropped: number };
     const read = await readRecording(await recordingFiles(file));
