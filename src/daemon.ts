@@ -1,9 +1,11 @@
 // The daemon: watches every uplink continuously (src/monitor.ts) and decides the moment a
 // gateway becomes usable or unusable, loses its carrier, or becomes stable enough to fail back
 // to; a housekeeping cycle every interval, start to start, verifies probe paths, routes and the
-// nft table and saves the state. Signals stop, reload or reopen the log.
+// nft table and saves the state. With `record`, what the monitor sees goes to the probe recording
+// (src/state/recorder.ts). Signals stop, reload or reopen the log.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from './config/load.js';
+import type { RecordSettings } from './config/record.js';
 import { nextStableAt } from './core/decide.js';
 import type { State } from './core/types.js';
 import { runCycle, type CycleDeps, type Observe } from './cycle.js';
@@ -11,6 +13,7 @@ import { ConfigError, LockBusyError } from './errors.js';
 import type { Logger } from './log/logger.js';
 import { startMonitor, type EchoMethod } from './monitor.js';
 import { startMetricsServer } from './report/metrics-server.js';
+import { openRecorder, type Recorder } from './state/recorder.js';
 import { watchLinks } from './system/link-monitor.js';
 
 export interface DaemonOptions {
@@ -44,6 +47,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
       (fresh) => {
         config = fresh;
         log.setLevel(fresh.log_level);
+        useRecording(fresh.record);
         log.event({ kind: 'config-reloaded', file: fresh.file });
         void decide(); // the monitor takes the new gateways and sites from the cycle
       },
@@ -67,7 +71,24 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     const at = state && nextStableAt({ gateways: config.gateways, state, current: state.active, minUptimeMs: config.min_uptime * 1000 });
     if (at !== undefined) failback = setTimeout(() => void decide(), Math.max(0, at - deps.clock()) + 10).unref();
   };
-  const monitor = startMonitor(config, { log, clock: deps.clock, method: options.echoMethod, onDecisionNeeded: () => void decide() });
+  // What the monitor sees goes to the probe recording (flushed every few seconds by the recorder).
+  let recorder: Recorder | undefined;
+  let recording: RecordSettings | false = false;
+  const useRecording = (settings: RecordSettings | false) => {
+    if (settings === recording || (settings && recording && settings.file === recording.file && settings.max_size === recording.max_size))
+      return;
+    void recorder?.close();
+    recorder = settings ? openRecorder({ file: settings.file, maxBytes: settings.max_size, log }) : undefined;
+    recording = settings;
+  };
+  useRecording(config.record);
+  const monitor = startMonitor(config, {
+    log,
+    clock: deps.clock,
+    method: options.echoMethod,
+    onDecisionNeeded: () => void decide(),
+    record: (event) => recorder?.record(event),
+  });
   const observe: Observe = async ({ targets, devices }) => {
     monitor.setTargets(config, targets);
     monitor.setDevices(devices);
@@ -91,6 +112,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   } finally {
     clearTimeout(failback);
     await Promise.all([links.stop(), monitor.stop(), metrics?.close()]);
+    await recorder?.close();
     process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload).off('SIGUSR1', onReopen);
   }
   return 0;

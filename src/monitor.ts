@@ -6,6 +6,7 @@ import type { Config } from './config/load.js';
 import { healthSettings } from './config/health.js';
 import type { Round } from './core/health.js';
 import { createMonitoring, monitoringGraceMs } from './core/monitoring.js';
+import type { ProbeEvent } from './core/probe-events.js';
 import { own } from './core/records.js';
 import type { Gateway, Observations } from './core/types.js';
 import type { Logger } from './log/logger.js';
@@ -23,6 +24,8 @@ export interface MonitorOptions {
   method: EchoMethod;
   /** A gateway became usable or unusable (or every gateway's health is known for the first time). */
   onDecisionNeeded: () => void;
+  /** Told every round and link event the health is fed, as it is fed (the probe recording). */
+  record?: (event: ProbeEvent) => void;
 }
 
 export interface Monitor {
@@ -57,6 +60,9 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
   const stopping = new Set<Promise<void>>();
 
   const onRound = (name: string, round: Round): void => {
+    if (options.record && monitoring.gateways.some((gateway) => gateway.name === name)) {
+      options.record({ kind: 'round', gateway: name, at: round.at, settledAt: options.clock(), echoes: round.echoes });
+    }
     monitoring.round(name, round);
   };
 
@@ -91,7 +97,9 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       const back = new Set<string>();
       // `ip monitor` repeats a link's state on unrelated changes: only a change of carrier counts.
       for (const gateway of gatewaysOn(event.dev)) {
-        if (monitoring.link(gateway.name, { up: event.up && !event.gone, dev: event.dev, at: options.clock() })) back.add(event.dev);
+        const link = { up: event.up && !event.gone, dev: event.dev, at: options.clock() };
+        options.record?.({ kind: 'link', gateway: gateway.name, ...link });
+        if (monitoring.link(gateway.name, link)) back.add(event.dev);
       }
       return [...back];
     },

@@ -11,11 +11,12 @@ import { checkFirewall, type FirewallCheckOptions } from './firewall.js';
 import { checkReports } from './reports.js';
 import { compileProbePaths } from './probe-paths.js';
 import { checkHealth } from './health.js';
+import { compileRecord, type RecordSettings } from './record.js';
 import { escapeControl } from '../log/escape.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 
-export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir'> {
+export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir' | 'record'> {
   /** Absolute path of the file this came from. */
   file: string;
   /** Best (lowest priority number) first. */
@@ -23,6 +24,8 @@ export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir'> {
   hooks_dir: string;
   /** `check_table` as a number, looked up once in the rt_tables files. */
   check_table_id: number;
+  /** false: no probe recording. */
+  record: RecordSettings | false;
 }
 
 /** Where the host's files are looked up (rt_tables, commands); tests point them elsewhere. */
@@ -171,6 +174,7 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
 
   const here = dirname(path);
+  const stateDir = resolve(here, file.state_dir);
   return {
     ...file,
     file: path,
@@ -179,8 +183,9 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
       ...(firewall.tableIds.has(gateway.name) && { table_id: firewall.tableIds.get(gateway.name) }),
       probe: probePaths.paths.get(gateway.name)!,
     })),
-    state_dir: resolve(here, file.state_dir),
+    state_dir: stateDir,
     log_file: resolve(here, file.log_file),
+    record: compileRecord(file.record, stateDir, here),
     hooks_dir: resolve(here, file.hooks_dir ?? 'post-replace.d'),
     check_table_id: table as number,
   };

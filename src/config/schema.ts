@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import * as z from 'zod';
 import { unusableSite } from './check-sites.js';
+import { recordSchema } from './record.js';
 import { filePath, reportKeys } from './reports.js';
 
 /** Bounds on the config as a whole (README "Config", netgwm(8)). */
@@ -160,6 +161,8 @@ export const configSchema = z.strictObject({
   nftables: nftablesSchema.optional(),
   /** Absent: netgwm flushes no connection-tracking entries. */
   conntrack: conntrackSchema.optional(),
+  /** The daemon's probe recording, for `netgwm replay`; absent or false: none. */
+  record: recordSchema.optional(),
   ...reportKeys,
 });
 

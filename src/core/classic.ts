@@ -21,7 +21,7 @@ interface SentRound {
 
 export function replayClassic(
   setup: Pick<ReplaySetup, 'gateways' | 'minUptimeMs' | 'checkAllGateways' | 'mode'>,
-  events: readonly ProbeEvent[],
+  events: Iterable<ProbeEvent>,
   window: ReplayWindow,
 ): ReplayRun {
   const rounds = new Map<string, SentRound[]>(setup.gateways.map((gateway) => [gateway.name, []]));

@@ -71,6 +71,8 @@ export interface GatewayHealth {
   lastEchoes: readonly Echo[];
   /** The device whose carrier loss made the gateway down, until it comes back. */
   linkDown?: string;
+  /** The latest `up: …` reason and the figures it shows (`key`), built again only when they change. */
+  upReason?: { key: number; text: string };
 }
 
 /**
@@ -269,6 +271,7 @@ function copyOf(health: GatewayHealth): GatewayHealth {
     newestAt: health.newestAt,
     lastEchoes: health.lastEchoes,
     linkDown: health.linkDown,
+    upReason: health.upReason,
   };
 }
 
@@ -336,20 +339,23 @@ function judgedWindow(health: GatewayHealth, round: RoundSummary, settings: Heal
     rttTotalMs: window.rttTotalMs + round.rttTotalMs,
     timed: window.timed + round.timed,
   };
-  return dropBefore(next, from);
+  return dropBefore(next, from, true);
 }
 
 function judgedFrom(health: GatewayHealth, settings: HealthSettings): number {
   return Math.max(health.judgeAfter ?? -Infinity, health.newestAt! - settings.windowMs);
 }
 
-/** Drops rounds from the front while they are sent at or before `from`, or beyond MAX_ROUNDS. */
-function dropBefore(window: RoundWindow, from: number): RoundWindow {
+/**
+ * Drops rounds from the front while they are sent at or before `from`, or beyond MAX_ROUNDS.
+ * `owned`: the window and its counts are a fresh copy of this round's, which may be changed.
+ */
+function dropBefore(window: RoundWindow, from: number, owned = false): RoundWindow {
   const { log, end, sites } = window;
   let start = window.start;
   if (start === end || (log[start]!.at > from && end - start <= MAX_ROUNDS)) return window;
-  const siteProbed = window.siteProbed.slice();
-  const siteAnswered = window.siteAnswered.slice();
+  const siteProbed = (owned ? window.siteProbed : window.siteProbed.slice()) as number[];
+  const siteAnswered = (owned ? window.siteAnswered : window.siteAnswered.slice()) as number[];
   let { rttTotalMs, timed } = window;
   while (start < end && (log[start]!.at <= from || end - start > MAX_ROUNDS)) {
     const gone = log[start++]!;
@@ -402,13 +408,20 @@ function windowQuality(health: GatewayHealth, settings: HealthSettings): WindowQ
   const { log, start, end, siteProbed, siteAnswered, rttTotalMs, timed } = health.window;
   const oldest = start < end ? log[start]!.at : Infinity;
   const quality: WindowQuality = { full: health.newestAt! - oldest >= settings.windowMs - settings.intervalMs };
-  const losses: number[] = [];
-  for (let i = 0; i < siteProbed.length; i++) {
-    if (siteProbed[i]! > 0) losses.push(((siteProbed[i]! - siteAnswered[i]!) / siteProbed[i]!) * 100);
-  }
-  if (losses.length > 0) {
+  if (settings.minSites === 1) {
+    // The usual case, once a round: the least loss, without a list to sort.
+    let least = Infinity;
+    for (let i = 0; i < siteProbed.length; i++) {
+      if (siteProbed[i]! > 0) least = Math.min(least, (siteProbed[i]! - siteAnswered[i]!) / siteProbed[i]!);
+    }
+    if (least !== Infinity) quality.lossPct = least * 100;
+  } else {
+    const losses: number[] = [];
+    for (let i = 0; i < siteProbed.length; i++) {
+      if (siteProbed[i]! > 0) losses.push(((siteProbed[i]! - siteAnswered[i]!) / siteProbed[i]!) * 100);
+    }
     losses.sort((a, b) => a - b);
-    quality.lossPct = losses[Math.min(settings.minSites, losses.length) - 1]!;
+    if (losses.length > 0) quality.lossPct = losses[Math.min(settings.minSites, losses.length) - 1]!;
   }
   if (timed > 0) quality.rttMeanMs = rttTotalMs / timed;
   return quality;
@@ -447,8 +460,14 @@ function unreachableReason(rounds: readonly RoundSummary[], settings: HealthSett
 
 function upReason(health: GatewayHealth, quality: WindowQuality): string {
   const last = health.recent.at(-1)!;
-  const rtt = quality.rttMeanMs === undefined ? '' : `, rtt ${formatMs(quality.rttMeanMs)}`;
-  return `up: ${last.answered}/${last.probed} sites, loss ${formatPct(quality.lossPct ?? 0)}${rtt}`;
+  const loss = Math.round(quality.lossPct ?? 0);
+  const rtt = quality.rttMeanMs === undefined ? -1 : round1(quality.rttMeanMs);
+  // Built again only when a figure it shows changed: it is judged every round, and mostly is the same.
+  const key = ((last.answered * 256 + last.probed) * 101 + loss) * 1e7 + rtt * 10;
+  if (health.upReason?.key !== key) {
+    health.upReason = { key, text: `up: ${last.answered}/${last.probed} sites, loss ${loss} %${rtt < 0 ? '' : `, rtt ${rtt} ms`}` };
+  }
+  return health.upReason.text;
 }
 
 const round1 = (value: number) => Math.round(value * 10) / 10;

@@ -69,7 +69,7 @@ export interface ReplayRun {
 }
 
 /** The daemon's policy on these events. `events` must be in the order the monitor saw them (eventTime). */
-export function replayDaemon(setup: ReplaySetup, events: readonly ProbeEvent[], window: ReplayWindow): ReplayRun {
+export function replayDaemon(setup: ReplaySetup, events: Iterable<ProbeEvent>, window: ReplayWindow): ReplayRun {
   const { gateways, minUptimeMs, housekeepingMs } = setup;
   let decisionNeeded = false;
   const monitoring = createMonitoring(window.startAt, {
@@ -155,7 +155,7 @@ export function replayDaemon(setup: ReplaySetup, events: readonly ProbeEvent[], 
 }
 
 /** The window of a run over `events`: from the first round sent to the last event. */
-export function eventWindow(events: readonly ProbeEvent[]): { startAt: number; endAt: number } {
+export function eventWindow(events: Iterable<ProbeEvent>): { startAt: number; endAt: number } {
   let startAt = Infinity;
   let endAt = -Infinity;
   for (const event of events) {
@@ -163,14 +163,6 @@ export function eventWindow(events: readonly ProbeEvent[]): { startAt: number; e
     endAt = Math.max(endAt, eventTime(event));
   }
   return Number.isFinite(startAt) ? { startAt, endAt } : { startAt: 0, endAt: 0 };
-}
-
-/** Sorts events into the order the monitor saw them, when they are not (a stable sort). */
-export function inObservedOrder(events: ProbeEvent[]): ProbeEvent[] {
-  for (let i = 1; i < events.length; i++) {
-    if (eventTime(events[i]!) < eventTime(events[i - 1]!)) return [...events].sort((a, b) => eventTime(a) - eventTime(b));
-  }
-  return events;
 }
 
 export interface ReplaySummary {

@@ -5,6 +5,7 @@ import type { CoreEvent } from '../core/events.js';
 import { reasonDetail, type HealthStatus } from '../core/health.js';
 import type { GatewayInfo, GatewayObservation } from '../core/types.js';
 import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
+import { recordFormatters, type RecordEvent } from './record-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
 import { routeFormatters, type RouteEvent } from './route-events.js';
 import type { HookResult } from '../system/hooks.js';
@@ -32,7 +33,7 @@ export type ShellEvent =
   | { kind: 'gateway-health'; gateway: string; from: HealthStatus; to: HealthStatus; reason: string }
   | { kind: 'mode-ignored'; file: string; value?: string; problem?: string };
 
-export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent;
+export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent | RecordEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 type Formatters = {
@@ -45,6 +46,7 @@ type Formatters = {
 export const formatters: Formatters = {
   ...firewallFormatters,
   ...reportFormatters,
+  ...recordFormatters,
   ...routeFormatters,
   'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeObservation(e.observation)}` },
   'gateway-down': { level: 'warn', line: (e) => `gateway ${e.gateway} down: ${describeObservation(e.observation)}` },

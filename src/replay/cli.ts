@@ -7,7 +7,8 @@ import { healthSettings } from '../config/health.js';
 import { replayClassic } from '../core/classic.js';
 import { formatDuration } from '../core/decide.js';
 import type { ProbeEvent } from '../core/probe-events.js';
-import { eventWindow, inObservedOrder, replayDaemon, summarize, type ReplayRun, type ReplaySummary } from '../core/replay.js';
+import { recordingEvents } from '../state/recording.js';
+import { eventWindow, replayDaemon, summarize, type ReplayRun, type ReplaySummary } from '../core/replay.js';
 import { scenarioEvents, type Scenario, type Truth } from '../core/scenario.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
@@ -45,7 +46,8 @@ export interface ReplaySource {
   /** What is replayed, for the output: the scenario's name or the recording's files. */
   label: string;
   /** The events for a config (a scenario's depend on its gateways, sites and probe pace). */
-  eventsFor: (config: Config) => { events: ProbeEvent[]; truth?: Truth; startAt?: number; endAt?: number; start?: string };
+  /** The events in the order the monitor saw them; gone through twice (the window, then the replay). */
+  eventsFor: (config: Config) => { events: Iterable<ProbeEvent>; truth?: Truth; startAt?: number; endAt?: number; start?: string };
 }
 
 export interface ReplayReport {
@@ -177,27 +179,15 @@ export function scenarioSourceOf(scenario: Scenario, file: string): ReplaySource
   };
 }
 
-/** The recorder's reader (src/state/recording.ts): the events of FILE.1 then FILE. */
+/**
+ * The recorder's files (FILE.1 then FILE), decoded a block at a time: a day is over a million
+ * rounds, which a replay goes through without keeping. A recording is in the order the monitor
+ * saw it by construction. A damaged end (a write cut short) is skipped, with a warning.
+ */
 async function recordedSource(files: string[]): Promise<ReplaySource> {
-  const events = inObservedOrder(await readRecordingFiles(files));
+  const warn = (message: string) => process.stderr.write(`netgwm replay: warning: ${message}\n`);
+  const events = await recordingEvents(files, { onDamaged: warn });
   return { label: files.join(' '), eventsFor: () => ({ events }) };
-}
-
-interface RecordingModule {
-  readRecording(files: string[]): Promise<ProbeEvent[]>;
-}
-
-async function readRecordingFiles(files: string[]): Promise<ProbeEvent[]> {
-  // The recorder lives on its own branch until merged: a variable specifier keeps this file
-  // compiling without it. Once merged, this becomes `await import('../state/recording.js')`.
-  const specifier = '../state/recording.js';
-  let module: RecordingModule;
-  try {
-    module = (await import(specifier)) as RecordingModule;
-  } catch (error) {
-    throw new Error(`replay --recorded: this build has no recording reader (src/state/recording.ts): ${(error as Error).message}`);
-  }
-  return module.readRecording(files);
 }
 
 async function listedHooks(dir: string): Promise<string[] | undefined> {

@@ -13,13 +13,21 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFile(join(REPO, path), 'utf8');
 
 /** Dotted paths of every leaf key of a zod schema; a record's keys are written NAME. */
-function leafKeys(schema: unknown, prefix = ''): string[] {
+/** A zod schema's definition, under its optional and default wrappers. */
+function definition(schema: unknown): Record<string, unknown> {
   let def = (schema as { _zod: { def: Record<string, unknown> } })._zod.def;
   while (def.innerType) def = (def.innerType as { _zod: { def: Record<string, unknown> } })._zod.def;
+  return def;
+}
+
+function leafKeys(schema: unknown, prefix = ''): string[] {
+  const def = definition(schema);
   if (def.type === 'object')
     return Object.entries(def.shape as Record<string, unknown>).flatMap(([key, value]) => leafKeys(value, `${prefix}${key}.`));
   if (def.type === 'record') return leafKeys(def.valueType, `${prefix}NAME.`);
-  return [prefix.slice(0, -1)];
+  // A key that is a mapping or a word (`record: true`): the key itself and the mapping's keys.
+  const mappings = def.type === 'union' ? (def.options as unknown[]).filter((option) => definition(option).type === 'object') : [];
+  return [prefix.slice(0, -1), ...mappings.flatMap((option) => leafKeys(option, prefix))];
 }
 
 /**
