@@ -238,26 +238,49 @@ export function walkRecording(bytes: Uint8Array, file: string, emit?: (event: Pr
 }
 
 /**
- * The events of a recording, decoded a block (about 10 s of rounds) at a time as they are asked
- * for: a replay goes through a day without keeping it. `onDamaged` hears of a damaged end.
+ * The events of recordings (in order), decoded a block (about 10 s of rounds) at a time as they
+ * are asked for: a replay goes through a day without keeping it. A plain iterator, not a
+ * generator: a day is over a million events, and generators cost more per event than the decode.
+ * `onDamaged` hears of a damaged end of a file, which is skipped.
  */
-export function* recordingEventsOf(
-  bytes: Uint8Array,
-  file: string,
-  onDamaged?: (damaged: { offset: number; why: string }) => void,
-): Generator<ProbeEvent> {
-  const decoder = new BlockDecoder(bytes, file);
-  const blocks = intactBlocks(bytes, file);
+export function recordingEventsOf(
+  files: ReadonlyArray<{ bytes: Uint8Array; file: string }>,
+  onDamaged?: (file: string, bytes: Uint8Array, damaged: { offset: number; why: string }) => void,
+): Iterator<ProbeEvent> {
+  let fileIndex = -1;
+  let blocks: Generator<{ start: number; end: number }, BlockWalk> | undefined;
+  let decoder: BlockDecoder | undefined;
   const batch: ProbeEvent[] = [];
-  for (let block = blocks.next(); ; block = blocks.next()) {
-    if (block.done) {
-      if (block.value.damaged) onDamaged?.(block.value.damaged);
-      return;
+  const push = (event: ProbeEvent) => batch.push(event);
+  let next = 0;
+  /** Decodes the next block into `batch`; false when every file is done. */
+  const refill = (): boolean => {
+    for (;;) {
+      if (!blocks) {
+        if (++fileIndex >= files.length) return false;
+        const { bytes, file } = files[fileIndex]!;
+        blocks = intactBlocks(bytes, file);
+        decoder = new BlockDecoder(bytes, file);
+      }
+      const block = blocks.next();
+      if (block.done) {
+        const { bytes, file } = files[fileIndex]!;
+        if (block.value.damaged) onDamaged?.(file, bytes, block.value.damaged);
+        blocks = undefined;
+        continue;
+      }
+      batch.length = 0;
+      next = 0;
+      decoder!.decode(block.value.start, block.value.end, push);
+      if (batch.length > 0) return true;
     }
-    batch.length = 0;
-    decoder.decode(block.value.start, block.value.end, (event) => batch.push(event));
-    yield* batch;
-  }
+  };
+  return {
+    next(): IteratorResult<ProbeEvent> {
+      if (next >= batch.length && !refill()) return { done: true, value: undefined };
+      return { done: false, value: batch[next++]! };
+    },
+  };
 }
 
 /** The payload of each block that passes its check, in order; returns where the intact part ends. */

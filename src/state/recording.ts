@@ -44,17 +44,13 @@ export async function visitRecording(files: string[], visit: (event: ProbeEvent)
 export async function recordingEvents(files: string[], options: ReadOptions = {}): Promise<Iterable<ProbeEvent>> {
   const contents: Array<{ file: string; bytes: Uint8Array }> = [];
   for (const file of files) contents.push({ file, bytes: await readRecordingFile(file) });
-  let reported = false;
-  return {
-    *[Symbol.iterator]() {
-      for (const { file, bytes } of contents) {
-        yield* recordingEventsOf(bytes, file, (damaged) => {
-          if (!reported) options.onDamaged?.(damagedMessage(file, bytes, damaged));
-        });
-      }
-      reported = true;
-    },
+  // Told once per file, however many times the events are gone through.
+  const reported = new Set<string>();
+  const report = (file: string, bytes: Uint8Array, damaged: { offset: number; why: string }) => {
+    if (!reported.has(file)) options.onDamaged?.(damagedMessage(file, bytes, damaged));
+    reported.add(file);
   };
+  return { [Symbol.iterator]: () => recordingEventsOf(contents, report) };
 }
 
 async function readRecordingFile(file: string): Promise<Uint8Array> {
