@@ -9,10 +9,14 @@ export async function loadRuleset(exec: Exec, text: string): Promise<void> {
   await exec('nft', ['-f', '-'], { input: text });
 }
 
-/** `nft list table FAMILY NAME` as nft prints it, or undefined when there is no such table. */
+/**
+ * `nft -t list table FAMILY NAME` as nft prints it, or undefined when there is no such table.
+ * Terse: without the elements of named sets, which packets add (sticky sources), so the listing
+ * changes only when someone changes the table.
+ */
 export async function listTable(exec: Exec, table: string): Promise<string | undefined> {
   try {
-    return (await exec('nft', ['list', 'table', ...table.split(' ')])).stdout;
+    return (await exec('nft', ['-t', 'list', 'table', ...table.split(' ')])).stdout;
   } catch (error) {
     if (error instanceof CommandError && /No such file or directory/.test(error.stderr)) return undefined;
     throw error;

@@ -46,7 +46,7 @@ function simulatedKernel() {
       if (argv[1] !== '-c') kernel.table = input!.includes('table inet netgwm {') ? input : undefined;
       return undefined;
     }
-    if (command === 'nft list table inet netgwm')
+    if (command === 'nft -t list table inet netgwm')
       return kernel.table === undefined
         ? { exitCode: 1, stderr: 'Error: No such file or directory' }
         : { stdout: `listing of ${kernel.table.length} bytes` };
@@ -81,7 +81,7 @@ describe('firewall steps', () => {
 
   it('first cycle: adds the rules and loads the table, checked first; records what it loaded', async () => {
     expect(await keepFirewall(config, deps, state, isp('isp1'))).toBe(true);
-    expect(commands()).toEqual(['ip -N -j -4 rule list', 'ip -4 -batch -', 'nft -c -f -', 'nft -f -', 'nft list table inet netgwm']);
+    expect(commands()).toEqual(['ip -N -j -4 rule list', 'ip -4 -batch -', 'nft -c -f -', 'nft -f -', 'nft -t list table inet netgwm']);
     expect(sim.kernel.rules.map((rule) => `${rule.priority} ${rule.fwmark ?? 'main'} ${rule.table}`)).toEqual([
       '1100 main 254',
       '1101 0x1 101',
@@ -111,7 +111,7 @@ describe('firewall steps', () => {
     await keepFirewall(config, deps, state, isp('isp1'));
     commands();
     await keepFirewall(config, deps, state, isp('isp2'));
-    expect(commands()).toEqual(['ip -N -j -4 rule list', 'nft -c -f -', 'nft -f -', 'nft list table inet netgwm']);
+    expect(commands()).toEqual(['ip -N -j -4 rule list', 'nft -c -f -', 'nft -f -', 'nft -t list table inet netgwm']);
     expect(sim.kernel.table).toContain('comment "active isp2: new forwarded connections"');
   });
 
@@ -120,7 +120,7 @@ describe('firewall steps', () => {
     commands();
     now += 60_000;
     await keepFirewall(config, deps, state, isp('isp1'));
-    expect(commands()).toEqual(['ip -N -j -4 rule list', 'nft list table inet netgwm']);
+    expect(commands()).toEqual(['ip -N -j -4 rule list', 'nft -t list table inet netgwm']);
     expect(state.firewall!.verifiedAt).toBe(now);
 
     sim.kernel.table = undefined; // `nft flush ruleset`, `systemctl reload nftables`…
