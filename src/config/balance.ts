@@ -30,7 +30,8 @@ export function checkBalance(file: ConfigFile, gateways: NamedGateway[]): Array<
     // Each tier once; a shared priority without weights is reported by load.ts.
     if (tier[0] !== gateway || tier.some((member) => member.weight === undefined)) continue;
     const names = tier.map((member) => member.name).join(', ');
-    if (!nftables) at(`gateways.${gateway.name}.weight`, `the balanced tier ${gateway.priority} (${names}) needs the nftables section, enabled`);
+    if (!nftables)
+      at(`gateways.${gateway.name}.weight`, `the balanced tier ${gateway.priority} (${names}) needs the nftables section, enabled`);
     for (const member of tier) needsTable(member, `${member.name} is in the balanced tier ${gateway.priority}`);
     const sticky = new Set(tier.map((member) => member.sticky));
     if (sticky.size > 1)
@@ -48,7 +49,10 @@ export function checkBalance(file: ConfigFile, gateways: NamedGateway[]): Array<
     if (typeof use === 'object' && !Array.isArray(use)) {
       const tier = tierOf(use.tier);
       if (tier.length === 0)
-        at(key, `expected the priority of a tier, got ${use.tier}; the gateways have ${[...new Set(gateways.map((g) => g.priority))].join(', ')}`);
+        at(
+          key,
+          `expected the priority of a tier, got ${use.tier}; the gateways have ${[...new Set(gateways.map((g) => g.priority))].join(', ')}`,
+        );
       for (const member of tier) needsTable(member, `rule ${index + 1} uses tier ${use.tier}`);
       return;
     }

@@ -68,7 +68,9 @@ export const DEFAULT_POLICY = 'default';
 
 /** True when the config asks for more than one mark at a time: a balanced tier or a policy rule. */
 export function isBalanced(gateways: Array<Pick<Gateway, 'priority' | 'weight'>>, rules: unknown[] | undefined): boolean {
-  return (rules?.length ?? 0) > 0 || gateways.some((gateway, i) => gateways.some((other, j) => i !== j && other.priority === gateway.priority));
+  return (
+    (rules?.length ?? 0) > 0 || gateways.some((gateway, i) => gateways.some((other, j) => i !== j && other.priority === gateway.priority))
+  );
 }
 
 export function balanceOf(input: BalanceInput): Balance {
@@ -85,11 +87,7 @@ export function balanceOf(input: BalanceInput): Balance {
     const ups = members.filter((member) => up(member.name));
     const stables = ups.filter((member) => stable(member.name));
     // Entering a tier: its stable members, or (none stable, e.g. after a reboot) every member up.
-    let share = before
-      ? ups.filter((member) => before.includes(member.name) || stable(member.name))
-      : stables.length > 0
-        ? stables
-        : ups;
+    let share = before ? ups.filter((member) => before.includes(member.name) || stable(member.name)) : stables.length > 0 ? stables : ups;
     // The route's own gateway always has its share while it is up.
     if (include !== undefined && up(include) && !share.some((member) => member.name === include))
       share = members.filter((member) => member.name === include || share.includes(member));

@@ -44,12 +44,14 @@ export function renderRuleset(input: RulesetInput): string {
   // A connection that already has one of our marks (it arrived on an uplink) keeps it.
   const activeRule = (wanted: boolean, match: string, what: string): string[] =>
     policy && wanted
-      ? [`ct state new ${markTest('ct mark', 0, mask)} ${match}jump choose comment "new ${what} connections: netgwm's rules, then the default"`]
-      : active && wanted
       ? [
-          `ct state new ${markTest('ct mark', 0, mask)} ${match}${setUnderMask('ct mark', active.mark, mask)} comment "active ${active.name}: new ${what} connections"`,
+          `ct state new ${markTest('ct mark', 0, mask)} ${match}jump choose comment "new ${what} connections: netgwm's rules, then the default"`,
         ]
-      : [];
+      : active && wanted
+        ? [
+            `ct state new ${markTest('ct mark', 0, mask)} ${match}${setUnderMask('ct mark', active.mark, mask)} comment "active ${active.name}: new ${what} connections"`,
+          ]
+        : [];
 
   const prerouting = [
     ...marked
@@ -134,7 +136,8 @@ function policyChains(policy: NonNullable<RulesetInput['policy']>, marked: Marke
   const sets: string[] = [];
   const tierChains = Object.entries(balance.shares).flatMap(([priority, members]) => {
     const sticky = byName.get(members[0]!.name)!.sticky;
-    const lookups = sticky === undefined ? [] : members.map((member) => `ip saddr @sticky_${id(member.name)} goto stick_${id(member.name)}`);
+    const lookups =
+      sticky === undefined ? [] : members.map((member) => `ip saddr @sticky_${id(member.name)} goto stick_${id(member.name)}`);
     if (sticky !== undefined)
       for (const member of members)
         sets.push(
@@ -163,13 +166,23 @@ function policyChains(policy: NonNullable<RulesetInput['policy']>, marked: Marke
               `goto gw_${id(member.name)}`,
             ]),
           ]);
-    return ['', ...chain(`tier_${priority}`, `comment "tier ${priority}: a weighted draw over its members up"`, [...lookups, draw]), ...stick];
+    return [
+      '',
+      ...chain(`tier_${priority}`, `comment "tier ${priority}: a weighted draw over its members up"`, [...lookups, draw]),
+      ...stick,
+    ];
   });
   const markChains = marked.flatMap((gateway) => [
     '',
     ...chain(`gw_${id(gateway.name)}`, `comment "${gateway.name}"`, [setUnderMask('ct mark', gateway.mark, mask)]),
   ]);
-  return ['', ...sets, ...chain('choose', 'comment "new connections: the rules in order, then the default"', choose), ...tierChains, ...markChains];
+  return [
+    '',
+    ...sets,
+    ...chain('choose', 'comment "new connections: the rules in order, then the default"', choose),
+    ...tierChains,
+    ...markChains,
+  ];
 }
 
 function markTest(field: string, value: number, mask: number): string {

@@ -45,9 +45,21 @@ function play(steps: Step[], rules: PolicyRule[] = [], mode = 'auto'): void {
   for (const [i, step] of steps.entries()) {
     const now = T0 + step.t * 1000;
     const observations = Object.fromEntries(
-      gateways.map((g) => [g.name, { up: step.up.includes(g.name), sites: [{ site: '198.51.100.1', answered: step.up.includes(g.name) }] }]),
+      gateways.map((g) => [
+        g.name,
+        { up: step.up.includes(g.name), sites: [{ site: '198.51.100.1', answered: step.up.includes(g.name) }] },
+      ]),
     );
-    const decision = chooseGateway({ gateways, minUptimeMs: MIN_UPTIME_MS, checkAllGateways: true, mode, state, current, observations, now });
+    const decision = chooseGateway({
+      gateways,
+      minUptimeMs: MIN_UPTIME_MS,
+      checkAllGateways: true,
+      mode,
+      state,
+      current,
+      observations,
+      now,
+    });
     state = decision.state;
     current = decision.target?.name ?? current;
     const balance = balanceOf({
@@ -64,7 +76,11 @@ function play(steps: Step[], rules: PolicyRule[] = [], mode = 'auto'): void {
     const where = `step ${i} (t=${step.t})`;
     expect(current, where).toBe(step.route);
     expect(shown(balance, balance.default), where).toBe(step.shares);
-    if (step.rules) expect(balance.rules.map((target) => shown(balance, target)), where).toEqual(step.rules);
+    if (step.rules)
+      expect(
+        balance.rules.map((target) => shown(balance, target)),
+        where,
+      ).toEqual(step.rules);
     expect(balance.left, where).toEqual(step.left ?? []);
   }
 }
@@ -170,7 +186,12 @@ describe('helpers', () => {
   });
 
   it('sharePercents and describeTarget', () => {
-    const shares = { '1': [{ name: 'isp1', weight: 3 }, { name: 'isp2', weight: 1 }] };
+    const shares = {
+      '1': [
+        { name: 'isp1', weight: 3 },
+        { name: 'isp2', weight: 1 },
+      ],
+    };
     expect(sharePercents(shares['1'])).toEqual({ isp1: 75, isp2: 25 });
     expect(describeTarget({ tier: 1 }, shares)).toBe('tier 1: isp1 75 %, isp2 25 %');
     expect(describeTarget({ gateway: 'lte' }, shares)).toBe('lte');
@@ -178,7 +199,11 @@ describe('helpers', () => {
   });
 
   it('nextMemberStableAt: the earliest gateway up that is not stable yet', () => {
-    const records = { a: { up: true, since: 1000, checkedAt: 5000 }, b: { up: true, since: 3000, checkedAt: 5000 }, c: { up: false, since: 0, checkedAt: 5000 } };
+    const records = {
+      a: { up: true, since: 1000, checkedAt: 5000 },
+      b: { up: true, since: 3000, checkedAt: 5000 },
+      c: { up: false, since: 0, checkedAt: 5000 },
+    };
     expect(nextMemberStableAt(records, 5000, 10_000)).toBe(11_000);
     expect(nextMemberStableAt(records, 20_000, 10_000)).toBeUndefined();
   });

@@ -17,7 +17,12 @@ const base: RulesetInput = {
   ],
   active: 'isp1',
 };
-const tier = { '1': [{ name: 'isp1', weight: 3 }, { name: 'isp2', weight: 1 }] };
+const tier = {
+  '1': [
+    { name: 'isp1', weight: 3 },
+    { name: 'isp2', weight: 1 },
+  ],
+};
 
 /** Whether nft accepts the file (checked, never loaded, in a throw-away namespace). */
 function nftAccepts(text: string): string {
@@ -78,7 +83,11 @@ describe('renderRuleset with rules', () => {
   const text = renderRuleset({
     ...base,
     policy: {
-      balance: { default: { gateway: 'isp1' }, rules: [{ gateway: 'lte' }, { gateway: 'isp2' }, { gateway: 'isp1' }, { tier: 1 }, undefined], shares: tier },
+      balance: {
+        default: { gateway: 'isp1' },
+        rules: [{ gateway: 'lte' }, { gateway: 'isp2' }, { gateway: 'isp1' }, { tier: 1 }, undefined],
+        shares: tier,
+      },
       rules,
     },
   });
@@ -96,7 +105,11 @@ describe('renderRuleset with rules', () => {
   });
 
   it('gives no rule to local connections when mark_local is off', () => {
-    const off = renderRuleset({ ...base, markLocal: false, policy: { balance: { default: { gateway: 'isp1' }, rules: [], shares: {} }, rules: [] } });
+    const off = renderRuleset({
+      ...base,
+      markLocal: false,
+      policy: { balance: { default: { gateway: 'isp1' }, rules: [], shares: {} }, rules: [] },
+    });
     expect(off).not.toContain('new local connections');
     expect(nftAccepts(off)).toBe('ok');
   });
