@@ -92,7 +92,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     };
     const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
     if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
-    await publishReports(config, state, mode, deps.log, deps.clock());
+    await publishReports(config, state, mode, deps.log, deps.clock(), deps.exec);
     deps.log.event({
       kind: 'cycle-done',
       durationMs: cycle.took(),

@@ -60,7 +60,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   log.event({ kind: 'daemon-started', intervalS: options.intervalMs / 1000, file: config.file, version: options.version });
   // Reads the config at each scrape, so a reload applies; a changed metrics_listen needs a restart.
-  const metrics = await startMetricsServer(() => config, log);
+  const metrics = await startMetricsServer(() => config, log, undefined, deps.exec);
 
   let failback: NodeJS.Timeout | undefined;
   /** After a decision: wake up when a better gateway becomes stable, not at the next housekeeping. */

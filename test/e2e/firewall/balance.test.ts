@@ -1,6 +1,8 @@
 // Weighted balancing, policy rules and sticky sources on the namespace network: isp1 and isp2
 // form a 3:1 tier (priority 1), isp3 is the failover tier. Which uplink a LAN flow really took
 // is counted where it arrives: in the operators' namespaces (nft counters there).
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness, waitFor } from '../harness.js';
 import {
@@ -30,6 +32,7 @@ describe('balanced tier 3:1 over isp1 and isp2, isp3 as failover (flush: all)', 
   let server: Endpoint | undefined;
   let stream: Endpoint | undefined;
   const site = () => h.net.sites[0]!;
+  const metricsFile = () => join(h.dir, 'netgwm.prom');
 
   const tierConfig = (extra: { sticky?: number; rules?: unknown[]; min_uptime?: number } = {}) => {
     const gateways = markedGateways(h.net, { tables: true }) as Record<string, Record<string, unknown>>;
@@ -90,6 +93,32 @@ describe('balanced tier 3:1 over isp1 and isp2, isp3 as failover (flush: all)', 
     process.stdout.write(
       `balance spread: isp1 ${counts.isp1}, isp2 ${counts.isp2} of ${total} (${((counts.isp1! / total) * 100).toFixed(1)} %)\n`,
     );
+  });
+
+  it('status shows the tier and its shares; the metrics count connections per mark', async () => {
+    const status = await h.netgwm(['status']);
+    expect(status.stdout.split('\n')).toContain('Tier 1 (default): isp1 75 % up, isp2 25 % up');
+    const json = JSON.parse((await h.netgwm(['status', '--json'])).stdout) as { tiers: unknown[] };
+    expect(json.tiers).toEqual([
+      {
+        priority: 1,
+        default: true,
+        members: [
+          { name: 'isp1', weight: 3, share: 0.75, in_share: true, state: 'up' },
+          { name: 'isp2', weight: 1, share: 0.25, in_share: true, state: 'up' },
+        ],
+      },
+    ]);
+    await h.writeConfig({ ...tierConfig(), metrics_file: metricsFile() });
+    expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
+    const metrics = await readFile(metricsFile(), 'utf8');
+    expect(metrics).toContain('netgwm_gateway_weight{gateway="isp1"} 3');
+    expect(metrics).toContain('netgwm_gateway_share_ratio{gateway="isp2"} 0.25');
+    const count = (gateway: string) => Number(new RegExp(`netgwm_gateway_connections\\{gateway="${gateway}"\\} (\\d+)`).exec(metrics)?.[1]);
+    // The spread's flows are still tracked (UDP, 30 s): thousands on isp1, fewer on isp2.
+    expect(count('isp1')).toBeGreaterThan(count('isp2'));
+    expect(count('isp2')).toBeGreaterThan(1000);
+    await h.writeConfig(tierConfig());
   });
 
   it("a member failing moves its share to the other at once; a long TCP flow on the other keeps running; only the failed member's flows are flushed", async () => {
