@@ -210,3 +210,47 @@ describe('balanced tier 3:1 over isp1 and isp2, isp3 as failover (flush: all)', 
     expect(await logSince(h, logFrom, /nftables:/)).toEqual([]);
   });
 });
+
+describe('the daemon: a member failing leaves the share when its health says so, and rejoins when stable', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await Harness.create({ uplinks: 2 });
+    await addUplinkTables(h.net);
+    const gateways = markedGateways(h.net, { tables: true }) as Record<string, Record<string, unknown>>;
+    await h.writeConfig({
+      gateways: { isp1: { ...gateways.isp1, weight: 3 }, isp2: { ...gateways.isp2, priority: 1, weight: 1 } },
+      // Long enough that a rejoin before the next housekeeping (600 s) needs the daemon's wake-up.
+      min_uptime: 3,
+      nftables: {},
+      conntrack: { flush: 'udp' },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.destroy();
+  });
+
+  it('shares follow the health, with no housekeeping cycle in between', async () => {
+    const choose = async () =>
+      (await h.net.exec(h.net.routerNs, 'nft', ['list', 'chain', 'inet', 'netgwm', 'choose'], { reject: false })).stdout;
+    const daemon = h.daemon(['--interval', '600']);
+    try {
+      expect(await waitFor(async () => (await choose()).includes('goto tier_1 comment "default: tier 1"'), 60_000)).toBe(true);
+      await h.net.failOperator(2);
+      expect(await waitFor(async () => (await choose()).includes('goto gw_1 comment "default: isp1"'), 60_000)).toBe(true);
+      expect(await waitFor(async () => (await logSince(h, 0, /conntrack:/)).length > 0, 10_000)).toBe(true);
+      expect(await logSince(h, 0, /shares:.*left|conntrack:/)).toEqual([
+        'INFO shares: default isp1; left: isp2 (its new connections go elsewhere)',
+        expect.stringMatching(/^INFO conntrack: deleted \d+ flow entries of isp2 \(flush: udp, conntrack -D -p udp --mark 0x2\/0xff\)$/),
+      ]);
+      await h.net.restoreOperator(2);
+      expect(await waitFor(async () => (await choose()).includes('goto tier_1 comment "default: tier 1"'), 60_000)).toBe(true);
+      const rejoined = async () => (await h.logLines()).filter((line) => line.includes('shares:')).at(-1) ?? '';
+      expect(await waitFor(async () => (await rejoined()).includes('joined: isp2'), 10_000)).toBe(true);
+      expect(await rejoined()).toMatch(/INFO shares: default tier 1: isp1 75 %, isp2 25 %; joined: isp2$/);
+    } finally {
+      daemon.kill('SIGTERM');
+      await daemon;
+    }
+  });
+});
