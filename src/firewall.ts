@@ -6,14 +6,14 @@ import type { Config } from './config/load.js';
 import type { Gateway } from './core/types.js';
 import { DEFAULT_MARK_MASK, nftablesSchema } from './config/schema.js';
 import { desiredMarkRules, firewallWork, ownedPrefs, planMarkRules, ruleWords } from './core/firewall-plan.js';
-import { hex, renderRemoval, renderRuleset } from './core/ruleset.js';
+import { hex, renderRemoval, renderRuleset, stickySetName } from './core/ruleset.js';
 import type { FirewallRecord, State } from './core/types.js';
 import type { Logger } from './log/logger.js';
 import { deleteFlows, flushFilter } from './system/conntrack.js';
 import type { Exec } from './system/exec.js';
 import { changeMarkRules, readMarkRules } from './system/mark-rules.js';
 import { namespaceId } from './system/netns.js';
-import { listTable, loadRuleset } from './system/nft.js';
+import { listSetElements, listTable, loadRuleset, type SetElement } from './system/nft.js';
 import { describeBalance, flushLeft, planBalance, rememberBalance } from './balance.js';
 import type { Balance } from './core/balance.js';
 
@@ -143,7 +143,8 @@ async function keepTable(
         return { ok: true, record: { ...previous!, verifiedAt: now } };
       log.event({ kind: 'firewall-drifted', table: nftables.table });
     }
-    await loadRuleset(exec, file.text);
+    const sources = balance && previous?.table === nftables.table ? await stickySources(exec, nftables.table, config, balance) : undefined;
+    await loadRuleset(exec, sources ? nftFile(config, nftables, previous, active, balance, sources).text : file.text);
     const listing = listingDigest(await listTable(exec, nftables.table));
     const mark = nftables.enabled ? active?.mark : undefined;
     log.event({
@@ -165,6 +166,23 @@ async function keepTable(
   }
 }
 
+type StickySources = Record<string, SetElement[]>;
+
+/**
+ * The sources in the sticky sets of the table about to be replaced, for the members that keep a
+ * share: carried into the new table, so a reload does not move them. A member out of its share
+ * has no set, so its sources are drawn again.
+ */
+async function stickySources(exec: Exec, table: string, config: Config, balance: Balance): Promise<StickySources | undefined> {
+  const members = Object.values(balance.shares)
+    .flat()
+    .map((member) => config.gateways.find((gateway) => gateway.name === member.name)!)
+    .filter((gateway) => gateway.sticky !== undefined && gateway.mark !== undefined);
+  if (members.length === 0) return undefined;
+  const lists = await Promise.all(members.map((gateway) => listSetElements(exec, table, stickySetName(gateway.mark!))));
+  return Object.fromEntries(members.map((gateway, index) => [gateway.name, lists[index]!]));
+}
+
 /**
  * The file to load and the hash that identifies the table it leaves. The hash leaves out the
  * removal of a previously loaded table under another name: that happens once, with the load.
@@ -175,9 +193,9 @@ function nftFile(
   previous: FirewallRecord | undefined,
   active: Gateway | undefined,
   balance: Balance | undefined,
+  sources?: StickySources,
 ): { text: string; hash: string } {
-  const policy = balance && { balance, rules: config.rules ?? [] };
-  const render = (previousTable?: string) =>
+  const render = (previousTable?: string, carried?: StickySources) =>
     nftables.enabled
       ? renderRuleset({
           table: nftables.table,
@@ -187,10 +205,11 @@ function nftFile(
           gateways: config.gateways,
           active: active?.name,
           previousTable,
-          ...(policy && { policy }),
+          ...(balance && { policy: { balance, rules: config.rules ?? [], ...(carried && { sources: carried }) } }),
         })
       : renderRemoval(nftables.table, previousTable);
-  return { text: render(previous?.table), hash: digest(render()) };
+  // The hash is the table's shape: the sources carried over change as packets come and go.
+  return { text: render(previous?.table, sources), hash: digest(render()) };
 }
 
 /** The ruleset and rules netgwm would load now, for `netgwm nft --print`. */

@@ -27,7 +27,15 @@ export interface RulesetInput {
    * Balanced tiers and policy rules (see src/core/balance.ts): new connections go through chain
    * `choose` instead of getting the active gateway's mark. Absent: the plain failover table.
    */
-  policy?: { balance: Pick<Balance, 'default' | 'rules' | 'shares'>; rules: RuleMatch[] };
+  policy?: {
+    balance: Pick<Balance, 'default' | 'rules' | 'shares'>;
+    rules: RuleMatch[];
+    /**
+     * Sticky sources to carry over into the new table, by member name (read from the table being
+     * replaced): a reload keeps each source on its member, with the time it had left.
+     */
+    sources?: Record<string, Array<{ address: string; expiresS: number }>>;
+  };
 }
 
 type Marked = { name: string; mark: number; dev?: string; sticky?: number };
@@ -35,6 +43,9 @@ type Marked = { name: string; mark: number; dev?: string; sticky?: number };
 const FULL_MASK = 0xffffffff;
 
 export const hex = (value: number) => `0x${(value >>> 0).toString(16)}`;
+
+/** The name of the sticky set of the gateway with this mark (`sticky_1f`). */
+export const stickySetName = (mark: number) => `sticky_${(mark >>> 0).toString(16)}`;
 
 export function renderRuleset(input: RulesetInput): string {
   const { table, mask } = input;
@@ -136,15 +147,16 @@ function policyChains(policy: NonNullable<RulesetInput['policy']>, marked: Marke
   const sets: string[] = [];
   const tierChains = Object.entries(balance.shares).flatMap(([priority, members]) => {
     const sticky = byName.get(members[0]!.name)!.sticky;
-    const lookups =
-      sticky === undefined ? [] : members.map((member) => `ip saddr @sticky_${id(member.name)} goto stick_${id(member.name)}`);
+    const set = (name: string) => stickySetName(byName.get(name)!.mark);
+    const lookups = sticky === undefined ? [] : members.map((member) => `ip saddr @${set(member.name)} goto stick_${id(member.name)}`);
     if (sticky !== undefined)
       for (const member of members)
         sets.push(
-          `\tset sticky_${id(member.name)} {`,
+          `\tset ${set(member.name)} {`,
           '\t\ttype ipv4_addr',
           '\t\tflags dynamic,timeout',
           `\t\ttimeout ${sticky}s`,
+          ...carriedOver(policy.sources?.[member.name], sticky),
           `\t\tcomment "LAN sources that stay on ${member.name}"`,
           '\t}',
           '',
@@ -162,7 +174,7 @@ function policyChains(policy: NonNullable<RulesetInput['policy']>, marked: Marke
         : members.flatMap((member) => [
             '',
             ...chain(`stick_${id(member.name)}`, `comment "remember the source for ${member.name}"`, [
-              `update @sticky_${id(member.name)} { ip saddr }`,
+              `update @${set(member.name)} { ip saddr }`,
               `goto gw_${id(member.name)}`,
             ]),
           ]);
@@ -183,6 +195,13 @@ function policyChains(policy: NonNullable<RulesetInput['policy']>, marked: Marke
     ...tierChains,
     ...markChains,
   ];
+}
+
+/** `elements = { 203.0.113.2 timeout 600s expires 412s }`: sources kept across a reload (expiry capped by the timeout). */
+function carriedOver(sources: Array<{ address: string; expiresS: number }> | undefined, timeoutS: number): string[] {
+  if (!sources || sources.length === 0) return [];
+  const elements = sources.map((source) => `${source.address} timeout ${timeoutS}s expires ${Math.min(source.expiresS, timeoutS)}s`);
+  return [`\t\telements = { ${elements.join(', ')} }`];
 }
 
 function markTest(field: string, value: number, mask: number): string {

@@ -203,8 +203,26 @@ describe('balanced tier 3:1 over isp1 and isp2, isp3 as failover (flush: all)', 
     const member = counts.isp1 === 200 ? 1 : 2;
     const set = (await h.net.exec(h.net.routerNs, 'nft', ['list', 'set', 'inet', 'netgwm', `sticky_${member}`])).stdout;
     expect(set).toContain(h.net.lanHostIp);
+
+    // A new table (here: a rule added) carries the sources over: the host stays on its member.
+    await h.writeConfig(tierConfig({ sticky: 600, rules: [{ proto: 'tcp', dport: 9, use: 'isp3' }] }));
+    const reloadFrom = (await h.logLines()).length;
+    expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(await logSince(h, reloadFrom, /nftables: loaded/)).toHaveLength(1);
+    expect((await h.net.exec(h.net.routerNs, 'nft', ['list', 'set', 'inet', 'netgwm', `sticky_${member}`])).stdout).toContain(
+      h.net.lanHostIp,
+    );
+    expect(await lanUdpFlows(h.net, h.net.deadSite, STICKY_PORTS + 200, 100)).toBe('sent 100');
+    await waitFor(async () => {
+      counts = await lanUdpCounts(h.net, STICKY_PORTS);
+      return counts.isp1! + counts.isp2! >= 300;
+    }, 10_000);
+    expect([counts.isp1, counts.isp2].sort()).toEqual([0, 300]);
     // Verifying the table does not take the set's elements for someone's change.
-    await h.writeConfig({ ...tierConfig({ sticky: 600 }), nftables: { verify_interval: 0 } });
+    await h.writeConfig({
+      ...tierConfig({ sticky: 600, rules: [{ proto: 'tcp', dport: 9, use: 'isp3' }] }),
+      nftables: { verify_interval: 0 },
+    });
     const logFrom = (await h.logLines()).length;
     expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
     expect(await logSince(h, logFrom, /nftables:/)).toEqual([]);

@@ -70,6 +70,28 @@ describe('renderRuleset with a balanced tier', () => {
     expect(sticky).toContain('\tset sticky_1 {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout 600s\n');
     expect(nftAccepts(sticky)).toBe('ok');
   });
+
+  it('carries sticky sources over a reload, their time left capped by the timeout', () => {
+    const carried = renderRuleset({
+      ...base,
+      gateways: base.gateways.map((g) => ({ ...g, sticky: 600 })),
+      policy: {
+        balance: { default: { tier: 1 }, rules: [], shares: tier },
+        rules: [],
+        sources: {
+          isp2: [
+            { address: '203.0.113.2', expiresS: 412 },
+            { address: '203.0.113.3', expiresS: 9999 },
+          ],
+        },
+      },
+    });
+    expect(carried).toContain(
+      '\tset sticky_2 {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout 600s\n\t\telements = { 203.0.113.2 timeout 600s expires 412s, 203.0.113.3 timeout 600s expires 600s }\n',
+    );
+    expect(carried).not.toMatch(/set sticky_1 \{[^}]*elements/);
+    expect(nftAccepts(carried)).toBe('ok');
+  });
 });
 
 describe('renderRuleset with rules', () => {
