@@ -81,7 +81,13 @@ export function balanceOf(input: BalanceInput): Balance {
   const shares: Record<string, Member[]> = {};
 
   /** The tier's members in share: those still up that were in it, plus the stable ones. */
+  const computed = new Map<number, Target | undefined>();
+  // One share per tier (one chain tier_P): the default's, with the route's gateway, comes first.
   const tierTarget = (priority: number, include?: string): Target | undefined => {
+    if (!computed.has(priority)) computed.set(priority, tierShare(priority, include));
+    return computed.get(priority);
+  };
+  const tierShare = (priority: number, include?: string): Target | undefined => {
     const members = gateways.filter((gateway) => gateway.priority === priority);
     const before = own(previous?.tiers, String(priority));
     const ups = members.filter((member) => up(member.name));

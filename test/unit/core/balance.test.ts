@@ -208,3 +208,26 @@ describe('helpers', () => {
     expect(nextMemberStableAt(records, 20_000, 10_000)).toBeUndefined();
   });
 });
+
+describe('balanceOf: one share per tier', () => {
+  it("a rule using the default's tier draws over the same share, the route's gateway included", () => {
+    const records = {
+      isp1: { up: true, since: T0, checkedAt: T0 + 10_000 },
+      isp2: { up: true, since: T0 - 600_000, checkedAt: T0 + 10_000 },
+    };
+    // isp1 carries the route but is not stable and was not in the share before.
+    const balance = balanceOf({
+      gateways,
+      rules: [{ use: { tier: 1 } }],
+      records,
+      previous: { tiers: { '1': ['isp2'] }, rules: [null], used: ['isp2'] },
+      route: 'isp1',
+      pinned: false,
+      now: T0 + 10_000,
+      minUptimeMs: MIN_UPTIME_MS,
+    });
+    expect(balance.default).toEqual({ tier: 1 });
+    expect(balance.rules).toEqual([{ tier: 1 }]);
+    expect(balance.shares['1']!.map((member) => member.name)).toEqual(['isp1', 'isp2']);
+  });
+});
