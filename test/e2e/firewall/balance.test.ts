@@ -44,6 +44,8 @@ describe('balanced tier 3:1 over isp1 and isp2, isp3 as failover (flush: all)', 
       min_uptime: extra.min_uptime ?? 0,
       nftables: {},
       conntrack: { flush: 'all' },
+      // A healthy uplink must never look down on a loaded machine (other tests run beside these).
+      probe: { timeout: 2 },
       ...(extra.rules ? { rules: extra.rules } : {}),
     };
   };
@@ -226,6 +228,29 @@ describe('balanced tier 3:1 over isp1 and isp2, isp3 as failover (flush: all)', 
     const logFrom = (await h.logLines()).length;
     expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
     expect(await logSince(h, logFrom, /nftables:/)).toEqual([]);
+  });
+  it('every member down: the failover tier takes the route and the new connections; the members are flushed by mark', async () => {
+    await h.writeConfig(tierConfig());
+    expect(await h.run()).toMatchObject({ exitCode: 0 });
+    const logFrom = (await h.logLines()).length;
+    await h.net.failOperator(1);
+    await h.net.failOperator(2);
+    try {
+      expect(await h.run()).toMatchObject({ exitCode: 0 });
+      expect(await h.currentGateway()).toBe('isp3');
+      expect(await logSince(h, logFrom, /route replaced|shares:|conntrack:/)).toEqual([
+        expect.stringMatching(/^INFO route replaced to: via 192\.0\.2\.9 dev wan\.3 \(isp3, was isp1: /),
+        'INFO shares: default isp3; joined: isp3; left: isp1, isp2 (its new connections go elsewhere)',
+        expect.stringMatching(/^INFO conntrack: deleted \d+ flow entries of isp1 \(flush: all, conntrack -D --mark 0x1\/0xff\)$/),
+        expect.stringMatching(/^INFO conntrack: deleted \d+ flow entries of isp2 \(flush: all, conntrack -D --mark 0x2\/0xff\)$/),
+      ]);
+      expect((await h.net.exec(h.net.routerNs, 'nft', ['list', 'chain', 'inet', 'netgwm', 'choose'])).stdout).toContain(
+        'goto gw_3 comment "default: isp3"',
+      );
+    } finally {
+      await h.net.restoreOperator(1);
+      await h.net.restoreOperator(2);
+    }
   });
 });
 
