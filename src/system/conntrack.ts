@@ -42,6 +42,11 @@ export async function deleteFlows(exec: Exec, filter: string[]): Promise<number>
  */
 export async function countConnectionsByMark(exec: Exec, mask: number): Promise<Map<number, number>> {
   const text = await readFile('/proc/net/nf_conntrack', 'utf8').catch(async () => (await exec('conntrack', ['-L'])).stdout);
+  return countMarks(text, mask);
+}
+
+/** Entries per mark under `mask` in /proc/net/nf_conntrack's or `conntrack -L`'s lines (both print `mark=DECIMAL`). */
+export function countMarks(text: string, mask: number): Map<number, number> {
   const counts = new Map<number, number>();
   for (const [, mark] of text.matchAll(/\bmark=(\d+)/g)) {
     const masked = (Number(mark) & mask) >>> 0;
