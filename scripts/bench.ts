@@ -8,7 +8,8 @@
 //   5. peak memory (max RSS) of a healthy run and of `netgwm status`;
 //   then the figures of issue 10's target table (continuous monitoring), each next to its target:
 //   6. daemon at default probe settings: hard outage (nft drop) / carrier loss of the active uplink
-//      at random moments → the router's default route moved (p50 / p95);
+//      at random moments → the router's default route moved (p50 / p95); a member of a 3:1
+//      balanced tier fails → the nft table gives its share to the other (BENCH_OUTAGES times);
 //   7. one-shot `run` with all N uplinks dead, N = 1, 2, 4, 8, 16, against probe.timeout + 0.3 s;
 //   8. one long daemon on 8 uplinks × 2 sites: CPU (% of one core), echoes per second per gateway,
 //      false switches with 10 % random loss on the active uplink, RSS per minute and peak.
@@ -21,9 +22,9 @@
 //   BENCH_CPU_SECONDS (120)   CPU and echo count window of 8, after a 15 s warm-up;
 //   BENCH_LOSS_MINUTES (30)   10 % loss on the active uplink in 8 (false switches);
 //   BENCH_RSS_MINUTES (60)    RSS sampled every minute in 8 (the same daemon, from its start);
-//   BENCH_SECTIONS            comma list of startup,scenarios,stopping,memory,detect,dead,long (default all).
+//   BENCH_SECTIONS            comma list of startup,scenarios,stopping,memory,detect,share,dead,long (default all).
 // A short run: BENCH_OUTAGES=20 BENCH_CPU_SECONDS=60 BENCH_LOSS_MINUTES=5 BENCH_RSS_MINUTES=5 (about 20 min).
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +40,7 @@ const CARRIER_LOSSES = Number(process.env.BENCH_CARRIERS ?? Math.max(10, Math.ce
 const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 120);
 const LOSS_MINUTES = Number(process.env.BENCH_LOSS_MINUTES ?? 30);
 const RSS_MINUTES = Number(process.env.BENCH_RSS_MINUTES ?? 60);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'startup,scenarios,stopping,memory,detect,dead,long').split(','));
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'startup,scenarios,stopping,memory,detect,share,dead,long').split(','));
 /** The defaults of probe.timeout and probe.interval (src/config/schema.ts), which the bench never sets but for 1–4's special cases. */
 const DEFAULT_TIMEOUT_S = 0.5;
 const DEFAULT_INTERVAL_S = 0.15;
@@ -337,12 +338,12 @@ class Daemon {
     readonly log: string,
   ) {}
 
-  static async start(bench: Bench, name: string): Promise<Daemon> {
+  static async start(bench: Bench, name: string, extra: Record<string, unknown> = {}): Promise<Daemon> {
     const dir = join(bench.dir, name);
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir);
     const log = join(dir, 'netgwm.log');
-    await bench.writeConfig({ ...NO_FAILBACK, state_dir: join(dir, 'state'), log_file: log }, name);
+    await bench.writeConfig({ ...NO_FAILBACK, state_dir: join(dir, 'state'), log_file: log, ...extra }, name);
     const daemon = new Daemon(bench.start(['daemon', '--interval', '60'], bench.config(name)), log);
     // Ready once every gateway's health is known (the first decision follows at once).
     const names = bench.net.uplinks.map((uplink) => `isp${uplink.index}`);
@@ -425,6 +426,75 @@ async function detections(bench: Bench): Promise<void> {
     'carrier loss on the active uplink → route moved, p50 / p95',
     p50p95(await detection(bench, 'carrier', CARRIER_LOSSES)),
     '≤ 0.2 s',
+  );
+}
+
+/**
+ * 6b. A member of a 3:1 tier (isp1 and isp2, each routed by its mark through its own table)
+ * that does not carry the route, isp2, fails at a random moment → the loaded table gives every
+ * new connection to isp1 (`nft monitor` announces the new `choose` chain), `count` times.
+ */
+async function shareMoves(bench: Bench, count: number): Promise<number[]> {
+  const [uplink1, uplink2] = [bench.net.uplink(1), bench.net.uplink(2)];
+  await appendFile(join(bench.net.routerEtcDir, 'iproute2', 'rt_tables'), '101\tbench1\n102\tbench2\n');
+  const routes = [uplink1, uplink2].map((u, i) => `route replace default via ${u.gatewayIp} dev ${u.routerDev} table ${101 + i}`);
+  await bench.net.exec(bench.net.routerNs, 'ip', ['-batch', '-'], { input: `${routes.join('\n')}\n` });
+  const member = (u: typeof uplink1, weight: number) => ({
+    ip: u.gatewayIp,
+    dev: u.routerDev,
+    priority: 1,
+    weight,
+    mark: u.index,
+    table: 100 + u.index,
+  });
+  const tier = {
+    gateways: { isp1: member(uplink1, 3), isp2: member(uplink2, 1), isp3: { ip: bench.net.uplink(3).gatewayIp, priority: 3, mark: 3 } },
+    nftables: {},
+    conntrack: { flush: 'none' },
+  };
+  const monitor = execa('ip', ['netns', 'exec', bench.net.routerNs, 'nft', 'monitor', 'rules'], {
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+  });
+  const alone: number[] = [];
+  createInterface({ input: monitor.stdout! }).on('line', (line) => {
+    if (/choose .*comment "default: isp1"/.test(line)) alone.push(performance.now());
+  });
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      await bench.net.restoreOperator(2);
+      const daemon = await Daemon.start(bench, 'daemon-share', tier);
+      try {
+        if (!(await until(async () => (await daemon.text()).includes('shares: default tier 1'), 20_000)))
+          throw new Error('no tier after 20 s');
+        await sleepMs(1000 + Math.random() * 2000);
+        await bench.net.failOperator(2);
+        const inPlace = performance.now();
+        const moved = await until(async () => alone.some((at) => at >= inPlace), 15_000, 5);
+        if (!moved) console.log(`share ${i + 1}: isp2 still drawn after 15 s`);
+        else times.push(alone.find((at) => at >= inPlace)! - inPlace);
+      } finally {
+        await daemon.stop();
+      }
+    }
+  } finally {
+    monitor.kill('SIGTERM');
+    await monitor;
+    await bench.net.restoreOperator(2);
+    await bench.writeConfig();
+  }
+  console.log(`share: ${times.map((ms) => (ms / 1000).toFixed(3)).join(' ')}`);
+  return times;
+}
+
+async function shares(bench: Bench): Promise<void> {
+  console.log(`\n## Daemon at default probe settings: a member of a 3:1 tier fails → its share reaches the other member`);
+  target(
+    `member of a balanced tier fails → its share moved (nft table loaded), p50 / p95`,
+    p50p95(await shareMoves(bench, OUTAGES)),
+    '≤ 1.5 s p95 (as failover)',
   );
 }
 
@@ -599,6 +669,7 @@ async function main(): Promise<void> {
     if (SECTIONS.has('stopping')) await stopping(bench);
     if (SECTIONS.has('memory')) await memory(bench);
     if (SECTIONS.has('detect')) await detections(bench);
+    if (SECTIONS.has('share')) await shares(bench);
     if (SECTIONS.has('dead')) await allDead();
     if (SECTIONS.has('long')) await longDaemon();
     console.log("\n## Issue 10's targets, side by side");

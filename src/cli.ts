@@ -270,14 +270,15 @@ async function cleanup(config: Config, lockWaitMs: number): Promise<number> {
 
 async function printFirewall(config: Config, print: boolean | undefined): Promise<number> {
   if (!print) throw new UsageError('nft: expected --print (cycles load the ruleset themselves)');
-  const [{ describeFirewall }, { loadState }, { createExec }, { matchGateway, readDefaultRoutes }] = await Promise.all([
+  const [{ describeFirewall }, { loadState, readEffectiveMode }, { createExec }, { matchGateway, readDefaultRoutes }] = await Promise.all([
     import('./firewall.js'),
     import('./state/store.js'),
     import('./system/exec.js'),
     import('./system/routes.js'),
   ]);
   const active = matchGateway((await readDefaultRoutes(createExec()))[0], config.gateways);
-  process.stdout.write(describeFirewall(config, (await loadState(config.state_dir)).state, active));
+  const { mode } = await readEffectiveMode(config);
+  process.stdout.write(describeFirewall(config, (await loadState(config.state_dir)).state, active, mode));
   return EXIT.ok;
 }
 

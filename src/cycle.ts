@@ -5,7 +5,8 @@ import type { Config } from './config/load.js';
 import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInput } from './core/decide.js';
 import { recordProbes } from './core/measurements.js';
 import type { Gateway, Observations, State } from './core/types.js';
-import { firewallAfterSwitch, keepFirewall } from './firewall.js';
+import { firewallAfterSwitch, keepFirewallShares } from './firewall.js';
+import { balanceNeeded, flushLeft } from './balance.js';
 import { readCurrentRoute } from './current-route.js';
 import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged, usableHooks } from './post-replace.js';
 import type { Logger } from './log/logger.js';
@@ -44,6 +45,8 @@ export type Observe = (
 /** What the steps after the decision share. */
 interface CycleContext {
   now: number;
+  /** `auto` or the pinned gateway (a pinned default route is not balanced). */
+  mode: string;
   /** Milliseconds since the cycle started. */
   took: () => number;
   signal?: AbortSignal;
@@ -81,6 +84,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     const state = recordProbes(decision.state, input.observations, input.now, current?.name);
     const cycle: CycleContext = {
       now: input.now,
+      mode,
       took: () => Math.round(performance.now() - startedAt),
       signal,
       lookups: sites.settled,
@@ -88,7 +92,7 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
     };
     const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
     if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
-    await publishReports(config, state, mode, deps.log, deps.clock());
+    await publishReports(config, state, mode, deps.log, deps.clock(), deps.exec);
     deps.log.event({
       kind: 'cycle-done',
       durationMs: cycle.took(),
@@ -144,7 +148,8 @@ function decisionInput(config: Config, state: State, mode: string, current: Gate
   return {
     gateways: config.gateways,
     minUptimeMs: config.min_uptime * 1000,
-    checkAllGateways: config.check_all_gateways,
+    // Shares and rules need every gateway's state, not only the current and better ones'.
+    checkAllGateways: config.check_all_gateways || balanceNeeded(config),
     mode,
     state,
     current: current?.name,
@@ -174,7 +179,7 @@ async function switchGateway(
     return undefined;
   }
   await confirmSwitch(config, deps.log, state, gatewayInfo(target, route), cycle.now);
-  const incomplete = await firewallAfterSwitch(config, deps, state, target, current.gateway);
+  const incomplete = await firewallAfterSwitch(config, deps, state, target, current.gateway, cycle.mode);
   if (incomplete.length > 0) state.lastSwitch = { ...state.lastSwitch!, incomplete };
   await rememberLookups(cycle, state, deps.log);
   state.lastCycleMs = cycle.took();
@@ -193,7 +198,9 @@ async function keepGateway(
   state: State,
   current: Gateway | undefined,
 ): Promise<void> {
-  await keepFirewall(config, deps, state, current);
+  const kept = await keepFirewallShares(config, deps, state, current, cycle.mode);
+  // A member that left its share (down, or displaced): its connections go, now that the table is live.
+  if (kept.left.length > 0) await flushLeft(config, deps, kept.left);
   await rememberLookups(cycle, state, deps.log);
   state.lastCycleMs = cycle.took();
   await saveStateLogged(config, deps.log, state);

@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from './config/load.js';
 import type { RecordSettings } from './config/record.js';
 import { nextStableAt } from './core/decide.js';
+import { nextMemberStableAt } from './core/balance.js';
+import { balanceNeeded } from './balance.js';
 import type { State } from './core/types.js';
 import { runCycle, type CycleDeps, type Observe } from './cycle.js';
 import { ConfigError, LockBusyError } from './errors.js';
@@ -62,13 +64,17 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
 
   log.event({ kind: 'daemon-started', intervalS: options.intervalMs / 1000, file: config.file, version: options.version });
   // Reads the config at each scrape, so a reload applies; a changed metrics_listen needs a restart.
-  const metrics = await startMetricsServer(() => config, log);
+  const metrics = await startMetricsServer(() => config, log, undefined, deps.exec);
 
   let failback: NodeJS.Timeout | undefined;
   /** After a decision: wake up when a better gateway becomes stable, not at the next housekeeping. */
   const scheduleFailback = (state: State | undefined) => {
     clearTimeout(failback);
-    const at = state && nextStableAt({ gateways: config.gateways, state, current: state.active, minUptimeMs: config.min_uptime * 1000 });
+    const minUptimeMs = config.min_uptime * 1000;
+    const failbackAt = state && nextStableAt({ gateways: config.gateways, state, current: state.active, minUptimeMs });
+    // With shares, a member that came back rejoins its tier the moment it is stable.
+    const rejoinAt = state && balanceNeeded(config) ? nextMemberStableAt(state.gateways, state.lastCycleAt ?? 0, minUptimeMs) : undefined;
+    const at = [failbackAt, rejoinAt].filter((time) => time !== undefined).sort((a, b) => a - b)[0];
     if (at !== undefined) failback = setTimeout(() => void decide(), Math.max(0, at - deps.clock()) + 10).unref();
   };
   // What the monitor sees goes to the probe recording (flushed every few seconds by the recorder).

@@ -6,14 +6,16 @@ import type { Config } from './config/load.js';
 import type { Gateway } from './core/types.js';
 import { DEFAULT_MARK_MASK, nftablesSchema } from './config/schema.js';
 import { desiredMarkRules, firewallWork, ownedPrefs, planMarkRules, ruleWords } from './core/firewall-plan.js';
-import { hex, renderRemoval, renderRuleset } from './core/ruleset.js';
+import { hex, renderRemoval, renderRuleset, stickySetName } from './core/ruleset.js';
 import type { FirewallRecord, State } from './core/types.js';
 import type { Logger } from './log/logger.js';
 import { deleteFlows, flushFilter } from './system/conntrack.js';
 import type { Exec } from './system/exec.js';
 import { changeMarkRules, readMarkRules } from './system/mark-rules.js';
 import { namespaceId } from './system/netns.js';
-import { listTable, loadRuleset } from './system/nft.js';
+import { listSetElements, listTable, loadRuleset, type SetElement } from './system/nft.js';
+import { describeBalance, flushLeft, planBalance, rememberBalance } from './balance.js';
+import type { Balance } from './core/balance.js';
 
 export interface FirewallDeps {
   exec: Exec;
@@ -26,6 +28,8 @@ type Nftables = NonNullable<Config['nftables']>;
 /**
  * After the route moved: the marks first, so that the connections the flush drops come back
  * with the new gateway's mark, then conntrack. Returns the steps that failed (already logged).
+ * With balanced tiers or rules, only the connections of gateways no longer given new ones are
+ * flushed (see keepFirewall); otherwise what `conntrack.flush` names.
  */
 export async function firewallAfterSwitch(
   config: Config,
@@ -33,20 +37,61 @@ export async function firewallAfterSwitch(
   state: State,
   to: Gateway,
   from: Gateway | undefined,
+  mode?: string,
 ): Promise<string[]> {
   const failed: string[] = [];
-  if (!(await keepFirewall(config, deps, state, to))) failed.push('nftables');
-  if (!(await flushConntrack(config, deps, from))) failed.push('conntrack');
+  const kept = await keepFirewallShares(config, deps, state, to, mode);
+  if (!kept.ok) failed.push('nftables');
+  const flushed = kept.balanced ? await flushLeft(config, deps, kept.left) : await flushConntrack(config, deps, from);
+  if (!flushed) failed.push('conntrack');
   if (failed.length > 0) deps.log.event({ kind: 'switch-incomplete', to: to.name, failed });
   return failed;
 }
 
+export interface FirewallKept {
+  ok: boolean;
+  /** True with balanced tiers or rules: `left` then says whose connections to flush. */
+  balanced: boolean;
+  /** Gateways given new connections before this and not now, once the table that says so is loaded. */
+  left: string[];
+}
+
 /**
- * Brings the fwmark rules and the nft table to what the config and the active gateway ask for,
- * and records the result in `state.firewall`. Without an `nftables` section it touches nothing,
+ * Brings the fwmark rules and the nft table to what the config and the active gateway ask for
+ * (with balanced tiers and rules, the shares: see src/balance.ts), and records the result in
+ * `state.firewall` and `state.balance`. Without an `nftables` section it touches nothing,
  * except to remove once what it loaded while the config had one.
  */
 export async function keepFirewall(config: Config, deps: FirewallDeps, state: State, active: Gateway | undefined): Promise<boolean> {
+  return (await keepFirewallShares(config, deps, state, active)).ok;
+}
+
+/** keepFirewall, with the shares for `mode` and what they say about the gateways that left. */
+export async function keepFirewallShares(
+  config: Config,
+  deps: FirewallDeps,
+  state: State,
+  active: Gateway | undefined,
+  mode?: string,
+): Promise<FirewallKept> {
+  const balance = planBalance(config, state, active, mode, deps.clock());
+  const ok = await keepFirewallFor(config, deps, state, active, balance);
+  if (!balance) {
+    delete state.balance;
+    return { ok, balanced: false, left: [] };
+  }
+  // Loaded, or nothing to load: the shares in the kernel are the ones planned.
+  if (ok) rememberBalance(deps.log, state, balance);
+  return { ok, balanced: true, left: ok ? balance.left : [] };
+}
+
+async function keepFirewallFor(
+  config: Config,
+  deps: FirewallDeps,
+  state: State,
+  active: Gateway | undefined,
+  balance: Balance | undefined,
+): Promise<boolean> {
   const previous = state.firewall;
   const nftables =
     config.nftables ??
@@ -57,7 +102,7 @@ export async function keepFirewall(config: Config, deps: FirewallDeps, state: St
     return true;
   }
   const rulesOk = await keepMarkRules(config, nftables, deps, previous?.rulePref);
-  const table = await keepTable(config, nftables, deps, previous, active);
+  const table = await keepTable(config, nftables, deps, previous, active, balance);
   const record = table.record ?? previous;
   if (record) state.firewall = { ...record, rulePref: rulesOk ? nftables.rule_pref : (previous?.rulePref ?? nftables.rule_pref) };
   return rulesOk && table.ok;
@@ -84,9 +129,10 @@ async function keepTable(
   deps: FirewallDeps,
   previous: FirewallRecord | undefined,
   active: Gateway | undefined,
+  balance: Balance | undefined,
 ): Promise<{ ok: boolean; record?: FirewallRecord }> {
   const { exec, log } = deps;
-  const file = nftFile(config, nftables, previous, active);
+  const file = nftFile(config, nftables, previous, active, balance);
   const netns = await namespaceId();
   const now = deps.clock();
   const work = firewallWork(previous, { hash: file.hash, netns }, now, nftables.verify_interval * 1000);
@@ -97,7 +143,8 @@ async function keepTable(
         return { ok: true, record: { ...previous!, verifiedAt: now } };
       log.event({ kind: 'firewall-drifted', table: nftables.table });
     }
-    await loadRuleset(exec, file.text);
+    const sources = balance && previous?.table === nftables.table ? await stickySources(exec, nftables.table, config, balance) : undefined;
+    await loadRuleset(exec, sources ? nftFile(config, nftables, previous, active, balance, sources).text : file.text);
     const listing = listingDigest(await listTable(exec, nftables.table));
     const mark = nftables.enabled ? active?.mark : undefined;
     log.event({
@@ -106,6 +153,7 @@ async function keepTable(
       enabled: nftables.enabled,
       active: mark === undefined ? undefined : active!.name,
       mark,
+      ...(balance && { policy: describeBalance(balance) }),
     });
     const table = nftables.enabled ? nftables.table : undefined;
     return {
@@ -118,6 +166,23 @@ async function keepTable(
   }
 }
 
+type StickySources = Record<string, SetElement[]>;
+
+/**
+ * The sources in the sticky sets of the table about to be replaced, for the members that keep a
+ * share: carried into the new table, so a reload does not move them. A member out of its share
+ * has no set, so its sources are drawn again.
+ */
+async function stickySources(exec: Exec, table: string, config: Config, balance: Balance): Promise<StickySources | undefined> {
+  const members = Object.values(balance.shares)
+    .flat()
+    .map((member) => config.gateways.find((gateway) => gateway.name === member.name)!)
+    .filter((gateway) => gateway.sticky !== undefined && gateway.mark !== undefined);
+  if (members.length === 0) return undefined;
+  const lists = await Promise.all(members.map((gateway) => listSetElements(exec, table, stickySetName(gateway.mark!))));
+  return Object.fromEntries(members.map((gateway, index) => [gateway.name, lists[index]!]));
+}
+
 /**
  * The file to load and the hash that identifies the table it leaves. The hash leaves out the
  * removal of a previously loaded table under another name: that happens once, with the load.
@@ -127,8 +192,10 @@ function nftFile(
   nftables: Nftables,
   previous: FirewallRecord | undefined,
   active: Gateway | undefined,
+  balance: Balance | undefined,
+  sources?: StickySources,
 ): { text: string; hash: string } {
-  const render = (previousTable?: string) =>
+  const render = (previousTable?: string, carried?: StickySources) =>
     nftables.enabled
       ? renderRuleset({
           table: nftables.table,
@@ -138,21 +205,25 @@ function nftFile(
           gateways: config.gateways,
           active: active?.name,
           previousTable,
+          ...(balance && { policy: { balance, rules: config.rules ?? [], ...(carried && { sources: carried }) } }),
         })
       : renderRemoval(nftables.table, previousTable);
-  return { text: render(previous?.table), hash: digest(render()) };
+  // The hash is the table's shape: the sources carried over change as packets come and go.
+  return { text: render(previous?.table, sources), hash: digest(render()) };
 }
 
 /** The ruleset and rules netgwm would load now, for `netgwm nft --print`. */
-export function describeFirewall(config: Config, state: State, active: Gateway | undefined): string {
+export function describeFirewall(config: Config, state: State, active: Gateway | undefined, mode?: string, now = Date.now()): string {
   const nftables = config.nftables;
   if (!nftables) return `# ${config.file} has no nftables section: netgwm loads no nft table and adds no ip rule.\n`;
   const rules = nftables.enabled ? desiredMarkRules(config.gateways, nftables.mask, nftables.rule_pref) : [];
   const none = nftables.enabled ? 'no gateway names a table' : 'nftables.enabled is false';
   const ruleLines = rules.length > 0 ? rules.map((rule) => `#   ip rule add ${ruleWords(rule)}`) : [`#   (none: ${none})`];
-  const now =
+  const balance = planBalance(config, state, active, mode, now);
+  const activeNow =
     active?.mark === undefined ? 'none: the default route uses no configured gateway' : `${active.name}, mark ${hex(active.mark)}`;
-  return `# active gateway: ${now}\n${nftFile(config, nftables, state.firewall, active).text}\n# netgwm's ip rules:\n${ruleLines.join('\n')}\n`;
+  const shares = balance ? `# new connections: ${describeBalance(balance)}\n` : '';
+  return `# active gateway: ${activeNow}\n${shares}${nftFile(config, nftables, state.firewall, active, balance).text}\n# netgwm's ip rules:\n${ruleLines.join('\n')}\n`;
 }
 
 /** On a switch: forgets the connections `conntrack.flush` names, in this network namespace. */

@@ -12,6 +12,7 @@ import { checkReports } from './reports.js';
 import { compileProbePaths } from './probe-paths.js';
 import { checkHealth } from './health.js';
 import { compileRecord, type RecordSettings } from './record.js';
+import { checkBalance } from './balance.js';
 import { escapeControl } from '../log/escape.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
@@ -155,10 +156,11 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
     .sort((a, b) => a.priority - b.priority);
   for (let i = 1; i < gateways.length; i++) {
     const [before, gateway] = [gateways[i - 1]!, gateways[i]!];
-    if (before.priority === gateway.priority) {
+    // Gateways that share a priority and all have a weight form a balanced tier (./balance.ts).
+    if (before.priority === gateway.priority && (before.weight === undefined || gateway.weight === undefined)) {
       at(
         `gateways.${gateway.name}.priority`,
-        `priority ${gateway.priority} is also used by gateway "${before.name}"; give every gateway its own priority`,
+        `priority ${gateway.priority} is also used by gateway "${before.name}"; give every gateway its own priority, or give both a weight to balance connections over them`,
       );
     }
   }
@@ -169,7 +171,8 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   if (typeof table === 'string') at('check_table', table);
   const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
   const probePaths = compileProbePaths(file, typeof table === 'number' ? table : undefined, firewall.tableIds);
-  for (const [key, message] of [...firewall.problems, ...probePaths.problems, ...checkReports(file), ...checkHealth(file)])
+  const balance = checkBalance(file, gateways);
+  for (const [key, message] of [...firewall.problems, ...balance, ...probePaths.problems, ...checkReports(file), ...checkHealth(file)])
     at(key, message);
   if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
 

@@ -12,6 +12,7 @@ export const LIMITS = {
   configBytes: 64 << 10,
   gateways: 64,
   checkSites: 32,
+  rules: 64,
   /** Copies YAML aliases may expand to (yaml's maxAliasCount); more is an "alias bomb". */
   aliasExpansions: 100,
   /** Seconds: Node's timers wait at most 2^31-1 ms (24.8 days); longer ones fire at once. */
@@ -56,6 +57,10 @@ export const gatewaySchema = z
     mark: mark.optional(),
     /** The uplink's own routing table: `ip rule fwmark MARK/MASK lookup TABLE` sends its marked traffic there. */
     table: routingTable.optional(),
+    /** Gateways of one priority that all have a weight form a balanced tier: new connections are spread in proportion. */
+    weight: z.number().int().min(1).max(1000).optional(),
+    /** Seconds a LAN source address stays on the member of a balanced tier it was given (all members must agree). */
+    sticky: z.number().int().min(1).max(LIMITS.seconds).optional(),
   })
   .refine((gateway) => gateway.ip !== undefined || gateway.dev !== undefined, {
     message: 'a gateway needs an `ip`, a `dev` or both',
@@ -126,6 +131,46 @@ export const nftablesSchema = z.strictObject({
   verify_interval: seconds.default(300),
 });
 
+const ipv4Prefix = z.string().refine((value) => {
+  const [address, bits, ...rest] = value.split('/');
+  return rest.length === 0 && isIP(address!) === 4 && (bits === undefined || (/^\d{1,2}$/.test(bits) && Number(bits) <= 32));
+}, 'expected an IPv4 address or prefix such as 203.0.113.0/24');
+const addressMatch = z.union([ipv4Prefix, z.array(ipv4Prefix).min(1).max(256)]);
+const port = z.union([
+  z.number().int().min(1).max(65535),
+  z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'expected a port (1-65535) or a range such as "5060-5070"')
+    .refine((range) => {
+      const [low, high] = range.split('-').map(Number) as [number, number];
+      return low >= 1 && low <= high && high <= 65535;
+    }, 'expected a range of ports from 1 to 65535, low end first'),
+]);
+
+/** Where a policy rule sends the connections it matches (see src/core/balance.ts). */
+export const policySchema = z.union([
+  z.string().regex(GATEWAY_NAME, GATEWAY_NAME_RULE),
+  z.array(z.string().regex(GATEWAY_NAME, GATEWAY_NAME_RULE)).min(1).max(LIMITS.gateways),
+  z.strictObject({ tier: z.number().int().min(0).max(65535) }),
+]);
+
+/** One entry of `rules`: what it matches (all given keys must match) and the policy it names. */
+export const ruleSchema = z
+  .strictObject({
+    saddr: addressMatch.optional(),
+    daddr: addressMatch.optional(),
+    proto: z.enum(['tcp', 'udp', 'icmp']).optional(),
+    dport: z.union([port, z.array(port).min(1).max(256)]).optional(),
+    /** The interface the connection came in on (a LAN or VLAN device). */
+    iif: z.string().regex(INTERFACE_NAME, 'expected an interface name').optional(),
+    /** `default` (the main decision), a gateway, gateways in failover order, or `{tier: PRIORITY}`. */
+    use: policySchema,
+  })
+  .refine((rule) => rule.dport === undefined || rule.proto !== 'icmp', {
+    message: 'dport needs proto tcp or udp (or no proto: both)',
+    path: ['dport'],
+  });
+
 const conntrackSchema = z.strictObject({
   /** Which connections to forget on a switch, so they are re-established over the new uplink. */
   flush: z.enum(['all', 'udp', 'old', 'none']).default('all'),
@@ -163,8 +208,12 @@ export const configSchema = z.strictObject({
   conntrack: conntrackSchema.optional(),
   /** The daemon's probe recording, for `netgwm replay`; absent or false: none. */
   record: recordSchema.optional(),
+  /** Policy rules, first match wins: new connections they match get their policy's mark (needs `nftables`). */
+  rules: z.array(ruleSchema).max(LIMITS.rules, `expected at most ${LIMITS.rules} rules`).optional(),
   ...reportKeys,
 });
 
 export type ConfigFile = z.output<typeof configSchema>;
 export type GatewayFile = z.output<typeof gatewaySchema>;
+export type PolicyRule = z.output<typeof ruleSchema>;
+export type Policy = z.output<typeof policySchema>;

@@ -8,6 +8,9 @@
 // - every packet takes its connection's mark (`meta mark` from `ct mark`), which the
 //   `ip rule fwmark` entries route; so a switch moves only new connections.
 
+import type { Balance, RuleMatch, Target } from './balance.js';
+import { renderMatch } from './rule-match.js';
+
 export interface RulesetInput {
   /** `FAMILY NAME`, e.g. `inet netgwm`. */
   table: string;
@@ -15,28 +18,51 @@ export interface RulesetInput {
   markForwarded: boolean;
   markLocal: boolean;
   /** Gateways without a mark are left out. */
-  gateways: Array<{ name: string; mark?: number; dev?: string }>;
+  gateways: Array<{ name: string; mark?: number; dev?: string; sticky?: number }>;
   /** Name of the gateway the default route uses; new connections get its mark. */
   active?: string;
   /** A table netgwm loaded under another name before: removed in the same transaction. */
   previousTable?: string;
+  /**
+   * Balanced tiers and policy rules (see src/core/balance.ts): new connections go through chain
+   * `choose` instead of getting the active gateway's mark. Absent: the plain failover table.
+   */
+  policy?: {
+    balance: Pick<Balance, 'default' | 'rules' | 'shares'>;
+    rules: RuleMatch[];
+    /**
+     * Sticky sources to carry over into the new table, by member name (read from the table being
+     * replaced): a reload keeps each source on its member, with the time it had left.
+     */
+    sources?: Record<string, Array<{ address: string; expiresS: number }>>;
+  };
 }
+
+type Marked = { name: string; mark: number; dev?: string; sticky?: number };
 
 const FULL_MASK = 0xffffffff;
 
 export const hex = (value: number) => `0x${(value >>> 0).toString(16)}`;
 
+/** The name of the sticky set of the gateway with this mark (`sticky_1f`). */
+export const stickySetName = (mark: number) => `sticky_${(mark >>> 0).toString(16)}`;
+
 export function renderRuleset(input: RulesetInput): string {
   const { table, mask } = input;
-  const marked = input.gateways.filter((gateway): gateway is { name: string; mark: number; dev?: string } => gateway.mark !== undefined);
+  const marked = input.gateways.filter((gateway): gateway is Marked => gateway.mark !== undefined);
   const active = marked.find((gateway) => gateway.name === input.active);
+  const policy = input.policy && policyChains(input.policy, marked, mask);
   // A connection that already has one of our marks (it arrived on an uplink) keeps it.
   const activeRule = (wanted: boolean, match: string, what: string): string[] =>
-    active && wanted
+    policy && wanted
       ? [
-          `ct state new ${markTest('ct mark', 0, mask)} ${match}${setUnderMask('ct mark', active.mark, mask)} comment "active ${active.name}: new ${what} connections"`,
+          `ct state new ${markTest('ct mark', 0, mask)} ${match}jump choose comment "new ${what} connections: netgwm's rules, then the default"`,
         ]
-      : [];
+      : active && wanted
+        ? [
+            `ct state new ${markTest('ct mark', 0, mask)} ${match}${setUnderMask('ct mark', active.mark, mask)} comment "active ${active.name}: new ${what} connections"`,
+          ]
+        : [];
 
   const prerouting = [
     ...marked
@@ -64,6 +90,7 @@ export function renderRuleset(input: RulesetInput): string {
     ...chain('prerouting', 'type filter hook prerouting priority mangle; policy accept;', prerouting),
     '',
     ...chain('output', 'type route hook output priority mangle; policy accept;', output),
+    ...(policy ?? []),
     '}',
     '',
   ].join('\n');
@@ -94,6 +121,87 @@ function restoreRules(marked: Array<{ name: string; mark: number }>, mask: numbe
     (gateway) =>
       `${markTest('ct mark', gateway.mark, mask)} ${setUnderMask('meta mark', gateway.mark, mask)} comment "${gateway.name}: packets follow their connection"`,
   );
+}
+
+/**
+ * The sets and chains that choose a new connection's mark: `choose` (the rules in order, then
+ * the default), `tier_P` (a weighted draw over a tier's share, sticky sources first), `stick_M`
+ * (remembers the source, then marks) and `gw_M` (sets gateway M's mark under the mask).
+ */
+function policyChains(policy: NonNullable<RulesetInput['policy']>, marked: Marked[], mask: number): string[] {
+  const { balance } = policy;
+  const byName = new Map(marked.map((gateway) => [gateway.name, gateway]));
+  const id = (name: string) => (byName.get(name)!.mark >>> 0).toString(16);
+  const gotoTarget = (target: Target | undefined): string =>
+    target === undefined ? 'return' : 'gateway' in target ? `goto gw_${id(target.gateway)}` : `goto tier_${target.tier}`;
+  const describe = (target: Target | undefined) =>
+    target === undefined ? 'no mark' : 'gateway' in target ? target.gateway : `tier ${target.tier}`;
+
+  const choose = [
+    ...policy.rules.map(
+      (match, index) =>
+        `${[renderMatch(match), gotoTarget(balance.rules[index])].filter(Boolean).join(' ')} comment "rule ${index + 1}: ${describe(balance.rules[index])}"`,
+    ),
+    `${gotoTarget(balance.default)} comment "default: ${describe(balance.default)}"`,
+  ];
+  const sets: string[] = [];
+  const tierChains = Object.entries(balance.shares).flatMap(([priority, members]) => {
+    const sticky = byName.get(members[0]!.name)!.sticky;
+    const set = (name: string) => stickySetName(byName.get(name)!.mark);
+    const lookups = sticky === undefined ? [] : members.map((member) => `ip saddr @${set(member.name)} goto stick_${id(member.name)}`);
+    if (sticky !== undefined)
+      for (const member of members)
+        sets.push(
+          `\tset ${set(member.name)} {`,
+          '\t\ttype ipv4_addr',
+          '\t\tflags dynamic,timeout',
+          `\t\ttimeout ${sticky}s`,
+          ...carriedOver(policy.sources?.[member.name], sticky),
+          `\t\tcomment "LAN sources that stay on ${member.name}"`,
+          '\t}',
+          '',
+        );
+    let next = 0;
+    const slots = members.map((member) => {
+      const [low, high] = [next, next + member.weight - 1];
+      next += member.weight;
+      return `${low === high ? low : `${low}-${high}`} : goto ${sticky === undefined ? 'gw' : 'stick'}_${id(member.name)}`;
+    });
+    const draw = `numgen random mod ${next} vmap { ${slots.join(', ')} } comment "${members.map((m) => `${m.name} ${m.weight}`).join(', ')}"`;
+    const stick =
+      sticky === undefined
+        ? []
+        : members.flatMap((member) => [
+            '',
+            ...chain(`stick_${id(member.name)}`, `comment "remember the source for ${member.name}"`, [
+              `update @${set(member.name)} { ip saddr }`,
+              `goto gw_${id(member.name)}`,
+            ]),
+          ]);
+    return [
+      '',
+      ...chain(`tier_${priority}`, `comment "tier ${priority}: a weighted draw over its members up"`, [...lookups, draw]),
+      ...stick,
+    ];
+  });
+  const markChains = marked.flatMap((gateway) => [
+    '',
+    ...chain(`gw_${id(gateway.name)}`, `comment "${gateway.name}"`, [setUnderMask('ct mark', gateway.mark, mask)]),
+  ]);
+  return [
+    '',
+    ...sets,
+    ...chain('choose', 'comment "new connections: the rules in order, then the default"', choose),
+    ...tierChains,
+    ...markChains,
+  ];
+}
+
+/** `elements = { 203.0.113.2 timeout 600s expires 412s }`: sources kept across a reload (expiry capped by the timeout). */
+function carriedOver(sources: Array<{ address: string; expiresS: number }> | undefined, timeoutS: number): string[] {
+  if (!sources || sources.length === 0) return [];
+  const elements = sources.map((source) => `${source.address} timeout ${timeoutS}s expires ${Math.min(source.expiresS, timeoutS)}s`);
+  return [`\t\telements = { ${elements.join(', ')} }`];
 }
 
 function markTest(field: string, value: number, mask: number): string {

@@ -11,6 +11,10 @@ export interface Gateway {
   /** The uplink's own routing table as written, and its number (looked up once). */
   table?: string | number;
   table_id?: number;
+  /** Its share in a balanced tier (gateways of one priority that all have a weight). */
+  weight?: number;
+  /** Seconds a LAN source stays on this member of a balanced tier. */
+  sticky?: number;
   /**
    * Its probe path: probes carry `mark` (SO_MARK) and look up `table`, whose default route goes
    * via this gateway. Gateway number i in the config file's `gateways` gets `probe.mark + i` and
@@ -141,6 +145,19 @@ export interface PendingHooks {
   unconfirmed?: true;
 }
 
+/**
+ * Which gateways new connections were given after the last decision (see src/core/balance.ts):
+ * a member leaves at once when it goes down, and comes back only when stable.
+ */
+export interface BalanceRecord {
+  /** Tier priority → the members in its share. */
+  tiers: Record<string, string[]>;
+  /** Per rule (by index), the gateway of a failover list in use; null: none (the rule follows the default). */
+  rules: Array<string | null>;
+  /** Every gateway some new connection may get (their marks are the ones flushed when they leave). */
+  used: string[];
+}
+
 export interface State {
   version: 1;
   /** Start of the last cycle, epoch ms; a later cycle that starts earlier saw the clock step back. */
@@ -153,6 +170,8 @@ export interface State {
   /** What STATE_DIR/mode says while it names no gateway, so that this is logged once. */
   ignoredModeFile?: string;
   lastSwitch?: SwitchRecord;
+  /** Shares of balanced tiers and rule targets; only with balanced tiers or rules. */
+  balance?: BalanceRecord;
   /** Absent until netgwm loaded its nft table, and when the config has no `nftables` section. */
   firewall?: FirewallRecord;
   /** Host-name check sites: the last address each resolved to. */

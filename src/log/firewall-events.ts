@@ -4,12 +4,13 @@ import { hex } from '../core/ruleset.js';
 import type { Level } from './events.js';
 
 export type FirewallEvent =
-  | { kind: 'firewall-loaded'; table: string; enabled: boolean; active?: string; mark?: number }
+  | { kind: 'firewall-loaded'; table: string; enabled: boolean; active?: string; mark?: number; policy?: string }
+  | { kind: 'balance-changed'; policy: string; joined: string[]; left: string[] }
   | { kind: 'firewall-failed'; table: string; error: string }
   | { kind: 'firewall-drifted'; table: string }
   | { kind: 'mark-rules-changed'; added: string[]; removed: string[] }
   | { kind: 'mark-rules-failed'; error: string }
-  | { kind: 'conntrack-flushed'; flush: string; filter: string; count: number }
+  | { kind: 'conntrack-flushed'; flush: string; filter: string; count: number; gateway?: string }
   | { kind: 'conntrack-skipped'; why: string }
   | { kind: 'conntrack-failed'; flush: string; error: string }
   | { kind: 'switch-incomplete'; to: string; failed: string[] };
@@ -22,7 +23,12 @@ export const firewallFormatters: Formatters = {
     line: (e) =>
       !e.enabled
         ? `nftables: removed table ${e.table} (nftables.enabled is false)`
-        : `nftables: loaded table ${e.table}; new connections get ${e.mark === undefined ? 'no mark (no active gateway)' : `mark ${hex(e.mark)} (${e.active})`}`,
+        : `nftables: loaded table ${e.table}; new connections get ${e.policy ?? (e.mark === undefined ? 'no mark (no active gateway)' : `mark ${hex(e.mark)} (${e.active})`)}`,
+  },
+  'balance-changed': {
+    level: 'info',
+    line: (e) =>
+      `shares: ${e.policy}${e.joined.length > 0 ? `; joined: ${e.joined.join(', ')}` : ''}${e.left.length > 0 ? `; left: ${e.left.join(', ')} (its new connections go elsewhere)` : ''}`,
   },
   'firewall-failed': {
     level: 'error',
@@ -40,7 +46,8 @@ export const firewallFormatters: Formatters = {
   },
   'conntrack-flushed': {
     level: 'info',
-    line: (e) => `conntrack: deleted ${e.count} flow entries (flush: ${e.flush}${e.filter ? `, conntrack -D ${e.filter}` : ''})`,
+    line: (e) =>
+      `conntrack: deleted ${e.count} flow entries${e.gateway ? ` of ${e.gateway}` : ''} (flush: ${e.flush}${e.filter ? `, conntrack -D ${e.filter}` : ''})`,
   },
   'conntrack-skipped': { level: 'info', line: (e) => `conntrack: nothing to flush: ${e.why}` },
   'conntrack-failed': {

@@ -9,6 +9,8 @@ import { parseListen } from '../config/reports.js';
 import type { Logger } from '../log/logger.js';
 import { renderMetrics } from './metrics.js';
 import { readStatus } from './read-status.js';
+import { gatewayConnections } from './publish.js';
+import type { Exec } from '../system/exec.js';
 
 export interface MetricsServer {
   close(): Promise<void>;
@@ -33,6 +35,8 @@ export async function startMetricsServer(
   config: () => Config,
   log: Logger,
   limits: MetricsLimits = METRICS_LIMITS,
+  /** Counts the connections per mark at each scrape (netgwm_gateway_connections); absent: not counted. */
+  exec?: Exec,
 ): Promise<MetricsServer | undefined> {
   const text = config().metrics_listen;
   const address = text === undefined ? undefined : parseListen(text);
@@ -49,8 +53,8 @@ export async function startMetricsServer(
         response.writeHead(404, { 'content-type': 'text/plain' }).end('netgwm serves only GET /metrics\n');
         return;
       }
-      readStatus(config(), Date.now())
-        .then(renderMetrics)
+      Promise.all([readStatus(config(), Date.now()), gatewayConnections(config(), exec)])
+        .then(([doc, connections]) => renderMetrics(doc, connections))
         .then(
           (body) => response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body),
           (error: unknown) =>

@@ -26,9 +26,19 @@ const GATEWAY_SERIES: Array<[name: string, help: string, value: Value]> = [
   ['netgwm_gateway_rtt_max_seconds', 'Highest per-probe mean round-trip time over the rolling window', (g) => seconds(g.rtt_ms.max)],
   ['netgwm_gateway_loss_ratio', 'Echo requests without a reply / echo requests sent, over the rolling window', (g) => g.loss.ratio],
   ['netgwm_gateway_window_echoes', 'Echo requests sent in the rolling window (what loss_ratio is based on)', (g) => g.loss.sent],
+  ['netgwm_gateway_weight', 'Configured weight of a member of a balanced tier (absent: not in one)', (g) => g.weight],
+  [
+    'netgwm_gateway_share_ratio',
+    "Part of its balanced tier's new connections the gateway gets now (0: out of the share; absent: not in a tier)",
+    (g) => g.share,
+  ],
 ];
 
-export async function renderMetrics(doc: StatusDocument): Promise<string> {
+/**
+ * @param connections tracked connections per gateway (by its mark), when netgwm marks them;
+ * counted by the caller at the time of the scrape or report.
+ */
+export async function renderMetrics(doc: StatusDocument, connections?: Record<string, number>): Promise<string> {
   const { Counter, Gauge, Registry } = requireModule('prom-client') as typeof import('prom-client');
   const registry = new Registry();
   for (const [name, help, value] of GATEWAY_SERIES) {
@@ -37,6 +47,15 @@ export async function renderMetrics(doc: StatusDocument): Promise<string> {
       const number = value(gateway);
       if (number !== null) gauge.set({ gateway: gateway.name }, number);
     }
+  }
+  if (connections) {
+    const gauge = new Gauge({
+      name: 'netgwm_gateway_connections',
+      help: "Tracked connections carrying the gateway's mark (conntrack, counted when the metrics were rendered)",
+      labelNames: ['gateway'],
+      registers: [registry],
+    });
+    for (const [gateway, count] of Object.entries(connections)) gauge.set({ gateway }, count);
   }
   const single = (name: string, help: string, number: number | null) => {
     if (number !== null) new Gauge({ name, help, registers: [registry] }).set(number);

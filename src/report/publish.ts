@@ -8,15 +8,30 @@ import { STATE_FILE, writeFileAtomic } from '../state/store.js';
 import { renderMetrics } from './metrics.js';
 import { statusDocument } from './status-document.js';
 import { writeStatusFiles } from './status-files.js';
+import type { Exec } from '../system/exec.js';
+import { countConnectionsByMark } from '../system/conntrack.js';
 
-export async function publishReports(config: Config, state: State, mode: string, log: Logger, now: number): Promise<void> {
+/**
+ * Tracked connections per marked gateway, when netgwm's nft table marks them; undefined without
+ * marks or `exec`, or when conntrack cannot be read (the other metrics are still written).
+ */
+export async function gatewayConnections(config: Config, exec: Exec | undefined): Promise<Record<string, number> | undefined> {
+  const nftables = config.nftables;
+  const marked = config.gateways.filter((gateway) => gateway.mark !== undefined);
+  if (!exec || !nftables?.enabled || marked.length === 0) return undefined;
+  const counts = await countConnectionsByMark(exec, nftables.mask).catch(() => undefined);
+  return counts && Object.fromEntries(marked.map((gateway) => [gateway.name, counts.get((gateway.mark! & nftables.mask) >>> 0) ?? 0]));
+}
+
+export async function publishReports(config: Config, state: State, mode: string, log: Logger, now: number, exec?: Exec): Promise<void> {
   const { status_dir: statusDir, metrics_file: metricsFile } = config;
   if (statusDir === false && metricsFile === undefined) return;
   const doc = statusDocument({ config, state, stateFile: join(config.state_dir, STATE_FILE), hasState: true, mode, now });
   const failed = (what: string) => (error: unknown) => log.event({ kind: 'report-failed', what, error: (error as Error).message });
   if (statusDir !== false) await writeStatusFiles(statusDir, doc).catch(failed(`the status files in ${statusDir}`));
   if (metricsFile !== undefined)
-    await renderMetrics(doc)
+    await gatewayConnections(config, exec)
+      .then((connections) => renderMetrics(doc, connections))
       .then((text) => writeFileAtomic(metricsFile, text))
       .catch(failed(`the metrics file ${metricsFile}`));
 }

@@ -6,6 +6,7 @@ import type { Gateway } from '../core/types.js';
 import { isStable, msUntilStable } from '../core/decide.js';
 import { meanRtt, summarizeWindow, WINDOW } from '../core/measurements.js';
 import type { ModeSource } from '../core/mode.js';
+import type { Policy } from '../core/balance.js';
 import { own } from '../core/records.js';
 import type { State } from '../core/types.js';
 import { iso, seconds } from './json-units.js';
@@ -51,6 +52,27 @@ export interface GatewayStatus {
   sites: SiteStatus[];
   rtt_ms: { last: number | null; mean: number | null; max: number | null };
   loss: { ratio: number | null; sent: number; replies: number; probes: number; since: string | null };
+  /** Its configured weight in a balanced tier; null when it has none. */
+  weight: number | null;
+  /** Its part of its balanced tier's new connections (0 when out of the share); null when not in a balanced tier. */
+  share: number | null;
+}
+
+/** A balanced tier: gateways of one priority that all have a weight (README "Balanced tiers"). */
+export interface TierStatus {
+  priority: number;
+  /** True when the default route's gateway is in this tier: it gets the new connections no rule takes. */
+  default: boolean;
+  members: Array<{ name: string; weight: number; share: number; in_share: boolean; state: GatewayStatus['state'] }>;
+}
+
+/** A policy rule and where its connections go now. */
+export interface RuleStatus {
+  rule: number;
+  /** The policy as written: `isp1`, `voip, isp2`, `tier 1` or `default`. */
+  use: string;
+  /** The gateway its failover list uses now (null: none up, it follows the default); null for a tier or default. */
+  gateway: string | null;
 }
 
 export interface StatusDocument {
@@ -77,13 +99,15 @@ export interface StatusDocument {
   totals: { switches: number; hook_failures: number };
   window: { max_probes: number; max_age_s: number };
   gateways: GatewayStatus[];
+  tiers: TierStatus[];
+  rules: RuleStatus[];
 }
 
 /** A gateway as status shows it; a config that does not load may not tell its priority. */
-export type StatusGateway = Pick<Gateway, 'name' | 'ip' | 'dev'> & { priority: number | null };
+export type StatusGateway = Pick<Gateway, 'name' | 'ip' | 'dev' | 'weight'> & { priority: number | null };
 
 export interface StatusInput {
-  config: Pick<Config, 'file' | 'min_uptime'> & { gateways: StatusGateway[] };
+  config: Pick<Config, 'file' | 'min_uptime'> & { gateways: StatusGateway[]; rules?: Array<{ use: Policy }> };
   configProblems?: string[];
   state: State;
   stateFile: string;
@@ -131,8 +155,51 @@ export function statusDocument(input: StatusInput): StatusDocument {
       : null,
     totals: { switches: state.totals?.switches ?? 0, hook_failures: state.totals?.hookFailures ?? 0 },
     window: { max_probes: WINDOW.maxSamples, max_age_s: WINDOW.maxAgeMs / 1000 },
-    gateways: input.config.gateways.map((gateway) => gatewayStatus(gateway, input)),
+    ...withTiers(
+      input.config.gateways.map((gateway) => gatewayStatus(gateway, input)),
+      state,
+    ),
+    rules: (input.config.rules ?? []).map((rule, index) => ({
+      rule: index + 1,
+      use: describePolicy(rule.use),
+      gateway: state.balance?.rules[index] ?? null,
+    })),
   };
+}
+
+/**
+ * The balanced tiers, from the shares the last cycle loaded (state.balance), and each member's
+ * weight and share. A tier no policy used in the last cycle shows its members out of the share.
+ */
+function withTiers(gateways: GatewayStatus[], state: State): { gateways: GatewayStatus[]; tiers: TierStatus[] } {
+  const priorities = [...new Set(gateways.map((gateway) => gateway.priority))].filter(
+    (priority): priority is number => priority !== null && gateways.filter((gateway) => gateway.priority === priority).length > 1,
+  );
+  const tiers = priorities.map((priority): TierStatus => {
+    const members = gateways.filter((gateway) => gateway.priority === priority);
+    const inShare = own(state.balance?.tiers, String(priority)) ?? [];
+    const total = members.filter((member) => inShare.includes(member.name)).reduce((sum, member) => sum + (member.weight ?? 1), 0);
+    for (const member of members)
+      member.share = inShare.includes(member.name) ? Math.round(((member.weight ?? 1) / total) * 1000) / 1000 : 0;
+    return {
+      priority,
+      default: members.some((member) => member.active),
+      members: members.map((member) => ({
+        name: member.name,
+        weight: member.weight ?? 1,
+        share: member.share!,
+        in_share: inShare.includes(member.name),
+        state: member.state,
+      })),
+    };
+  });
+  return { gateways, tiers };
+}
+
+function describePolicy(use: Policy): string {
+  if (typeof use === 'string') return use;
+  if (Array.isArray(use)) return use.join(', ');
+  return `tier ${use.tier}`;
 }
 
 function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: StatusInput): GatewayStatus {
@@ -176,6 +243,8 @@ function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: Sta
       probes: window.probes,
       since: window.since === undefined ? null : iso(window.since),
     },
+    weight: gateway.weight ?? null,
+    share: null,
   };
 }
 

@@ -24,7 +24,7 @@ export function statusTable(doc: StatusDocument, color: boolean): string {
       '',
     ].join('\n');
   }
-  const lines = [...broken, ...summaryLines(doc, p), '', ...gatewayTable(doc, p)];
+  const lines = [...broken, ...summaryLines(doc, p), '', ...gatewayTable(doc, p), ...shareLines(doc, p)];
   lines.push(
     '',
     p.dim(
@@ -107,6 +107,27 @@ function gatewayRow(g: GatewayStatus, p: Paint): Cell[] {
     // The state is in its own column: the reason says why.
     cell(g.reason === null ? '-' : escapeControl(reasonDetail(g.reason))),
   ];
+}
+
+/**
+ * `Tier 1 (default): isp1 75 % up, isp2 out (down)` per balanced tier, then where each rule's
+ * connections go: the shares the last cycle loaded into the nft table.
+ */
+function shareLines(doc: StatusDocument, p: Paint): string[] {
+  if (doc.tiers.length === 0 && doc.rules.length === 0) return [];
+  const tiers = doc.tiers.map((tier) => {
+    const members = tier.members.map((member) =>
+      member.in_share
+        ? `${member.name} ${Math.round(member.share * 1000) / 10} % ${member.state}`
+        : p.yellow(`${member.name} out (${member.state})`),
+    );
+    return `Tier ${tier.priority}${tier.default ? ' (default)' : ''}: ${members.join(', ')}`;
+  });
+  const rules = doc.rules.map(
+    (rule) =>
+      `Rule ${rule.rule} (${escapeControl(rule.use)}): ${rule.gateway ?? (rule.use === 'default' || rule.use.startsWith('tier ') ? rule.use : 'none up, follows the default')}`,
+  );
+  return ['', ...tiers, ...rules];
 }
 
 /** `2026-11-26 10:00:00 (5m02s ago)` in local time, like the log. */

@@ -36,6 +36,13 @@ const stateSchema = z.object({
   lastSwitch: z
     .object({ at: time, from: z.string().optional(), to: z.string(), reason: z.string(), incomplete: z.array(z.string()).optional() })
     .optional(),
+  balance: z
+    .object({
+      tiers: z.record(z.string(), z.array(z.string())),
+      rules: z.array(z.string().nullable()),
+      used: z.array(z.string()),
+    })
+    .optional(),
   firewall: z
     .object({
       hash: z.string(),

@@ -76,7 +76,7 @@ describe('netgwm command line', () => {
       exitCode: 2,
       timedOut: false,
       stdout: '',
-      stderr: `${file}: gateways.isp2.priority: priority 1 is also used by gateway "isp1"; give every gateway its own priority`,
+      stderr: `${file}: gateways.isp2.priority: priority 1 is also used by gateway "isp1"; give every gateway its own priority, or give both a weight to balance connections over them`,
     });
   });
 

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { compileConfig, type Config } from '../../src/config/load.js';
 import { emptyState, type State } from '../../src/core/types.js';
-import { firewallAfterSwitch, flushConntrack, keepFirewall, type FirewallDeps } from '../../src/firewall.js';
+import { firewallAfterSwitch, flushConntrack, keepFirewall, keepFirewallShares, type FirewallDeps } from '../../src/firewall.js';
+import { flushLeft } from '../../src/balance.js';
 import type { NetgwmEvent } from '../../src/log/events.js';
 import { fakeExec, type Answer } from './system/fake-exec.js';
 import { fakeKernel } from './system/fake-kernel.js';
@@ -46,7 +47,7 @@ function simulatedKernel() {
       if (argv[1] !== '-c') kernel.table = input!.includes('table inet netgwm {') ? input : undefined;
       return undefined;
     }
-    if (command === 'nft list table inet netgwm')
+    if (command === 'nft -t list table inet netgwm')
       return kernel.table === undefined
         ? { exitCode: 1, stderr: 'Error: No such file or directory' }
         : { stdout: `listing of ${kernel.table.length} bytes` };
@@ -81,7 +82,7 @@ describe('firewall steps', () => {
 
   it('first cycle: adds the rules and loads the table, checked first; records what it loaded', async () => {
     expect(await keepFirewall(config, deps, state, isp('isp1'))).toBe(true);
-    expect(commands()).toEqual(['ip -N -j -4 rule list', 'ip -4 -batch -', 'nft -c -f -', 'nft -f -', 'nft list table inet netgwm']);
+    expect(commands()).toEqual(['ip -N -j -4 rule list', 'ip -4 -batch -', 'nft -c -f -', 'nft -f -', 'nft -t list table inet netgwm']);
     expect(sim.kernel.rules.map((rule) => `${rule.priority} ${rule.fwmark ?? 'main'} ${rule.table}`)).toEqual([
       '1100 main 254',
       '1101 0x1 101',
@@ -111,7 +112,7 @@ describe('firewall steps', () => {
     await keepFirewall(config, deps, state, isp('isp1'));
     commands();
     await keepFirewall(config, deps, state, isp('isp2'));
-    expect(commands()).toEqual(['ip -N -j -4 rule list', 'nft -c -f -', 'nft -f -', 'nft list table inet netgwm']);
+    expect(commands()).toEqual(['ip -N -j -4 rule list', 'nft -c -f -', 'nft -f -', 'nft -t list table inet netgwm']);
     expect(sim.kernel.table).toContain('comment "active isp2: new forwarded connections"');
   });
 
@@ -120,7 +121,7 @@ describe('firewall steps', () => {
     commands();
     now += 60_000;
     await keepFirewall(config, deps, state, isp('isp1'));
-    expect(commands()).toEqual(['ip -N -j -4 rule list', 'nft list table inet netgwm']);
+    expect(commands()).toEqual(['ip -N -j -4 rule list', 'nft -t list table inet netgwm']);
     expect(state.firewall!.verifiedAt).toBe(now);
 
     sim.kernel.table = undefined; // `nft flush ruleset`, `systemctl reload nftables`…
@@ -205,5 +206,81 @@ describe('firewall steps', () => {
     expect(await firewallAfterSwitch(config, deps, state, isp('isp2'), isp('isp1'))).toEqual(['nftables']);
     expect(commands().at(-1)).toBe('conntrack -D --mark 0x1/0xff');
     expect(kinds()).toEqual(['mark-rules-changed', 'firewall-failed', 'conntrack-flushed', 'switch-incomplete']);
+  });
+});
+
+describe('firewall steps with a balanced tier (isp1 3 : isp2 1, flush: all)', () => {
+  let config: Config;
+  let sim: ReturnType<typeof simulatedKernel>;
+  let exec: ReturnType<typeof fakeExec>;
+  let events: NetgwmEvent[];
+  let deps: FirewallDeps;
+  let state: State;
+  const isp = (name: string) => config.gateways.find((gateway) => gateway.name === name)!;
+  const commands = () => exec.calls.splice(0).map((call) => call.argv.join(' '));
+  const up = (isp1: boolean, isp2: boolean) => {
+    state.gateways = { isp1: { up: isp1, since: 0, checkedAt: 1_000_000 }, isp2: { up: isp2, since: 0, checkedAt: 1_000_000 } };
+  };
+
+  beforeEach(async () => {
+    config = await configWith({
+      gateways: {
+        isp1: { ip: '192.0.2.1', dev: 'wan_1', priority: 1, weight: 3, mark: 1, table: 'uplink1' },
+        isp2: { ip: '192.0.2.5', dev: 'wan-2', priority: 1, weight: 1, mark: 2, table: 'uplink2' },
+      },
+      conntrack: { flush: 'all' },
+    });
+    sim = simulatedKernel();
+    exec = fakeExec(sim.answer);
+    events = [];
+    deps = { exec, log: { event: (event) => events.push(event), reopen: () => {}, setLevel: () => {} }, clock: () => 1_000_000 };
+    state = emptyState();
+    up(true, true);
+    expect(await keepFirewallShares(config, deps, state, isp('isp1'), 'auto')).toEqual({ ok: true, balanced: true, left: [] });
+    expect(sim.kernel.table).toContain('numgen random mod 4 vmap { 0-2 : goto gw_1, 3 : goto gw_2 }');
+    expect(state.balance).toEqual({ tiers: { '1': ['isp1', 'isp2'] }, rules: [], used: ['isp1', 'isp2'] });
+    expect(events.at(-1)).toEqual({
+      kind: 'balance-changed',
+      policy: 'default tier 1: isp1 75 %, isp2 25 %',
+      joined: ['isp1', 'isp2'],
+      left: [],
+    });
+    commands();
+    events = [];
+  });
+
+  it('a member down: the table without it, then only its connections flushed, by its mark', async () => {
+    up(true, false);
+    expect(await keepFirewallShares(config, deps, state, isp('isp1'), 'auto')).toEqual({ ok: true, balanced: true, left: ['isp2'] });
+    expect(sim.kernel.table).toContain('goto gw_1 comment "default: isp1"');
+    expect(await flushLeft(config, deps, ['isp2'])).toBe(true);
+    expect(commands()).toEqual([
+      'ip -N -j -4 rule list',
+      'nft -c -f -',
+      'nft -f -',
+      'nft -t list table inet netgwm',
+      'conntrack -D --mark 0x2/0xff',
+    ]);
+  });
+
+  it("the route's member down: the switch flushes its connections only, never the whole table", async () => {
+    up(false, true);
+    expect(await firewallAfterSwitch(config, deps, state, isp('isp2'), isp('isp1'), 'auto')).toEqual([]);
+    expect(commands().filter((command) => command.startsWith('conntrack'))).toEqual(['conntrack -D --mark 0x1/0xff']);
+    expect(events.map((event) => event.kind)).toEqual(['firewall-loaded', 'balance-changed', 'conntrack-flushed']);
+  });
+
+  it('a table nft refuses: the shares in the state stay as loaded, and nothing is flushed', async () => {
+    sim.kernel.failNft = true;
+    up(true, false);
+    expect(await keepFirewallShares(config, deps, state, isp('isp1'), 'auto')).toEqual({ ok: false, balanced: true, left: [] });
+    expect(state.balance?.used).toEqual(['isp1', 'isp2']);
+    expect(commands().some((command) => command.startsWith('conntrack'))).toBe(false);
+  });
+
+  it('a pinned gateway is not balanced', async () => {
+    await keepFirewallShares(config, deps, state, isp('isp2'), 'isp2');
+    expect(sim.kernel.table).toContain('goto gw_2 comment "default: isp2"');
+    expect(state.balance?.used).toEqual(['isp2']);
   });
 });

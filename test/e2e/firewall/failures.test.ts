@@ -188,7 +188,7 @@ describe('firewall failures and no-change cycles (3 uplinks)', () => {
     // The stubs do count: a cycle that verifies the table runs exactly one nft command.
     await h.writeConfig(config({ nftables: { verify_interval: 0 } }));
     await h.netgwm(['run'], { env: counting });
-    expect(await calls()).toEqual(['nft list table inet netgwm']);
+    expect(await calls()).toEqual(['nft -t list table inet netgwm']);
     await h.writeConfig(config());
   });
 });

@@ -192,3 +192,38 @@ export async function logSince(h: Harness, from: number, pattern: RegExp): Promi
     .filter((line) => pattern.test(line))
     .map((line) => line.replace(/^\S+ \S+ /, ''));
 }
+
+const UDP_FIXTURE = fileURLToPath(new URL('fixtures/udp.ts', import.meta.url));
+
+/** Sends one datagram from the LAN host to each of `count` ports from `firstPort` on: that many new flows. */
+export async function lanUdpFlows(net: TestNetwork, target: string, firstPort: number, count: number): Promise<string> {
+  const { stdout } = await execa(
+    'ip',
+    ['netns', 'exec', net.lanNs, process.execPath, '--import', 'tsx', UDP_FIXTURE, 'flows', target, String(firstPort), String(count)],
+    { cwd: projectRoot, reject: false, timeout: 120_000, stdin: 'ignore' },
+  );
+  return String(stdout).trim();
+}
+
+/**
+ * Counts, in every operator namespace, the UDP packets from the LAN host to ports `low`–`high`
+ * (rule comment `udp LOW`), beside watchLanPorts' TCP counters.
+ */
+export async function watchLanUdp(net: TestNetwork, low: number, high: number): Promise<void> {
+  const script = [
+    `add table inet ${OBSERVER_TABLE}`,
+    `add chain inet ${OBSERVER_TABLE} forward { type filter hook forward priority -10 ; policy accept ; }`,
+    `add rule inet ${OBSERVER_TABLE} forward ip saddr ${net.lanHostIp} udp dport ${low}-${high} counter comment "udp ${low}"`,
+  ].join('\n');
+  await Promise.all(net.uplinks.map((u) => net.exec(u.operatorNs, 'nft', ['-f', '-'], { input: `${script}\n` })));
+}
+
+/** Packets counted by watchLanUdp for the range starting at `low`, per operator: `{ isp1: n, … }`. */
+export async function lanUdpCounts(net: TestNetwork, low: number): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const u of net.uplinks) {
+    const rule = (await nftRules(net, u.operatorNs, `inet ${OBSERVER_TABLE}`)).find((candidate) => candidate.comment === `udp ${low}`);
+    counts[`isp${u.index}`] = rule ? (rule.expr.find((expr) => 'counter' in expr)!.counter as { packets: number }).packets : 0;
+  }
+  return counts;
+}

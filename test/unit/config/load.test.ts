@@ -94,7 +94,9 @@ mode: thebestone
     [
       'duplicate priorities',
       GOOD.replace('priority: 2', 'priority: 1'),
-      ['FILE: gateways.isp2.priority: priority 1 is also used by gateway "isp1"; give every gateway its own priority'],
+      [
+        'FILE: gateways.isp2.priority: priority 1 is also used by gateway "isp1"; give every gateway its own priority, or give both a weight to balance connections over them',
+      ],
     ],
     [
       'an empty check_sites',

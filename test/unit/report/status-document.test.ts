@@ -50,6 +50,8 @@ describe('statusDocument (status --json, schema 1)', () => {
       ],
       rtt_ms: { last: 0.3, mean: 0.48, max: 0.91 },
       loss: { ratio: 0.125, sent: 8, replies: 7, probes: 4, since: new Date(NOW - 63_000).toISOString() },
+      weight: null,
+      share: null,
     });
   });
 

@@ -36,7 +36,7 @@ describe('listTable', () => {
       stderr: 'Error: No such file or directory\nlist table inet netgwm\n                 ^^^^^^\n',
     }));
     expect(await listTable(missing, 'inet netgwm')).toBeUndefined();
-    expect(missing.calls[0]!.argv).toEqual(['nft', 'list', 'table', 'inet', 'netgwm']);
+    expect(missing.calls[0]!.argv).toEqual(['nft', '-t', 'list', 'table', 'inet', 'netgwm']);
   });
 
   it('throws on any other failure', async () => {
