@@ -30,7 +30,7 @@ Commands:
   nft --print    show the nftables ruleset and ip rules netgwm would load now
   status         the gateways as the last cycle saw them: state, RTT, loss, last switch
   history        the last switches and outages, from the state and the (rotated) log
-  cleanup        remove netgwm's probe paths, nft table and fwmark rules (the package's prerm)
+  cleanup        remove netgwm's probe paths, uplink-table routes, nft table and fwmark rules (the package's prerm)
 
 Options:
 ${COMMON}

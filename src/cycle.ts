@@ -101,10 +101,12 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
   }
 }
 
-/** Verifies every gateway's probe path (from the cycle's one read) and repairs what is missing or wrong. */
+/** Verifies every gateway's probe path and uplink table (from the cycle's one read) and repairs what is missing or wrong. */
 async function keepProbePaths(config: Config, deps: CycleDeps, routing: Routing): Promise<ProbePathReport> {
   const report = await syncProbePaths(deps.exec, config, routing);
   if (report.repaired.length > 0) deps.log.event({ kind: 'probe-paths-repaired', what: report.repaired });
+  if (report.tablesRepaired.length > 0) deps.log.event({ kind: 'uplink-tables-repaired', what: report.tablesRepaired });
+  if (report.tablesFailed.length > 0) deps.log.event({ kind: 'uplink-tables-failed', what: report.tablesFailed });
   return report;
 }
 
