@@ -174,8 +174,9 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   return {
     ...file,
     file: path,
-    gateways: gateways.map((gateway) => ({
+    gateways: gateways.map(({ ip, ...gateway }) => ({
       ...gateway,
+      ...(ip === undefined || ip === 'auto' ? { auto: true as const } : { ip }),
       ...(firewall.tableIds.has(gateway.name) && { table_id: firewall.tableIds.get(gateway.name) }),
       probe: probePaths.paths.get(gateway.name)!,
     })),

@@ -6,6 +6,7 @@ import type { Config } from '../config/load.js';
 import { LIMITS } from '../config/schema.js';
 import { own } from '../core/records.js';
 import { planProbePaths, probeTableId, type IpRoute, type IpRule, type ProbePathLine, type ProbePathsWanted } from '../core/probe-paths.js';
+import { resolveGateways } from '../core/dynamic-gateways.js';
 import { planUplinkTables, type UplinkTable } from '../core/uplink-tables.js';
 import { describeRoute } from '../log/events.js';
 import type { Exec } from './exec.js';
@@ -53,6 +54,17 @@ export function probePathsWanted(config: ProbeConfig, withPaths = true): ProbePa
     ? config.gateways.map((gateway) => ({ gateway: gateway.name, ...gateway.probe, via: gateway.ip, dev: gateway.dev }))
     : [];
   return { pref: config.probe.rule_pref, paths, ownedTables, ownedMarks };
+}
+
+/**
+ * The config with every `auto` gateway's address as the kernel has it now (see
+ * src/core/dynamic-gateways.ts), from the cycle's one read.
+ */
+export function withKernelAddresses<T extends ProbeConfig>(config: T, routing: Routing): T {
+  if (!config.gateways.some((gateway) => gateway.auto)) return config;
+  const ownTables = new Set(probePathsWanted(config, false).ownedTables);
+  for (const gateway of config.gateways) if (gateway.table_id !== undefined) ownTables.add(gateway.table_id);
+  return { ...config, gateways: resolveGateways(config.gateways, routing.routes, ownTables) };
 }
 
 /** Every gateway with a `table`: its uplink table, via its address (as resolved) and dev. */
