@@ -59,8 +59,10 @@ function actionOn(winner: DefaultRoute, current: Gateway | undefined): string {
 
 /**
  * The current gateway is `auto` and the kernel now has another address for it (a new DHCP lease
- * or PPP session): the default route moves to that address. Not a switch (same gateway: no
- * hooks, no conntrack flush), one log line. Returns the route as it is now.
+ * or PPP session), or only the DHCP client's own route (at its metric) is left — a client script
+ * that flushes every default route on its interface at a renewal took netgwm's: netgwm's route
+ * (metric 0) goes back, to the new address. Not a switch (same gateway: no hooks, no conntrack
+ * flush), one log line. Returns the route as it is now.
  */
 export async function followAddress(
   exec: Exec,
@@ -68,7 +70,8 @@ export async function followAddress(
   current: Gateway | undefined,
   route: DefaultRoute | undefined,
 ): Promise<DefaultRoute | undefined> {
-  if (!current?.auto || current.ip === undefined || route === undefined || route.gateway === current.ip) return route;
+  if (!current?.auto || current.ip === undefined || route === undefined) return route;
+  if (route.gateway === current.ip && route.metric === 0) return route;
   const wanted = describeDefaultRoute({ type: 'unicast', gateway: current.ip, dev: current.dev, metric: 0 });
   try {
     const now = await replaceDefaultRoute(exec, current);

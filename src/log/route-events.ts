@@ -28,7 +28,7 @@ export const routeFormatters: Formatters = {
   },
   'default-followed': {
     level: 'info',
-    line: (e) => `the default route follows ${e.gateway} to its new address: ${e.route} (was ${e.was})`,
+    line: (e) => `netgwm's default route follows ${e.gateway} (ip: auto): ${e.route} (was ${e.was})`,
   },
   'default-follow-failed': {
     level: 'error',

@@ -653,18 +653,14 @@ describe('runCycle', () => {
   });
 
   it("an `ip: auto` gateway follows the DHCP client's route: probe path and default route move, logged, no switch, no hooks", async () => {
-    const at = await router({ alive: [ISP1, MOVED], auto: true });
+    const at = await router({ alive: [ISP1, ISP2, MOVED], auto: true });
     const lease = (ip: string) => ({ dst: 'default', gateway: ip, dev: 'wan1', metric: 100 }); // the client's, at metric 100
-    // The DHCP client's route alone is isp1's: it is the current gateway, nothing to switch.
+    // The DHCP client's route alone is isp1's: it is the current gateway (no switch, no hooks), and
+    // netgwm's own route goes in front of the client's, at metric 0.
     at.kernel.tables.set(MAIN_TABLE, [lease(ISP1.ip)]);
     await at.run();
-    expect(at.kernel.tables.get(MAIN_TABLE)).toEqual([lease(ISP1.ip)]);
+    expect(at.kernel.tables.get(MAIN_TABLE)).toEqual([lease(ISP1.ip), { dst: 'default', gateway: ISP1.ip, dev: 'wan1', protocol: '194' }]);
     expect(await at.hookCalls()).toEqual([]);
-    // From isp2 (dead) to isp1: netgwm's route at metric 0, in front of the client's.
-    at.kernel.tables.set(MAIN_TABLE, [{ dst: 'default', gateway: ISP2.ip, dev: ISP2.dev }, lease(ISP1.ip)]);
-    await at.run();
-    expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: 'wan1', protocol: '194' });
-    expect(await at.hookCalls()).toEqual([`10-record switch ${args(ISP1, ISP2)}`]);
     expect((await at.saved()).addresses).toEqual({ isp1: ISP1.ip });
     at.logged();
 
@@ -678,10 +674,10 @@ describe('runCycle', () => {
     const lines = at.logged().map((record) => record.msg);
     expect(lines).toContain('gateway isp1 (ip: auto) is now 192.0.2.3 (was 192.0.2.1), as the kernel has it for wan1');
     expect(lines).toContain(
-      'the default route follows isp1 to its new address: default via 192.0.2.3 dev wan1 metric 0 (was default via 192.0.2.1 dev wan1 metric 0)',
+      "netgwm's default route follows isp1 (ip: auto): default via 192.0.2.3 dev wan1 metric 0 (was default via 192.0.2.1 dev wan1 metric 0)",
     );
     expect(lines.some((line) => line.startsWith('route replaced'))).toBe(false);
-    expect(await at.hookCalls()).toHaveLength(1);
+    expect(await at.hookCalls()).toEqual([]);
     expect((await at.saved()).addresses).toEqual({ isp1: MOVED.ip });
   });
 });
