@@ -284,9 +284,10 @@ function describeConfig(config: Config): Record<string, unknown> {
   const { file, gateways, check_table_id, ...rest } = config;
   return {
     gateways: Object.fromEntries(
-      gateways.map(({ name, table_id, probe, ...gateway }) => [
+      gateways.map(({ name, table_id, probe, auto, ...gateway }) => [
         name,
         {
+          ...(auto && { ip: 'auto' }),
           ...gateway,
           ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }),
           ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }),

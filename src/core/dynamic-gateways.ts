@@ -15,14 +15,10 @@
 // 4. none: the routes go `dev DEV` only, as NetGWM's device gateways did (right for PPP).
 import type { IpRoute } from './probe-paths.js';
 import type { Gateway } from './types.js';
-import { connectedRoutes, NETGWM_ROUTE_PROTO } from './uplink-tables.js';
+import { connectedRoutes, isOurs, isUnicast, tableOf } from './uplink-tables.js';
 
 const MAIN_TABLE = 254;
 const LOCAL_TABLE = 255;
-
-const tableOf = (route: IpRoute) => (route.table === undefined || route.table === 'main' ? MAIN_TABLE : Number(route.table));
-const isOurs = (route: IpRoute) => route.protocol !== undefined && [String(NETGWM_ROUTE_PROTO), 'netgwm'].includes(String(route.protocol));
-const isUnicast = (route: IpRoute) => route.type === undefined || route.type === '1' || route.type === 'unicast';
 
 /**
  * The address of `gateway`'s next hop as the kernel has it, or undefined (a device route). `ownTables`

@@ -31,10 +31,12 @@ const SYSTEM_TABLES = new Set([0, 253, MAIN_TABLE, 255]);
 const KERNEL_PROTO = new Set(['2', 'kernel']);
 const LINK_SCOPE = new Set(['253', 'link']);
 
-const tableOf = (route: IpRoute) => (route.table === undefined || route.table === 'main' ? MAIN_TABLE : Number(route.table));
+/** The route's table as a number (`ip` leaves it out for main). */
+export const tableOf = (route: IpRoute) => (route.table === undefined || route.table === 'main' ? MAIN_TABLE : Number(route.table));
 const protocolOf = (route: IpRoute) => (route.protocol === undefined ? undefined : String(route.protocol));
-const isOurs = (route: IpRoute) => protocolOf(route) === String(NETGWM_ROUTE_PROTO) || protocolOf(route) === 'netgwm';
-const isUnicast = (route: IpRoute) => route.type === undefined || route.type === '1' || route.type === 'unicast';
+/** A route netgwm made (its protocol, as a number with `ip -N`, or named by rt_protos.d). */
+export const isOurs = (route: IpRoute) => protocolOf(route) === String(NETGWM_ROUTE_PROTO) || protocolOf(route) === 'netgwm';
+export const isUnicast = (route: IpRoute) => route.type === undefined || route.type === '1' || route.type === 'unicast';
 
 /** The main table's link routes the kernel made from addresses: a dev's subnets and point-to-point peers. */
 export function connectedRoutes(routes: IpRoute[]): IpRoute[] {
@@ -51,13 +53,8 @@ export function connectedRoutes(routes: IpRoute[]): IpRoute[] {
 
 /** The dev of the connected route whose prefix holds `address` (the longest), if any. */
 export function deviceFor(address: string, connected: IpRoute[]): string | undefined {
-  let best: { dev?: string; length: number } | undefined;
-  for (const route of connected) {
-    const [network, length] = parsePrefix(route.dst);
-    if (network === undefined || (best && best.length >= length)) continue;
-    if (inPrefix(address, network, length)) best = { dev: route.dev, length };
-  }
-  return best?.dev;
+  const holding = connected.filter((route) => covers(route.dst, address));
+  return holding.sort((a, b) => parsePrefix(b.dst)[1] - parsePrefix(a.dst)[1])[0]?.dev;
 }
 
 /** The `ip` words of every route `uplink`'s table should hold, after `route replace`. */
