@@ -175,8 +175,9 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
     ...file,
     file: path,
     gateways: gateways.map(({ ip, ...gateway }) => ({
+      ...(ip === undefined || ip === 'auto' ? {} : { ip }),
       ...gateway,
-      ...(ip === undefined || ip === 'auto' ? { auto: true as const } : { ip }),
+      ...((ip === undefined || ip === 'auto') && { auto: true as const }),
       ...(firewall.tableIds.has(gateway.name) && { table_id: firewall.tableIds.get(gateway.name) }),
       probe: probePaths.paths.get(gateway.name)!,
     })),
