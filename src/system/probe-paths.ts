@@ -88,9 +88,8 @@ export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: 
   const unchanged = { repaired: [], unreachable: {}, devices: plan.devices, tablesRepaired: [], tablesFailed: [] };
   if (plan.lines.length === 0 && tableLines.length === 0) return unchanged;
 
-  // Removals of both first (a stale route must be gone before its slot is filled again).
-  const removal = (entry: ProbePathLine) => !entry.gateway;
-  const batch = [...plan.lines, ...tableLines.filter(removal), ...tableLines.filter((entry) => !removal(entry))];
+  // The two touch different tables; each plan removes before it adds.
+  const batch = [...plan.lines, ...tableLines];
   const outcome = await runBatch(exec, batch);
   const failures = new Map([...outcome].filter(([index]) => index < plan.lines.length));
   const tableResults = batch.slice(plan.lines.length).map((entry, offset) => ({ entry, why: outcome.get(plan.lines.length + offset) }));
