@@ -38,17 +38,21 @@ const protocolOf = (route: IpRoute) => (route.protocol === undefined ? undefined
 export const isOurs = (route: IpRoute) => protocolOf(route) === String(NETGWM_ROUTE_PROTO) || protocolOf(route) === 'netgwm';
 export const isUnicast = (route: IpRoute) => route.type === undefined || route.type === '1' || route.type === 'unicast';
 
-/** The main table's link routes the kernel made from addresses: a dev's subnets and point-to-point peers. */
-export function connectedRoutes(routes: IpRoute[]): IpRoute[] {
+/** The main table's link routes: a dev's neighbours, the kernel's (from addresses) or an admin's (`ip route add 172.31.1.1 dev eth0`). */
+export function linkRoutes(routes: IpRoute[]): IpRoute[] {
   return routes.filter(
     (route) =>
       tableOf(route) === MAIN_TABLE &&
       isUnicast(route) &&
       route.dst !== 'default' &&
       route.gateway === undefined &&
-      KERNEL_PROTO.has(protocolOf(route) ?? '') &&
       LINK_SCOPE.has(String(route.scope ?? '')),
   );
+}
+
+/** The main table's link routes the kernel made from addresses: a dev's subnets and point-to-point peers. */
+export function connectedRoutes(routes: IpRoute[]): IpRoute[] {
+  return linkRoutes(routes).filter((route) => KERNEL_PROTO.has(protocolOf(route) ?? ''));
 }
 
 /** The dev of the connected route whose prefix holds `address` (the longest), if any. */
@@ -57,25 +61,34 @@ export function deviceFor(address: string, connected: IpRoute[]): string | undef
   return holding.sort((a, b) => parsePrefix(b.dst)[1] - parsePrefix(a.dst)[1])[0]?.dev;
 }
 
-/** The `ip` words of every route `uplink`'s table should hold, after `route replace`. */
-export function wantedUplinkRoutes(uplink: UplinkTable, connected: IpRoute[]): Array<{ route: IpRoute; words: string }> {
-  const dev = uplink.dev ?? (uplink.via === undefined ? undefined : deviceFor(uplink.via, connected));
+/**
+ * The `ip` words of every route `uplink`'s table should hold, after `route replace`: its default
+ * route and copies of its dev's `connected` routes; `links` (every link route of main) tell
+ * whether its gateway is a neighbour at all.
+ */
+export function wantedUplinkRoutes(
+  uplink: UplinkTable,
+  connected: IpRoute[],
+  links: IpRoute[] = connected,
+): Array<{ route: IpRoute; words: string }> {
+  const dev = uplink.dev ?? (uplink.via === undefined ? undefined : deviceFor(uplink.via, links));
   if (dev === undefined) return []; // its link is gone (or it has no address on any link): nothing the kernel would take
   const proto = `proto ${NETGWM_ROUTE_PROTO}`;
   const table = `table ${uplink.table}`;
-  const links = connected
+  const copies = connected
     .filter((route) => route.dev === dev)
     .map((route) => ({
       route: { dst: route.dst, dev, prefsrc: route.prefsrc },
       words: [route.dst, 'dev', dev, proto, 'scope link', ...(route.prefsrc ? ['src', String(route.prefsrc)] : []), table].join(' '),
     }));
-  // A gateway outside every connected prefix of its dev has no route the kernel would accept.
-  if (uplink.via !== undefined && !links.some(({ route }) => covers(route.dst, uplink.via!))) return links;
+  // A gateway that is no neighbour on its dev has no route the kernel would accept.
+  const neighbour = uplink.via === undefined || links.some((route) => route.dev === dev && covers(route.dst, uplink.via!));
+  if (!neighbour) return copies;
   const gateway = {
     route: { dst: 'default', gateway: uplink.via, dev },
     words: ['default', ...(uplink.via ? ['via', uplink.via] : []), 'dev', dev, proto, table].join(' '),
   };
-  return [gateway, ...links];
+  return [gateway, ...copies];
 }
 
 /**
@@ -83,13 +96,14 @@ export function wantedUplinkRoutes(uplink: UplinkTable, connected: IpRoute[]): A
  * netgwm's protocol no gateway wants: removals first, then each gateway's missing routes.
  */
 export function planUplinkTables(routes: IpRoute[], uplinks: UplinkTable[]): ProbePathLine[] {
+  const links = linkRoutes(routes);
   const connected = connectedRoutes(routes);
   const removals: ProbePathLine[] = [];
   const additions: ProbePathLine[] = [];
   const kept = new Set<IpRoute>();
   for (const uplink of uplinks) {
     const present = routes.filter((route) => tableOf(route) === uplink.table);
-    for (const { route, words } of wantedUplinkRoutes(uplink, connected)) {
+    for (const { route, words } of wantedUplinkRoutes(uplink, connected, links)) {
       const found = present.find((candidate) => sameRoute(candidate, route));
       if (found) kept.add(found);
       else additions.push({ line: `route replace ${words}`, gateway: uplink.gateway });

@@ -79,6 +79,14 @@ describe('planUplinkTables', () => {
     expect(lines(linkGone, [ISP1])).toEqual(['route del default via 198.51.100.1 dev ppp9 proto 194 table 102']);
   });
 
+  it("a gateway that is a neighbour by an admin's link route (`ip route add 172.31.1.1 dev eth0`) gets its default route", () => {
+    const hostRoute = { dst: '203.0.113.7', dev: 'wan1', scope: '253', flags: [] };
+    expect(lines([...withoutTable('101'), hostRoute], [{ ...ISP1, via: '203.0.113.7' }, PPP]).slice(0, 2)).toEqual([
+      'route replace default via 203.0.113.7 dev wan1 proto 194 table 101',
+      'route replace 192.0.2.0/30 dev wan1 proto 194 scope link src 192.0.2.2 table 101',
+    ]);
+  });
+
   it('a gateway outside every subnet of its dev: no default route the kernel would refuse, only the subnet', () => {
     expect(lines(withoutTable('101'), [{ ...ISP1, via: '203.0.113.7' }])).toContain(
       'route replace 192.0.2.0/30 dev wan1 proto 194 scope link src 192.0.2.2 table 101',
