@@ -13,8 +13,9 @@ if [ "${1:-demo}" = test ]; then
   # promtool and the node exporter for the metrics tests; debootstrap, debhelper, lintian and
   # groff for the Debian package test, systemd-nspawn (systemd-container) to boot its root;
   # curl for the web-hook example; faketime for the e2e tests, which move netgwm's wall clock on
-  # instead of sleeping until min_uptime passed.
-  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base systemd-container curl faketime)
+  # instead of sleeping until min_uptime passed; dnsmasq (its binary, without the service) and
+  # busybox's udhcpc for a real DHCP server and client on a test uplink.
+  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base systemd-container curl faketime dnsmasq-base udhcpc)
 elif [ "${1:-demo}" = bench ]; then
   # hyperfine times commands side by side; GNU time reports their peak memory.
   packages+=(hyperfine time)

@@ -31,7 +31,7 @@ Commands:
   status         the gateways as the last cycle saw them: state, RTT, loss, last switch
   history        the last switches and outages, from the state and the (rotated) log
   replay         what a config would have done on recorded probes or a scripted scenario
-  cleanup        remove netgwm's probe paths, nft table and fwmark rules (the package's prerm)
+  cleanup        remove netgwm's probe paths, uplink-table routes, nft table and fwmark rules (the package's prerm)
 
 Options:
 ${COMMON}
@@ -287,9 +287,10 @@ function describeConfig(config: Config): Record<string, unknown> {
   const { file, gateways, check_table_id, ...rest } = config;
   return {
     gateways: Object.fromEntries(
-      gateways.map(({ name, table_id, probe, ...gateway }) => [
+      gateways.map(({ name, table_id, probe, auto, ...gateway }) => [
         name,
         {
+          ...(auto && { ip: 'auto' }),
           ...gateway,
           ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }),
           ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }),

@@ -14,6 +14,7 @@ import {
   ownDefaultRoute,
   putDefaultRouteFirst,
   readDefaultRoutes,
+  replaceDefaultRoute,
   type DefaultRoute,
 } from './system/routes.js';
 
@@ -54,4 +55,43 @@ function actionOn(winner: DefaultRoute, current: Gateway | undefined): string {
   return winner.metric === 0
     ? `netgwm deletes it and puts ${current.name}'s route back`
     : `netgwm puts ${current.name}'s route back in front, at metric 0`;
+}
+
+/**
+ * The current gateway is `auto` and the kernel now has another address for it (a new DHCP lease
+ * or PPP session), or only the DHCP client's own route (at its metric) is left — a client script
+ * that flushes every default route on its interface at a renewal took netgwm's: netgwm's route
+ * (metric 0) goes back, to the new address. Not a switch (same gateway: no hooks, no conntrack
+ * flush), one log line. Returns the route as it is now.
+ */
+export async function followAddress(
+  exec: Exec,
+  log: Logger,
+  current: Gateway | undefined,
+  route: DefaultRoute | undefined,
+): Promise<DefaultRoute | undefined> {
+  if (!current?.auto || current.ip === undefined || route === undefined) return route;
+  if (route.gateway === current.ip && route.metric === 0) return route;
+  const wanted = describeDefaultRoute({ type: 'unicast', gateway: current.ip, dev: current.dev, metric: 0 });
+  try {
+    const now = await replaceDefaultRoute(exec, current);
+    log.event({ kind: 'default-followed', gateway: current.name, route: wanted, was: describeDefaultRoute(route) });
+    return now;
+  } catch (error) {
+    log.event({ kind: 'default-follow-failed', gateway: current.name, route: wanted, error: (error as Error).message });
+    return route;
+  }
+}
+
+/** Logs each `auto` gateway whose address differs from the last cycle's, and remembers them all. */
+export function noteAddresses(gateways: Gateway[], state: State, log: Logger): void {
+  const addresses: Record<string, string> = {};
+  for (const gateway of gateways) {
+    if (!gateway.auto) continue;
+    const was = state.addresses?.[gateway.name];
+    if (gateway.ip !== undefined) addresses[gateway.name] = gateway.ip;
+    if (was !== gateway.ip) log.event({ kind: 'gateway-address', gateway: gateway.name, dev: gateway.dev!, address: gateway.ip, was });
+  }
+  if (Object.keys(addresses).length > 0) state.addresses = addresses;
+  else delete state.addresses;
 }

@@ -7,7 +7,7 @@ import { recordProbes } from './core/measurements.js';
 import type { Gateway, Observations, State } from './core/types.js';
 import { firewallAfterSwitch, keepFirewallShares } from './firewall.js';
 import { balanceNeeded, flushLeft } from './balance.js';
-import { readCurrentRoute } from './current-route.js';
+import { followAddress, noteAddresses, readCurrentRoute } from './current-route.js';
 import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged, usableHooks } from './post-replace.js';
 import type { Logger } from './log/logger.js';
 import { startProbes, type Ping } from './probe/probe.js';
@@ -16,7 +16,7 @@ import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites }
 import type { Exec } from './system/exec.js';
 import { localAddresses } from './system/local-addresses.js';
 import { acquireLock } from './system/lock.js';
-import { readRouting, syncProbePaths, type ProbePathReport, type Routing } from './system/probe-paths.js';
+import { readRouting, syncProbePaths, withKernelAddresses, type ProbePathReport, type Routing } from './system/probe-paths.js';
 import { defaultRoutesOf, gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
 import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
 
@@ -57,15 +57,20 @@ interface CycleContext {
 }
 
 /** Returns the state as saved (undefined when the cycle ended before a decision). */
-export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSignal, observe?: Observe): Promise<State | undefined> {
+export async function runCycle(configured: Config, deps: CycleDeps, signal?: AbortSignal, observe?: Observe): Promise<State | undefined> {
   const lock = await acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal });
   try {
     const startedAt = performance.now();
     const routing = await readRouting(deps.exec);
+    // `auto` gateways get their address from the kernel, for the whole cycle.
+    const config = withKernelAddresses(configured, routing);
     const paths = await keepProbePaths(config, deps, routing);
     const { state: remembered, mode } = await recall(config, deps.log);
+    noteAddresses(config.gateways, remembered, deps.log);
     // The probe paths never touch the main table: the one read serves both.
-    const { route, current } = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways, defaultRoutesOf(routing.routes));
+    const found = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways, defaultRoutesOf(routing.routes));
+    const { current } = found;
+    const route = await followAddress(deps.exec, deps.log, current, found.route);
     // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
     // switch's problem, not a reason to fail every cycle.
     const hooks = await usableHooks(config, deps.log, remembered).catch(() => undefined);
@@ -105,10 +110,12 @@ export async function runCycle(config: Config, deps: CycleDeps, signal?: AbortSi
   }
 }
 
-/** Verifies every gateway's probe path (from the cycle's one read) and repairs what is missing or wrong. */
+/** Verifies every gateway's probe path and uplink table (from the cycle's one read) and repairs what is missing or wrong. */
 async function keepProbePaths(config: Config, deps: CycleDeps, routing: Routing): Promise<ProbePathReport> {
   const report = await syncProbePaths(deps.exec, config, routing);
   if (report.repaired.length > 0) deps.log.event({ kind: 'probe-paths-repaired', what: report.repaired });
+  if (report.tablesRepaired.length > 0) deps.log.event({ kind: 'uplink-tables-repaired', what: report.tablesRepaired });
+  if (report.tablesFailed.length > 0) deps.log.event({ kind: 'uplink-tables-failed', what: report.tablesFailed });
   return report;
 }
 

@@ -31,6 +31,12 @@ export interface DaemonOptions {
 
 /** A stop must finish within 2 s even if something hangs; the next run cleans any leftovers. */
 const STOP_DEADLINE_MS = 1800;
+/**
+ * Route events wait this long for the rest of their burst (a DHCP client flushes, then adds) and
+ * run at most one cycle per this long: a route that someone else keeps changing back costs a few
+ * cycles a second, not a loop; a changed gateway is followed well within a second.
+ */
+const ROUTE_EVENT_GAP_MS = 200;
 
 export async function runDaemon(options: DaemonOptions): Promise<number> {
   const { log, deps } = options;
@@ -108,15 +114,20 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     }),
   );
   // Carrier loss decides at once; a link coming back gets its probe route repaired (by the cycle)
-  // and a round of echoes at once.
+  // and a round of echoes at once. A route or address change (a DHCP lease, a PPP session, an
+  // `ip route flush`) runs a cycle, which repairs the probe paths and uplink tables and follows a
+  // gateway whose address the kernel changed; a burst of changes runs one.
   process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload).on('SIGUSR1', onReopen);
+  const routesChanged = throttle(() => void decide(), ROUTE_EVENT_GAP_MS);
   const links = watchLinks((event) => {
+    if (event.kind !== 'link') return routesChanged.request();
     for (const dev of monitor.onLink(event)) void decide().then(() => monitor.probeNow(dev));
   });
   try {
     await runEvery(options.intervalMs, stop.signal, decide);
   } finally {
     clearTimeout(failback);
+    routesChanged.cancel();
     await Promise.all([links.stop(), monitor.stop(), metrics?.close()]);
     await recorder?.close();
     process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload).off('SIGUSR1', onReopen);
@@ -152,6 +163,26 @@ export async function runEvery(
     const left = intervalMs - (timer.now() - started);
     if (left > 0 && !signal.aborted) await timer.sleep(left, signal);
   }
+}
+
+/**
+ * Runs `work` once `gapMs` after the first request, however many come meanwhile; the next request
+ * after that starts the wait again.
+ */
+export function throttle(work: () => void, gapMs: number): { request(): void; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    request() {
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        work();
+      }, gapMs).unref();
+    },
+    cancel() {
+      clearTimeout(timer);
+      timer = undefined;
+    },
+  };
 }
 
 /**

@@ -96,7 +96,7 @@ async function resolveGatewayTables(
     else if (id === undefined) {
       at(
         key,
-        `routing table "${table}" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink's table there (e.g. "101 ${table}") and give it the uplink's default route`,
+        `routing table "${table}" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink's table there (e.g. "101 ${table}"); netgwm fills it`,
       );
     } else if (outOfRange) at(key, outOfRange);
     else if (SYSTEM_TABLES.has(id))
@@ -109,7 +109,13 @@ async function resolveGatewayTables(
         key,
         `expected the uplink's own routing table, got ${JSON.stringify(table)}, which is check_table (${id}); netgwm empties that table on every run`,
       );
-    else ids.set(gateway.name, id);
+    else {
+      // Two uplinks' default routes in one table would replace each other in every cycle.
+      const owner = [...ids].find(([, other]) => other === id)?.[0];
+      if (owner !== undefined)
+        at(key, `${JSON.stringify(table)} is also the table of gateway "${owner}"; give every uplink its own routing table`);
+      else ids.set(gateway.name, id);
+    }
   }
   return ids;
 }

@@ -181,8 +181,10 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   return {
     ...file,
     file: path,
-    gateways: gateways.map((gateway) => ({
+    gateways: gateways.map(({ ip, ...gateway }) => ({
+      ...(ip === undefined || ip === 'auto' ? {} : { ip }),
       ...gateway,
+      ...((ip === undefined || ip === 'auto') && { auto: true as const }),
       ...(firewall.tableIds.has(gateway.name) && { table_id: firewall.tableIds.get(gateway.name) }),
       probe: probePaths.paths.get(gateway.name)!,
     })),

@@ -44,7 +44,8 @@ const routingTable = z.union([
 
 export const gatewaySchema = z
   .strictObject({
-    ip: ipv4.optional(),
+    /** The next hop; `auto` (or no `ip` with a `dev`): the one the kernel has for `dev` (DHCP, PPP). */
+    ip: z.union([z.literal('auto'), ipv4], 'expected an IPv4 address or "auto"').optional(),
     dev: z
       .string()
       .regex(
@@ -64,6 +65,10 @@ export const gatewaySchema = z
   })
   .refine((gateway) => gateway.ip !== undefined || gateway.dev !== undefined, {
     message: 'a gateway needs an `ip`, a `dev` or both',
+  })
+  .refine((gateway) => gateway.ip !== 'auto' || gateway.dev !== undefined, {
+    message: "`ip: auto` takes the gateway the kernel has for the gateway's `dev`; add the `dev`",
+    path: ['ip'],
   });
 
 export const checkSiteSchema = z

@@ -3,8 +3,15 @@
 /** A configured gateway, as the config compiles it (see src/config/load.ts). */
 export interface Gateway {
   name: string;
+  /** As configured; for an `auto` gateway, the address the cycle resolved from the kernel (if any). */
   ip?: string;
   dev?: string;
+  /**
+   * `ip: auto`, or a `dev` without `ip`: the address comes from the kernel each cycle (the DHCP
+   * client's or pppd's default route on `dev`, or the peer of a point-to-point link; see
+   * src/core/dynamic-gateways.ts), and the main table's default route on `dev` is this gateway's.
+   */
+  auto?: true;
   priority: number;
   /** Connection mark of this uplink (nftables, conntrack.flush: old). */
   mark?: number;
@@ -190,6 +197,8 @@ export interface State {
   foreignDefault?: string;
   /** Hooks not run because someone else could have written them, and why: each is logged once. */
   refusedHooks?: Record<string, string>;
+  /** `auto` gateways: the address the last cycle resolved from the kernel (status shows it; a change is logged). */
+  addresses?: Record<string, string>;
 }
 
 export function emptyState(): State {

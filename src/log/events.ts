@@ -21,6 +21,8 @@ export type ShellEvent =
   | { kind: 'site-resolved'; site: string; address: string; failedForMs: number; failures: number }
   | { kind: 'site-unusable'; site: string; address: string; why: string; usingCached?: string }
   | { kind: 'probe-paths-repaired'; what: string[] }
+  | { kind: 'uplink-tables-repaired'; what: string[] }
+  | { kind: 'uplink-tables-failed'; what: string[] }
   | { kind: 'state-unreadable'; file: string; problem: string }
   | { kind: 'config-error'; problems: string[] }
   | { kind: 'config-reloaded'; file: string }
@@ -100,6 +102,11 @@ export const formatters: Formatters = {
       `check site ${e.site} resolves again, to ${e.address}, after ${e.failures} failed lookup(s) in ${formatDuration(e.failedForMs)}`,
   },
   'probe-paths-repaired': { level: 'info', line: (e) => `probe paths installed or repaired: ${e.what.join('; ')}` },
+  'uplink-tables-repaired': { level: 'info', line: (e) => `uplink tables filled or repaired: ${e.what.join('; ')}` },
+  'uplink-tables-failed': {
+    level: 'warn',
+    line: (e) => `could not fill the uplink tables (tried again next cycle): ${e.what.join('; ')}`,
+  },
   'state-unreadable': { level: 'warn', line: (e) => `state file ${e.file} unusable (${e.problem}); starting with no history` },
   'config-error': { level: 'error', line: (e) => `config error: ${e.problems.join('; ')}` },
   'config-reloaded': { level: 'info', line: (e) => `config reloaded from ${e.file}` },

@@ -212,7 +212,7 @@ function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: Sta
   return {
     name: gateway.name,
     priority: gateway.priority,
-    ip: gateway.ip ?? null,
+    ip: gateway.ip ?? own(state.addresses, gateway.name) ?? null, // `auto`: as the last cycle resolved it
     dev: gateway.dev ?? null,
     active: state.active === gateway.name,
     pinned: mode === gateway.name,

@@ -74,6 +74,7 @@ const stateSchema = z.object({
     .optional(),
   foreignDefault: z.string().optional(),
   refusedHooks: z.record(z.string(), z.string()).optional(),
+  addresses: z.record(z.string(), z.string()).optional(),
 });
 
 // State is declared in src/core/types.ts (the core imports nothing from outside itself); this

@@ -1,5 +1,5 @@
 // Link, address and route changes as the kernel announces them, from a long-lived
-// `ip -o monitor label link address route` (iproute2 6.1 prints no JSON for monitor, so its
+// `ip -4 -o monitor label link address route` (iproute2 6.1 prints no JSON for monitor, so its
 // one-line text is parsed), and the carrier of every link for the initial state.
 import type { Exec } from './exec.js';
 import { startLineProcess } from './line-process.js';
@@ -17,7 +17,9 @@ export interface LinkMonitorOptions {
   command?: (args: string[]) => { file: string; args: string[] };
 }
 
-export const MONITOR_ARGS = ['-o', 'monitor', 'label', 'link', 'address', 'route'];
+// `-4`: addresses and routes of IPv4 only (netgwm's gateways are IPv4; IPv6 router
+// advertisements would each run a cycle for nothing); links are announced whatever the family.
+export const MONITOR_ARGS = ['-4', '-o', 'monitor', 'label', 'link', 'address', 'route'];
 
 /**
  * Calls `onEvent` for every change until stopped; restarts the monitor if it dies. The kernel

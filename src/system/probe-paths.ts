@@ -1,10 +1,13 @@
-// The probe paths in the kernel (see src/core/probe-paths.ts): read with one `ip -batch` that
-// lists rules and routes, repaired with one `ip -force -batch` only when something is missing or
-// wrong, removed by `netgwm cleanup`.
+// The probe paths and the uplink tables in the kernel (see src/core/probe-paths.ts and
+// src/core/uplink-tables.ts): read with one `ip -batch` that lists rules and routes, repaired
+// together with one `ip -force -batch` only when something is missing or wrong, removed by
+// `netgwm cleanup`.
 import type { Config } from '../config/load.js';
 import { LIMITS } from '../config/schema.js';
 import { own } from '../core/records.js';
 import { planProbePaths, probeTableId, type IpRoute, type IpRule, type ProbePathLine, type ProbePathsWanted } from '../core/probe-paths.js';
+import { resolveGateways } from '../core/dynamic-gateways.js';
+import { planUplinkTables, type UplinkTable } from '../core/uplink-tables.js';
 import { describeRoute } from '../log/events.js';
 import type { Exec } from './exec.js';
 
@@ -22,6 +25,10 @@ export interface ProbePathReport {
   unreachable: Record<string, string>;
   /** Gateway name → the dev its probe route uses (for link events). */
   devices: Record<string, string>;
+  /** What was changed in the uplink tables, one `ip` command each; empty when all was right. */
+  tablesRepaired: string[];
+  /** Changes of the uplink tables the kernel refused, with its reason. */
+  tablesFailed: string[];
 }
 
 type ProbeConfig = Pick<Config, 'gateways' | 'probe' | 'check_table_id'>;
@@ -50,17 +57,45 @@ export function probePathsWanted(config: ProbeConfig, withPaths = true): ProbePa
 }
 
 /**
- * Brings every gateway's probe path to what the config wants and removes stale ones (also the
- * old single check table). Spawns nothing beyond the read when all is right; a path that cannot
- * be installed (its link is down) is reported and does not stop the others.
+ * The config with every `auto` gateway's address as the kernel has it now (see
+ * src/core/dynamic-gateways.ts), from the cycle's one read.
+ */
+export function withKernelAddresses<T extends ProbeConfig>(config: T, routing: Routing): T {
+  if (!config.gateways.some((gateway) => gateway.auto)) return config;
+  const ownTables = new Set(probePathsWanted(config, false).ownedTables);
+  for (const gateway of config.gateways) if (gateway.table_id !== undefined) ownTables.add(gateway.table_id);
+  return { ...config, gateways: resolveGateways(config.gateways, routing.routes, ownTables) };
+}
+
+/** Every gateway with a `table`: its uplink table, via its address (as resolved) and dev. */
+export function uplinkTablesWanted(config: Pick<Config, 'gateways'>): UplinkTable[] {
+  return config.gateways.flatMap((gateway) =>
+    gateway.table_id === undefined ? [] : [{ gateway: gateway.name, table: gateway.table_id, via: gateway.ip, dev: gateway.dev }],
+  );
+}
+
+/**
+ * Brings every gateway's probe path and uplink table to what the config wants and removes stale
+ * ones (also the old single check table). Spawns nothing beyond the read when all is right, and
+ * one `ip -batch` for every repair; a path that cannot be installed (its link is down) is
+ * reported and does not stop the others.
  */
 export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: Routing): Promise<ProbePathReport> {
   const wanted = probePathsWanted(config);
   const before = routing ?? (await readRouting(exec));
   const plan = planProbePaths(before.rules, before.routes, wanted);
-  if (plan.lines.length === 0) return { repaired: [], unreachable: {}, devices: plan.devices };
+  const tableLines = planUplinkTables(before.routes, uplinkTablesWanted(config));
+  const unchanged = { repaired: [], unreachable: {}, devices: plan.devices, tablesRepaired: [], tablesFailed: [] };
+  if (plan.lines.length === 0 && tableLines.length === 0) return unchanged;
 
-  const failures = await runBatch(exec, plan.lines);
+  // The two touch different tables; each plan removes before it adds.
+  const batch = [...plan.lines, ...tableLines];
+  const outcome = await runBatch(exec, batch);
+  const failures = new Map([...outcome].filter(([index]) => index < plan.lines.length));
+  const tableResults = batch.slice(plan.lines.length).map((entry, offset) => ({ entry, why: outcome.get(plan.lines.length + offset) }));
+  const tablesRepaired = tableResults.filter(({ why }) => why === undefined).map(({ entry }) => `ip ${entry.line}`);
+  const tablesFailed = tableResults.filter(({ why }) => why !== undefined).map(({ entry, why }) => `ip ${entry.line} (${why})`);
+  if (plan.lines.length === 0) return { ...unchanged, tablesRepaired, tablesFailed };
   const after = await readRouting(exec);
   const again = planProbePaths(after.rules, after.routes, wanted);
   const devices: Record<string, string> = {};
@@ -76,13 +111,17 @@ export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: 
     const why = plan.lines.map((entry, index) => (entry.gateway === gateway.name ? failures.get(index) : undefined)).find(Boolean);
     unreachable[gateway.name] = `no route ${describeRoute(gateway)}: ${why ?? 'the kernel dropped it at once'}`;
   }
-  return { repaired: plan.lines.filter((_, index) => !failures.has(index)).map((entry) => `ip ${entry.line}`), unreachable, devices };
+  const repaired = plan.lines.filter((_, index) => !failures.has(index)).map((entry) => `ip ${entry.line}`);
+  return { repaired, unreachable, devices, tablesRepaired, tablesFailed };
 }
 
-/** Removes every probe path and the old check table (`netgwm cleanup`); returns what it removed. */
+/**
+ * Removes every probe path, the old check table and every route of netgwm's in the uplink tables
+ * (`netgwm cleanup`); returns what it removed.
+ */
 export async function removeProbePaths(exec: Exec, config: ProbeConfig): Promise<string[]> {
   const { rules, routes } = await readRouting(exec);
-  const { lines } = planProbePaths(rules, routes, probePathsWanted(config, false));
+  const lines = [...planProbePaths(rules, routes, probePathsWanted(config, false)).lines, ...planUplinkTables(routes, [])];
   if (lines.length === 0) return [];
   const failures = await runBatch(exec, lines);
   if (failures.size > 0)

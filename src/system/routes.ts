@@ -1,5 +1,6 @@
 // The default route, the check table and the probe rule, read and written with `ip`.
 import type { Gateway, GatewayInfo } from '../core/types.js';
+import { NETGWM_ROUTE_PROTO } from '../core/uplink-tables.js';
 import { CommandError } from '../errors.js';
 import type { Exec } from './exec.js';
 
@@ -48,11 +49,15 @@ export function defaultRoutesOf(entries: RouteJson[]): DefaultRoute[] {
     .sort((a, b) => a.metric - b.metric);
 }
 
-/** The configured gateway the default route goes through, if any. */
+/**
+ * The configured gateway the default route goes through, if any. A default route on an `auto`
+ * gateway's dev is that gateway's whatever its next hop (the kernel's may have moved on: the
+ * cycle then makes the route follow).
+ */
 export function matchGateway(route: DefaultRoute | undefined, gateways: Gateway[]): Gateway | undefined {
   if (route?.type !== 'unicast' || route.dev === undefined) return undefined;
   return gateways.find((gateway) =>
-    gateway.ip !== undefined
+    gateway.ip !== undefined && !gateway.auto
       ? gateway.ip === route.gateway && (gateway.dev === undefined || gateway.dev === route.dev)
       : gateway.dev === route.dev,
   );
@@ -98,7 +103,10 @@ export async function readDefaultRoutes(exec: Exec): Promise<DefaultRoute[]> {
   return parseDefaultRoutes(stdout);
 }
 
-/** `ip route replace default via IP [dev DEV]` in the main table (or `table`), as argv. */
+/**
+ * `ip route replace default via IP [dev DEV] proto 194` in the main table (or `table`), as argv:
+ * netgwm's protocol tells its route from a DHCP client's (see src/core/dynamic-gateways.ts).
+ */
 export function defaultRouteArgs(gateway: Pick<Gateway, 'ip' | 'dev'>, table?: number, verb: 'replace' | 'add' = 'replace'): string[] {
   return [
     'route',
@@ -106,6 +114,8 @@ export function defaultRouteArgs(gateway: Pick<Gateway, 'ip' | 'dev'>, table?: n
     'default',
     ...(gateway.ip ? ['via', gateway.ip] : []),
     ...(gateway.dev ? ['dev', gateway.dev] : []),
+    'proto',
+    String(NETGWM_ROUTE_PROTO),
     ...(table === undefined ? [] : ['table', String(table)]),
   ];
 }

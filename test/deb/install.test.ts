@@ -211,6 +211,7 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
     const result = await inRoot(['netgwm', 'check-config']);
     expect(result.stdout).toMatch(/^check_table: netgwm_check \(table 194\)$/m);
     expect(await rootFile('/etc/iproute2/rt_tables.d/netgwm.conf')).toMatch(/^194\tnetgwm_check$/m);
+    expect(await rootFile('/etc/iproute2/rt_protos.d/netgwm.conf')).toMatch(/^194\tnetgwm$/m);
     const conffiles = (await inRoot(['dpkg-query', '-W', '-f', '${Conffiles}', 'netgwm'])).stdout;
     for (const file of [
       '/etc/netgwm/netgwm.yml',
@@ -218,6 +219,7 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
       '/etc/cron.d/netgwm',
       '/etc/logrotate.d/netgwm',
       '/etc/iproute2/rt_tables.d/netgwm.conf',
+      '/etc/iproute2/rt_protos.d/netgwm.conf',
     ]) {
       expect(conffiles).toContain(` ${file} `);
     }

@@ -60,10 +60,14 @@ describe('netgwm command line', () => {
   it('check-config prints the effective config, or every problem with exit 2', async () => {
     const dir = await tempDir('cli');
     const file = join(dir, 'netgwm.yml');
-    await writeFile(file, 'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\n');
+    await writeFile(
+      file,
+      'gateways:\n  isp1: {ip: 192.0.2.1, priority: 1}\n  lte: {dev: ppp0, priority: 2}\ncheck_sites: [198.51.100.1]\ncheck_table: 194\n',
+    );
     const good = await netgwm('check-config', '-c', file);
     expect(good.exitCode).toBe(0);
     expect(good.stdout).toContain('isp1:\n    ip: 192.0.2.1\n    priority: 1');
+    expect(good.stdout).toContain('lte:\n    ip: auto\n    dev: ppp0\n    priority: 2');
     expect(good.stdout).toContain(`hooks_dir: ${join(dir, 'post-replace.d')}`);
     expect(good.stdout).toContain('mark: "0x4e470000"');
     expect(good.stdout).toContain('probe_path: mark 0x4e470001, table 195');

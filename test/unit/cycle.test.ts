@@ -17,6 +17,8 @@ import { BOOT_RULES, fakeKernel, MAIN_TABLE, type FakeKernel } from './system/fa
 const ISP1 = { name: 'isp1', ip: '192.0.2.1', dev: 'wan1' };
 const ISP2 = { name: 'isp2', ip: '198.51.100.1', dev: 'wan2' };
 const CHECK_TABLE = 194;
+/** isp1's next hop after its DHCP lease changed. */
+const MOVED = { name: 'isp1', ip: '192.0.2.3', dev: 'wan1' };
 const START = Date.UTC(2026, 0, 1, 12);
 
 type Named = typeof ISP1;
@@ -27,12 +29,23 @@ interface LogRecord {
 }
 
 /** A router: its kernel, its network, its files, and a cycle to run on them. */
-async function router(setup: { route?: Named; alive: Named[]; minUptime?: number; hooks?: string[]; gateways?: [Named, Named] }) {
+async function router(setup: {
+  route?: Named;
+  alive: Named[];
+  minUptime?: number;
+  hooks?: string[];
+  gateways?: [Named, Named];
+  /** The first gateway is `ip: auto`: its address comes from the kernel. */
+  auto?: true;
+}) {
   const dir = await tempDir('cycle');
   const [first, second] = setup.gateways ?? [ISP1, ISP2];
   const config = await compileConfig(
     {
-      gateways: { [first.name]: { ip: first.ip, dev: first.dev, priority: 1 }, [second.name]: { ip: second.ip, priority: 2 } },
+      gateways: {
+        [first.name]: { ip: setup.auto ? 'auto' : first.ip, dev: first.dev, priority: 1 },
+        [second.name]: { ip: second.ip, priority: 2 },
+      },
       check_sites: ['203.0.113.10'],
       check_table: CHECK_TABLE,
       min_uptime: setup.minUptime ?? 0,
@@ -43,7 +56,7 @@ async function router(setup: { route?: Named; alive: Named[]; minUptime?: number
     },
     join(dir, 'netgwm.yml'),
   );
-  const kernel = fakeKernel({ rules: BOOT_RULES, links: { [first.ip]: first.dev, [second.ip]: second.dev } });
+  const kernel = fakeKernel({ rules: BOOT_RULES, links: { [first.ip]: first.dev, [second.ip]: second.dev, [MOVED.ip]: MOVED.dev } });
   if (setup.route) kernel.tables.set(MAIN_TABLE, [{ dst: 'default', gateway: setup.route.ip, dev: setup.route.dev }]);
   const recorded = fakeExec((argv, input) => kernel.answer(argv, input));
   // The probe paths a first run installs and later runs keep (tested on their own below).
@@ -184,7 +197,7 @@ describe('runCycle', () => {
       case: 'first start: no default route, so the best gateway up gets it; hooks get start arguments',
       route: undefined,
       alive: [ISP1, ISP2],
-      replaced: [`ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev}`],
+      replaced: [`ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev} proto 194`],
       after: ISP1,
       events: ['gateway-up', 'switched', 'hook-finished', 'cycle-done'],
       probed: ['isp1'],
@@ -207,7 +220,7 @@ describe('runCycle', () => {
       case: 'switch on failure: the current gateway is down, the backup up; hooks get switch arguments',
       route: ISP1,
       alive: [ISP2],
-      replaced: [`ip -4 route replace default via ${ISP2.ip}`],
+      replaced: [`ip -4 route replace default via ${ISP2.ip} proto 194`],
       after: ISP2,
       events: ['gateway-down', 'gateway-up', 'switched', 'hook-finished', 'cycle-done'],
       probed: ['isp1', 'isp2'],
@@ -220,7 +233,7 @@ describe('runCycle', () => {
     await at.run();
 
     expect(routeWrites(at.commands())).toEqual(replaced);
-    expect(at.kernel.defaultRoute()).toEqual({ dst: 'default', gateway: after.ip, dev: after.dev });
+    expect(at.kernel.defaultRoute()).toMatchObject({ dst: 'default', gateway: after.ip, dev: after.dev });
     const records = at.logged();
     expect(kinds(records)).toEqual(events);
     expect(records.at(-1)).toMatchObject({ event: 'cycle-done', current: after.name, probed });
@@ -322,7 +335,7 @@ describe('runCycle', () => {
     refuse(at.kernel);
     await at.run();
 
-    expect(routeWrites(at.commands())).toEqual([`ip -4 route replace default via ${ISP2.ip}`]);
+    expect(routeWrites(at.commands())).toEqual([`ip -4 route replace default via ${ISP2.ip} proto 194`]);
     expect(at.kernel.defaultRoute()).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
     const records = at.logged();
     expect(kinds(records)).toEqual(['gateway-down', 'gateway-up', 'switch-failed', 'cycle-done']);
@@ -387,7 +400,7 @@ describe('runCycle', () => {
 
   it('killed right after the kernel took the route: the next cycle logs the lost switch line, records the switch and runs every hook with the same arguments', async () => {
     const at = await router({ route: ISP1, alive: [ISP2], hooks: ['10-vpn', '20-flush'] });
-    const died = at.killAt('after', `ip -4 route replace default via ${ISP2.ip}`);
+    const died = at.killAt('after', `ip -4 route replace default via ${ISP2.ip} proto 194`);
     void at.run();
     await died;
     expect(at.kernel.defaultRoute()?.gateway).toBe(ISP2.ip);
@@ -419,7 +432,7 @@ describe('runCycle', () => {
 
   it('killed before the route changed: the next cycle runs no hook for the switch that did not happen', async () => {
     const at = await router({ route: ISP1, alive: [ISP2] });
-    const died = at.killAt('before', `ip -4 route replace default via ${ISP2.ip}`);
+    const died = at.killAt('before', `ip -4 route replace default via ${ISP2.ip} proto 194`);
     void at.run();
     await died;
     expect(at.kernel.defaultRoute()?.gateway).toBe(ISP1.ip);
@@ -438,14 +451,14 @@ describe('runCycle', () => {
     {
       case: 'a blackhole with a lower metric than the current route',
       blackhole: 5,
-      writes: [`ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev}`],
+      writes: [`ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev} proto 194`],
       action: "netgwm puts isp1's route back in front, at metric 0",
       deleted: false,
     },
     {
       case: 'a blackhole listed first at the same metric',
       blackhole: 0,
-      writes: ['ip -4 route del blackhole default metric 0', `ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev}`],
+      writes: ['ip -4 route del blackhole default metric 0', `ip -4 route replace default via ${ISP1.ip} dev ${ISP1.dev} proto 194`],
       action: "netgwm deletes it and puts isp1's route back",
       deleted: true,
     },
@@ -467,7 +480,7 @@ describe('runCycle', () => {
         msg: `the kernel routes by a default route netgwm did not set: ${route}, ahead of isp1's; ${action} (logged once; remove that route, or give it a metric above 0, so that netgwm's route is the one used)`,
       });
       expect(routeWrites(at.commands())).toEqual(writes);
-      expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
+      expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev, protocol: '194' });
       expect(await at.hookCalls()).toEqual([]); // the gateway did not change
       expect(await at.saved()).toMatchObject({ active: 'isp1', foreignDefault: route });
 
@@ -500,7 +513,7 @@ describe('runCycle', () => {
     expect(records[0]?.msg).toMatch(
       /^the kernel routes by a default route netgwm did not set: blackhole default metric 0; netgwm moves the default route to the best gateway that is up, at metric 0 /,
     );
-    expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev });
+    expect(kernelPick(at)).toEqual({ dst: 'default', gateway: ISP1.ip, dev: ISP1.dev, protocol: '194' });
     expect(await at.hookCalls()).toEqual([`10-record start ${args(ISP1)}`]);
   });
 
@@ -637,5 +650,34 @@ describe('runCycle', () => {
       to: 'isp1',
       reason: 'isp1 is back and stable, up for 1m01s',
     });
+  });
+
+  it("an `ip: auto` gateway follows the DHCP client's route: probe path and default route move, logged, no switch, no hooks", async () => {
+    const at = await router({ alive: [ISP1, ISP2, MOVED], auto: true });
+    const lease = (ip: string) => ({ dst: 'default', gateway: ip, dev: 'wan1', metric: 100 }); // the client's, at metric 100
+    // The DHCP client's route alone is isp1's: it is the current gateway (no switch, no hooks), and
+    // netgwm's own route goes in front of the client's, at metric 0.
+    at.kernel.tables.set(MAIN_TABLE, [lease(ISP1.ip)]);
+    await at.run();
+    expect(at.kernel.tables.get(MAIN_TABLE)).toEqual([lease(ISP1.ip), { dst: 'default', gateway: ISP1.ip, dev: 'wan1', protocol: '194' }]);
+    expect(await at.hookCalls()).toEqual([]);
+    expect((await at.saved()).addresses).toEqual({ isp1: ISP1.ip });
+    at.logged();
+
+    // A new lease: the client replaces its own route; netgwm's (metric 0) still goes the old way.
+    at.kernel.tables.set(MAIN_TABLE, [kernelPick(at)!, lease(MOVED.ip)]);
+    at.network.set(ISP1, false);
+    await at.run();
+    expect(kernelPick(at)).toEqual({ dst: 'default', gateway: MOVED.ip, dev: 'wan1', protocol: '194' });
+    expect(at.kernel.tables.get(MAIN_TABLE)).toContainEqual(lease(MOVED.ip)); // the client's route is left alone
+    expect(at.kernel.routeFor(0x4e470001)?.gateway).toBe(MOVED.ip); // the probe path moved too
+    const lines = at.logged().map((record) => record.msg);
+    expect(lines).toContain('gateway isp1 (ip: auto) is now 192.0.2.3 (was 192.0.2.1), as the kernel has it for wan1');
+    expect(lines).toContain(
+      "netgwm's default route follows isp1 (ip: auto): default via 192.0.2.3 dev wan1 metric 0 (was default via 192.0.2.1 dev wan1 metric 0)",
+    );
+    expect(lines.some((line) => line.startsWith('route replaced'))).toBe(false);
+    expect(await at.hookCalls()).toEqual([]);
+    expect((await at.saved()).addresses).toEqual({ isp1: MOVED.ip });
   });
 });

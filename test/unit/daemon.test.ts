@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { coalesce, runEvery, type Timer } from '../../src/daemon.js';
+import { describe, expect, it, vi } from 'vitest';
+import { coalesce, runEvery, throttle, type Timer } from '../../src/daemon.js';
 
 /** A clock that moves only when the code under test works or sleeps. */
 function virtualTimer(): Timer & { advance: (ms: number) => void } {
@@ -116,5 +116,33 @@ describe('coalesce', () => {
     await expect(first).rejects.toThrow('first fails');
     await second;
     expect(calls).toBe(2);
+  });
+});
+
+describe('throttle', () => {
+  it('runs once per burst of requests, after the gap; a later request starts a new wait; cancel drops it', () => {
+    vi.useFakeTimers();
+    try {
+      let runs = 0;
+      const throttled = throttle(() => runs++, 200);
+      throttled.request();
+      vi.advanceTimersByTime(150);
+      throttled.request();
+      throttled.request();
+      expect(runs).toBe(0);
+      vi.advanceTimersByTime(50);
+      expect(runs).toBe(1);
+      vi.advanceTimersByTime(1000);
+      expect(runs).toBe(1);
+      throttled.request();
+      vi.advanceTimersByTime(200);
+      expect(runs).toBe(2);
+      throttled.request();
+      throttled.cancel();
+      vi.advanceTimersByTime(1000);
+      expect(runs).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -110,8 +110,13 @@ describe('firewall config', () => {
       'a table that is not declared',
       config(MARKED.replace('table: uplink1', 'table: uplink9'), NFT),
       [
-        'FILE: gateways.isp1.table: routing table "uplink9" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink\'s table there (e.g. "101 uplink9") and give it the uplink\'s default route',
+        'FILE: gateways.isp1.table: routing table "uplink9" is not declared in /etc/iproute2/rt_tables or rt_tables.d/*.conf; declare the uplink\'s table there (e.g. "101 uplink9"); netgwm fills it',
       ],
+    ],
+    [
+      'a table of two gateways',
+      config(MARKED.replace('table: 102', 'table: uplink1'), NFT),
+      ['FILE: gateways.isp2.table: "uplink1" is also the table of gateway "isp1"; give every uplink its own routing table'],
     ],
     [
       'the main table',

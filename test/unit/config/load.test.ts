@@ -27,7 +27,14 @@ check_all_gateways: yes
 mode: thebestone
 `);
     expect(config.gateways.map((g) => g.name)).toEqual(['thebestone', 'notsogood', 'gprsbackup']);
-    expect(config.gateways[2]).toEqual({ name: 'gprsbackup', dev: 'ppp333', priority: 3, probe: { mark: 0x4e470003, table: 197 } });
+    // A device-only gateway takes its address from the kernel (see src/core/dynamic-gateways.ts).
+    expect(config.gateways[2]).toEqual({
+      name: 'gprsbackup',
+      dev: 'ppp333',
+      auto: true,
+      priority: 3,
+      probe: { mark: 0x4e470003, table: 197 },
+    });
     expect(config.check_all_gateways).toBe(true); // YAML 1.1 "yes", as PyYAML read it
     expect(config.mode).toBe('thebestone');
     expect(config.min_uptime).toBe(900);
@@ -78,6 +85,11 @@ mode: thebestone
     ]);
   });
 
+  it('`ip: auto` and a dev without ip: the address comes from the kernel', async () => {
+    const { config } = await fixture.load(GOOD.replace('ip: 192.0.2.5, dev: wan-2', 'ip: auto, dev: wan-2'));
+    expect(config.gateways[1]).toEqual({ name: 'isp2', dev: 'wan-2', auto: true, priority: 2, probe: { mark: 0x4e470002, table: 196 } });
+  });
+
   it('gives the probe tables around the system tables 253-255 the next numbers', async () => {
     const { config } = await load(`${GOOD.replace('check_sites', '  isp3: {dev: ppp0, priority: 3}\ncheck_sites')}check_table: 251\n`);
     expect(config.gateways.map((g) => g.probe.table)).toEqual([252, 256, 257]);
@@ -86,6 +98,11 @@ mode: thebestone
   it.each([
     ['a wrong type', GOOD.replace('priority: 2', 'priority: high'), ['FILE: gateways.isp2.priority: expected a number, got "high"']],
     ['a bad address', GOOD.replace('192.0.2.5', '192.0.2.500'), ['FILE: gateways.isp2.ip: expected an IPv4 address, got "192.0.2.500"']],
+    [
+      '`ip: auto` without a dev',
+      GOOD.replace('ip: 192.0.2.5, dev: wan-2, ', 'ip: auto, '),
+      ["FILE: gateways.isp2.ip: `ip: auto` takes the gateway the kernel has for the gateway's `dev`; add the `dev`"],
+    ],
     [
       'neither ip nor dev',
       GOOD.replace('ip: 192.0.2.5, dev: wan-2, ', ''),

@@ -116,3 +116,15 @@ describe('statusDocument (status --json, schema 1)', () => {
     expect(none.gateways.map((gateway) => gateway.state)).toEqual(config.gateways.map(() => 'unknown'));
   });
 });
+
+describe('an `ip: auto` gateway', () => {
+  it('shows the address the last cycle resolved from the kernel, none before', () => {
+    const auto = {
+      ...input,
+      config: { ...config, gateways: config.gateways.map((g) => (g.name === 'lte' ? { ...g, auto: true as const } : g)) },
+    };
+    expect(statusDocument(auto).gateways.find((g) => g.name === 'lte')?.ip).toBeNull();
+    const resolved = { ...auto, state: { ...auto.state, addresses: { lte: '198.51.100.9' } } };
+    expect(statusDocument(resolved).gateways.find((g) => g.name === 'lte')).toMatchObject({ ip: '198.51.100.9', dev: 'ppp0' });
+  });
+});

@@ -13,7 +13,7 @@ export interface KernelRule {
   suppress_prefixlen?: number;
 }
 
-/** A route as `ip -j -4 route show` prints it (only default routes are modelled). */
+/** A route as `ip -N -j -4 route show` prints it (default routes, and the link routes of uplink tables). */
 export interface KernelRoute {
   /** Absent for unicast, as ip prints it; `blackhole` and the like have no dev. */
   type?: string;
@@ -21,6 +21,10 @@ export interface KernelRoute {
   gateway?: string;
   dev?: string;
   metric?: number;
+  /** Absent for `boot` (what `ip route add` gives), as ip prints it; a number with -N. */
+  protocol?: string;
+  scope?: string;
+  prefsrc?: string;
 }
 
 const ROUTE_TYPES = new Set(['blackhole', 'unreachable', 'prohibit', 'throw']);
@@ -185,7 +189,8 @@ export function fakeKernel(options: KernelOptions = {}) {
           entry.type === wanted.type &&
           (wanted.metric === undefined || (entry.metric ?? 0) === wanted.metric) &&
           (!wanted.gateway || entry.gateway === wanted.gateway) &&
-          (!wanted.dev || entry.dev === wanted.dev),
+          (!wanted.dev || entry.dev === wanted.dev) &&
+          (!wanted.protocol || entry.protocol === wanted.protocol),
       );
       if (index < 0) throw new RefusedError('RTNETLINK answers: No such process');
       return routes.filter((_, at) => at !== index);
@@ -205,6 +210,9 @@ export function fakeKernel(options: KernelOptions = {}) {
       ...(wanted.gateway && { gateway: wanted.gateway }),
       dev,
       ...(wanted.metric ? { metric: wanted.metric } : {}),
+      ...(wanted.protocol && { protocol: wanted.protocol }),
+      ...(wanted.scope && { scope: wanted.scope }),
+      ...(wanted.prefsrc && { prefsrc: wanted.prefsrc }),
     };
     return [...routes.filter((existing) => !sameSlot(existing)), entry];
   }
@@ -237,8 +245,13 @@ function parseRule(words: string[]): Partial<KernelRule> {
   return rule;
 }
 
-/** `[blackhole] default via 192.0.2.1 dev wan1 table 194 metric 5`; `default` may come anywhere in a listing. */
-function parseRoute(words: string[]): { type?: string; dst?: string; gateway?: string; dev?: string; table?: number; metric?: number } {
+const SCOPES: Record<string, string> = { link: '253', host: '254', global: '0' };
+
+/**
+ * `[blackhole] default via 192.0.2.1 dev wan1 table 194 metric 5`, `192.0.2.0/30 dev wan1 proto
+ * 194 scope link src 192.0.2.2 table 101`; `default` may come anywhere in a listing.
+ */
+function parseRoute(words: string[]): Omit<KernelRoute, 'dst'> & { dst?: string; table?: number } {
   const parsed: ReturnType<typeof parseRoute> = {};
   const rest = [...words];
   while (rest.length > 0) {
@@ -247,8 +260,8 @@ function parseRoute(words: string[]): { type?: string; dst?: string; gateway?: s
       parsed.type = key;
       continue;
     }
-    if (key === 'default') {
-      parsed.dst = 'default';
+    if (key === 'default' || /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(key)) {
+      parsed.dst = key;
       continue;
     }
     const value = rest.shift()!;
@@ -256,6 +269,9 @@ function parseRoute(words: string[]): { type?: string; dst?: string; gateway?: s
     else if (key === 'dev') parsed.dev = value;
     else if (key === 'table') parsed.table = Number(TABLE_NAMES[value] ?? value);
     else if (key === 'metric') parsed.metric = Number(value);
+    else if (key === 'proto') parsed.protocol = value;
+    else if (key === 'scope') parsed.scope = SCOPES[value] ?? value;
+    else if (key === 'src') parsed.prefsrc = value;
     else throw new Error(`the simulated kernel does not know the route keyword ${key}`);
   }
   return parsed;

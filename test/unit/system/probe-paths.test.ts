@@ -33,6 +33,8 @@ describe('syncProbePaths', () => {
       repaired: [],
       unreachable: {},
       devices: { isp1: 'wan1', isp2: 'wan2', lte: 'ppp0' },
+      tablesRepaired: [],
+      tablesFailed: [],
     });
     expect(commands()).toEqual(['ip -N -j -4 -batch -']);
   });
@@ -51,7 +53,60 @@ describe('syncProbePaths', () => {
       repaired: ['ip route add default via 192.0.2.1 dev wan1 table 195'],
       unreachable: {},
       devices: { isp1: 'wan1', isp2: 'wan2', lte: 'ppp0' },
+      tablesRepaired: [],
+      tablesFailed: [],
     });
+  });
+});
+
+describe('uplink tables', () => {
+  const WITH_TABLES = { ...CONFIG, gateways: [{ ...GATEWAYS[0]!, table_id: 101 }, ...GATEWAYS.slice(1)] };
+  const CONNECTED = { dst: '192.0.2.0/30', dev: 'wan1', protocol: '2', scope: '253', prefsrc: '192.0.2.2' };
+
+  it('are filled in the same batch as the probe paths, kept with the one read, repaired in one batch after a flush', async () => {
+    const { kernel, exec, commands } = router();
+    kernel.tables.get(254)!.push(CONNECTED);
+    const first = await syncProbePaths(exec, WITH_TABLES);
+    expect(commands()).toEqual(['ip -N -j -4 -batch -', 'ip -4 -force -batch -', 'ip -N -j -4 -batch -']);
+    expect(first.tablesRepaired).toEqual([
+      'ip route replace default via 192.0.2.1 dev wan1 proto 194 table 101',
+      'ip route replace 192.0.2.0/30 dev wan1 proto 194 scope link src 192.0.2.2 table 101',
+    ]);
+    expect(kernel.tables.get(101)).toEqual([
+      { dst: 'default', gateway: '192.0.2.1', dev: 'wan1', protocol: '194' },
+      { ...CONNECTED, protocol: '194' },
+    ]);
+    expect((await syncProbePaths(exec, WITH_TABLES)).tablesRepaired).toEqual([]);
+    expect(commands()).toEqual(['ip -N -j -4 -batch -']);
+
+    kernel.tables.delete(101); // ip route flush table 101
+    const repaired = await syncProbePaths(exec, WITH_TABLES);
+    expect(commands()).toEqual(['ip -N -j -4 -batch -', 'ip -4 -force -batch -']);
+    expect(repaired).toMatchObject({ repaired: [], tablesFailed: [] });
+    expect(repaired.tablesRepaired).toHaveLength(2);
+    expect(kernel.tables.get(101)).toHaveLength(2);
+  });
+
+  it("removing the gateway's table removes netgwm's routes there and leaves the admin's", async () => {
+    const { kernel, exec } = router();
+    kernel.tables.get(254)!.push(CONNECTED);
+    await syncProbePaths(exec, WITH_TABLES);
+    const admin = { dst: '203.0.113.0/24', gateway: '192.0.2.1', dev: 'wan1' };
+    kernel.tables.get(101)!.push(admin);
+    const report = await syncProbePaths(exec, CONFIG);
+    expect(report.tablesRepaired).toEqual([
+      'ip route del default via 192.0.2.1 dev wan1 proto 194 table 101',
+      'ip route del 192.0.2.0/30 dev wan1 proto 194 table 101',
+    ]);
+    expect(kernel.tables.get(101)).toEqual([admin]);
+  });
+
+  it('netgwm cleanup removes them with the probe paths', async () => {
+    const { kernel, exec } = router();
+    kernel.tables.get(254)!.push(CONNECTED);
+    await syncProbePaths(exec, WITH_TABLES);
+    expect(await removeProbePaths(exec, WITH_TABLES)).toContain('ip route del default via 192.0.2.1 dev wan1 proto 194 table 101');
+    expect(kernel.tables.has(101)).toBe(false);
   });
 });
 

@@ -102,7 +102,7 @@ describe('ownDefaultRoute: the route netgwm goes by, and the one the kernel uses
 
 describe('defaultRouteArgs', () => {
   it('builds argv without a shell, dev only when configured, table when asked', () => {
-    expect(defaultRouteArgs(gateways[0]!)).toEqual(['route', 'replace', 'default', 'via', '192.0.2.1']);
+    expect(defaultRouteArgs(gateways[0]!)).toEqual(['route', 'replace', 'default', 'via', '192.0.2.1', 'proto', '194']);
     expect(defaultRouteArgs(gateways[1]!, 194)).toEqual([
       'route',
       'replace',
@@ -111,9 +111,11 @@ describe('defaultRouteArgs', () => {
       '192.0.2.5',
       'dev',
       'wan-2',
+      'proto',
+      '194',
       'table',
       '194',
     ]);
-    expect(defaultRouteArgs(gateways[2]!)).toEqual(['route', 'replace', 'default', 'dev', 'ppp.0_x']);
+    expect(defaultRouteArgs(gateways[2]!)).toEqual(['route', 'replace', 'default', 'dev', 'ppp.0_x', 'proto', '194']);
   });
 });
