@@ -13,6 +13,7 @@ import { hex } from './core/ruleset.js';
 import { ConfigError, LockBusyError, UsageError } from './errors.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor } from './exit-codes.js';
 import type { Destination, Logger, Output } from './log/logger.js';
+import type { Lock } from './system/lock.js';
 
 const COMMON = `  -c, --config FILE   config file (default ${DEFAULT_CONFIG_FILE})
   -h, --help          show this help`;
@@ -132,7 +133,9 @@ export async function main(argv: string[]): Promise<number> {
   if (values.print !== undefined && command !== 'nft') throw new UsageError('--print is an option of `netgwm nft`');
   const lockWaitMs = seconds('--wait', values.wait ?? '10') * 1000;
 
+  const early = command === 'run' ? lockEarly(lockWaitMs) : undefined;
   const config = await loadConfig(values.config).catch(async (error: unknown) => {
+    early?.abandon();
     if (error instanceof ConfigError && (command === 'run' || command === 'daemon')) await logConfigError(error);
     throw error;
   });
@@ -170,7 +173,7 @@ export async function main(argv: string[]): Promise<number> {
     default: {
       const [{ runCycle }, { createLogger, openLogFile }] = await Promise.all([import('./cycle.js'), import('./log/logger.js')]);
       const log = createLogger(outputs(config, 'run', openLogFile));
-      const deps = await cycleDeps(config, log, lockWaitMs);
+      const deps = { ...(await cycleDeps(config, log, lockWaitMs)), lock: early!.lock };
       try {
         await runCycle(config, deps);
         return EXIT.ok;
@@ -192,6 +195,21 @@ async function cycleDeps(config: Config, log: Logger, lockWaitMs: number): Promi
   const [{ createExec }, { choosePing }] = await Promise.all([import('./system/exec.js'), import('./probe/select.js')]);
   const exec = createExec();
   return { exec, ping: await choosePing(config, { log, exec }), log, clock: Date.now, lockWaitMs };
+}
+
+/**
+ * A one-shot cycle's lock, taken while the config loads: flock(1) runs meanwhile (a spawn is much
+ * of a healthy run). Abandoned (flock ended, the lock let go) when the config turns out bad.
+ */
+function lockEarly(waitMs: number): { lock: Promise<Lock>; abandon: () => void } {
+  const controller = new AbortController();
+  const lock = import('./system/lock.js').then(({ acquireLock }) => acquireLock({ waitMs, signal: controller.signal }));
+  lock.catch(() => undefined); // the cycle awaits it; failing before then is not an unhandled rejection
+  const abandon = () => {
+    controller.abort();
+    lock.then((held) => held.release()).catch(() => undefined);
+  };
+  return { lock, abandon };
 }
 
 /** A cycle that cannot start for a bad config says so in the log it would have written. */

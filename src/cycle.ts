@@ -15,7 +15,7 @@ import { publishReports } from './report/publish.js';
 import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites } from './probe/resolve.js';
 import type { Exec } from './system/exec.js';
 import { localAddresses } from './system/local-addresses.js';
-import { acquireLock } from './system/lock.js';
+import { acquireLock, type Lock } from './system/lock.js';
 import { readRouting, syncProbePaths, withKernelAddresses, type ProbePathReport, type Routing } from './system/probe-paths.js';
 import { defaultRoutesOf, gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
 import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
@@ -30,6 +30,8 @@ export interface CycleDeps {
   lockWaitMs: number;
   /** The lock directory (see src/system/lock.ts); tests give their own. */
   lockDir?: string;
+  /** The lock, when the caller started taking it already (a one-shot `run` does while its config loads). */
+  lock?: Promise<Lock>;
 }
 
 /**
@@ -58,22 +60,24 @@ interface CycleContext {
 
 /** Returns the state as saved (undefined when the cycle ended before a decision). */
 export async function runCycle(configured: Config, deps: CycleDeps, signal?: AbortSignal, observe?: Observe): Promise<State | undefined> {
-  const lock = await acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal });
+  const lock = await (deps.lock ?? acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal }));
   try {
     const startedAt = performance.now();
-    const routing = await readRouting(deps.exec);
+    // The kernel's routing (one `ip` process) and the state file are read at once, the hooks
+    // directory while the probe paths are checked.
+    const [routing, { state: remembered, mode }] = await Promise.all([readRouting(deps.exec), recall(configured, deps.log)]);
     // `auto` gateways get their address from the kernel, for the whole cycle.
     const config = withKernelAddresses(configured, routing);
-    const paths = await keepProbePaths(config, deps, routing);
-    const { state: remembered, mode } = await recall(config, deps.log);
     noteAddresses(config.gateways, remembered, deps.log);
+    // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
+    // switch's problem, not a reason to fail every cycle.
+    const hooksListed = usableHooks(config, deps.log, remembered).catch(() => undefined);
+    const paths = await keepProbePaths(config, deps, routing);
     // The probe paths never touch the main table: the one read serves both.
     const found = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways, defaultRoutesOf(routing.routes));
     const { current } = found;
     const route = await followAddress(deps.exec, deps.log, current, found.route);
-    // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
-    // switch's problem, not a reason to fail every cycle.
-    const hooks = await usableHooks(config, deps.log, remembered).catch(() => undefined);
+    const hooks = await hooksListed;
     await resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), hooks, signal);
     const sites = await resolveCheckSites(config, remembered, deps.clock());
 
