@@ -87,10 +87,9 @@ export interface RoundWindow {
   log: RoundSummary[];
   start: number;
   end: number;
-  /** Per site (by index in `sites`), the echoes sent and answered within the window. */
+  /** Per site (by index i in `sites`), the echoes sent (`counts[2i]`) and answered (`counts[2i + 1]`) within the window. */
   sites: readonly string[];
-  siteProbed: readonly number[];
-  siteAnswered: readonly number[];
+  counts: readonly number[];
   rttTotalMs: number;
   timed: number;
 }
@@ -128,8 +127,7 @@ const EMPTY_WINDOW: RoundWindow = Object.freeze({
   start: 0,
   end: 0,
   sites: Object.freeze([]),
-  siteProbed: Object.freeze([]),
-  siteAnswered: Object.freeze([]),
+  counts: Object.freeze([]),
   rttTotalMs: 0,
   timed: 0,
 });
@@ -202,7 +200,8 @@ export function observeLink(
 
 /** Judges `health`, observeRound's own fresh copy, which it completes in place. */
 function judge(health: GatewayHealth, round: RoundSummary, settings: HealthSettings): HealthUpdate {
-  const runs = trailingRuns(health.recent);
+  const run = trailingRun(health.recent);
+  const runs = { good: Math.max(run, 0), bad: Math.max(-run, 0) };
   const at = health.newestAt!;
   if (health.status === 'down') {
     if (runs.bad >= settings.down) {
@@ -317,25 +316,26 @@ function judgedWindow(health: GatewayHealth, round: RoundSummary, settings: Heal
   const end = shared ? window.end : window.end - window.start;
   log[end] = round;
   let sites = window.sites;
-  const siteProbed = window.siteProbed.slice();
-  const siteAnswered = window.siteAnswered.slice();
-  for (const echo of round.echoes) {
-    let index = sites.indexOf(echo.site);
+  const counts = window.counts.slice();
+  const echoes = round.echoes;
+  for (let position = 0; position < echoes.length; position++) {
+    const echo = echoes[position]!;
+    // Rounds list their sites in the same order, mostly: look there first.
+    let index = sites[position] === echo.site ? position : sites.indexOf(echo.site);
     if (index < 0) {
       sites = [...sites, echo.site];
-      index = siteProbed.push(0) - 1;
-      siteAnswered.push(0);
+      index = sites.length - 1;
+      counts.push(0, 0);
     }
-    siteProbed[index]!++;
-    if (echo.answered) siteAnswered[index]!++;
+    counts[2 * index]!++;
+    if (echo.answered) counts[2 * index + 1]!++;
   }
   const next: RoundWindow = {
     log,
     start,
     end: end + 1,
     sites,
-    siteProbed,
-    siteAnswered,
+    counts,
     rttTotalMs: window.rttTotalMs + round.rttTotalMs,
     timed: window.timed + round.timed,
   };
@@ -354,15 +354,16 @@ function dropBefore(window: RoundWindow, from: number, owned = false): RoundWind
   const { log, end, sites } = window;
   let start = window.start;
   if (start === end || (log[start]!.at > from && end - start <= MAX_ROUNDS)) return window;
-  const siteProbed = (owned ? window.siteProbed : window.siteProbed.slice()) as number[];
-  const siteAnswered = (owned ? window.siteAnswered : window.siteAnswered.slice()) as number[];
+  const counts = (owned ? window.counts : window.counts.slice()) as number[];
   let { rttTotalMs, timed } = window;
   while (start < end && (log[start]!.at <= from || end - start > MAX_ROUNDS)) {
     const gone = log[start++]!;
-    for (const echo of gone.echoes) {
-      const index = sites.indexOf(echo.site);
-      siteProbed[index]!--;
-      if (echo.answered) siteAnswered[index]!--;
+    const echoes = gone.echoes;
+    for (let position = 0; position < echoes.length; position++) {
+      const echo = echoes[position]!;
+      const index = sites[position] === echo.site ? position : sites.indexOf(echo.site);
+      counts[2 * index]!--;
+      if (echo.answered) counts[2 * index + 1]!--;
     }
     rttTotalMs -= gone.rttTotalMs;
     timed -= gone.timed;
@@ -375,20 +376,19 @@ function dropBefore(window: RoundWindow, from: number, owned = false): RoundWind
     start: compact ? 0 : start,
     end: compact ? end - start : end,
     sites,
-    siteProbed,
-    siteAnswered,
+    counts,
     rttTotalMs,
     timed,
   };
 }
 
-/** Consecutive good and bad rounds at the newest end, in the order they were sent. */
-function trailingRuns(rounds: readonly RoundSummary[]): { good: number; bad: number } {
+/** Consecutive good (> 0) or bad (< 0) rounds at the newest end, in the order they were sent. */
+function trailingRun(rounds: readonly RoundSummary[]): number {
   const last = rounds.at(-1);
-  if (!last) return { good: 0, bad: 0 };
+  if (!last) return 0;
   let count = 0;
   for (let i = rounds.length - 1; i >= 0 && rounds[i]!.good === last.good; i--) count++;
-  return last.good ? { good: count, bad: 0 } : { good: 0, bad: count };
+  return last.good ? count : -count;
 }
 
 interface WindowQuality {
@@ -405,20 +405,20 @@ interface WindowQuality {
  * judge. Over all sites, one dead site of two would be 50 % loss on every gateway.
  */
 function windowQuality(health: GatewayHealth, settings: HealthSettings): WindowQuality {
-  const { log, start, end, siteProbed, siteAnswered, rttTotalMs, timed } = health.window;
+  const { log, start, end, counts, rttTotalMs, timed } = health.window;
   const oldest = start < end ? log[start]!.at : Infinity;
   const quality: WindowQuality = { full: health.newestAt! - oldest >= settings.windowMs - settings.intervalMs };
   if (settings.minSites === 1) {
     // The usual case, once a round: the least loss, without a list to sort.
     let least = Infinity;
-    for (let i = 0; i < siteProbed.length; i++) {
-      if (siteProbed[i]! > 0) least = Math.min(least, (siteProbed[i]! - siteAnswered[i]!) / siteProbed[i]!);
+    for (let i = 0; i < counts.length; i += 2) {
+      if (counts[i]! > 0) least = Math.min(least, (counts[i]! - counts[i + 1]!) / counts[i]!);
     }
     if (least !== Infinity) quality.lossPct = least * 100;
   } else {
     const losses: number[] = [];
-    for (let i = 0; i < siteProbed.length; i++) {
-      if (siteProbed[i]! > 0) losses.push(((siteProbed[i]! - siteAnswered[i]!) / siteProbed[i]!) * 100);
+    for (let i = 0; i < counts.length; i += 2) {
+      if (counts[i]! > 0) losses.push(((counts[i]! - counts[i + 1]!) / counts[i]!) * 100);
     }
     losses.sort((a, b) => a - b);
     if (losses.length > 0) quality.lossPct = losses[Math.min(settings.minSites, losses.length) - 1]!;

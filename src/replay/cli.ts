@@ -110,7 +110,10 @@ export async function replay(
   options: { policy: Policy; housekeepingMs: number },
 ): Promise<ReplayReport> {
   const { events, truth, ...given } = source.eventsFor(config);
-  const window = { ...eventWindow(events), ...given };
+  // A scenario and a recording know their span; going through the events for it is the fallback.
+  const { startAt, endAt } =
+    given.startAt !== undefined && given.endAt !== undefined ? { startAt: given.startAt, endAt: given.endAt } : eventWindow(events);
+  const window = { ...given, startAt, endAt };
   const start = window.start ?? config.gateways[0]?.name;
   const setup = {
     gateways: config.gateways,
@@ -186,8 +189,8 @@ export function scenarioSourceOf(scenario: Scenario, file: string): ReplaySource
  */
 async function recordedSource(files: string[]): Promise<ReplaySource> {
   const warn = (message: string) => process.stderr.write(`netgwm replay: warning: ${message}\n`);
-  const events = await recordingEvents(files, { onDamaged: warn });
-  return { label: files.join(' '), eventsFor: () => ({ events }) };
+  const { events, span } = await recordingEvents(files, { onDamaged: warn });
+  return { label: files.join(' '), eventsFor: () => ({ events, ...span }) };
 }
 
 async function listedHooks(dir: string): Promise<string[] | undefined> {

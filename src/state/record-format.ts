@@ -283,6 +283,35 @@ export function recordingEventsOf(
   };
 }
 
+/**
+ * When recordings start and end, from their first and last intact blocks alone: a replay needs
+ * its time window before it goes through the events, and decoding a day twice would double its
+ * cost. `startAt`: the earliest time a round was sent or a link changed; `endAt`: the latest time
+ * an event was seen. Undefined when there is no event.
+ */
+export function recordingSpan(files: ReadonlyArray<{ bytes: Uint8Array; file: string }>): { startAt: number; endAt: number } | undefined {
+  const located: Array<{ bytes: Uint8Array; file: string; start: number; end: number }> = [];
+  for (const { bytes, file } of files) {
+    const blocks = intactBlocks(bytes, file);
+    for (let block = blocks.next(); !block.done; block = blocks.next()) {
+      // The first block and the latest one (the first too, while it is the only one).
+      const found = { bytes, file, ...block.value };
+      if (located.length < 2) located.push(found);
+      else located[1] = found;
+    }
+  }
+  if (located.length === 0) return undefined;
+  let startAt = Infinity;
+  let endAt = -Infinity;
+  for (const [i, { bytes, file, start, end }] of located.entries()) {
+    new BlockDecoder(bytes, file).decode(start, end, (event) => {
+      if (i === 0) startAt = Math.min(startAt, event.at);
+      endAt = Math.max(endAt, event.kind === 'round' ? event.settledAt : event.at);
+    });
+  }
+  return { startAt, endAt };
+}
+
 /** The payload of each block that passes its check, in order; returns where the intact part ends. */
 function* intactBlocks(bytes: Uint8Array, file: string): Generator<{ start: number; end: number }, BlockWalk> {
   if (!startsAsRecording(bytes))

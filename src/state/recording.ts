@@ -2,7 +2,7 @@
 // monitor saw, for `netgwm replay`.
 import { readFile, stat } from 'node:fs/promises';
 import type { ProbeEvent } from '../core/probe-events.js';
-import { RecordingError, recordingEventsOf, walkRecording } from './record-format.js';
+import { RecordingError, recordingEventsOf, recordingSpan, walkRecording } from './record-format.js';
 
 export { RecordingError } from './record-format.js';
 
@@ -38,10 +38,13 @@ export async function visitRecording(files: string[], visit: (event: ProbeEvent)
 
 /**
  * The events of the files as an iterable that decodes a block at a time each time it is gone
- * through (a replay goes through twice: for its time window, then to replay): the files' bytes
- * are kept (at most record.max_size), the millions of events are not.
+ * through, and their span (from the first and last blocks): the files' bytes are kept (at most
+ * record.max_size), the millions of events are not.
  */
-export async function recordingEvents(files: string[], options: ReadOptions = {}): Promise<Iterable<ProbeEvent>> {
+export async function recordingEvents(
+  files: string[],
+  options: ReadOptions = {},
+): Promise<{ events: Iterable<ProbeEvent>; span?: { startAt: number; endAt: number } }> {
   const contents: Array<{ file: string; bytes: Uint8Array }> = [];
   for (const file of files) contents.push({ file, bytes: await readRecordingFile(file) });
   // Told once per file, however many times the events are gone through.
@@ -50,7 +53,8 @@ export async function recordingEvents(files: string[], options: ReadOptions = {}
     if (!reported.has(file)) options.onDamaged?.(damagedMessage(file, bytes, damaged));
     reported.add(file);
   };
-  return { [Symbol.iterator]: () => recordingEventsOf(contents, report) };
+  const span = recordingSpan(contents);
+  return { events: { [Symbol.iterator]: () => recordingEventsOf(contents, report) }, ...(span && { span }) };
 }
 
 async function readRecordingFile(file: string): Promise<Uint8Array> {
