@@ -1,0 +1,148 @@
+// Side-by-side cost of daemon variants: each variant gets its own 8 × 2 namespace network and
+// daemon at the default probe settings, all running at the same time (same machine load), and
+// prints CPU (% of one core, utime + stime from /proc) over a window and RSS per minute and peak
+// (VmHWM). For comparing a change against the build before it; `npm run bench` gives the figures.
+//   npx tsx scripts/daemon-cost.ts LABEL=NETGWM_BIN[,NODE_FLAG...] ...
+// e.g.  before=/tmp/before/bin/netgwm  after=bin/netgwm  small=bin/netgwm,--max-semi-space-size=1
+// Environment: COST_CPU_SECONDS (60), COST_MINUTES (10, RSS and CPU windows end together),
+// COST_PROFILE=1 writes a --cpu-prof per variant into the variant's directory (printed).
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
+import { stringify } from 'yaml';
+import { TestNetwork } from './testnet/network.js';
+
+const CPU_SECONDS = Number(process.env.COST_CPU_SECONDS ?? 60);
+const MINUTES = Number(process.env.COST_MINUTES ?? 10);
+const PROFILE = process.env.COST_PROFILE === '1';
+
+interface Variant {
+  label: string;
+  bin: string;
+  flags: string[];
+  net?: TestNetwork;
+  dir?: string;
+  daemon?: ResultPromise;
+  rss: number[];
+}
+
+function parse(arg: string): Variant {
+  const [label, spec] = arg.split('=', 2) as [string, string | undefined];
+  if (!spec) throw new Error(`argument ${JSON.stringify(arg)}: expected LABEL=NETGWM_BIN[,NODE_FLAG...]`);
+  const [bin, ...flags] = spec.split(',');
+  return { label, bin: resolve(bin!), flags, rss: [] };
+}
+
+/** utime and stime of the process (all its threads), clock ticks. */
+async function ticks(pid: number): Promise<[number, number]> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return [Number(fields[11]), Number(fields[12])];
+}
+
+async function statusKb(pid: number, key: 'VmRSS' | 'VmHWM'): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+}
+
+/** The node process: `ip netns exec` execs it, so the pid is the child's. */
+const pidOf = (variant: Variant) => variant.daemon!.pid!;
+
+async function start(variant: Variant): Promise<void> {
+  variant.net = await TestNetwork.create({ uplinks: 8, sites: 2 });
+  variant.dir = await mkdtemp(join(tmpdir(), `netgwm-cost-${variant.label}-`));
+  const net = variant.net;
+  const config = {
+    gateways: Object.fromEntries(net.uplinks.map((u) => [`isp${u.index}`, { ip: u.gatewayIp, priority: u.index }])),
+    min_uptime: 86_400,
+    check_sites: net.sites,
+    state_dir: join(variant.dir, 'state'),
+    log_file: join(variant.dir, 'netgwm.log'),
+    status_dir: false,
+  };
+  await writeFile(join(variant.dir, 'netgwm.yml'), stringify(config));
+  const profile = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${join(variant.dir, 'prof')}`] : [];
+  variant.daemon = execa(
+    'ip',
+    [
+      'netns',
+      'exec',
+      net.routerNs,
+      process.execPath,
+      ...variant.flags,
+      ...profile,
+      variant.bin,
+      'daemon',
+      '--interval',
+      '60',
+      '-c',
+      join(variant.dir, 'netgwm.yml'),
+    ],
+    { reject: false, stdin: 'ignore', env: { NETGWM_LOCK_DIR: join(variant.dir, 'lock'), NETGWM_CACHE_DIR: join(variant.dir, 'cache') } },
+  );
+}
+
+async function main(): Promise<void> {
+  const variants = process.argv.slice(2).map(parse);
+  if (variants.length === 0) throw new Error('usage: daemon-cost.ts LABEL=NETGWM_BIN[,NODE_FLAG...] ...');
+  try {
+    for (const variant of variants) await start(variant);
+    const started = performance.now();
+    await sleep(15_000); // warm-up: JIT, the first housekeeping cycle
+    const t0 = performance.now();
+    const before = await Promise.all(variants.map((v) => ticks(pidOf(v))));
+    let cpu: number[] | undefined;
+    let nextSample = started;
+    const endAt = started + Math.max(MINUTES * 60_000, 15_000 + CPU_SECONDS * 1000);
+    while (performance.now() < endAt) {
+      if (cpu === undefined && performance.now() - t0 >= CPU_SECONDS * 1000) {
+        const after = await Promise.all(variants.map((v) => ticks(pidOf(v))));
+        const elapsed = (performance.now() - t0) / 1000;
+        // CLK_TCK is 100 on Linux: ticks / 100 / s * 100 = % of one core.
+        const user = after.map(([u], i) => (u - before[i]![0]) / elapsed);
+        const system = after.map(([, s], i) => (s - before[i]![1]) / elapsed);
+        cpu = user.map((u, i) => u + system[i]!);
+        for (const [i, v] of variants.entries()) {
+          console.log(
+            `${v.label}: CPU ${cpu[i]!.toFixed(2)} % of one core over ${elapsed.toFixed(0)} s (user ${user[i]!.toFixed(2)}, system ${system[i]!.toFixed(2)})`,
+          );
+        }
+      }
+      if (performance.now() >= nextSample) {
+        nextSample += 60_000;
+        for (const v of variants) v.rss.push(await statusKb(pidOf(v), 'VmRSS'));
+        console.log(
+          `RSS minute ${variants[0]!.rss.length - 1}: ${variants.map((v) => `${v.label} ${(v.rss.at(-1)! / 1024).toFixed(1)}`).join(', ')} MB`,
+        );
+      }
+      await sleep(500);
+    }
+    console.log('\n| variant | CPU % of one core | RSS per minute (min–max) | peak VmHWM |');
+    for (const [i, v] of variants.entries()) {
+      const peak = await statusKb(pidOf(v), 'VmHWM');
+      console.log(
+        `| ${v.label} ${v.flags.join(' ')} | ${cpu?.[i]?.toFixed(2) ?? '?'} | ${(Math.min(...v.rss) / 1024).toFixed(1)}–${(Math.max(...v.rss) / 1024).toFixed(1)} MB | ${(peak / 1024).toFixed(1)} MB |`,
+      );
+    }
+  } finally {
+    for (const v of variants) {
+      v.daemon?.kill('SIGTERM');
+      const result = await v.daemon;
+      if (v.flags.includes('--trace-gc')) {
+        const lines = String(result?.stdout ?? '').split('\n');
+        const count = (kind: string) => lines.filter((line) => line.includes(kind)).length;
+        console.log(`${v.label}: ${count('Scavenge')} scavenges, ${count('Mark-Compact')} mark-compacts (--trace-gc, whole run)`);
+      }
+      if (PROFILE && v.dir) console.log(`${v.label}: profile in ${join(v.dir, 'prof')}`);
+      else if (v.dir) await rm(v.dir, { recursive: true, force: true });
+      await v.net?.destroy();
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`daemon-cost failed: ${(error as Error).message}`);
+  process.exitCode = 1;
+});
