@@ -23,6 +23,7 @@
 //   BENCH_RSS_MINUTES (60)    RSS sampled every minute in 8 (the same daemon, from its start);
 //   BENCH_SECTIONS            comma list of startup,scenarios,stopping,memory,detect,dead,long (default all).
 // A short run: BENCH_OUTAGES=20 BENCH_CPU_SECONDS=60 BENCH_LOSS_MINUTES=5 BENCH_RSS_MINUTES=5 (about 20 min).
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,16 @@ const DEFAULT_TIMEOUT_S = 0.5;
 const DEFAULT_INTERVAL_S = 0.15;
 /** A daemon never fails back during a measurement: the bench puts it back on isp1 itself. */
 const NO_FAILBACK = { min_uptime: 86_400 };
+
+/** The Node flags the package's systemd unit gives the daemon (`ExecStart=/usr/bin/node FLAGS /usr/bin/netgwm daemon`). */
+const DAEMON_NODE_FLAGS = daemonNodeFlags(readFileSync(fileURLToPath(new URL('../debian/netgwm.service', import.meta.url)), 'utf8'));
+
+function daemonNodeFlags(unit: string): string[] {
+  const words = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? [];
+  const script = words.indexOf('/usr/bin/netgwm');
+  if (script < 0 || words[script + 1] !== 'daemon') throw new Error(`debian/netgwm.service: no ExecStart= running /usr/bin/netgwm daemon`);
+  return words.slice(words[0] === '/usr/bin/node' ? 1 : script, script);
+}
 
 /** Every figure of issue 10's target table, printed together at the end. */
 const targets: Array<{ figure: string; measured: string; target: string }> = [];
@@ -84,9 +95,10 @@ class Bench {
     await writeFile(this.config(name), stringify(config));
   }
 
-  /** argv of `netgwm ARGS -c CONFIG` in the router namespace. */
+  /** argv of `netgwm ARGS -c CONFIG` in the router namespace; a daemon with the package's Node flags. */
   argv(args: string[], config = this.config()): string[] {
-    return ['ip', 'netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', config];
+    const flags = args[0] === 'daemon' ? DAEMON_NODE_FLAGS : [];
+    return ['ip', 'netns', 'exec', this.net.routerNs, process.execPath, ...flags, NETGWM, ...args, '-c', config];
   }
 
   async run(): Promise<number> {
@@ -579,7 +591,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the bench builds network namespaces: run it as root');
   const nodeVersion = (await execa(process.execPath, ['--version'])).stdout;
   console.log(
-    `# netgwm bench: node ${nodeVersion}, ${REPEAT} runs per figure (hyperfine: ${REPEAT * 3}), default probe settings; ${OUTAGES} outages, CPU ${CPU_SECONDS} s, loss ${LOSS_MINUTES} min, RSS ${RSS_MINUTES} min`,
+    `# netgwm bench: node ${nodeVersion} (daemon: ${['node', ...DAEMON_NODE_FLAGS].join(' ')}), ${REPEAT} runs per figure (hyperfine: ${REPEAT * 3}), default probe settings; ${OUTAGES} outages, CPU ${CPU_SECONDS} s, loss ${LOSS_MINUTES} min, RSS ${RSS_MINUTES} min`,
   );
   // One lock directory for every netgwm the bench starts (hyperfine's too), not the host's /run:
   // the lock files are per network namespace, so the benches' networks never share one.

@@ -29,8 +29,9 @@ interface Variant {
 }
 
 function parse(arg: string): Variant {
-  const [label, spec] = arg.split('=', 2) as [string, string | undefined];
-  if (!spec) throw new Error(`argument ${JSON.stringify(arg)}: expected LABEL=NETGWM_BIN[,NODE_FLAG...]`);
+  const equals = arg.indexOf('=');
+  const [label, spec] = [arg.slice(0, equals), arg.slice(equals + 1)];
+  if (equals < 1 || !spec) throw new Error(`argument ${JSON.stringify(arg)}: expected LABEL=NETGWM_BIN[,NODE_FLAG...]`);
   const [bin, ...flags] = spec.split(',');
   return { label, bin: resolve(bin!), flags, rss: [] };
 }
@@ -48,7 +49,10 @@ async function statusKb(pid: number, key: 'VmRSS' | 'VmHWM'): Promise<number> {
 }
 
 /** The node process: `ip netns exec` execs it, so the pid is the child's. */
-const pidOf = (variant: Variant) => variant.daemon!.pid!;
+const pidOf = (variant: Variant) => {
+  if (variant.daemon?.exitCode !== null) throw new Error(`${variant.label}: the daemon has exited: see ${variant.dir}/netgwm.log`);
+  return variant.daemon.pid!;
+};
 
 async function start(variant: Variant): Promise<void> {
   variant.net = await TestNetwork.create({ uplinks: 8, sites: 2 });
@@ -134,7 +138,9 @@ async function main(): Promise<void> {
         const lines = String(result?.stdout ?? '').split('\n');
         const count = (kind: string) => lines.filter((line) => line.includes(kind)).length;
         console.log(`${v.label}: ${count('Scavenge')} scavenges, ${count('Mark-Compact')} mark-compacts (--trace-gc, whole run)`);
+        console.log(lines.filter((line) => line.includes('Scavenge')).slice(-3).join('\n'));
       }
+      if (result?.exitCode !== 0) console.log(`${v.label}: exit ${result?.exitCode}, stderr: ${String(result?.stderr ?? '').slice(-2000)}`);
       if (PROFILE && v.dir) console.log(`${v.label}: profile in ${join(v.dir, 'prof')}`);
       else if (v.dir) await rm(v.dir, { recursive: true, force: true });
       await v.net?.destroy();
