@@ -116,9 +116,14 @@ async function main(): Promise<void> {
       }
       if (performance.now() >= nextSample) {
         nextSample += 60_000;
-        for (const v of variants) v.rss.push(await statusKb(pidOf(v), 'VmRSS'));
+        const peaks: number[] = [];
+        for (const v of variants) {
+          v.rss.push(await statusKb(pidOf(v), 'VmRSS'));
+          peaks.push(await statusKb(pidOf(v), 'VmHWM'));
+        }
+        const mb = (kb: number) => (kb / 1024).toFixed(1);
         console.log(
-          `RSS minute ${variants[0]!.rss.length - 1}: ${variants.map((v) => `${v.label} ${(v.rss.at(-1)! / 1024).toFixed(1)}`).join(', ')} MB`,
+          `minute ${variants[0]!.rss.length - 1}, RSS (peak so far): ${variants.map((v, i) => `${v.label} ${mb(v.rss.at(-1)!)} (${mb(peaks[i]!)})`).join(', ')} MB`,
         );
       }
       await sleep(500);
@@ -138,7 +143,12 @@ async function main(): Promise<void> {
         const lines = String(result?.stdout ?? '').split('\n');
         const count = (kind: string) => lines.filter((line) => line.includes(kind)).length;
         console.log(`${v.label}: ${count('Scavenge')} scavenges, ${count('Mark-Compact')} mark-compacts (--trace-gc, whole run)`);
-        console.log(lines.filter((line) => line.includes('Scavenge')).slice(-3).join('\n'));
+        console.log(
+          lines
+            .filter((line) => line.includes('Scavenge'))
+            .slice(-3)
+            .join('\n'),
+        );
       }
       if (result?.exitCode !== 0) console.log(`${v.label}: exit ${result?.exitCode}, stderr: ${String(result?.stderr ?? '').slice(-2000)}`);
       if (PROFILE && v.dir) console.log(`${v.label}: profile in ${join(v.dir, 'prof')}`);
