@@ -31,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
+import { cpuTicks, statusKb } from './proc-figures.js';
 import { TestNetwork } from './testnet/network.js';
 
 const NETGWM = fileURLToPath(new URL('../bin/netgwm', import.meta.url));
@@ -471,25 +472,11 @@ async function allDead(): Promise<void> {
   );
 }
 
-/** utime + stime (clock ticks) of a process, of its reaped children, and of its live descendants. */
-async function cpuTicks(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  if (!stat) return 0;
-  // Fields after the `(comm)`, which may hold spaces: state is field 3, utime..cstime 14..17.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let ticks = [11, 12, 13, 14].reduce((sum, k) => sum + Number(fields[k]), 0);
-  const tasks = await execa('ls', [`/proc/${pid}/task`], { reject: false });
-  for (const task of String(tasks.stdout).split('\n').filter(Boolean)) {
-    const children = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
-    for (const child of children.split(' ').filter(Boolean)) ticks += await cpuTicks(Number(child));
-  }
-  return ticks;
-}
-
-async function statusKb(pid: number, key: 'VmRSS' | 'VmHWM'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-}
+/** User + system CPU time (clock ticks) of a process and its descendants. */
+const cpuTotal = async (pid: number) => {
+  const { user, system } = await cpuTicks(pid);
+  return user + system;
+};
 
 /** A named nft counter of the echo requests operator i forwards (ours, in its namespace). */
 async function countEchoes(bench: Bench, i: number): Promise<() => Promise<number>> {
@@ -542,9 +529,9 @@ async function longDaemon(): Promise<void> {
     };
     try {
       await wait(15_000); // warm-up: JIT, the first housekeeping cycle
-      const [ticks0, echoes0, t0] = [await cpuTicks(daemon.pid), await echoes(), performance.now()];
+      const [ticks0, echoes0, t0] = [await cpuTotal(daemon.pid), await echoes(), performance.now()];
       await wait(CPU_SECONDS * 1000);
-      const [ticks1, echoes1, t1] = [await cpuTicks(daemon.pid), await echoes(), performance.now()];
+      const [ticks1, echoes1, t1] = [await cpuTotal(daemon.pid), await echoes(), performance.now()];
       const elapsedS = (t1 - t0) / 1000;
       // CLK_TCK is 100 on Linux (getconf CLK_TCK).
       target(

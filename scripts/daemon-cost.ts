@@ -1,17 +1,18 @@
 // Side-by-side cost of daemon variants: each variant gets its own 8 × 2 namespace network and
 // daemon at the default probe settings, all running at the same time (same machine load), and
-// prints CPU (% of one core, utime + stime from /proc) over a window and RSS per minute and peak
-// (VmHWM). For comparing a change against the build before it; `npm run bench` gives the figures.
+// prints CPU (% of one core: user and system time of the daemon and its children, from /proc)
+// over a window, and RSS per minute and peak (VmHWM). For comparing a change against the build before it; `npm run bench` gives the figures.
 //   npx tsx scripts/daemon-cost.ts LABEL=NETGWM_BIN[,NODE_FLAG...] ...
 // e.g.  before=/tmp/before/bin/netgwm  after=bin/netgwm  small=bin/netgwm,--max-semi-space-size=1
 // Environment: COST_CPU_SECONDS (60), COST_MINUTES (10, RSS and CPU windows end together),
 // COST_PROFILE=1 writes a --cpu-prof per variant into the variant's directory (printed).
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
+import { cpuTicks, statusKb } from './proc-figures.js';
 import { TestNetwork } from './testnet/network.js';
 
 const CPU_SECONDS = Number(process.env.COST_CPU_SECONDS ?? 60);
@@ -34,18 +35,6 @@ function parse(arg: string): Variant {
   if (equals < 1 || !spec) throw new Error(`argument ${JSON.stringify(arg)}: expected LABEL=NETGWM_BIN[,NODE_FLAG...]`);
   const [bin, ...flags] = spec.split(',');
   return { label, bin: resolve(bin!), flags, rss: [] };
-}
-
-/** utime and stime of the process (all its threads), clock ticks. */
-async function ticks(pid: number): Promise<[number, number]> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return [Number(fields[11]), Number(fields[12])];
-}
-
-async function statusKb(pid: number, key: 'VmRSS' | 'VmHWM'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
 }
 
 /** The node process: `ip netns exec` execs it, so the pid is the child's. */
@@ -96,17 +85,17 @@ async function main(): Promise<void> {
     const started = performance.now();
     await sleep(15_000); // warm-up: JIT, the first housekeeping cycle
     const t0 = performance.now();
-    const before = await Promise.all(variants.map((v) => ticks(pidOf(v))));
+    const before = await Promise.all(variants.map((v) => cpuTicks(pidOf(v))));
     let cpu: number[] | undefined;
     let nextSample = started;
-    const endAt = started + Math.max(MINUTES * 60_000, 15_000 + CPU_SECONDS * 1000);
+    const endAt = started + Math.max(MINUTES * 60_000, 15_000 + CPU_SECONDS * 1000 + 2000); // the CPU window ends inside
     while (performance.now() < endAt) {
       if (cpu === undefined && performance.now() - t0 >= CPU_SECONDS * 1000) {
-        const after = await Promise.all(variants.map((v) => ticks(pidOf(v))));
+        const after = await Promise.all(variants.map((v) => cpuTicks(pidOf(v))));
         const elapsed = (performance.now() - t0) / 1000;
         // CLK_TCK is 100 on Linux: ticks / 100 / s * 100 = % of one core.
-        const user = after.map(([u], i) => (u - before[i]![0]) / elapsed);
-        const system = after.map(([, s], i) => (s - before[i]![1]) / elapsed);
+        const user = after.map(({ user }, i) => (user - before[i]!.user) / elapsed);
+        const system = after.map(({ system }, i) => (system - before[i]!.system) / elapsed);
         cpu = user.map((u, i) => u + system[i]!);
         for (const [i, v] of variants.entries()) {
           console.log(
