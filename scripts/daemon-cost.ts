@@ -132,12 +132,12 @@ async function main(): Promise<void> {
         const lines = String(result?.stdout ?? '').split('\n');
         const count = (kind: string) => lines.filter((line) => line.includes(kind)).length;
         console.log(`${v.label}: ${count('Scavenge')} scavenges, ${count('Mark-Compact')} mark-compacts (--trace-gc, whole run)`);
-        console.log(
-          lines
-            .filter((line) => line.includes('Scavenge'))
-            .slice(-3)
-            .join('\n'),
-        );
+        // Every full collection (the old generation's size after each), then the last scavenges.
+        const shown = [
+          ...lines.filter((line) => line.includes('Mark-Compact')),
+          ...lines.filter((line) => line.includes('Scavenge')).slice(-3),
+        ];
+        console.log(shown.join('\n'));
       }
       if (result?.exitCode !== 0) console.log(`${v.label}: exit ${result?.exitCode}, stderr: ${String(result?.stderr ?? '').slice(-2000)}`);
       if (PROFILE && v.dir) console.log(`${v.label}: profile in ${join(v.dir, 'prof')}`);
