@@ -24,6 +24,7 @@
 //   BENCH_RSS_MINUTES (60)    RSS sampled every minute in 8 (the same daemon, from its start);
 //   BENCH_SECTIONS            comma list of startup,scenarios,stopping,memory,detect,share,dead,long (default all).
 // A short run: BENCH_OUTAGES=20 BENCH_CPU_SECONDS=60 BENCH_LOSS_MINUTES=5 BENCH_RSS_MINUTES=5 (about 20 min).
+import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
+import { cpuTicks, statusKb } from './proc-figures.js';
 import { TestNetwork } from './testnet/network.js';
 
 const NETGWM = fileURLToPath(new URL('../bin/netgwm', import.meta.url));
@@ -46,6 +48,16 @@ const DEFAULT_TIMEOUT_S = 0.5;
 const DEFAULT_INTERVAL_S = 0.15;
 /** A daemon never fails back during a measurement: the bench puts it back on isp1 itself. */
 const NO_FAILBACK = { min_uptime: 86_400 };
+
+/** The Node flags the package's systemd unit gives the daemon (`ExecStart=/usr/bin/node FLAGS /usr/bin/netgwm daemon`). */
+const DAEMON_NODE_FLAGS = daemonNodeFlags(readFileSync(fileURLToPath(new URL('../debian/netgwm.service', import.meta.url)), 'utf8'));
+
+function daemonNodeFlags(unit: string): string[] {
+  const words = /^ExecStart=(.*)$/m.exec(unit)?.[1]?.trim().split(/\s+/) ?? [];
+  const script = words.indexOf('/usr/bin/netgwm');
+  if (script < 0 || words[script + 1] !== 'daemon') throw new Error(`debian/netgwm.service: no ExecStart= running /usr/bin/netgwm daemon`);
+  return words.slice(words[0] === '/usr/bin/node' ? 1 : script, script);
+}
 
 /** Every figure of issue 10's target table, printed together at the end. */
 const targets: Array<{ figure: string; measured: string; target: string }> = [];
@@ -85,9 +97,10 @@ class Bench {
     await writeFile(this.config(name), stringify(config));
   }
 
-  /** argv of `netgwm ARGS -c CONFIG` in the router namespace. */
+  /** argv of `netgwm ARGS -c CONFIG` in the router namespace; a daemon with the package's Node flags. */
   argv(args: string[], config = this.config()): string[] {
-    return ['ip', 'netns', 'exec', this.net.routerNs, process.execPath, NETGWM, ...args, '-c', config];
+    const flags = args[0] === 'daemon' ? DAEMON_NODE_FLAGS : [];
+    return ['ip', 'netns', 'exec', this.net.routerNs, process.execPath, ...flags, NETGWM, ...args, '-c', config];
   }
 
   async run(): Promise<number> {
@@ -529,25 +542,11 @@ async function allDead(): Promise<void> {
   );
 }
 
-/** utime + stime (clock ticks) of a process, of its reaped children, and of its live descendants. */
-async function cpuTicks(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  if (!stat) return 0;
-  // Fields after the `(comm)`, which may hold spaces: state is field 3, utime..cstime 14..17.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  let ticks = [11, 12, 13, 14].reduce((sum, k) => sum + Number(fields[k]), 0);
-  const tasks = await execa('ls', [`/proc/${pid}/task`], { reject: false });
-  for (const task of String(tasks.stdout).split('\n').filter(Boolean)) {
-    const children = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '');
-    for (const child of children.split(' ').filter(Boolean)) ticks += await cpuTicks(Number(child));
-  }
-  return ticks;
-}
-
-async function statusKb(pid: number, key: 'VmRSS' | 'VmHWM'): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
-}
+/** User + system CPU time (clock ticks) of a process and its descendants. */
+const cpuTotal = async (pid: number) => {
+  const { user, system } = await cpuTicks(pid);
+  return user + system;
+};
 
 /** A named nft counter of the echo requests operator i forwards (ours, in its namespace). */
 async function countEchoes(bench: Bench, i: number): Promise<() => Promise<number>> {
@@ -600,9 +599,9 @@ async function longDaemon(): Promise<void> {
     };
     try {
       await wait(15_000); // warm-up: JIT, the first housekeeping cycle
-      const [ticks0, echoes0, t0] = [await cpuTicks(daemon.pid), await echoes(), performance.now()];
+      const [ticks0, echoes0, t0] = [await cpuTotal(daemon.pid), await echoes(), performance.now()];
       await wait(CPU_SECONDS * 1000);
-      const [ticks1, echoes1, t1] = [await cpuTicks(daemon.pid), await echoes(), performance.now()];
+      const [ticks1, echoes1, t1] = [await cpuTotal(daemon.pid), await echoes(), performance.now()];
       const elapsedS = (t1 - t0) / 1000;
       // CLK_TCK is 100 on Linux (getconf CLK_TCK).
       target(
@@ -649,7 +648,7 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the bench builds network namespaces: run it as root');
   const nodeVersion = (await execa(process.execPath, ['--version'])).stdout;
   console.log(
-    `# netgwm bench: node ${nodeVersion}, ${REPEAT} runs per figure (hyperfine: ${REPEAT * 3}), default probe settings; ${OUTAGES} outages, CPU ${CPU_SECONDS} s, loss ${LOSS_MINUTES} min, RSS ${RSS_MINUTES} min`,
+    `# netgwm bench: node ${nodeVersion} (daemon: ${['node', ...DAEMON_NODE_FLAGS].join(' ')}), ${REPEAT} runs per figure (hyperfine: ${REPEAT * 3}), default probe settings; ${OUTAGES} outages, CPU ${CPU_SECONDS} s, loss ${LOSS_MINUTES} min, RSS ${RSS_MINUTES} min`,
   );
   // One lock directory for every netgwm the bench starts (hyperfine's too), not the host's /run:
   // the lock files are per network namespace, so the benches' networks never share one.

@@ -18,7 +18,8 @@
  *     the callback never fires. We hold every open session in `openSessions` until closed.
  *
  * pingAddress opens a session per call; the monitor's rounds (icmp-rounds.ts) keep one per gateway
- * and family for as long as they run, through the same session helpers.
+ * and family for as long as they run, through the same session helpers, but send with
+ * echoRequestSender() and receive through reply-hub.ts rather than net-ping's request queue.
  */
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -53,9 +54,13 @@ export type EchoCallback = (error: Error | null, target: string, sent?: Date, re
 interface NetPingRequest {
   callback: EchoCallback;
 }
+/** raw-socket's native socket, under its JavaScript Socket: send() is sendto(2) on the spot. */
+interface RawSocketWrap {
+  send(buffer: Buffer, offset: number, length: number, address: string, afterSend: (bytes: number) => void): unknown;
+}
 export interface NetPingSession {
   pingHost(target: string, callback: EchoCallback): unknown;
-  getSocket(): { setOption(level: number, option: number, value: number | Buffer, length?: number): void };
+  getSocket(): { setOption(level: number, option: number, value: number | Buffer, length?: number): void; wrap?: RawSocketWrap };
   close(): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
   /** net-ping's handler of a received packet (src/probe/reply-hub.ts hands it the session's replies). */
@@ -171,6 +176,42 @@ export function onEchoSent(session: NetPingSession, listener: (callback: EchoCal
     if (!error) listener(request.callback);
     original.call(this, request, error, bytes);
   };
+}
+
+/** net-ping's echo request: the 8-byte header, then 8 zero bytes (its default packetSize 16). */
+const ECHO_REQUEST_BYTES = 16;
+const ignoreSent = (): void => undefined;
+
+/**
+ * Sends `session`'s echo requests at once: sendto(2) on its socket, throwing what sendto throws
+ * (e.g. no route). net-ping's pingHost() queues each request in raw-socket, which starts polling
+ * the socket for writability, sends when it is told it may and stops polling again (epoll re-armed
+ * twice per echo), and adds a Date, two bound functions and a timer per request: most of the
+ * daemon's CPU at 100 echoes a second. The caller matches replies (reply-hub.ts) and times the
+ * echoes out itself. One buffer is reused: sendto copies it.
+ */
+export function echoRequestSender(session: NetPingSession, address: string, sessionId: number): (sequence: number) => void {
+  const wrap = session.getSocket().wrap;
+  if (typeof wrap?.send !== 'function') throw new Error('raw-socket has no native send(): a raw-socket version this code does not know');
+  const packet = Buffer.alloc(ECHO_REQUEST_BYTES);
+  packet[0] = net.isIPv6(address) ? 128 : 8;
+  packet.writeUInt16BE(sessionId, 4);
+  return (sequence) => {
+    packet.writeUInt16BE(sequence, 6);
+    packet.writeUInt16BE(0, 2);
+    // For ICMPv6 the kernel computes the checksum itself and overwrites this one.
+    packet.writeUInt16BE(internetChecksum(packet), 2);
+    wrap.send(packet, 0, packet.length, address, ignoreSent);
+  };
+}
+
+/** RFC 1071: the ones' complement of the ones' complement sum of the 16-bit words. */
+export function internetChecksum(data: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < data.length; i += 2) sum += data.readUInt16BE(i);
+  if (data.length % 2 === 1) sum += data[data.length - 1]! << 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
 }
 
 /** What the echoes of one pingAddress call have produced so far. */
