@@ -19,6 +19,8 @@ interface PendingRound extends Round {
   pending: number;
   /** Each echo's sequence number while it waits for its reply, else -1. */
   sequences: number[];
+  /** performance.now() when its echoes went out: each gets the whole timeout from there. */
+  sentAt: number;
   timer?: NodeJS.Timeout;
 }
 /** An echo waiting for its reply. */
@@ -75,6 +77,13 @@ export function startIcmpRounds(targets: EchoTarget[], options: GatewayRoundsOpt
   };
 
   const timeOut = (round: PendingRound): void => {
+    // A timer counts from the event loop's cached time, which may be a few ms older than the
+    // send: an echo is lost only once it has really had its whole timeout.
+    const left = options.timeoutMs - (performance.now() - round.sentAt);
+    if (left > 0) {
+      round.timer = setTimeout(timeOut, Math.ceil(left), round);
+      return;
+    }
     for (const [index, sequence] of round.sequences.entries()) {
       if (sequence < 0) continue;
       inFlight.delete(sequence);
@@ -132,6 +141,7 @@ export function startIcmpRounds(targets: EchoTarget[], options: GatewayRoundsOpt
       echoes: sites.map(({ site }) => ({ site, answered: false })),
       pending: sites.length,
       sequences: sites.map(() => -1),
+      sentAt: performance.now(),
     };
     rounds.add(round);
     for (const [index, { address, family }] of sites.entries()) {

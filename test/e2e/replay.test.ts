@@ -31,6 +31,8 @@ describe('netgwm replay of a real recording', () => {
     let failedAt: number;
     try {
       expect(await waitFor(async () => (await h.currentGateway()) === 'isp1')).toBe(true);
+      // The first switch (to isp1) is logged once the kernel took the route: wait for its line.
+      expect(await waitFor(async () => (await h.logLines()).some((line) => /route replaced/.test(line)))).toBe(true);
       failedAt = Date.now();
       await h.net.failOperator(1);
       expect(await waitFor(async () => (await h.currentGateway()) === 'isp2')).toBe(true);
