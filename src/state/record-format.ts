@@ -225,16 +225,12 @@ export interface BlockWalk {
 }
 
 /**
- * Walks a recording's blocks, decoding each to `emit` when given. The first block that fails
- * its check ends the walk: it and what follows are reported, never read.
+ * Checks a recording's blocks (the recorder, before it appends): the first block that fails its
+ * check ends the walk, and it and what follows are reported, never read.
  */
-export function walkRecording(bytes: Uint8Array, file: string, emit?: (event: ProbeEvent) => void): BlockWalk {
-  const decoder = emit && new BlockDecoder(bytes, file);
+export function walkRecording(bytes: Uint8Array, file: string): BlockWalk {
   const blocks = intactBlocks(bytes, file);
-  for (let block = blocks.next(); ; block = blocks.next()) {
-    if (block.done) return block.value;
-    decoder?.decode(block.value.start, block.value.end, emit!);
-  }
+  for (let block = blocks.next(); ; block = blocks.next()) if (block.done) return block.value;
 }
 
 /**

@@ -2,7 +2,7 @@
 // monitor saw, for `netgwm replay`.
 import { readFile, stat } from 'node:fs/promises';
 import type { ProbeEvent } from '../core/probe-events.js';
-import { RecordingError, recordingEventsOf, recordingSpan, walkRecording } from './record-format.js';
+import { RecordingError, recordingEventsOf, recordingSpan } from './record-format.js';
 
 export { RecordingError } from './record-format.js';
 
@@ -29,11 +29,7 @@ export async function readRecording(files: string[], options: ReadOptions = {}):
  * rounds, and keeping them all costs several times what decoding them does.
  */
 export async function visitRecording(files: string[], visit: (event: ProbeEvent) => void, options: ReadOptions = {}): Promise<void> {
-  for (const file of files) {
-    const bytes = await readRecordingFile(file);
-    const walk = walkRecording(bytes, file, visit);
-    if (walk.damaged) options.onDamaged?.(damagedMessage(file, bytes, walk.damaged));
-  }
+  for (const event of (await recordingEvents(files, options)).events) visit(event);
 }
 
 /**
