@@ -60,7 +60,7 @@ export function runBundle(file: string, cacheDir: string, command: string): (() 
   return cachedData === undefined || script.cachedDataRejected ? () => writeCache(script, cacheDir, cacheFile, bundle) : undefined;
 }
 
-const COMMANDS = ['run', 'daemon', 'check-config', 'use', 'nft', 'status', 'history'];
+const COMMANDS = ['run', 'daemon', 'check-config', 'use', 'nft', 'status', 'history', 'replay'];
 
 /** The command, as src/cli.ts reads it, for the cache's name: `run` when none is given. */
 export function commandOf(args: string[]): string {

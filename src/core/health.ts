@@ -37,18 +37,19 @@ export interface Round {
 
 export type HealthStatus = 'unknown' | 'up' | 'degraded' | 'down';
 
-/** What the window keeps of one round. */
+/** What the window and the runs keep of one round. */
 export interface RoundSummary {
   at: number;
   probed: number;
   answered: number;
-  /** Sum and count of the RTTs reported by the answered echoes. */
-  rttTotalMs: number;
-  timed: number;
   /** At least min_sites (or every probed site, if fewer) answered. */
   good: boolean;
-  /** The round's echoes, for the window's count per site. */
-  echoes: readonly Echo[];
+  /**
+   * Running totals of the window's log up to this round, this one included (see RoundWindow):
+   * the RTTs reported (sum at 0, count at 1), then per site (index i in the window's `sites`) the
+   * echoes sent (at 2 + 2i) and answered (at 3 + 2i). Empty until the round enters a window.
+   */
+  totals: readonly number[];
 }
 
 export interface GatewayHealth {
@@ -60,7 +61,7 @@ export interface GatewayHealth {
   /** The rounds whose loss and RTT are judged: within `window` of the newest, sent after `judgeAfter`. */
   window: RoundWindow;
   /** The newest rounds ordered by `at`, as many as the runs of good and bad rounds need (max(up, down)). */
-  recent: readonly RoundSummary[];
+  recent: RecentRounds;
   /** Loss and RTT are judged only over rounds sent after this (an outage is not the link's quality). */
   judgeAfter?: number;
   /** Rounds sent before this tell about a time before the link went down: ignored. */
@@ -69,6 +70,9 @@ export interface GatewayHealth {
   newestAt?: number;
   /** The echoes of the newest round, for status. */
   lastEchoes: readonly Echo[];
+  /** The window's loss (of the best `min_sites` sites) and mean RTT, as last judged; undefined: nothing to judge. */
+  lossPct?: number;
+  rttMeanMs?: number;
   /** The device whose carrier loss made the gateway down, until it comes back. */
   linkDown?: string;
   /** The latest `up: …` reason and the figures it shows (`key`), built again only when they change. */
@@ -76,22 +80,30 @@ export interface GatewayHealth {
 }
 
 /**
- * The judged rounds, in the order they arrived, with their totals kept as rounds come and go, so
- * that a round costs the same whatever the window's length (a replay feeds millions). `log` is
- * shared by the successive healths of a gateway and only ever appended to: each one sees
- * `log[start, end)`, which never changes under it. A round leaves from the front once it is older
- * than the window; one that arrived late (a lost echo settles at its timeout) leaves with the
- * round before it, at most a timeout later.
+ * The judged rounds, in the order they arrived. `log` is shared by the successive healths of a
+ * gateway and only ever appended to: each one sees `log[start, end)`, which never changes under it
+ * (one that would append where another already did copies its part first). The window's loss and
+ * RTT are the difference of two running totals, the newest round's and `base` (those just before
+ * `start`), so a round costs the same whatever the window's length (a replay feeds millions) and
+ * nothing is counted again when rounds leave. A round leaves from the front once it is older than
+ * the window; one that arrived late (a lost echo settles at its timeout) leaves with the round
+ * before it, at most a timeout later.
  */
 export interface RoundWindow {
   log: RoundSummary[];
   start: number;
   end: number;
-  /** Per site (by index i in `sites`), the echoes sent (`counts[2i]`) and answered (`counts[2i + 1]`) within the window. */
+  /** The sites the totals count, by index; only ever appended to. */
   sites: readonly string[];
-  counts: readonly number[];
-  rttTotalMs: number;
-  timed: number;
+  /** The running totals before `log[start]` (a RoundSummary's `totals`). */
+  base: readonly number[];
+}
+
+/** The newest rounds in the order they were sent, `log[start, end)`: shared like RoundWindow's log. */
+export interface RecentRounds {
+  log: RoundSummary[];
+  start: number;
+  end: number;
 }
 
 export interface HealthChange {
@@ -119,18 +131,26 @@ export const MAX_ROUNDS = 4000;
 export const DEGRADED_EXIT = 0.5;
 
 export function initialHealth(now: number): GatewayHealth {
-  return { status: 'unknown', since: now, reason: 'unknown: not probed yet', window: EMPTY_WINDOW, recent: [], lastEchoes: [] };
+  return { status: 'unknown', since: now, reason: 'unknown: not probed yet', window: EMPTY_WINDOW, recent: NO_RECENT, lastEchoes: [] };
 }
 
-const EMPTY_WINDOW: RoundWindow = Object.freeze({
-  log: Object.freeze([]) as unknown as RoundSummary[],
-  start: 0,
-  end: 0,
-  sites: Object.freeze([]),
-  counts: Object.freeze([]),
-  rttTotalMs: 0,
-  timed: 0,
-});
+/** The log of every empty window and run: frozen, so never appended to (a first round starts a log of its own). */
+const EMPTY_LOG = Object.freeze([]) as unknown as RoundSummary[];
+const NO_TOTALS: readonly number[] = Object.freeze([]);
+const EMPTY_WINDOW: RoundWindow = Object.freeze({ log: EMPTY_LOG, start: 0, end: 0, sites: Object.freeze([]), base: NO_TOTALS });
+const NO_RECENT: RecentRounds = Object.freeze({ log: EMPTY_LOG, start: 0, end: 0 });
+
+/**
+ * `log[start, end)` with `round` after it: appended to the log itself when no one appended there
+ * yet, else to a copy of that part (then starting at 0). A log mostly behind `start` is copied
+ * too, so that memory stays bounded by what is seen.
+ */
+function appendTo(log: RoundSummary[], start: number, end: number, round: RoundSummary): RoundSummary[] {
+  const shared = end === log.length && log !== EMPTY_LOG && !(start > 1024 && start * 2 > log.length);
+  const next = shared ? log : log.slice(start, end);
+  next.push(round);
+  return next;
+}
 
 /** A reason without the state it starts with (`down: loss 42 % …` → `loss 42 % …`), for a line or column that names the state already. */
 export function reasonDetail(reason: string): string {
@@ -162,7 +182,7 @@ export function observeRound(health: GatewayHealth, round: Round, settings: Heal
   // means the clock stepped back, and the window's times mean nothing any more.
   if (health.newestAt !== undefined && round.at < health.newestAt - settings.timeoutMs - settings.intervalMs) {
     next.window = EMPTY_WINDOW;
-    next.recent = [];
+    next.recent = NO_RECENT;
     next.since = Math.min(health.since, round.at);
     next.judgeAfter = next.ignoreBefore = next.newestAt = undefined;
   }
@@ -172,7 +192,7 @@ export function observeRound(health: GatewayHealth, round: Round, settings: Heal
     next.newestAt = round.at;
     next.lastEchoes = round.echoes;
   }
-  next.window = judgedWindow(next, summary, settings);
+  next.window = judgedWindow(next, summary, round.echoes, settings);
   return judge(next, summary, settings);
 }
 
@@ -185,7 +205,8 @@ export function observeLink(
     // Rounds sent before the carrier went are history, and so is the window's quality.
     const next = copyOf(health);
     next.window = EMPTY_WINDOW;
-    next.recent = [];
+    next.recent = NO_RECENT;
+    next.lossPct = next.rttMeanMs = undefined;
     next.judgeAfter = next.ignoreBefore = link.at;
     next.linkDown = link.dev;
     return moveTo(next, 'down', `down: link ${link.dev} has no carrier`, link.at);
@@ -201,10 +222,9 @@ export function observeLink(
 /** Judges `health`, observeRound's own fresh copy, which it completes in place. */
 function judge(health: GatewayHealth, round: RoundSummary, settings: HealthSettings): HealthUpdate {
   const run = trailingRun(health.recent);
-  const runs = { good: Math.max(run, 0), bad: Math.max(-run, 0) };
   const at = health.newestAt!;
   if (health.status === 'down') {
-    if (runs.bad >= settings.down) {
+    if (-run >= settings.down) {
       // Still unreachable: the link's quality counts from the next round on, so that an outage
       // does not hold the gateway down until it leaves the window. A bad round now and then
       // (random loss) restarts nothing.
@@ -212,38 +232,37 @@ function judge(health: GatewayHealth, round: RoundSummary, settings: HealthSetti
       health.window = dropBefore(health.window, health.judgeAfter);
       if (health.linkDown === undefined) health.reason = unreachableReason(health.recent, settings);
     }
-    if (runs.good < settings.up) return { health };
-    const quality = windowQuality(health, settings);
-    if (qualityProblem(quality, settings, 'up')) return { health };
+    measureWindow(health, settings);
+    if (run < settings.up || qualityProblem(health, settings, 'up')) return { health };
     health.linkDown = undefined;
-    return moveTo(health, 'up', upReason(health, quality), at);
+    return moveTo(health, 'up', upReason(health), at);
   }
 
-  if (runs.bad >= settings.down) {
+  if (-run >= settings.down) {
     health.judgeAfter = at;
     health.window = dropBefore(health.window, at);
+    measureWindow(health, settings);
     return moveTo(health, 'down', unreachableReason(health.recent, settings), at);
   }
-  const quality = windowQuality(health, settings);
-  if (quality.full) {
-    const problem = qualityProblem(quality, settings, 'down');
+  const full = measureWindow(health, settings);
+  if (full) {
+    const problem = qualityProblem(health, settings, 'down');
     if (problem) return moveTo(health, 'down', `down: ${problem} over ${formatSeconds(settings.windowMs)}`, at);
   }
-  if (health.status === 'unknown') return runs.good > 0 ? moveTo(health, 'up', upReason(health, quality), at) : { health };
+  if (health.status === 'unknown') return run > 0 ? moveTo(health, 'up', upReason(health), at) : { health };
 
-  const degradedBy = quality.full ? qualityProblem(quality, settings, 'degraded') : undefined;
+  const degradedBy = full ? qualityProblem(health, settings, 'degraded') : undefined;
   // Up and degraded judge the same window: judged again before the window renewed, they would
   // mostly re-read the same echoes and follow its noise.
   const settled = at - health.since >= settings.windowMs;
   if (health.status === 'up' && degradedBy && settled) return moveTo(health, 'degraded', `degraded: ${degradedBy}`, at);
   if (health.status === 'degraded') {
-    if (quality.full && settled && !qualityProblem(quality, settings, 'exit-degraded'))
-      return moveTo(health, 'up', upReason(health, quality), at);
-    const still = degradedBy ?? qualityProblem(quality, settings, 'exit-degraded');
+    if (full && settled && !qualityProblem(health, settings, 'exit-degraded')) return moveTo(health, 'up', upReason(health), at);
+    const still = degradedBy ?? qualityProblem(health, settings, 'exit-degraded');
     if (still) health.reason = `degraded: ${still}`;
     return { health };
   }
-  health.reason = upReason(health, quality);
+  health.reason = upReason(health);
   return { health };
 }
 
@@ -269,6 +288,8 @@ function copyOf(health: GatewayHealth): GatewayHealth {
     ignoreBefore: health.ignoreBefore,
     newestAt: health.newestAt,
     lastEchoes: health.lastEchoes,
+    lossPct: health.lossPct,
+    rttMeanMs: health.rttMeanMs,
     linkDown: health.linkDown,
     upReason: health.upReason,
   };
@@ -276,48 +297,38 @@ function copyOf(health: GatewayHealth): GatewayHealth {
 
 function summarize(round: Round, settings: HealthSettings): RoundSummary {
   let answered = 0;
-  let rttTotalMs = 0;
-  let timed = 0;
-  for (const echo of round.echoes) {
-    if (!echo.answered) continue;
-    answered++;
-    if (echo.rttMs !== undefined) {
-      rttTotalMs += echo.rttMs;
-      timed++;
-    }
-  }
+  for (const echo of round.echoes) if (echo.answered) answered++;
   const probed = round.echoes.length;
   // A site that could not be probed (its name did not resolve) must not fail every gateway.
   const good = answered >= Math.min(settings.minSites, probed);
-  return { at: round.at, probed, answered, rttTotalMs, timed, good, echoes: round.echoes };
+  return { at: round.at, probed, answered, good, totals: NO_TOTALS };
 }
 
 /** The newest rounds in the order they were sent, as many as the runs need. */
-function keepRecent(recent: readonly RoundSummary[], round: RoundSummary, settings: HealthSettings): RoundSummary[] {
+function keepRecent(recent: RecentRounds, round: RoundSummary, settings: HealthSettings): RecentRounds {
   const keep = Math.min(Math.max(settings.up, settings.down), MAX_ROUNDS);
-  let index = recent.length;
-  while (index > 0 && recent[index - 1]!.at > round.at) index--;
-  const from = Math.max(0, recent.length + 1 - keep);
-  if (index < from) return [...recent.slice(from)]; // older than every round the runs need
-  const next = recent.slice(from, index);
-  next.push(round);
-  for (let i = index; i < recent.length; i++) next.push(recent[i]!);
-  return next;
+  const { log, start, end } = recent;
+  if (start === end || log[end - 1]!.at <= round.at) {
+    // In order, as nearly every round is: appended to the shared log.
+    const next = appendTo(log, start, end, round);
+    return { log: next, start: Math.max(next === log ? start : 0, next.length - keep), end: next.length };
+  }
+  // Late (a lost echo settled at its timeout after newer rounds): a copy, with it in its place.
+  let index = end;
+  while (index > start && log[index - 1]!.at > round.at) index--;
+  const from = Math.max(start, end + 1 - keep);
+  const rounds = index < from ? log.slice(from, end) : [...log.slice(from, index), round, ...log.slice(index, end)];
+  return { log: rounds, start: 0, end: rounds.length };
 }
 
 /** The window after this round: the round in (unless older than what is judged), the rounds out of the window or beyond MAX_ROUNDS out. */
-function judgedWindow(health: GatewayHealth, round: RoundSummary, settings: HealthSettings): RoundWindow {
+function judgedWindow(health: GatewayHealth, round: RoundSummary, echoes: readonly Echo[], settings: HealthSettings): RoundWindow {
   const from = judgedFrom(health, settings);
   if (round.at <= from) return dropBefore(health.window, from);
   const window = health.window;
-  const shared = window.end === window.log.length && !Object.isFrozen(window.log);
-  const log = shared ? window.log : window.log.slice(window.start, window.end);
-  const start = shared ? window.start : 0;
-  const end = shared ? window.end : window.end - window.start;
-  log[end] = round;
   let sites = window.sites;
-  const counts = window.counts.slice();
-  const echoes = round.echoes;
+  // The totals so far, plus this round's echoes (they count in the window while it is in it).
+  const totals = window.end > window.start ? window.log[window.end - 1]!.totals.slice() : [0, 0];
   for (let position = 0; position < echoes.length; position++) {
     const echo = echoes[position]!;
     // Rounds list their sites in the same order, mostly: look there first.
@@ -325,114 +336,96 @@ function judgedWindow(health: GatewayHealth, round: RoundSummary, settings: Heal
     if (index < 0) {
       sites = [...sites, echo.site];
       index = sites.length - 1;
-      counts.push(0, 0);
     }
-    counts[2 * index]!++;
-    if (echo.answered) counts[2 * index + 1]!++;
+    while (totals.length < 4 + 2 * index) totals.push(0);
+    totals[2 + 2 * index]!++;
+    if (!echo.answered) continue;
+    totals[3 + 2 * index]!++;
+    if (echo.rttMs !== undefined) {
+      totals[0]! += echo.rttMs;
+      totals[1]!++;
+    }
   }
-  const next: RoundWindow = {
-    log,
-    start,
-    end: end + 1,
-    sites,
-    counts,
-    rttTotalMs: window.rttTotalMs + round.rttTotalMs,
-    timed: window.timed + round.timed,
-  };
-  return dropBefore(next, from, true);
+  round.totals = totals; // the summary is this round's own, not shared yet
+  const log = appendTo(window.log, window.start, window.end, round);
+  const end = log.length;
+  const first = log === window.log ? window.start : 0;
+  const start = firstKept(log, first, end, from);
+  return { log, start, end, sites, base: start === first ? window.base : log[start - 1]!.totals };
 }
 
 function judgedFrom(health: GatewayHealth, settings: HealthSettings): number {
   return Math.max(health.judgeAfter ?? -Infinity, health.newestAt! - settings.windowMs);
 }
 
-/**
- * Drops rounds from the front while they are sent at or before `from`, or beyond MAX_ROUNDS.
- * `owned`: the window and its counts are a fresh copy of this round's, which may be changed.
- */
-function dropBefore(window: RoundWindow, from: number, owned = false): RoundWindow {
-  const { log, end, sites } = window;
-  let start = window.start;
-  if (start === end || (log[start]!.at > from && end - start <= MAX_ROUNDS)) return window;
-  const counts = (owned ? window.counts : window.counts.slice()) as number[];
-  let { rttTotalMs, timed } = window;
-  while (start < end && (log[start]!.at <= from || end - start > MAX_ROUNDS)) {
-    const gone = log[start++]!;
-    const echoes = gone.echoes;
-    for (let position = 0; position < echoes.length; position++) {
-      const echo = echoes[position]!;
-      const index = sites[position] === echo.site ? position : sites.indexOf(echo.site);
-      counts[2 * index]!--;
-      if (echo.answered) counts[2 * index + 1]!--;
-    }
-    rttTotalMs -= gone.rttTotalMs;
-    timed -= gone.timed;
-  }
+/** Drops rounds from the front while they are sent at or before `from`, or beyond MAX_ROUNDS. */
+function dropBefore(window: RoundWindow, from: number): RoundWindow {
+  const { log, end } = window;
+  const start = firstKept(log, window.start, end, from);
+  if (start === window.start) return window;
   if (start === end) return EMPTY_WINDOW;
-  // Most of the log behind: start a fresh one, so that memory stays bounded by the window.
-  const compact = start > 1024 && start * 2 > log.length;
-  return {
-    log: compact ? log.slice(start, end) : log,
-    start: compact ? 0 : start,
-    end: compact ? end - start : end,
-    sites,
-    counts,
-    rttTotalMs,
-    timed,
-  };
+  return { log, start, end, sites: window.sites, base: log[start - 1]!.totals };
+}
+
+/** The first of `log[start, end)` to keep: the ones before it were sent at or before `from`, or are beyond MAX_ROUNDS. */
+function firstKept(log: readonly RoundSummary[], start: number, end: number, from: number): number {
+  while (start < end && (log[start]!.at <= from || end - start > MAX_ROUNDS)) start++;
+  return start;
 }
 
 /** Consecutive good (> 0) or bad (< 0) rounds at the newest end, in the order they were sent. */
-function trailingRun(rounds: readonly RoundSummary[]): number {
-  const last = rounds.at(-1);
-  if (!last) return 0;
+function trailingRun(recent: RecentRounds): number {
+  const { log, start, end } = recent;
+  if (start === end) return 0;
+  const good = log[end - 1]!.good;
   let count = 0;
-  for (let i = rounds.length - 1; i >= 0 && rounds[i]!.good === last.good; i--) count++;
-  return last.good ? count : -count;
-}
-
-interface WindowQuality {
-  /** The judged rounds cover the whole window (a fall is judged only on a full window). */
-  full: boolean;
-  lossPct?: number;
-  rttMeanMs?: number;
+  for (let i = end - 1; i >= start && log[i]!.good === good; i--) count++;
+  return good ? count : -count;
 }
 
 /**
+ * Sets the loss and mean RTT of `health` (its own fresh copy) from its window; true when the
+ * judged rounds cover the whole window (a fall is judged only on a full window).
+ *
  * Loss is that of the best `min_sites` sites (the min_sites-th lowest loss among the sites probed
  * in the window): an uplink that loses packets loses them to every site, while a check site that
  * is down, everywhere or behind one operator, is a site problem, which the rounds' `min_sites`
  * judge. Over all sites, one dead site of two would be 50 % loss on every gateway.
  */
-function windowQuality(health: GatewayHealth, settings: HealthSettings): WindowQuality {
-  const { log, start, end, counts, rttTotalMs, timed } = health.window;
-  const oldest = start < end ? log[start]!.at : Infinity;
-  const quality: WindowQuality = { full: health.newestAt! - oldest >= settings.windowMs - settings.intervalMs };
-  if (settings.minSites === 1) {
-    // The usual case, once a round: the least loss, without a list to sort.
-    let least = Infinity;
-    for (let i = 0; i < counts.length; i += 2) {
-      if (counts[i]! > 0) least = Math.min(least, (counts[i]! - counts[i + 1]!) / counts[i]!);
-    }
-    if (least !== Infinity) quality.lossPct = least * 100;
-  } else {
-    const losses: number[] = [];
-    for (let i = 0; i < counts.length; i += 2) {
-      if (counts[i]! > 0) losses.push(((counts[i]! - counts[i + 1]!) / counts[i]!) * 100);
-    }
-    losses.sort((a, b) => a - b);
-    if (losses.length > 0) quality.lossPct = losses[Math.min(settings.minSites, losses.length) - 1]!;
+function measureWindow(health: GatewayHealth, settings: HealthSettings): boolean {
+  const { log, start, end, base } = health.window;
+  if (start === end) {
+    health.lossPct = health.rttMeanMs = undefined;
+    return false;
   }
-  if (timed > 0) quality.rttMeanMs = rttTotalMs / timed;
-  return quality;
+  const totals = log[end - 1]!.totals;
+  // Per site, what the window sent and lost: totals less base (shorter when a site came later).
+  let least = Infinity;
+  const losses: number[] | undefined = settings.minSites > 1 ? [] : undefined;
+  for (let i = 2; i < totals.length; i += 2) {
+    const sent = totals[i]! - (i < base.length ? base[i]! : 0);
+    if (sent === 0) continue;
+    const loss = (sent - totals[i + 1]! + (i < base.length ? base[i + 1]! : 0)) / sent;
+    // With min_sites 1 (the usual case, once a round) the least loss, without a list to sort.
+    if (losses) losses.push(loss);
+    else least = Math.min(least, loss);
+  }
+  if (losses && losses.length > 0) {
+    losses.sort((a, b) => a - b);
+    least = losses[Math.min(settings.minSites, losses.length) - 1]!;
+  }
+  const timed = totals[1]! - (base.length > 0 ? base[1]! : 0);
+  health.lossPct = least === Infinity ? undefined : least * 100;
+  health.rttMeanMs = timed > 0 ? (totals[0]! - (base.length > 0 ? base[0]! : 0)) / timed : undefined;
+  return health.newestAt! - log[start]!.at >= settings.windowMs - settings.intervalMs;
 }
 
 type QualityTest = 'down' | 'up' | 'degraded' | 'exit-degraded';
 
 /** What about the window's loss or RTT fails the test, as a reason; undefined when it passes. */
-function qualityProblem(quality: WindowQuality, settings: HealthSettings, test: QualityTest): string | undefined {
-  const loss = quality.lossPct;
-  const rtt = quality.rttMeanMs;
+function qualityProblem(health: GatewayHealth, settings: HealthSettings, test: QualityTest): string | undefined {
+  const loss = health.lossPct;
+  const rtt = health.rttMeanMs;
   if (test === 'down') {
     if (loss !== undefined && loss >= settings.lossDownPct) return `loss ${formatPct(loss)} ≥ ${settings.lossDownPct} %`;
     if (rtt !== undefined && settings.latencyDownMs !== undefined && rtt >= settings.latencyDownMs) {
@@ -449,8 +442,8 @@ function qualityProblem(quality: WindowQuality, settings: HealthSettings, test: 
   return undefined;
 }
 
-function unreachableReason(rounds: readonly RoundSummary[], settings: HealthSettings): string {
-  const run = rounds.slice(-settings.down);
+function unreachableReason(recent: RecentRounds, settings: HealthSettings): string {
+  const run = recent.log.slice(Math.max(recent.start, recent.end - settings.down), recent.end);
   const probed = run.at(-1)!.probed;
   const most = Math.max(...run.map((round) => round.answered));
   const count = `${settings.down} round${settings.down === 1 ? '' : 's'}`;
@@ -458,10 +451,10 @@ function unreachableReason(rounds: readonly RoundSummary[], settings: HealthSett
   return `down: at most ${most}/${probed} sites answered in ${count}, min_sites is ${settings.minSites}`;
 }
 
-function upReason(health: GatewayHealth, quality: WindowQuality): string {
-  const last = health.recent.at(-1)!;
-  const loss = Math.round(quality.lossPct ?? 0);
-  const rtt = quality.rttMeanMs === undefined ? -1 : round1(quality.rttMeanMs);
+function upReason(health: GatewayHealth): string {
+  const last = health.recent.log[health.recent.end - 1]!;
+  const loss = Math.round(health.lossPct ?? 0);
+  const rtt = health.rttMeanMs === undefined ? -1 : round1(health.rttMeanMs);
   // Built again only when a figure it shows changed: it is judged every round, and mostly is the same.
   const key = ((last.answered * 256 + last.probed) * 101 + loss) * 1e7 + rtt * 10;
   if (health.upReason?.key !== key) {

@@ -46,17 +46,16 @@ export interface Monitoring {
   readonly allKnown: boolean;
 }
 
-/** Per site, what answered since the observations were last taken. */
-interface Tally {
-  sent: number;
-  replies: number;
-  rttSum: number;
-}
-
-/** A gateway's health and its sites' tallies, in one entry: a round looks up one map, not two. */
+/**
+ * A gateway's health and what its sites answered since the observations were last taken, in one
+ * entry: a round looks up one map, not two. Per site (index i in `sites`), the echoes sent
+ * (`tallies[3i]`), the replies (`3i + 1`) and the sum of their RTTs (`3i + 2`): a replay counts
+ * millions of echoes, and rounds list their sites in the same order.
+ */
 interface Watched {
   health: GatewayHealth;
-  tallies: Map<string, Tally>;
+  sites: string[];
+  tallies: number[];
 }
 
 export function createMonitoring(startedAt: number, events: MonitoringEvents): Monitoring {
@@ -101,33 +100,39 @@ export function createMonitoring(startedAt: number, events: MonitoringEvents): M
         const entry = watched.get(gateway.name);
         const state = entry?.health ?? initialHealth(now);
         const observation = observationOf(state);
-        if (entry && entry.tallies.size > 0) observation.sites = [...entry.tallies].map(([site, tally]) => siteObservation(site, tally));
+        if (entry && entry.sites.length > 0) observation.sites = entry.sites.map((site, i) => siteObservation(site, entry.tallies, i));
         if (state.status === 'unknown') observations[gateway.name] = { ...observation, up: false, reason: 'no probe result yet' };
         else observations[gateway.name] = observation;
       }
-      for (const entry of watched.values()) entry.tallies.clear();
+      for (const entry of watched.values()) {
+        entry.sites = [];
+        entry.tallies = [];
+      }
       return observations;
     },
     configure(fresh, freshSettings, now) {
       gateways = fresh;
       settings = freshSettings;
       for (const gateway of gateways)
-        if (!watched.has(gateway.name)) watched.set(gateway.name, { health: initialHealth(now), tallies: new Map() });
+        if (!watched.has(gateway.name)) watched.set(gateway.name, { health: initialHealth(now), sites: [], tallies: [] });
       for (const name of [...watched.keys()]) if (!gateways.some((gateway) => gateway.name === name)) watched.delete(name);
     },
     round(name, round) {
       const entry = watched.get(name);
       if (!entry || !settings) return; // a gateway removed by a reload
-      for (const echo of round.echoes) {
-        let tally = entry.tallies.get(echo.site);
-        if (!tally) {
-          tally = { sent: 0, replies: 0, rttSum: 0 };
-          entry.tallies.set(echo.site, tally);
+      const { sites, tallies } = entry;
+      const echoes = round.echoes;
+      for (let position = 0; position < echoes.length; position++) {
+        const echo = echoes[position]!;
+        let index = sites[position] === echo.site ? position : sites.indexOf(echo.site);
+        if (index < 0) {
+          index = sites.push(echo.site) - 1;
+          tallies.push(0, 0, 0);
         }
-        tally.sent++;
+        tallies[3 * index]!++;
         if (echo.answered) {
-          tally.replies++;
-          tally.rttSum += echo.rttMs ?? 0;
+          tallies[3 * index + 1]!++;
+          tallies[3 * index + 2]! += echo.rttMs ?? 0;
         }
       }
       apply(name, entry, observeRound(entry.health, round, settings));
@@ -148,8 +153,9 @@ export function monitoringGraceMs(settings: HealthSettings): number {
   return settings.down * settings.intervalMs + settings.timeoutMs + 1000;
 }
 
-function siteObservation(site: string, tally: Tally): SiteObservation {
-  const observation: SiteObservation = { site, answered: tally.replies > 0, sent: tally.sent, replies: tally.replies };
-  if (tally.replies > 0) observation.rttMs = Math.round((tally.rttSum / tally.replies) * 100) / 100;
+function siteObservation(site: string, tallies: readonly number[], index: number): SiteObservation {
+  const [sent, replies, rttSum] = [tallies[3 * index]!, tallies[3 * index + 1]!, tallies[3 * index + 2]!];
+  const observation: SiteObservation = { site, answered: replies > 0, sent, replies };
+  if (replies > 0) observation.rttMs = Math.round((rttSum / replies) * 100) / 100;
   return observation;
 }

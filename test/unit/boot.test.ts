@@ -59,6 +59,7 @@ describe('the code cache of the bundle', () => {
     expect(commandOf(['-c', 'x.yml'])).toBe('run');
     expect(commandOf(['status', '--json'])).toBe('status');
     expect(commandOf(['check-config'])).toBe('check-config');
+    expect(commandOf(['replay', '--recorded', 'day.rec'])).toBe('replay');
     expect(commandOf(['../../etc/passwd'])).toBe('other');
     expect(commandOf(['--version'])).toBe('other');
     expect(commandOf(['run', '-h'])).toBe('other');
