@@ -454,7 +454,10 @@ function unreachableReason(recent: RecentRounds, settings: HealthSettings): stri
 function upReason(health: GatewayHealth): string {
   const last = health.recent.log[health.recent.end - 1]!;
   const loss = Math.round(health.lossPct ?? 0);
-  const rtt = health.rttMeanMs === undefined ? -1 : round1(health.rttMeanMs);
+  // Whole ms from 10 ms on: a mean over the window to 0.1 ms is noise, and every round would
+  // build the text again (the status and metrics have the exact figures).
+  const mean = health.rttMeanMs;
+  const rtt = mean === undefined ? -1 : mean < 10 ? round1(mean) : Math.round(mean);
   // Built again only when a figure it shows changed: it is judged every round, and mostly is the same.
   const key = ((last.answered * 256 + last.probed) * 101 + loss) * 1e7 + rtt * 10;
   if (health.upReason?.key !== key) {

@@ -338,7 +338,7 @@ describe('observationOf', () => {
         { site: 's1', answered: true, rttMs: 12, replies: 1, sent: 1 },
         { site: 's2', answered: false, replies: 0, sent: 1 },
       ],
-      reason: 'up: 1/2 sites, loss 0 %, rtt 10.7 ms',
+      reason: 'up: 1/2 sites, loss 0 %, rtt 11 ms',
     });
     expect(observationOf(initialHealth(0))).toEqual({ up: false, sites: [], reason: 'unknown: not probed yet' });
   });
