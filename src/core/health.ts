@@ -44,6 +44,8 @@ export interface RoundSummary {
   answered: number;
   /** At least min_sites (or every probed site, if fewer) answered. */
   good: boolean;
+  /** Consecutive good (> 0) or bad (< 0) rounds up to this one in the runs (`recent`): set when it joins them. */
+  run: number;
   /**
    * Running totals of the window's log up to this round, this one included (see RoundWindow):
    * the RTTs reported (sum at 0, count at 1), then per site (index i in the window's `sites`) the
@@ -301,7 +303,7 @@ function summarize(round: Round, settings: HealthSettings): RoundSummary {
   const probed = round.echoes.length;
   // A site that could not be probed (its name did not resolve) must not fail every gateway.
   const good = answered >= Math.min(settings.minSites, probed);
-  return { at: round.at, probed, answered, good, totals: NO_TOTALS };
+  return { at: round.at, probed, answered, good, run: good ? 1 : -1, totals: NO_TOTALS };
 }
 
 /** The newest rounds in the order they were sent, as many as the runs need. */
@@ -309,7 +311,8 @@ function keepRecent(recent: RecentRounds, round: RoundSummary, settings: HealthS
   const keep = Math.min(Math.max(settings.up, settings.down), MAX_ROUNDS);
   const { log, start, end } = recent;
   if (start === end || log[end - 1]!.at <= round.at) {
-    // In order, as nearly every round is: appended to the shared log.
+    // In order, as nearly every round is: appended to the shared log, its run one longer than the last one's.
+    if (start < end) round.run = runAfter(log[end - 1]!, round.good);
     const next = appendTo(log, start, end, round);
     return { log: next, start: Math.max(next === log ? start : 0, next.length - keep), end: next.length };
   }
@@ -317,8 +320,21 @@ function keepRecent(recent: RecentRounds, round: RoundSummary, settings: HealthS
   let index = end;
   while (index > start && log[index - 1]!.at > round.at) index--;
   const from = Math.max(start, end + 1 - keep);
-  const rounds = index < from ? log.slice(from, end) : [...log.slice(from, index), round, ...log.slice(index, end)];
+  if (index < from) {
+    const rounds = log.slice(from, end);
+    return { log: rounds, start: 0, end: rounds.length };
+  }
+  const rounds = [...log.slice(from, index), round];
+  round.run = index > from ? runAfter(rounds.at(-2)!, round.good) : round.run;
+  // The runs after it, counted again, on copies: the window shares these rounds.
+  for (let i = index; i < end; i++) rounds.push({ ...log[i]!, run: runAfter(rounds.at(-1)!, log[i]!.good) });
   return { log: rounds, start: 0, end: rounds.length };
+}
+
+/** The run of a round of goodness `good` sent right after `previous`. */
+function runAfter(previous: RoundSummary, good: boolean): number {
+  if (previous.good !== good) return good ? 1 : -1;
+  return good ? previous.run + 1 : previous.run - 1;
 }
 
 /** The window after this round: the round in (unless older than what is judged), the rounds out of the window or beyond MAX_ROUNDS out. */
@@ -375,12 +391,7 @@ function firstKept(log: readonly RoundSummary[], start: number, end: number, fro
 
 /** Consecutive good (> 0) or bad (< 0) rounds at the newest end, in the order they were sent. */
 function trailingRun(recent: RecentRounds): number {
-  const { log, start, end } = recent;
-  if (start === end) return 0;
-  const good = log[end - 1]!.good;
-  let count = 0;
-  for (let i = end - 1; i >= start && log[i]!.good === good; i--) count++;
-  return good ? count : -count;
+  return recent.start === recent.end ? 0 : recent.log[recent.end - 1]!.run;
 }
 
 /**

@@ -18,6 +18,7 @@
 //   0xC1    defines the next name id (sites, devices): varint length, UTF-8
 //   0xC2    time steps back (the wall clock did): varint ms
 // "time" is settledAt for rounds and at for links, the order the daemon saw them in.
+import * as zlib from 'node:zlib';
 import type { Echo } from '../core/health.js';
 import type { ProbeEvent } from '../core/probe-events.js';
 
@@ -54,8 +55,17 @@ const CRC_TABLE = (() => {
   return table;
 })();
 
+/** zlib's own CRC-32 where Node has it (≥ 20.15; a replay checks megabytes), the table below where not (Debian 12's Node 18). */
+const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 /** CRC-32 (as zlib's) of bytes[start, end). */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  if (nativeCrc32) return nativeCrc32(bytes.subarray(start, end));
+  return tableCrc32(bytes, start, end);
+}
+
+/** The same, computed here: for Node without zlib.crc32, and to test that both agree. */
+export function tableCrc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
   let crc = -1;
   for (let i = start; i < end; i++) crc = CRC_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
