@@ -1,12 +1,16 @@
-// `npm run bench:recording`: the probe recording's size per day and how fast a day decodes, on a
-// synthetic day at the default rates (2 gateways × 2 sites, a round every 0.15 s per gateway,
-// written in blocks of 10 s as the daemon does). Prints figures; asserts nothing.
-// Environment: BENCH_DAYS (1), BENCH_REPEAT (5) decodes, of which the median is printed.
+// `npm run bench:recording`: the probe recording's size per day, how fast a day decodes, and how
+// long `netgwm replay --recorded` takes on it as an admin runs it (issue 11: under 1 s), side by
+// side with `node -e 0` (hyperfine); on a synthetic day at the default rates (2 gateways × 2
+// sites, a round every 0.15 s per gateway, written in blocks of 10 s as the daemon does).
+// Prints figures; asserts nothing. Environment: BENCH_DAYS (1), BENCH_REPEAT (5) runs of each
+// figure (the median is printed); KEEP=FILE keeps the recording.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { fileURLToPath } from 'node:url';
 import { runInNewContext } from 'node:vm';
+import { execa } from 'execa';
 import type { ProbeEvent } from '../src/core/probe-events.js';
 import { BlockEncoder, FILE_HEADER } from '../src/state/record-format.js';
 import { readRecording, visitRecording } from '../src/state/recording.js';
@@ -126,9 +130,34 @@ async function main(): Promise<void> {
       await visitRecording([file], () => count++);
       return count;
     });
+    await replayWholeCommand(dir, file);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `netgwm replay --recorded` on the day, the whole command as an admin runs it (bin/netgwm with its
+ * code cache, which the warm-up runs make), next to Node's own start; no CA certificates to load,
+ * as under cron. The config names the day's gateways and sites.
+ */
+async function replayWholeCommand(dir: string, file: string): Promise<void> {
+  const config = join(dir, 'netgwm.yml');
+  const sites = GATEWAYS[0]!.sites.map(({ site }) => site);
+  const gateways = GATEWAYS.map(({ name }, i) => `  ${name}: {ip: 198.51.100.${i + 1}, priority: ${i + 1}}`);
+  await writeFile(config, ['gateways:', ...gateways, `check_sites: [${sites.join(', ')}]`, 'check_table: 194', ''].join('\n'));
+  const netgwm = fileURLToPath(new URL('../bin/netgwm', import.meta.url));
+  const env: Record<string, string | undefined> = { ...process.env, NETGWM_CACHE_DIR: join(dir, 'cache') };
+  delete env.NODE_EXTRA_CA_CERTS;
+  const runs = ['--warmup', '2', '--runs', String(REPEAT), '--style', 'basic'];
+  const replay = `node ${netgwm} replay -c ${config} --recorded ${file}`;
+  console.log(`\n${DAYS} day(s) replayed by \`netgwm replay --recorded\` (hyperfine):`);
+  await execa('hyperfine', ['-N', ...runs, '-n', 'node -e 0', 'node -e 0', '-n', 'netgwm replay --recorded', replay], {
+    env,
+    extendEnv: false,
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
 }
 
 await main();
