@@ -8,6 +8,10 @@
 // to the main table and come back through another uplink, which would make a dead gateway look
 // alive. A lookup that meets the unreachable route fails, so `ip route add … via` still resolves
 // the gateway's address in the main table (the kernel falls back to a full lookup then).
+//
+// IPv6 (a family-6 config, see src/config/families.ts) uses the same marks, tables and words with
+// `ip -6`: the kernel keeps the two families' rules and tables apart. It differs in one thing: an
+// IPv6 route added without a metric gets 1024 (IP6_RT_PRIO_USER; even `metric 0` does), not 0.
 import { hex } from './ruleset.js';
 
 /** A rule as `ip -N -j -4 rule list` prints it. */
@@ -42,6 +46,8 @@ export interface ProbePath {
 }
 
 export interface ProbePathsWanted {
+  /** 6 for the IPv6 paths (`ip -6`), absent for IPv4. */
+  family?: 6;
   /** Preference of every probe rule (`probe.rule_pref`). */
   pref: number;
   paths: ProbePath[];
@@ -75,6 +81,11 @@ export function probeTableId(checkTable: number, index: number): number {
 
 /** The metric of the unreachable guard: after any real default route. */
 export const GUARD_METRIC = 0xffffffff;
+
+/** The metric the kernel gives a route added without one: 0 for IPv4, IP6_RT_PRIO_USER for IPv6. */
+export function unsetMetric(family: 4 | 6 | undefined): number {
+  return family === 6 ? 1024 : 0;
+}
 const MAIN_TABLE = 254;
 /** unspec, default, main, local: never netgwm's, whatever range it is given. */
 const SYSTEM_TABLES = new Set([0, 253, MAIN_TABLE, 255]);
@@ -116,7 +127,7 @@ export function planProbePaths(rules: IpRule[], routes: IpRoute[], wanted: Probe
 
   for (const path of wanted.paths) {
     const present = tables.get(path.table) ?? [];
-    const gatewayRoute = present.find((route) => isGatewayRoute(route, path));
+    const gatewayRoute = present.find((route) => isGatewayRoute(route, path, unsetMetric(wanted.family)));
     const guard = present.find(isGuard);
     const extra = present.filter((route) => route !== gatewayRoute && route !== guard);
     const add: string[] = [];
@@ -163,11 +174,11 @@ function ruleSelector(rule: IpRule): string {
   return `pref ${rule.priority}${mark} lookup ${rule.table}`;
 }
 
-function isGatewayRoute(route: IpRoute, path: ProbePath): boolean {
+function isGatewayRoute(route: IpRoute, path: ProbePath, metric: number): boolean {
   return (
     route.type === undefined &&
     route.dst === 'default' &&
-    (route.metric ?? 0) === 0 &&
+    (route.metric ?? 0) === metric &&
     route.gateway === path.via &&
     (path.dev === undefined || route.dev === path.dev)
   );
