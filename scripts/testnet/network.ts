@@ -9,7 +9,8 @@
 // With { ipv6: true } every link is dual stack (i in hex): uplink i router 2001:db8:0:i::2/64,
 // operator 2001:db8:0:i::1/64 and fe80::1; transit 2001:db8:100:i::/64 (operator ::2, net ::1);
 // sites 2001:db8:ff::k/128 on the net namespace's lo; LAN 2001:db8:1::/64 (router ::1, host ::2).
-// The router forwards IPv6 and accepts no router advertisements. Without it, IPv4 only as above.
+// The router forwards IPv6, accepts no router advertisements and keeps its IPv6 addresses while a
+// link is down (as IPv4 does). Without it, IPv4 only as above.
 //
 // Everything lives in namespaces named after a per-run prefix, uses documentation addresses
 // only, and is deleted by destroy() or, if the process dies first, by the exit/signal safety net.
@@ -380,8 +381,6 @@ export class TestNetwork {
         `net.ipv4.conf.all.rp_filter=${this.rpFilter}`,
         `net.ipv4.conf.default.rp_filter=${this.rpFilter}`,
         ...forward6,
-        // Forwarding turns accept_ra 1 off anyway; 0 says that the router takes no RA unless a test asks.
-        ...(this.ipv6 ? ['net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0'] : []),
       ]),
       ...this.uplinks.map((u) => this.configure(u.operatorNs, this.operatorConfig(u.index), ['net.ipv4.ip_forward=1', ...forward6])),
       this.configure(this.netNs, this.netConfig(), []),
@@ -391,7 +390,16 @@ export class TestNetwork {
 
   private ipv6Defaults(ns: string): string[] {
     const settings = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'];
-    if (ns === this.routerNs) settings.push('net.ipv6.conf.all.accept_ra=0', 'net.ipv6.conf.default.accept_ra=0');
+    // accept_ra 0: no RA unless a test asks (forwarding alone would ignore accept_ra 1, not 2).
+    // keep_addr_on_down: as IPv4 does, the router keeps its uplink addresses while setUplinkLink()
+    // has a link down (the kernel's default drops IPv6 ones, and nothing here would put them back).
+    if (ns === this.routerNs)
+      settings.push(
+        'net.ipv6.conf.all.accept_ra=0',
+        'net.ipv6.conf.default.accept_ra=0',
+        'net.ipv6.conf.all.keep_addr_on_down=1',
+        'net.ipv6.conf.default.keep_addr_on_down=1',
+      );
     return settings;
   }
 

@@ -11,7 +11,9 @@
 //
 // IPv6 (a family-6 config, see src/config/families.ts) uses the same marks, tables and words with
 // `ip -6`: the kernel keeps the two families' rules and tables apart. It differs in one thing: an
-// IPv6 route added without a metric gets 1024 (IP6_RT_PRIO_USER; even `metric 0` does), not 0.
+// IPv6 route added without a metric gets 1024 (IP6_RT_PRIO_USER; even `metric 0` does), not 0;
+// and its guard has metric 4294967294, because `ip -6 route flush` skips an unreachable default
+// at 4294967295, taking it for the kernel's own null route.
 import { hex } from './ruleset.js';
 
 /** A rule as `ip -N -j -4 rule list` prints it. */
@@ -81,6 +83,10 @@ export function probeTableId(checkTable: number, index: number): number {
 
 /** The metric of the unreachable guard: after any real default route. */
 export const GUARD_METRIC = 0xffffffff;
+/** IPv6's guard metric: one less, which `ip -6 route flush` does not skip as the kernel's null route. */
+export const GUARD_METRIC_IPV6 = 0xfffffffe;
+
+export const guardMetric = (family: 4 | 6 | undefined): number => (family === 6 ? GUARD_METRIC_IPV6 : GUARD_METRIC);
 
 /** The metric the kernel gives a route added without one: 0 for IPv4, IP6_RT_PRIO_USER for IPv6. */
 export function unsetMetric(family: 4 | 6 | undefined): number {
@@ -102,8 +108,8 @@ export function probeRouteWords(path: ProbePath): string {
   return ['default', ...(path.via ? ['via', path.via] : []), ...(path.dev ? ['dev', path.dev] : []), 'table', String(path.table)].join(' ');
 }
 
-export function guardRouteWords(table: number): string {
-  return `unreachable default metric ${GUARD_METRIC} table ${table}`;
+export function guardRouteWords(table: number, family?: 4 | 6): string {
+  return `unreachable default metric ${guardMetric(family)} table ${table}`;
 }
 
 export function planProbePaths(rules: IpRule[], routes: IpRoute[], wanted: ProbePathsWanted): ProbePathsPlan {
@@ -128,15 +134,15 @@ export function planProbePaths(rules: IpRule[], routes: IpRoute[], wanted: Probe
   for (const path of wanted.paths) {
     const present = tables.get(path.table) ?? [];
     const gatewayRoute = present.find((route) => isGatewayRoute(route, path, unsetMetric(wanted.family)));
-    const guard = present.find(isGuard);
+    const guard = present.find((route) => isGuard(route, wanted.family));
     const extra = present.filter((route) => route !== gatewayRoute && route !== guard);
     const add: string[] = [];
     if (extra.length > 0) {
       // Something else is in the table: start it again from empty.
       lines.push({ line: `route flush table ${path.table}` });
-      add.push(`route add ${guardRouteWords(path.table)}`, `route add ${probeRouteWords(path)}`);
+      add.push(`route add ${guardRouteWords(path.table, wanted.family)}`, `route add ${probeRouteWords(path)}`);
     } else {
-      if (!guard) add.push(`route add ${guardRouteWords(path.table)}`);
+      if (!guard) add.push(`route add ${guardRouteWords(path.table, wanted.family)}`);
       if (gatewayRoute?.dev) devices[path.gateway] = gatewayRoute.dev;
       else add.push(`route add ${probeRouteWords(path)}`);
     }
@@ -185,5 +191,5 @@ function isGatewayRoute(route: IpRoute, path: ProbePath, metric: number): boolea
 }
 
 // `ip -N` prints route types as numbers (7: unreachable).
-const isGuard = (route: IpRoute) =>
-  (route.type === '7' || route.type === 'unreachable') && route.dst === 'default' && route.metric === GUARD_METRIC;
+const isGuard = (route: IpRoute, family: 4 | 6 | undefined) =>
+  (route.type === '7' || route.type === 'unreachable') && route.dst === 'default' && route.metric === guardMetric(family);

@@ -104,6 +104,26 @@ describe('TestNetwork with ipv6: true', () => {
     expect(stdout).not.toMatch(/unreachable|prohibited/i);
   });
 
+  it('setUplinkLink keeps the IPv6 address of the uplink, as for IPv4', async () => {
+    await net.setUplinkLink(2, false);
+    await net.setUplinkLink(2, true);
+    // The routes through the link went with it: put the source route back.
+    const uplink = net.uplink(2);
+    await net.exec(net.routerNs, 'ip', [
+      '-6',
+      'route',
+      'replace',
+      'default',
+      'via',
+      uplink.gatewayIp6!,
+      'dev',
+      uplink.routerDev,
+      'table',
+      '102',
+    ]);
+    expect(await reachesVia(net, uplink, net.sites6[0]!)).toBe(true);
+  });
+
   it('the LAN host reaches an IPv6 site through the router default route, and defaultRoutes(6) shows it', async () => {
     const via = ['-6', 'route', 'replace', 'default', 'via', net.uplink(2).gatewayIp6!, 'dev', net.uplink(2).routerDev];
     await net.exec(net.routerNs, 'ip', via);

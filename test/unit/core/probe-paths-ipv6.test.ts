@@ -17,7 +17,7 @@ const BOOT: IpRule[] = [
 ];
 const RULE1: IpRule = { priority: 1000, src: 'all', fwmark: '0x4e470001', table: '195' };
 const ROUTE1: IpRoute = { dst: 'default', gateway: 'fe80::1', dev: 'wan_1', table: '195', metric: 1024, flags: [], pref: 'medium' };
-const GUARD1: IpRoute = { type: '7', dst: 'default', dev: 'lo', table: '195', metric: 4294967295, flags: [], pref: 'medium' };
+const GUARD1: IpRoute = { type: '7', dst: 'default', dev: 'lo', table: '195', metric: 4294967294, flags: [], pref: 'medium' };
 const MAIN: IpRoute[] = [
   { dst: '2001:db8:0:1::/64', dev: 'wan_1', protocol: '2', metric: 256, flags: [], pref: 'medium' },
   { dst: 'fe80::/64', dev: 'wan_1', protocol: '2', metric: 256, flags: [], pref: 'medium' },
@@ -42,7 +42,7 @@ describe('planProbePaths for IPv6 (family 6)', () => {
     expect(plan).toEqual({
       devices: { isp1: 'wan_1' },
       lines: [
-        { gateway: 'isp2', line: 'route add unreachable default metric 4294967295 table 196' },
+        { gateway: 'isp2', line: 'route add unreachable default metric 4294967294 table 196' },
         { gateway: 'isp2', line: 'route add default via 2001:db8:0:2::1 dev wan-2 table 196' },
         { gateway: 'isp2', line: 'rule add fwmark 0x4e470002 lookup 196 pref 1000' },
       ],
@@ -54,16 +54,26 @@ describe('planProbePaths for IPv6 (family 6)', () => {
     const lines = planProbePaths([BOOT[0]!, RULE1], [ipv4Like, GUARD1], { ...WANTED, paths: [WANTED.paths[0]!] }).lines;
     expect(lines.map((entry) => entry.line)).toEqual([
       'route flush table 195',
-      'route add unreachable default metric 4294967295 table 195',
+      'route add unreachable default metric 4294967294 table 195',
       'route add default via fe80::1 dev wan_1 table 195',
     ]);
     const { family: _, ...ipv4 } = WANTED;
-    expect(planProbePaths([BOOT[0]!, RULE1], [ipv4Like, GUARD1], { ...ipv4, paths: [WANTED.paths[0]!] }).lines).toEqual([]);
+    const guard4 = { ...GUARD1, metric: 4294967295 };
+    expect(planProbePaths([BOOT[0]!, RULE1], [ipv4Like, guard4], { ...ipv4, paths: [WANTED.paths[0]!] }).lines).toEqual([]);
   });
 
   it('removal (no paths wanted) takes every rule and table of netgwm, never main, RA defaults or local', () => {
     const lines = planProbePaths([BOOT[0]!, RULE1, BOOT[1]!], [ROUTE1, GUARD1, ...MAIN], { ...WANTED, paths: [] }).lines;
     expect(lines.map((entry) => entry.line)).toEqual(['rule del pref 1000 fwmark 0x4e470001 lookup 195', 'route flush table 195']);
+  });
+
+  it('an IPv6 guard at 4294967295 (which ip -6 route flush would skip) is not netgwm guard', () => {
+    const lines = planProbePaths([BOOT[0]!, RULE1], [ROUTE1, { ...GUARD1, metric: 4294967295 }], { ...WANTED, paths: [WANTED.paths[0]!] });
+    expect(lines.lines.map((entry) => entry.line)).toEqual([
+      'route flush table 195',
+      'route add unreachable default metric 4294967294 table 195',
+      'route add default via fe80::1 dev wan_1 table 195',
+    ]);
   });
 
   it('unsetMetric: what the kernel gives a route added without a metric', () => {

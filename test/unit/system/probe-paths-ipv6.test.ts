@@ -23,10 +23,10 @@ describe('syncProbePaths / removeProbePaths for a family-6 config', () => {
     ]);
     expect(exec.calls[1]!.input).toBe(
       [
-        'route add unreachable default metric 4294967295 table 195',
+        'route add unreachable default metric 4294967294 table 195',
         'route add default via fe80::1 dev wan_1 table 195',
         'rule add fwmark 0x4e470001 lookup 195 pref 1000',
-        'route add unreachable default metric 4294967295 table 196',
+        'route add unreachable default metric 4294967294 table 196',
         'route add default via 2001:db8:0:2::1 dev wan-2 table 196',
         'rule add fwmark 0x4e470002 lookup 196 pref 1000',
         '',
