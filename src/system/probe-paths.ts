@@ -36,6 +36,8 @@ export interface ProbePathReport {
 type ProbeConfig = Pick<Config, 'gateways' | 'probe' | 'check_table_id'> & { family?: 6 };
 
 const familyOf = (config: { family?: 6 }): 4 | 6 => config.family ?? 4;
+/** How a change is named in the log and cleanup's output: `ip route …`, `ip -6 route …`. */
+const command = (family: 4 | 6) => (family === 6 ? 'ip -6' : 'ip');
 
 /** Rules and every route of one family, in one spawn: `ip -N -j -batch -` prints one JSON line per command. */
 export async function readRouting(exec: Exec, family: 4 | 6 = 4): Promise<Routing> {
@@ -98,8 +100,9 @@ export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: 
   const outcome = await runBatch(exec, batch, family);
   const failures = new Map([...outcome].filter(([index]) => index < plan.lines.length));
   const tableResults = batch.slice(plan.lines.length).map((entry, offset) => ({ entry, why: outcome.get(plan.lines.length + offset) }));
-  const tablesRepaired = tableResults.filter(({ why }) => why === undefined).map(({ entry }) => `ip ${entry.line}`);
-  const tablesFailed = tableResults.filter(({ why }) => why !== undefined).map(({ entry, why }) => `ip ${entry.line} (${why})`);
+  const ip = command(family);
+  const tablesRepaired = tableResults.filter(({ why }) => why === undefined).map(({ entry }) => `${ip} ${entry.line}`);
+  const tablesFailed = tableResults.filter(({ why }) => why !== undefined).map(({ entry, why }) => `${ip} ${entry.line} (${why})`);
   if (plan.lines.length === 0) return { ...unchanged, tablesRepaired, tablesFailed };
   const after = await readRouting(exec, family);
   const again = planProbePaths(after.rules, after.routes, wanted);
@@ -116,7 +119,7 @@ export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: 
     const why = plan.lines.map((entry, index) => (entry.gateway === gateway.name ? failures.get(index) : undefined)).find(Boolean);
     unreachable[gateway.name] = `no route ${describeRoute(gateway)}: ${why ?? 'the kernel dropped it at once'}`;
   }
-  const repaired = plan.lines.filter((_, index) => !failures.has(index)).map((entry) => `ip ${entry.line}`);
+  const repaired = plan.lines.filter((_, index) => !failures.has(index)).map((entry) => `${ip} ${entry.line}`);
   return { repaired, unreachable, devices, tablesRepaired, tablesFailed };
 }
 
@@ -130,9 +133,10 @@ export async function removeProbePaths(exec: Exec, config: ProbeConfig): Promise
   const lines = [...planProbePaths(rules, routes, probePathsWanted(config, false)).lines, ...planUplinkTables(routes, [], config.family)];
   if (lines.length === 0) return [];
   const failures = await runBatch(exec, lines, family);
+  const ip = command(family);
   if (failures.size > 0)
-    throw new Error(`could not remove ${[...failures].map(([index, why]) => `ip ${lines[index]!.line} (${why})`).join('; ')}`);
-  return lines.map((entry) => `ip ${entry.line}`);
+    throw new Error(`could not remove ${[...failures].map(([index, why]) => `${ip} ${lines[index]!.line} (${why})`).join('; ')}`);
+  return lines.map((entry) => `${ip} ${entry.line}`);
 }
 
 /**

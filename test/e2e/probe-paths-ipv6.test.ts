@@ -11,6 +11,7 @@ import { createSystemPing } from '../../src/probe/system-ping.js';
 import { createExec, type Exec } from '../../src/system/exec.js';
 import { removeProbePaths, syncProbePaths } from '../../src/system/probe-paths.js';
 import { IPV6_DEFAULT_METRIC, ownDefaultRoute, readDefaultRoutes, replaceDefaultRoute } from '../../src/system/routes.js';
+import { Harness } from './harness.js';
 import { type EchoerJob, type EchoerOutcome, pingInNamespace, runFixture } from './probe/fixtures/child.js';
 
 const MARK = 0x4e470000;
@@ -201,8 +202,8 @@ describe('IPv6 probe paths (3 uplinks, isp1 link-local)', () => {
     expect(await probePaths6()).not.toEqual(expectedProbePaths6());
     const report = await syncProbePaths(routerExec, config);
     expect(report.repaired).toEqual([
-      'ip route add unreachable default metric 4294967294 table 196',
-      'ip route add default via 2001:db8:0:2::1 dev wan-2 table 196',
+      'ip -6 route add unreachable default metric 4294967294 table 196',
+      'ip -6 route add default via 2001:db8:0:2::1 dev wan-2 table 196',
     ]);
     expect(await probePaths6()).toEqual(expectedProbePaths6());
   });
@@ -236,5 +237,44 @@ describe('IPv6 probe paths (3 uplinks, isp1 link-local)', () => {
     expect(await routerIp('-6', 'rule', 'list')).not.toMatch(/fwmark/);
     expect(await routerIp('-4', 'rule', 'list')).not.toMatch(/fwmark/);
     expect(await removeProbePaths(routerExec, config)).toEqual([]);
+  });
+});
+
+describe('netgwm cleanup on a dual-stack router', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.create({ uplinks: 2, sites: 1, ipv6: true });
+  });
+  afterAll(async () => {
+    await h?.destroy();
+  });
+
+  it('removes the IPv6 probe paths too, although the config (IPv4 only) has no IPv6 gateway any more', async () => {
+    const exec: Exec = (file, args, options) => createExec()('ip', ['netns', 'exec', h.net.routerNs, file, ...args], options);
+    const view = {
+      family: 6,
+      gateways: h.net.uplinks.map((uplink) => ({
+        name: `isp${uplink.index}`,
+        ip: uplink.gatewayIp6!,
+        priority: uplink.index,
+        probe: { mark: MARK + uplink.index, table: CHECK_TABLE + uplink.index },
+        family: 6,
+      })),
+      check_table_id: CHECK_TABLE,
+      probe: { mark: MARK, rule_pref: 1000 },
+    } as Parameters<typeof syncProbePaths>[1];
+    expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
+    await syncProbePaths(exec, view);
+    expect(await h.probePathsInPlace(6)).toBe(true);
+    expect(await h.probePathsInPlace(4)).toBe(true);
+
+    const cleanup = await h.netgwm(['cleanup']);
+    expect(cleanup).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(cleanup.stdout).toContain('ip rule del pref 1000 fwmark 0x4e470001 lookup 195');
+    expect(cleanup.stdout).toContain('ip -6 rule del pref 1000 fwmark 0x4e470001 lookup 195');
+    expect(cleanup.stdout).toContain('ip -6 route flush table 196');
+    expect(await h.probePaths(6)).toEqual([]);
+    expect(await h.probePaths(4)).toEqual([]);
+    expect(await h.netgwm(['cleanup'])).toMatchObject({ exitCode: 0, stdout: 'no probe path was installed', stderr: '' });
   });
 });
