@@ -229,6 +229,41 @@ describe('IPv6 probe paths (3 uplinks, isp1 link-local)', () => {
     expect(await probePaths6()).toEqual(expectedProbePaths6());
   });
 
+  it('an IPv6 uplink table is filled (default, the link subnets with fe80::/64), repaired when flushed, emptied when no gateway wants it', async () => {
+    const withTable = {
+      ...config,
+      gateways: gateways.map((gateway) => (gateway.name === 'isp2' ? { ...gateway, table: 102, table_id: 102 } : gateway)),
+    };
+    const table = async () => (await routerIp('-6', 'route', 'show', 'table', '102')).trim().split('\n').filter(Boolean).sort();
+    const wanted = [
+      '2001:db8:0:2::/64 dev wan-2 proto 194 metric 1024 pref medium',
+      'default via 2001:db8:0:2::1 dev wan-2 proto 194 metric 1024 pref medium',
+      'fe80::/64 dev wan-2 proto 194 metric 1024 pref medium',
+    ];
+    expect((await syncProbePaths(routerExec, withTable)).tablesRepaired).toHaveLength(3);
+    expect(await table()).toEqual(wanted);
+    expect(await syncProbePaths(routerExec, withTable)).toMatchObject({ repaired: [], tablesRepaired: [], tablesFailed: [] });
+    // Traffic sent to the table (as a fwmark rule of netgwm's would) leaves through uplink 2.
+    await routerIp('-6', 'rule', 'add', 'fwmark', '0x99', 'lookup', '102', 'pref', '2000');
+    try {
+      const seen = await echoesDuring(() =>
+        pingInNamespace(net.routerNs, [{ address: net.sites6[0]!, count: 1, timeoutMs: 2000, mark: 0x99 }]),
+      );
+      expect(seen).toEqual([0, 1, 0]);
+    } finally {
+      await routerIp('-6', 'rule', 'del', 'pref', '2000');
+    }
+    await routerIp('-6', 'route', 'flush', 'table', '102');
+    expect((await syncProbePaths(routerExec, withTable)).tablesRepaired).toEqual([
+      'ip -6 route replace default via 2001:db8:0:2::1 dev wan-2 proto 194 table 102',
+      'ip -6 route replace 2001:db8:0:2::/64 dev wan-2 proto 194 scope link table 102',
+      'ip -6 route replace fe80::/64 dev wan-2 proto 194 scope link table 102',
+    ]);
+    expect(await table()).toEqual(wanted);
+    expect((await syncProbePaths(routerExec, config)).tablesRepaired).toHaveLength(3);
+    expect(await table()).toEqual([]);
+  });
+
   it('removeProbePaths leaves no IPv6 rule or route of netgwm, and no IPv4 one appears', async () => {
     await syncProbePaths(routerExec, config);
     const removed = await removeProbePaths(routerExec, config);
