@@ -167,6 +167,17 @@ describe('IPv6 probe paths (3 uplinks, isp1 link-local)', () => {
     }
   });
 
+  it('replaceDefaultRoute switches the IPv6 default in place (global and link-local next hops): one netgwm route at its metric', async () => {
+    for (const gateway of [gateways[1]!, gateways[0]!, gateways[2]!]) {
+      const route = await replaceDefaultRoute(routerExec, gateway);
+      expect(route).toMatchObject({ gateway: gateway.ip, dev: gateway.dev, metric: IPV6_DEFAULT_METRIC });
+      expect(await readDefaultRoutes(routerExec, 6)).toEqual([route]);
+      expect(await echoesDuring(() => net.ping(net.routerNs, net.sites6[1]!))).toEqual(
+        gateways.map((other) => (other === gateway ? 1 : 0)),
+      );
+    }
+  });
+
   it('continuous rounds (native ICMPv6 and ping(8)) go out through their gateway only', async () => {
     await syncProbePaths(routerExec, config);
     for (const method of ['icmp', 'ping'] as const) {
