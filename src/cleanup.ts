@@ -1,6 +1,7 @@
 // `netgwm cleanup`: removes what netgwm installed in the kernel — every probe path (and the old
 // single check table), and its nft table and fwmark rules the way `nftables.enabled: false` does —
 // and leaves the default route alone. The package's prerm runs it on removal.
+import { existsSync } from 'node:fs';
 import type { Config } from './config/load.js';
 import { nftablesSchema } from './config/schema.js';
 import { keepFirewall } from './firewall.js';
@@ -24,6 +25,8 @@ export async function cleanup(config: Config, deps: CleanupDeps): Promise<string
   const lock = await acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir });
   try {
     const removed = await removeProbePaths(deps.exec, config);
+    // IPv6 paths too, whatever the config says now (it may have lost its `ip6` since), when the kernel has IPv6.
+    if (existsSync('/proc/net/if_inet6')) removed.push(...(await removeProbePaths(deps.exec, { ...config, family: 6 })));
     if (!(await removeFirewall(config, deps))) throw new Error(`could not remove the nft table or fwmark rules (see ${config.log_file})`);
     return removed;
   } finally {

@@ -6,6 +6,12 @@
 //   uplink i: router 192.0.2.(4i-2)/30, operator (gateway) 192.0.2.(4i-3)/30;
 //   transit i: operator 198.18.i.2/24, net 198.18.i.1/24.
 //
+// With { ipv6: true } every link is dual stack (i in hex): uplink i router 2001:db8:0:i::2/64,
+// operator 2001:db8:0:i::1/64 and fe80::1; transit 2001:db8:100:i::/64 (operator ::2, net ::1);
+// sites 2001:db8:ff::k/128 on the net namespace's lo; LAN 2001:db8:1::/64 (router ::1, host ::2).
+// The router forwards IPv6, accepts no router advertisements and keeps its IPv6 addresses while a
+// link is down (as IPv4 does). Without it, IPv4 only as above.
+//
 // Everything lives in namespaces named after a per-run prefix, uses documentation addresses
 // only, and is deleted by destroy() or, if the process dies first, by the exit/signal safety net.
 // The host's own routes, rules, nftables and /etc/iproute2 are never touched.
@@ -28,6 +34,15 @@ export interface NetworkOptions {
    * (loose), replies to probes are dropped while the router has no default route at all.
    */
   rpFilter?: 0 | 1 | 2;
+  /** Dual stack: every link also carries IPv6 (2001:db8::/32, see the plan above); default false. */
+  ipv6?: boolean;
+}
+
+export type Family = 4 | 6;
+
+/** Which address family an operator's failure or loss hits; absent: both. */
+export interface FamilyOption {
+  family?: Family;
 }
 
 export interface Uplink {
@@ -40,6 +55,12 @@ export interface Uplink {
   routerIp: string;
   /** The router's device name (deliberately odd: `wan_1`, `wan-2`, `wan.3`, `wan4`…). */
   routerDev: string;
+  /** With ipv6: the operator's global IPv6 address on the uplink (2001:db8:0:i::1). */
+  gatewayIp6?: string;
+  /** With ipv6: the operator's link-local address on the uplink (fe80::1, on routerDev). */
+  gatewayLinkLocal?: string;
+  /** With ipv6: the router's IPv6 address on the uplink (2001:db8:0:i::2). */
+  routerIp6?: string;
 }
 
 export interface ExecOptions {
@@ -94,6 +115,11 @@ const LAN_SUBNET = '203.0.113.0/24';
 const ROUTER_LAN_IP = '203.0.113.1';
 const LAN_HOST_IP = '203.0.113.2';
 const DEAD_SITE = '198.51.100.200';
+const LAN_SUBNET6 = '2001:db8:1::/64';
+const ROUTER_LAN_IP6 = '2001:db8:1::1';
+const LAN_HOST_IP6 = '2001:db8:1::2';
+const DEAD_SITE6 = '2001:db8:ff::200';
+const GATEWAY_LINK_LOCAL = 'fe80::1';
 
 // ---- addressing plan (i is the 1-based uplink index) ----
 const uplinkDev = (i: number) => ODD_UPLINK_DEVS[i - 1] ?? `wan${i}`;
@@ -104,6 +130,13 @@ const transitNetIp = (i: number) => `198.18.${i}.1`;
 const transitOperatorIp = (i: number) => `198.18.${i}.2`;
 const netDevFor = (i: number) => `op${i}`;
 const siteIp = (k: number) => `198.51.100.${k}`;
+const hex = (i: number) => i.toString(16);
+const gatewayIp6 = (i: number) => `2001:db8:0:${hex(i)}::1`;
+const routerIp6 = (i: number) => `2001:db8:0:${hex(i)}::2`;
+const uplinkSubnet6 = (i: number) => `2001:db8:0:${hex(i)}::/64`;
+const transitNetIp6 = (i: number) => `2001:db8:100:${hex(i)}::1`;
+const transitOperatorIp6 = (i: number) => `2001:db8:100:${hex(i)}::2`;
+const siteIp6 = (k: number) => `2001:db8:ff::${hex(k)}`;
 
 const range = (n: number) => Array.from({ length: n }, (_, k) => k + 1);
 
@@ -116,9 +149,15 @@ export class TestNetwork {
   readonly lanNs: string;
   readonly uplinks: Uplink[];
   readonly sites: string[];
+  /** With ipv6: the IPv6 check sites, in the order of `sites` (2001:db8:ff::1, …); else empty. */
+  readonly sites6: string[];
   readonly deadSite = DEAD_SITE;
+  /** With ipv6: an address in the sites' net that nothing answers. */
+  readonly deadSite6?: string;
   /** LAN host address (203.0.113.2) in lanNs; the router's LAN address is 203.0.113.1. */
   readonly lanHostIp = LAN_HOST_IP;
+  /** With ipv6: the LAN host's IPv6 address (2001:db8:1::2); the router's is 2001:db8:1::1. */
+  readonly lanHostIp6?: string;
   /** Every namespace of this network. */
   readonly namespaces: string[];
 
@@ -126,7 +165,7 @@ export class TestNetwork {
   private ownsNamespaces = false;
   private ownsEtcDir = false;
   private destroyed = false;
-  private readonly operators: Array<{ failed: boolean; lossPercent: number }>;
+  private readonly operators: OperatorState[];
   private readonly deadSites = new Set<string>();
 
   private constructor(
@@ -134,6 +173,7 @@ export class TestNetwork {
     uplinkCount: number,
     siteCount: number,
     private readonly rpFilter: 0 | 1 | 2,
+    readonly ipv6: boolean,
   ) {
     this.routerNs = `${prefix}-r`;
     this.netNs = `${prefix}-net`;
@@ -144,10 +184,16 @@ export class TestNetwork {
       gatewayIp: gatewayIp(i),
       routerIp: routerIp(i),
       routerDev: uplinkDev(i),
+      ...(ipv6 ? { gatewayIp6: gatewayIp6(i), gatewayLinkLocal: GATEWAY_LINK_LOCAL, routerIp6: routerIp6(i) } : {}),
     }));
     this.sites = range(siteCount).map(siteIp);
+    this.sites6 = ipv6 ? range(siteCount).map(siteIp6) : [];
+    if (ipv6) {
+      this.deadSite6 = DEAD_SITE6;
+      this.lanHostIp6 = LAN_HOST_IP6;
+    }
     this.namespaces = [this.routerNs, this.netNs, this.lanNs, ...this.uplinks.map((u) => u.operatorNs)];
-    this.operators = this.uplinks.map(() => ({ failed: false, lossPercent: 0 }));
+    this.operators = this.uplinks.map(() => ({ failed: { 4: false, 6: false }, lossPercent: { 4: 0, 6: 0 } }));
   }
 
   /** Builds everything; on failure destroys what was made and rethrows. */
@@ -157,6 +203,7 @@ export class TestNetwork {
       validCount('uplinks', options.uplinks ?? 3, MAX_UPLINKS),
       validCount('sites', options.sites ?? 2, MAX_SITES),
       options.rpFilter ?? 0,
+      options.ipv6 ?? false,
     );
     live.add(network);
     installSafetyNet();
@@ -180,15 +227,20 @@ export class TestNetwork {
     return uplink;
   }
 
-  /** Operator i (1-based) stops forwarding (nft drop in its forward chain, link stays up). Idempotent. */
-  async failOperator(i: number): Promise<void> {
-    this.operatorState(i).failed = true;
+  /**
+   * Operator i (1-based) stops forwarding (nft drop in its forward chain, link stays up): packets
+   * of `family` only, or of both. Idempotent.
+   */
+  async failOperator(i: number, options: FamilyOption = {}): Promise<void> {
+    const state = this.operatorState(i);
+    for (const family of this.familiesOf(options)) state.failed[family] = true;
     await this.applyOperatorFilter(i);
   }
 
-  /** Operator i forwards again. Idempotent. */
-  async restoreOperator(i: number): Promise<void> {
-    this.operatorState(i).failed = false;
+  /** Operator i forwards again (packets of `family`, or of both). Idempotent. */
+  async restoreOperator(i: number, options: FamilyOption = {}): Promise<void> {
+    const state = this.operatorState(i);
+    for (const family of this.familiesOf(options)) state.failed[family] = false;
     await this.applyOperatorFilter(i);
   }
 
@@ -196,11 +248,12 @@ export class TestNetwork {
    * Drops `percent` % of the packets operator i forwards towards the internet; 0 removes the loss.
    * Only that direction is hit, so the round-trip loss a prober sees is about `percent` %.
    */
-  async setOperatorLoss(i: number, percent: number): Promise<void> {
+  async setOperatorLoss(i: number, percent: number, options: FamilyOption = {}): Promise<void> {
     if (!Number.isInteger(percent) || percent < 0 || percent > 100) {
       throw new RangeError(`loss must be an integer percentage 0..100, got ${percent}`);
     }
-    this.operatorState(i).lossPercent = percent;
+    const state = this.operatorState(i);
+    for (const family of this.familiesOf(options)) state.lossPercent[family] = percent;
     await this.applyOperatorFilter(i);
   }
 
@@ -222,11 +275,15 @@ export class TestNetwork {
 
   /** Makes a site dead everywhere (dropped on input in the net namespace) / alive again. */
   async setSiteDead(site: string, dead: boolean): Promise<void> {
-    if (!this.sites.includes(site)) throw new RangeError(`${site} is not one of this network's sites (${this.sites.join(', ')})`);
+    const all = [...this.sites, ...this.sites6];
+    if (!all.includes(site)) throw new RangeError(`${site} is not one of this network's sites (${all.join(', ')})`);
     if (dead) this.deadSites.add(site);
     else this.deadSites.delete(site);
-    const drop = this.deadSites.size > 0 ? [`add rule inet ${NFT_TABLE} input ip daddr { ${[...this.deadSites].join(', ')} } drop`] : [];
-    await this.nft(this.netNs, [...filterChain('input'), ...drop]);
+    const drop = (selector: string, sites: string[]) =>
+      sites.length > 0 ? [`add rule inet ${NFT_TABLE} input ${selector} { ${sites.join(', ')} } drop`] : [];
+    const dead4 = this.sites.filter((candidate) => this.deadSites.has(candidate));
+    const dead6 = this.sites6.filter((candidate) => this.deadSites.has(candidate));
+    await this.nft(this.netNs, [...filterChain('input'), ...drop('ip daddr', dead4), ...drop('ip6 daddr', dead6)]);
   }
 
   /** Runs a command in one of this network's namespaces; rejects on non-zero unless { reject: false }. */
@@ -235,7 +292,7 @@ export class TestNetwork {
     return run('ip', ['netns', 'exec', ns, file, ...args], options);
   }
 
-  /** One ICMP echo from `ns` to `target`; true when it was answered. */
+  /** One ICMP echo (ICMPv6 for an IPv6 target) from `ns` to `target`; true when it was answered. */
   async ping(ns: string, target: string, options: PingOptions = {}): Promise<boolean> {
     const source = options.source ? ['-I', options.source] : [];
     const wait = String(options.waitSeconds ?? 1);
@@ -243,9 +300,9 @@ export class TestNetwork {
     return result.exitCode === 0;
   }
 
-  /** `ip -j route show default` in the router's main table; multipath routes give one entry per next hop. */
-  async defaultRoutes(): Promise<DefaultRoute[]> {
-    const { stdout } = await this.ip(this.routerNs, ['-j', 'route', 'show', 'default']);
+  /** `ip -j route show default` in the router's main table (of `family`); multipath routes give one entry per next hop. */
+  async defaultRoutes(family: Family = 4): Promise<DefaultRoute[]> {
+    const { stdout } = await this.ip(this.routerNs, ['-j', ...(family === 6 ? ['-6'] : []), 'route', 'show', 'default']);
     return parseDefaultRoutes(stdout);
   }
 
@@ -306,19 +363,48 @@ export class TestNetwork {
 
     // One `ip` process creates all namespaces and all veth pairs, each end directly in its namespace.
     this.ownsNamespaces = true;
-    await run('ip', ['-batch', '-'], { input: lines([...this.namespaces.map((ns) => `netns add ${ns}`), ...this.vethPairs()]) });
+    const namespaces = this.namespaces.map((ns) => `netns add ${ns}`);
+    if (!this.ipv6) await run('ip', ['-batch', '-'], { input: lines([...namespaces, ...this.vethPairs()]) });
+    else {
+      // The IPv6 defaults must be set before the devices exist, which copy them when created:
+      // no duplicate address detection (an address would be unusable for a second or two).
+      await run('ip', ['-batch', '-'], { input: lines(namespaces) });
+      await allSettledOrThrow(this.namespaces.map((ns) => this.sysctl(ns, this.ipv6Defaults(ns))));
+      await run('ip', ['-batch', '-'], { input: lines(this.vethPairs()) });
+    }
 
     // Then each namespace is configured by one `ip -batch` and (if it forwards) one sysctl, in parallel.
+    const forward6 = this.ipv6 ? ['net.ipv6.conf.all.forwarding=1'] : [];
     await allSettledOrThrow([
       this.configure(this.routerNs, this.routerConfig(), [
         'net.ipv4.ip_forward=1',
         `net.ipv4.conf.all.rp_filter=${this.rpFilter}`,
         `net.ipv4.conf.default.rp_filter=${this.rpFilter}`,
+        ...forward6,
       ]),
-      ...this.uplinks.map((u) => this.configure(u.operatorNs, operatorConfig(u.index), ['net.ipv4.ip_forward=1'])),
+      ...this.uplinks.map((u) => this.configure(u.operatorNs, this.operatorConfig(u.index), ['net.ipv4.ip_forward=1', ...forward6])),
       this.configure(this.netNs, this.netConfig(), []),
-      this.configure(this.lanNs, lanConfig(), []),
+      this.configure(this.lanNs, this.lanConfig(), []),
     ]);
+  }
+
+  private ipv6Defaults(ns: string): string[] {
+    const settings = ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'];
+    // accept_ra 0: no RA unless a test asks (forwarding alone would ignore accept_ra 1, not 2).
+    // keep_addr_on_down: as IPv4 does, the router keeps its uplink addresses while setUplinkLink()
+    // has a link down (the kernel's default drops IPv6 ones, and nothing here would put them back).
+    if (ns === this.routerNs)
+      settings.push(
+        'net.ipv6.conf.all.accept_ra=0',
+        'net.ipv6.conf.default.accept_ra=0',
+        'net.ipv6.conf.all.keep_addr_on_down=1',
+        'net.ipv6.conf.default.keep_addr_on_down=1',
+      );
+    return settings;
+  }
+
+  private sysctl(ns: string, settings: string[]): Promise<ExecResult> {
+    return run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...settings]);
   }
 
   private vethPairs(): string[] {
@@ -334,39 +420,77 @@ export class TestNetwork {
   }
 
   private async configure(ns: string, ipCommands: string[], sysctls: string[]): Promise<void> {
-    await allSettledOrThrow([
-      this.ip(ns, ['-batch', '-'], lines(ipCommands)),
-      sysctls.length > 0 ? run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...sysctls]) : undefined,
-    ]);
+    await allSettledOrThrow([this.ip(ns, ['-batch', '-'], lines(ipCommands)), sysctls.length > 0 ? this.sysctl(ns, sysctls) : undefined]);
   }
 
   // Deliberately no default route: setting it is the job of the program under test.
   private routerConfig(): string[] {
     return [
       'link set lo up',
-      ...this.uplinks.flatMap((u) => upWithAddress(u.routerDev, `${u.routerIp}/30`)),
+      ...this.uplinks.flatMap((u) => [
+        ...upWithAddress(u.routerDev, `${u.routerIp}/30`),
+        ...this.address6(u.routerDev, `${routerIp6(u.index)}/64`),
+      ]),
       ...upWithAddress(ROUTER_LAN_DEV, `${ROUTER_LAN_IP}/24`),
+      ...this.address6(ROUTER_LAN_DEV, `${ROUTER_LAN_IP6}/64`),
     ];
   }
 
   // The sites are /32s on lo. There is no default route and no forwarding, so packets for any
   // other address (such as deadSite) are dropped silently: no ICMP error, just no answer.
+  // For IPv6 the kernel would answer with `no route` errors: a blackhole default drops silently.
   private netConfig(): string[] {
     return [
       'link set lo up',
       ...this.sites.map((site) => `addr add ${site}/32 dev lo`),
+      ...this.sites6.map((site) => `addr add ${site}/128 dev lo`),
       ...this.uplinks.flatMap((u) => [
         ...upWithAddress(netDevFor(u.index), `${transitNetIp(u.index)}/24`),
         `route add ${uplinkSubnet(u.index)} via ${transitOperatorIp(u.index)}`,
+        ...this.ifIpv6([
+          `addr add ${transitNetIp6(u.index)}/64 dev ${netDevFor(u.index)}`,
+          `route add ${uplinkSubnet6(u.index)} via ${transitOperatorIp6(u.index)}`,
+        ]),
       ]),
       // The LAN is not NATed anywhere; its replies come back through operator 1.
       `route add ${LAN_SUBNET} via ${transitOperatorIp(1)}`,
+      ...this.ifIpv6([`route add ${LAN_SUBNET6} via ${transitOperatorIp6(1)}`, 'route add blackhole ::/0']),
     ];
+  }
+
+  private operatorConfig(i: number): string[] {
+    return [
+      ...operatorConfig(i),
+      ...this.ifIpv6([
+        `addr add ${gatewayIp6(i)}/64 dev ${OPERATOR_ROUTER_DEV}`,
+        `addr add ${GATEWAY_LINK_LOCAL}/64 dev ${OPERATOR_ROUTER_DEV}`,
+        `addr add ${transitOperatorIp6(i)}/64 dev ${OPERATOR_NET_DEV}`,
+        `route add default via ${transitNetIp6(i)}`,
+        `route add ${LAN_SUBNET6} via ${routerIp6(i)}`,
+      ]),
+    ];
+  }
+
+  private lanConfig(): string[] {
+    return [...lanConfig(), ...this.ifIpv6([`addr add ${LAN_HOST_IP6}/64 dev ${LAN_DEV}`, `route add default via ${ROUTER_LAN_IP6}`])];
+  }
+
+  private ifIpv6(commands: string[]): string[] {
+    return this.ipv6 ? commands : [];
+  }
+
+  private address6(dev: string, cidr: string): string[] {
+    return this.ifIpv6([`addr add ${cidr} dev ${dev}`]);
+  }
+
+  private familiesOf(options: FamilyOption): Family[] {
+    if (options.family === 6 && !this.ipv6) throw new Error(`network ${this.prefix} has no IPv6 (create it with { ipv6: true })`);
+    return options.family ? [options.family] : [4, 6];
   }
 
   // ---- operating ----
 
-  private operatorState(i: number): { failed: boolean; lossPercent: number } {
+  private operatorState(i: number): OperatorState {
     this.uplink(i); // range check
     return this.operators[i - 1]!;
   }
@@ -375,12 +499,23 @@ export class TestNetwork {
   // every setter idempotent and lets failure and loss be combined.
   private async applyOperatorFilter(i: number): Promise<void> {
     const { failed, lossPercent } = this.operatorState(i);
+    // Both families alike give the rules of an IPv4-only network, unchanged.
+    const alike = failed[4] === failed[6] && lossPercent[4] === lossPercent[6];
+    const selectors: Array<[string, Family]> = alike
+      ? [['', 4]]
+      : [
+          [' meta nfproto ipv4', 4],
+          [' meta nfproto ipv6', 6],
+        ];
     const rules: string[] = [];
-    if (failed) rules.push(`add rule inet ${NFT_TABLE} forward drop`);
-    if (lossPercent > 0) {
-      // nft rejects `numgen random mod 100 < 100` (the value must fit the 0-99 range), so 100 % is a plain drop.
-      const chance = lossPercent < 100 ? ` numgen random mod 100 < ${lossPercent}` : '';
-      rules.push(`add rule inet ${NFT_TABLE} forward iifname "${OPERATOR_ROUTER_DEV}"${chance} drop`);
+    for (const [selector, family] of selectors) {
+      if (failed[family]) rules.push(`add rule inet ${NFT_TABLE} forward${selector} drop`);
+      const loss = lossPercent[family];
+      if (loss > 0) {
+        // nft rejects `numgen random mod 100 < 100` (the value must fit the 0-99 range), so 100 % is a plain drop.
+        const chance = loss < 100 ? ` numgen random mod 100 < ${loss}` : '';
+        rules.push(`add rule inet ${NFT_TABLE} forward${selector} iifname "${OPERATOR_ROUTER_DEV}"${chance} drop`);
+      }
     }
     await this.nft(this.uplink(i).operatorNs, [...filterChain('forward'), ...rules]);
   }
@@ -399,6 +534,11 @@ export class TestNetwork {
     const existing = this.namespaces.filter((ns) => existsSync(join(NETNS_RUN_DIR, ns)));
     return existing.length > 0 ? lines(existing.map((ns) => `netns del ${ns}`)) : '';
   }
+}
+
+interface OperatorState {
+  failed: Record<Family, boolean>;
+  lossPercent: Record<Family, number>;
 }
 
 function operatorConfig(i: number): string[] {

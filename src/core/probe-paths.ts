@@ -8,6 +8,12 @@
 // to the main table and come back through another uplink, which would make a dead gateway look
 // alive. A lookup that meets the unreachable route fails, so `ip route add … via` still resolves
 // the gateway's address in the main table (the kernel falls back to a full lookup then).
+//
+// IPv6 (a family-6 config, see src/config/families.ts) uses the same marks, tables and words with
+// `ip -6`: the kernel keeps the two families' rules and tables apart. It differs in one thing: an
+// IPv6 route added without a metric gets 1024 (IP6_RT_PRIO_USER; even `metric 0` does), not 0;
+// and its guard has metric 4294967294, because `ip -6 route flush` skips an unreachable default
+// at 4294967295, taking it for the kernel's own null route.
 import { hex } from './ruleset.js';
 
 /** A rule as `ip -N -j -4 rule list` prints it. */
@@ -42,6 +48,8 @@ export interface ProbePath {
 }
 
 export interface ProbePathsWanted {
+  /** 6 for the IPv6 paths (`ip -6`), absent for IPv4. */
+  family?: 6;
   /** Preference of every probe rule (`probe.rule_pref`). */
   pref: number;
   paths: ProbePath[];
@@ -75,6 +83,15 @@ export function probeTableId(checkTable: number, index: number): number {
 
 /** The metric of the unreachable guard: after any real default route. */
 export const GUARD_METRIC = 0xffffffff;
+/** IPv6's guard metric: one less, which `ip -6 route flush` does not skip as the kernel's null route. */
+export const GUARD_METRIC_IPV6 = 0xfffffffe;
+
+export const guardMetric = (family: 4 | 6 | undefined): number => (family === 6 ? GUARD_METRIC_IPV6 : GUARD_METRIC);
+
+/** The metric the kernel gives a route added without one: 0 for IPv4, IP6_RT_PRIO_USER for IPv6. */
+export function unsetMetric(family: 4 | 6 | undefined): number {
+  return family === 6 ? 1024 : 0;
+}
 const MAIN_TABLE = 254;
 /** unspec, default, main, local: never netgwm's, whatever range it is given. */
 const SYSTEM_TABLES = new Set([0, 253, MAIN_TABLE, 255]);
@@ -91,8 +108,8 @@ export function probeRouteWords(path: ProbePath): string {
   return ['default', ...(path.via ? ['via', path.via] : []), ...(path.dev ? ['dev', path.dev] : []), 'table', String(path.table)].join(' ');
 }
 
-export function guardRouteWords(table: number): string {
-  return `unreachable default metric ${GUARD_METRIC} table ${table}`;
+export function guardRouteWords(table: number, family?: 4 | 6): string {
+  return `unreachable default metric ${guardMetric(family)} table ${table}`;
 }
 
 export function planProbePaths(rules: IpRule[], routes: IpRoute[], wanted: ProbePathsWanted): ProbePathsPlan {
@@ -116,16 +133,16 @@ export function planProbePaths(rules: IpRule[], routes: IpRoute[], wanted: Probe
 
   for (const path of wanted.paths) {
     const present = tables.get(path.table) ?? [];
-    const gatewayRoute = present.find((route) => isGatewayRoute(route, path));
-    const guard = present.find(isGuard);
+    const gatewayRoute = present.find((route) => isGatewayRoute(route, path, unsetMetric(wanted.family)));
+    const guard = present.find((route) => isGuard(route, wanted.family));
     const extra = present.filter((route) => route !== gatewayRoute && route !== guard);
     const add: string[] = [];
     if (extra.length > 0) {
       // Something else is in the table: start it again from empty.
       lines.push({ line: `route flush table ${path.table}` });
-      add.push(`route add ${guardRouteWords(path.table)}`, `route add ${probeRouteWords(path)}`);
+      add.push(`route add ${guardRouteWords(path.table, wanted.family)}`, `route add ${probeRouteWords(path)}`);
     } else {
-      if (!guard) add.push(`route add ${guardRouteWords(path.table)}`);
+      if (!guard) add.push(`route add ${guardRouteWords(path.table, wanted.family)}`);
       if (gatewayRoute?.dev) devices[path.gateway] = gatewayRoute.dev;
       else add.push(`route add ${probeRouteWords(path)}`);
     }
@@ -163,16 +180,16 @@ function ruleSelector(rule: IpRule): string {
   return `pref ${rule.priority}${mark} lookup ${rule.table}`;
 }
 
-function isGatewayRoute(route: IpRoute, path: ProbePath): boolean {
+function isGatewayRoute(route: IpRoute, path: ProbePath, metric: number): boolean {
   return (
     route.type === undefined &&
     route.dst === 'default' &&
-    (route.metric ?? 0) === 0 &&
+    (route.metric ?? 0) === metric &&
     route.gateway === path.via &&
     (path.dev === undefined || route.dev === path.dev)
   );
 }
 
 // `ip -N` prints route types as numbers (7: unreachable).
-const isGuard = (route: IpRoute) =>
-  (route.type === '7' || route.type === 'unreachable') && route.dst === 'default' && route.metric === GUARD_METRIC;
+const isGuard = (route: IpRoute, family: 4 | 6 | undefined) =>
+  (route.type === '7' || route.type === 'unreachable') && route.dst === 'default' && route.metric === guardMetric(family);

@@ -10,7 +10,11 @@
 // other route ever is. A route of another protocol that already says what is wanted (an admin's
 // `ip route add default via … table isp1` from before) is left as it is; one that holds the slot
 // with something else (another gateway) is replaced, since the table's default is the uplink's.
-import type { IpRoute, ProbePathLine } from './probe-paths.js';
+//
+// IPv6 tables are planned alike from `ip -6` output (`family` 6): there the kernel prints no scope,
+// its connected routes include every link's fe80::/64 (so a link-local gateway is a neighbour),
+// and a route added without a metric gets 1024.
+import { type IpRoute, type ProbePathLine, unsetMetric } from './probe-paths.js';
 
 /** The `proto` of every route netgwm puts into an uplink table (and of its main default route). */
 export const NETGWM_ROUTE_PROTO = 194;
@@ -46,7 +50,8 @@ export function linkRoutes(routes: IpRoute[]): IpRoute[] {
       isUnicast(route) &&
       route.dst !== 'default' &&
       route.gateway === undefined &&
-      LINK_SCOPE.has(String(route.scope ?? '')),
+      // IPv6 routes have no scope; one without a gateway is on the link.
+      (LINK_SCOPE.has(String(route.scope ?? '')) || (route.scope === undefined && route.dst.includes(':'))),
   );
 }
 
@@ -95,7 +100,7 @@ export function wantedUplinkRoutes(
  * The lines (for `ip -4 -force -batch -`) that fill every uplink table and remove the routes of
  * netgwm's protocol no gateway wants: removals first, then each gateway's missing routes.
  */
-export function planUplinkTables(routes: IpRoute[], uplinks: UplinkTable[]): ProbePathLine[] {
+export function planUplinkTables(routes: IpRoute[], uplinks: UplinkTable[], family?: 6): ProbePathLine[] {
   const links = linkRoutes(routes);
   const connected = connectedRoutes(routes);
   const removals: ProbePathLine[] = [];
@@ -104,7 +109,7 @@ export function planUplinkTables(routes: IpRoute[], uplinks: UplinkTable[]): Pro
   for (const uplink of uplinks) {
     const present = routes.filter((route) => tableOf(route) === uplink.table);
     for (const { route, words } of wantedUplinkRoutes(uplink, connected, links)) {
-      const found = present.find((candidate) => sameRoute(candidate, route));
+      const found = present.find((candidate) => sameRoute(candidate, route, unsetMetric(family)));
       if (found) kept.add(found);
       else additions.push({ line: `route replace ${words}`, gateway: uplink.gateway });
     }
@@ -116,11 +121,11 @@ export function planUplinkTables(routes: IpRoute[], uplinks: UplinkTable[]): Pro
   return [...removals, ...additions];
 }
 
-function sameRoute(present: IpRoute, wanted: IpRoute): boolean {
+function sameRoute(present: IpRoute, wanted: IpRoute, metric: number): boolean {
   return (
     isUnicast(present) &&
     present.dst === wanted.dst &&
-    (present.metric ?? 0) === 0 &&
+    (present.metric ?? 0) === metric &&
     present.gateway === wanted.gateway &&
     present.dev === wanted.dev &&
     (wanted.prefsrc === undefined || present.prefsrc === wanted.prefsrc)
@@ -142,33 +147,51 @@ function routeSelector(route: IpRoute): string {
   ].join(' ');
 }
 
-// ---- IPv4 prefixes ----
+// ---- IPv4 and IPv6 prefixes ----
 
-function toNumber(address: string): number | undefined {
+function toNumber(address: string): bigint | undefined {
+  return address.includes(':') ? ipv6ToNumber(address) : ipv4ToNumber(address);
+}
+
+function ipv4ToNumber(address: string): bigint | undefined {
   const parts = address.split('.');
   if (parts.length !== 4) return undefined;
-  let value = 0;
+  let value = 0n;
   for (const part of parts) {
     if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return undefined;
-    value = value * 256 + Number(part);
+    value = value * 256n + BigInt(part);
   }
   return value;
 }
 
-/** `192.0.2.0/30` → [network, 30]; a host (`198.51.100.1`) is a /32. */
-function parsePrefix(dst: string): [number | undefined, number] {
-  const [address = '', length = '32'] = dst.split('/');
-  return [toNumber(address), Number(length)];
+/** `2001:db8::1` → its 128 bits; undefined for anything else (a zone `%eth0`, an embedded IPv4 address). */
+function ipv6ToNumber(address: string): bigint | undefined {
+  const halves = address.split('::');
+  if (halves.length > 2) return undefined;
+  const [head = [], tail = []] = halves.map((half) => (half === '' ? [] : half.split(':')));
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  let value = 0n;
+  for (const group of [...head, ...Array<string>(halves.length === 1 ? 0 : missing).fill('0'), ...tail]) {
+    if (!/^[0-9a-f]{1,4}$/i.test(group)) return undefined;
+    value = (value << 16n) + BigInt(`0x${group}`);
+  }
+  return value;
 }
 
-function inPrefix(address: string, network: number, length: number): boolean {
-  const value = toNumber(address);
-  if (value === undefined || length < 0 || length > 32) return false;
-  const size = 2 ** (32 - length);
-  return Math.floor(value / size) === Math.floor(network / size);
+/** `192.0.2.0/30` → [network, 30, 32]; a host (`198.51.100.1`) is a /32, an IPv6 host a /128. */
+function parsePrefix(dst: string): [bigint | undefined, number, number] {
+  const bits = dst.includes(':') ? 128 : 32;
+  const [address = '', length = String(bits)] = dst.split('/');
+  return [toNumber(address), Number(length), bits];
 }
 
+/** Whether the prefix `dst` holds `address` (of the same family). */
 export function covers(dst: string, address: string): boolean {
-  const [network, length] = parsePrefix(dst);
-  return network !== undefined && inPrefix(address, network, length);
+  const [network, length, bits] = parsePrefix(dst);
+  const value = toNumber(address);
+  if (network === undefined || value === undefined || address.includes(':') !== bits > 32) return false;
+  if (!Number.isInteger(length) || length < 0 || length > bits) return false;
+  const hostBits = BigInt(bits - length);
+  return value >> hostBits === network >> hostBits;
 }

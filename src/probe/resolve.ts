@@ -10,6 +10,10 @@
 // getaddrinfo: a c-ares query has a real timeout and is cancelled with it, whereas a hanging
 // getaddrinfo would hold one of libuv's four threadpool threads (which file I/O needs too) and
 // keep a cron run from exiting until the system resolver gives up.
+//
+// The sites of one address family are resolved at a time: A records and the IPv4 entries of the
+// hosts file by default, AAAA records and the IPv6 entries with `family: 6` (the IPv6 view of the
+// config, whose memory is its own).
 import { Resolver } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
@@ -52,7 +56,9 @@ export interface ResolveOptions {
   now: number;
   timeoutMs: number;
   hostsFile?: string;
-  /** The DNS lookup (IPv4); tests pass their own. */
+  /** The address family to resolve names to: 4 (A, the default) or 6 (AAAA). */
+  family?: 4 | 6;
+  /** The DNS lookup (of `family`); tests pass their own. */
   lookup?: (name: string) => Promise<string>;
   /** The router's own addresses (src/system/local-addresses.ts). */
   ownAddresses?: ReadonlySet<string>;
@@ -60,8 +66,9 @@ export interface ResolveOptions {
 
 export async function resolveSites(sites: string[], memory: SiteMemory, options: ResolveOptions): Promise<ResolvedSites> {
   const names = sites.filter((site) => !isIP(site));
-  const hosts = names.length > 0 ? await readHosts(options.hostsFile ?? '/etc/hosts') : new Map<string, string>();
-  const dns = options.lookup ? { lookup: options.lookup, close: () => undefined } : dnsLookup(options.timeoutMs);
+  const family = options.family ?? 4;
+  const hosts = names.length > 0 ? await readHosts(options.hostsFile ?? '/etc/hosts', family) : new Map<string, string>();
+  const dns = options.lookup ? { lookup: options.lookup, close: () => undefined } : dnsLookup(options.timeoutMs, family);
   const ownAddresses = options.ownAddresses ?? new Set<string>();
   const outcomes = new Map<string, Promise<Outcome>>();
   // Sites written as addresses the router answers itself; a name is reported when its lookup settles.
@@ -161,26 +168,27 @@ function remember(
   return next;
 }
 
-/** c-ares lookups with a timeout, all cancelled by `close`. */
-function dnsLookup(timeoutMs: number): { lookup: (name: string) => Promise<string>; close: () => void } {
+/** c-ares lookups (A, or AAAA for family 6) with a timeout, all cancelled by `close`. */
+function dnsLookup(timeoutMs: number, family: 4 | 6): { lookup: (name: string) => Promise<string>; close: () => void } {
   const resolver = new Resolver({ timeout: timeoutMs, tries: 1 });
   return {
     async lookup(name) {
-      const address = (await resolver.resolve4(name))[0];
-      if (!address) throw new Error('no IPv4 address');
+      const address = (await (family === 6 ? resolver.resolve6(name) : resolver.resolve4(name)))[0];
+      if (!address) throw new Error(`no IPv${family} address`);
       return address;
     },
     close: () => resolver.cancel(),
   };
 }
 
-/** IPv4 entries of a hosts file: name → address (the first entry for a name wins, as in glibc). */
-export async function readHosts(file: string): Promise<Map<string, string>> {
+/** The entries of one family (IPv4 by default) of a hosts file: name → address (the first entry for a name wins, as in glibc). */
+export async function readHosts(file: string, family: 4 | 6 = 4): Promise<Map<string, string>> {
   const hosts = new Map<string, string>();
   const text = await readFile(file, 'utf8').catch(() => '');
   for (const line of text.split('\n')) {
     const [address, ...names] = line.replace(/#.*/, '').trim().split(/\s+/);
-    if (!address || isIP(address) !== 4) continue;
+    // A zone (`fe80::1%eth0`, which isIP() accepts) makes no check site.
+    if (!address || isIP(address) !== family || address.includes('%')) continue;
     for (const name of names) if (!hosts.has(name.toLowerCase())) hosts.set(name.toLowerCase(), address);
   }
   return hosts;

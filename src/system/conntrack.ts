@@ -7,21 +7,33 @@ import type { Exec } from './exec.js';
 export type Flush = 'all' | 'udp' | 'old';
 
 /**
- * The `conntrack -D` filter for `flush`; `old` needs the old gateway's mark. `-D` rather than
- * `-F` even for `all`, because only `-D` reports how many entries it deleted.
+ * `conntrack -f` for one address family. Without it conntrack lists and deletes the entries of
+ * both (conntrack-tools 1.4.7), as netgwm did before IPv6: `family` absent means that.
  */
-export function flushFilter(flush: Flush, oldMark: number | undefined, mask: number): string[] {
-  if (flush === 'udp') return ['-p', 'udp'];
-  if (flush === 'old') {
-    if (oldMark === undefined) throw new RangeError("flush: old needs the old gateway's mark");
-    return ['--mark', `${hex(oldMark)}/${hex(mask)}`];
-  }
-  return [];
+export function familyFilter(family?: 4 | 6): string[] {
+  return family === undefined ? [] : ['-f', family === 6 ? 'ipv6' : 'ipv4'];
 }
 
-/** Deletes the entries `filter` matches in this network namespace; returns how many. */
-export async function deleteFlows(exec: Exec, filter: string[]): Promise<number> {
-  const argv = ['-D', ...filter];
+/**
+ * The `conntrack -D` filter for `flush`, scoped to `family` when given; `old` needs the old
+ * gateway's mark. `-D` rather than `-F` even for `all`, because only `-D` reports how many
+ * entries it deleted.
+ */
+export function flushFilter(flush: Flush, oldMark: number | undefined, mask: number, family?: 4 | 6): string[] {
+  if (flush === 'udp') return [...familyFilter(family), '-p', 'udp'];
+  if (flush === 'old') {
+    if (oldMark === undefined) throw new RangeError("flush: old needs the old gateway's mark");
+    return [...familyFilter(family), '--mark', `${hex(oldMark)}/${hex(mask)}`];
+  }
+  return familyFilter(family);
+}
+
+/**
+ * Deletes the entries `filter` matches in this network namespace (of `family` only, when given and
+ * the filter names none yet); returns how many.
+ */
+export async function deleteFlows(exec: Exec, filter: string[], family?: 4 | 6): Promise<number> {
+  const argv = ['-D', ...(filter.includes('-f') ? [] : familyFilter(family)), ...filter];
   const result = await exec('conntrack', argv, { reject: false });
   // conntrack prints "conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted." on
   // stderr, and exits 1 when nothing matched: that is no error.
@@ -35,14 +47,24 @@ export async function deleteFlows(exec: Exec, filter: string[]): Promise<number>
 }
 
 /**
- * How many tracked connections carry each mark under `mask`, in this network namespace: one read
+ * How many tracked connections (of `family`, or of both) carry each mark under `mask`, in this network namespace: one read
  * of /proc/net/nf_conntrack (no process; about 0.1 s for 10,000 entries here, nearly all of it the
  * kernel writing the text; `conntrack -L` took 0.18 s), or one `conntrack -L` when the kernel has
  * no such file. For metrics only, at a scrape or a cycle's report, never in a decision.
  */
-export async function countConnectionsByMark(exec: Exec, mask: number): Promise<Map<number, number>> {
-  const text = await readFile('/proc/net/nf_conntrack', 'utf8').catch(async () => (await exec('conntrack', ['-L'])).stdout);
-  return countMarks(text, mask);
+export async function countConnectionsByMark(exec: Exec, mask: number, family?: 4 | 6): Promise<Map<number, number>> {
+  const proc = await readFile('/proc/net/nf_conntrack', 'utf8').catch(() => undefined);
+  if (proc !== undefined) return countMarks(family === undefined ? proc : linesOfFamily(proc, family), mask);
+  return countMarks((await exec('conntrack', ['-L', ...familyFilter(family)])).stdout, mask);
+}
+
+/** /proc/net/nf_conntrack's lines of one family: each starts with `ipv4` or `ipv6`. */
+export function linesOfFamily(text: string, family: 4 | 6): string {
+  const prefix = `ipv${family} `;
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(prefix))
+    .join('\n');
 }
 
 /** Entries per mark under `mask` in /proc/net/nf_conntrack's or `conntrack -L`'s lines (both print `mark=DECIMAL`). */

@@ -11,22 +11,35 @@ export type LinkEvent =
   | { kind: 'route' | 'address' };
 
 export interface LinkMonitorOptions {
+  /**
+   * The address families whose address and route changes are watched: [4] (the default) or, with
+   * IPv6 gateways, [4, 6] (or [6]). Links are announced whatever the families.
+   */
+  families?: ReadonlyArray<4 | 6>;
   /** The monitor died and is being restarted (events may have been missed meanwhile: read again). */
   onRestart?: (why: string) => void;
   /** How to start `ip` with these arguments; tests wrap it (e.g. in `ip netns exec`). */
   command?: (args: string[]) => { file: string; args: string[] };
 }
 
-// `-4`: addresses and routes of IPv4 only (netgwm's gateways are IPv4; IPv6 router
-// advertisements would each run a cycle for nothing); links are announced whatever the family.
+// `-4`: addresses and routes of IPv4 only while every gateway is IPv4 (IPv6 router advertisements
+// would each run a cycle for nothing); links are announced whatever the family.
 export const MONITOR_ARGS = ['-4', '-o', 'monitor', 'label', 'link', 'address', 'route'];
+
+/** `ip` arguments watching `families`: `-4` or `-6` for one, no family option (all of them) for both. */
+export function monitorArgs(families: ReadonlyArray<4 | 6> = [4]): string[] {
+  const both = families.includes(4) && families.includes(6);
+  if (!both && !families.includes(6)) return MONITOR_ARGS;
+  return [...(both ? [] : ['-6']), ...MONITOR_ARGS.slice(1)];
+}
 
 /**
  * Calls `onEvent` for every change until stopped; restarts the monitor if it dies. The kernel
  * announces a link on many changes (flags, MTU, state): compare `up` with the last one seen.
  */
 export function watchLinks(onEvent: (event: LinkEvent) => void, options: LinkMonitorOptions = {}): { stop(): Promise<void> } {
-  const { file, args } = options.command?.(MONITOR_ARGS) ?? { file: 'ip', args: MONITOR_ARGS };
+  const argv = monitorArgs(options.families);
+  const { file, args } = options.command?.(argv) ?? { file: 'ip', args: argv };
   const monitor = startLineProcess(file, args, {
     onLine(line) {
       const event = parseMonitorLine(line);

@@ -1,5 +1,5 @@
-// The router's own IPv4 addresses in this network namespace. A check site at one of them is
-// answered by the router itself through every gateway, so it is skipped (see src/probe/resolve.ts).
+// The router's own IPv4 and IPv6 addresses in this network namespace. A check site at one of them
+// is answered by the router itself through every gateway, so it is skipped (see src/probe/resolve.ts).
 import { networkInterfaces } from 'node:os';
 
 /**
@@ -9,7 +9,8 @@ import { networkInterfaces } from 'node:os';
 export function localAddresses(): Set<string> {
   const addresses = new Set<string>();
   for (const entries of Object.values(networkInterfaces())) {
-    for (const entry of entries ?? []) if (entry.family === 'IPv4') addresses.add(entry.address);
+    // Link-local IPv6 addresses too (without their zone): no check site, but harmless.
+    for (const entry of entries ?? []) addresses.add(entry.address);
   }
   return addresses;
 }

@@ -1,7 +1,8 @@
 // The probe paths and the uplink tables in the kernel (see src/core/probe-paths.ts and
 // src/core/uplink-tables.ts): read with one `ip -batch` that lists rules and routes, repaired
 // together with one `ip -force -batch` only when something is missing or wrong, removed by
-// `netgwm cleanup`.
+// `netgwm cleanup`. A family-6 config (`family: 6`, see src/config/families.ts) gets the same with
+// `ip -6`: one read and at most one write per family.
 import type { Config } from '../config/load.js';
 import { LIMITS } from '../config/schema.js';
 import { own } from '../core/records.js';
@@ -31,7 +32,12 @@ export interface ProbePathReport {
   tablesFailed: string[];
 }
 
-type ProbeConfig = Pick<Config, 'gateways' | 'probe' | 'check_table_id'>;
+/** `family` 6: the config's IPv6 view, whose paths go through `ip -6`; absent: IPv4. */
+type ProbeConfig = Pick<Config, 'gateways' | 'probe' | 'check_table_id'> & { family?: 6 };
+
+const familyOf = (config: { family?: 6 }): 4 | 6 => config.family ?? 4;
+/** How a change is named in the log and cleanup's output: `ip route …`, `ip -6 route …`. */
+const command = (family: 4 | 6) => (family === 6 ? 'ip -6' : 'ip');
 
 /** Rules and every route of one family, in one spawn: `ip -N -j -batch -` prints one JSON line per command. */
 export async function readRouting(exec: Exec, family: 4 | 6 = 4): Promise<Routing> {
@@ -53,7 +59,7 @@ export function probePathsWanted(config: ProbeConfig, withPaths = true): ProbePa
   const paths = withPaths
     ? config.gateways.map((gateway) => ({ gateway: gateway.name, ...gateway.probe, via: gateway.ip, dev: gateway.dev }))
     : [];
-  return { pref: config.probe.rule_pref, paths, ownedTables, ownedMarks };
+  return { ...(config.family === 6 ? { family: 6 as const } : {}), pref: config.probe.rule_pref, paths, ownedTables, ownedMarks };
 }
 
 /**
@@ -82,21 +88,23 @@ export function uplinkTablesWanted(config: Pick<Config, 'gateways'>): UplinkTabl
  */
 export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: Routing): Promise<ProbePathReport> {
   const wanted = probePathsWanted(config);
-  const before = routing ?? (await readRouting(exec));
+  const family = familyOf(config);
+  const before = routing ?? (await readRouting(exec, family));
   const plan = planProbePaths(before.rules, before.routes, wanted);
-  const tableLines = planUplinkTables(before.routes, uplinkTablesWanted(config));
+  const tableLines = planUplinkTables(before.routes, uplinkTablesWanted(config), config.family);
   const unchanged = { repaired: [], unreachable: {}, devices: plan.devices, tablesRepaired: [], tablesFailed: [] };
   if (plan.lines.length === 0 && tableLines.length === 0) return unchanged;
 
   // The two touch different tables; each plan removes before it adds.
   const batch = [...plan.lines, ...tableLines];
-  const outcome = await runBatch(exec, batch);
+  const outcome = await runBatch(exec, batch, family);
   const failures = new Map([...outcome].filter(([index]) => index < plan.lines.length));
   const tableResults = batch.slice(plan.lines.length).map((entry, offset) => ({ entry, why: outcome.get(plan.lines.length + offset) }));
-  const tablesRepaired = tableResults.filter(({ why }) => why === undefined).map(({ entry }) => `ip ${entry.line}`);
-  const tablesFailed = tableResults.filter(({ why }) => why !== undefined).map(({ entry, why }) => `ip ${entry.line} (${why})`);
+  const ip = command(family);
+  const tablesRepaired = tableResults.filter(({ why }) => why === undefined).map(({ entry }) => `${ip} ${entry.line}`);
+  const tablesFailed = tableResults.filter(({ why }) => why !== undefined).map(({ entry, why }) => `${ip} ${entry.line} (${why})`);
   if (plan.lines.length === 0) return { ...unchanged, tablesRepaired, tablesFailed };
-  const after = await readRouting(exec);
+  const after = await readRouting(exec, family);
   const again = planProbePaths(after.rules, after.routes, wanted);
   const devices: Record<string, string> = {};
   const unreachable: Record<string, string> = {};
@@ -111,7 +119,7 @@ export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: 
     const why = plan.lines.map((entry, index) => (entry.gateway === gateway.name ? failures.get(index) : undefined)).find(Boolean);
     unreachable[gateway.name] = `no route ${describeRoute(gateway)}: ${why ?? 'the kernel dropped it at once'}`;
   }
-  const repaired = plan.lines.filter((_, index) => !failures.has(index)).map((entry) => `ip ${entry.line}`);
+  const repaired = plan.lines.filter((_, index) => !failures.has(index)).map((entry) => `${ip} ${entry.line}`);
   return { repaired, unreachable, devices, tablesRepaired, tablesFailed };
 }
 
@@ -120,22 +128,24 @@ export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: 
  * (`netgwm cleanup`); returns what it removed.
  */
 export async function removeProbePaths(exec: Exec, config: ProbeConfig): Promise<string[]> {
-  const { rules, routes } = await readRouting(exec);
-  const lines = [...planProbePaths(rules, routes, probePathsWanted(config, false)).lines, ...planUplinkTables(routes, [])];
+  const family = familyOf(config);
+  const { rules, routes } = await readRouting(exec, family);
+  const lines = [...planProbePaths(rules, routes, probePathsWanted(config, false)).lines, ...planUplinkTables(routes, [], config.family)];
   if (lines.length === 0) return [];
-  const failures = await runBatch(exec, lines);
+  const failures = await runBatch(exec, lines, family);
+  const ip = command(family);
   if (failures.size > 0)
-    throw new Error(`could not remove ${[...failures].map(([index, why]) => `ip ${lines[index]!.line} (${why})`).join('; ')}`);
-  return lines.map((entry) => `ip ${entry.line}`);
+    throw new Error(`could not remove ${[...failures].map(([index, why]) => `${ip} ${lines[index]!.line} (${why})`).join('; ')}`);
+  return lines.map((entry) => `${ip} ${entry.line}`);
 }
 
 /**
  * Runs the lines with `-force`, so that one failing (a gateway whose link is down) does not stop
  * the others; returns line index → the error `ip` printed for it.
  */
-async function runBatch(exec: Exec, lines: ProbePathLine[]): Promise<Map<number, string>> {
+async function runBatch(exec: Exec, lines: ProbePathLine[], family: 4 | 6): Promise<Map<number, string>> {
   const input = `${lines.map((entry) => entry.line).join('\n')}\n`;
-  const { stderr, exitCode } = await exec('ip', ['-4', '-force', '-batch', '-'], { input, reject: false });
+  const { stderr, exitCode } = await exec('ip', [`-${family}`, '-force', '-batch', '-'], { input, reject: false });
   const failures = batchFailures(stderr);
   // ip did not get to the lines at all (not started, killed): every line failed.
   if (exitCode !== 0 && failures.size === 0)

@@ -1,4 +1,9 @@
 // The default route, the check table and the probe rule, read and written with `ip`.
+//
+// IPv6 (a gateway's family-6 view, `family: 6`): the same with `ip -6`, but netgwm's default route
+// sits at its own metric, IPV6_DEFAULT_METRIC, below the 1024 of the defaults the kernel installs
+// from router advertisements (proto ra): those are never fought nor removed, they stay behind
+// netgwm's route as a fallback (and take over should netgwm's route go, e.g. with its link).
 import type { Gateway, GatewayInfo } from '../core/types.js';
 import { NETGWM_ROUTE_PROTO } from '../core/uplink-tables.js';
 import { CommandError } from '../errors.js';
@@ -98,16 +103,31 @@ export function gatewayInfo(gateway: Gateway, route: DefaultRoute | undefined): 
   return { name: gateway.name, ip: gateway.ip ?? route?.gateway, dev: gateway.dev ?? route?.dev };
 }
 
-export async function readDefaultRoutes(exec: Exec): Promise<DefaultRoute[]> {
-  const { stdout } = await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main', 'default']);
+/**
+ * The metric of netgwm's IPv6 default route in the main table: ahead of the defaults from router
+ * advertisements (1024), which stay as a fallback. Its IPv4 route has metric 0, as NetGWM's had.
+ */
+export const IPV6_DEFAULT_METRIC = 512;
+
+/** The metric of netgwm's main default route of `family`. */
+export const ownDefaultMetric = (family: 4 | 6 = 4): number => (family === 6 ? IPV6_DEFAULT_METRIC : 0);
+
+export async function readDefaultRoutes(exec: Exec, family: 4 | 6 = 4): Promise<DefaultRoute[]> {
+  const { stdout } = await exec('ip', ['-j', `-${family}`, 'route', 'show', 'table', 'main', 'default']);
   return parseDefaultRoutes(stdout);
 }
 
 /**
  * `ip route replace default via IP [dev DEV] proto 194` in the main table (or `table`), as argv:
- * netgwm's protocol tells its route from a DHCP client's (see src/core/dynamic-gateways.ts).
+ * netgwm's protocol tells its route from a DHCP client's (see src/core/dynamic-gateways.ts). An
+ * IPv6 gateway's route in the main table gets `metric IPV6_DEFAULT_METRIC`; a link-local next hop
+ * needs its dev, which the config requires.
  */
-export function defaultRouteArgs(gateway: Pick<Gateway, 'ip' | 'dev'>, table?: number, verb: 'replace' | 'add' = 'replace'): string[] {
+export function defaultRouteArgs(
+  gateway: Pick<Gateway, 'ip' | 'dev' | 'family'>,
+  table?: number,
+  verb: 'replace' | 'add' = 'replace',
+): string[] {
   return [
     'route',
     verb,
@@ -116,15 +136,17 @@ export function defaultRouteArgs(gateway: Pick<Gateway, 'ip' | 'dev'>, table?: n
     ...(gateway.dev ? ['dev', gateway.dev] : []),
     'proto',
     String(NETGWM_ROUTE_PROTO),
+    ...(gateway.family === 6 && table === undefined ? ['metric', String(IPV6_DEFAULT_METRIC)] : []),
     ...(table === undefined ? [] : ['table', String(table)]),
   ];
 }
 
 /** Replaces the main default route, checks the kernel now uses it, and returns it as the kernel has it. */
 export async function replaceDefaultRoute(exec: Exec, gateway: Gateway): Promise<DefaultRoute> {
-  const argv = defaultRouteArgs(gateway);
-  await exec('ip', ['-4', ...argv]);
-  const now = (await readDefaultRoutes(exec))[0];
+  const family = gateway.family ?? 4;
+  const argv = [`-${family}`, ...defaultRouteArgs(gateway)];
+  await exec('ip', argv);
+  const now = (await readDefaultRoutes(exec, family))[0];
   if (!matchGateway(now, [gateway]))
     throw new CommandError(
       ['ip', ...argv],
@@ -138,8 +160,11 @@ export async function replaceDefaultRoute(exec: Exec, gateway: Gateway): Promise
  * Puts `gateway`'s default route back in front of `winner`: a replace writes metric 0, ahead of
  * every higher metric; a winner at metric 0 itself is listed before netgwm's route in the same
  * slot, so it is deleted first (metric 0 in the main table is the slot netgwm owns, as NetGWM did).
+ * IPv6: netgwm's slot is IPV6_DEFAULT_METRIC, so a winner at that metric or below is deleted; an
+ * RA default (1024) is never a winner.
  */
 export async function putDefaultRouteFirst(exec: Exec, gateway: Gateway, winner: DefaultRoute): Promise<DefaultRoute> {
-  if (winner.metric === 0) await exec('ip', ['-4', 'route', 'del', ...defaultRouteWords(winner)]);
+  const family = gateway.family ?? 4;
+  if (winner.metric <= ownDefaultMetric(family)) await exec('ip', [`-${family}`, 'route', 'del', ...defaultRouteWords(winner)]);
   return replaceDefaultRoute(exec, gateway);
 }

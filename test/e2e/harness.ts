@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
-import { TestNetwork, type NetworkOptions } from '../../scripts/testnet/network.js';
+import { type Family, TestNetwork, type NetworkOptions } from '../../scripts/testnet/network.js';
 
 export const NETGWM = fileURLToPath(new URL('../../bin/netgwm', import.meta.url));
 /** The router's check_table (netgwm_check in its rt_tables): probe tables are 195, 196, … */
@@ -139,11 +139,17 @@ export class Harness {
     });
   }
 
-  /** Name of the configured gateway the router's default route uses now. */
-  async currentGateway(): Promise<string | undefined> {
-    const route = (await this.net.defaultRoutes())[0];
-    const uplink = this.net.uplinks.find(
-      (candidate) => candidate.gatewayIp === route?.gateway || (!route?.gateway && candidate.routerDev === route?.dev),
+  /**
+   * Name of the configured gateway the router's default route (of `family`) uses now; an IPv6
+   * route via an operator's global or link-local address on its uplink is that uplink's.
+   */
+  async currentGateway(family: Family = 4): Promise<string | undefined> {
+    const route = (await this.net.defaultRoutes(family))[0];
+    const uplink = this.net.uplinks.find((candidate) =>
+      family === 6
+        ? candidate.routerDev === route?.dev &&
+          (!route?.gateway || route.gateway === candidate.gatewayIp6 || route.gateway === candidate.gatewayLinkLocal)
+        : candidate.gatewayIp === route?.gateway || (!route?.gateway && candidate.routerDev === route?.dev),
     );
     return uplink && `isp${uplink.index}`;
   }
@@ -167,24 +173,35 @@ export class Harness {
    * netgwm's probe rules and the routes in its tables — the old check table (194, netgwm_check)
    * and the probe tables 195… — as `ip` prints them, sorted.
    */
-  async probePaths(): Promise<string[]> {
+  async probePaths(family: Family = 4): Promise<string[]> {
     const tables = Array.from({ length: this.net.uplinks.length + 1 }, (_, slot) => CHECK_TABLE + slot);
     const ours = new RegExp(`0x4e47|netgwm_check|(lookup|table) (${tables.join('|')})\\b`);
-    const rules = await this.net.exec(this.net.routerNs, 'ip', ['-4', 'rule', 'list']);
-    const routes = await this.net.exec(this.net.routerNs, 'ip', ['-4', 'route', 'show', 'table', 'all']);
+    const rules = await this.net.exec(this.net.routerNs, 'ip', [`-${family}`, 'rule', 'list']);
+    const routes = await this.net.exec(this.net.routerNs, 'ip', [`-${family}`, 'route', 'show', 'table', 'all']);
     return [...rules.stdout.split('\n'), ...routes.stdout.split('\n')]
       .filter((line) => ours.test(line))
       .map((line) => line.trim())
       .sort();
   }
 
-  /** What probePaths() shows with every gateway's path in place: isp i probes with mark 0x4e470000 + i through table 194 + i. */
-  expectedProbePaths(): string[] {
+  /**
+   * What probePaths() shows with every gateway's path in place: isp i probes with mark
+   * 0x4e470000 + i through table 194 + i. For IPv6, isp i's `ip6` is the operator's global
+   * address (the kernel gives the route metric 1024, and the guard is at 4294967294).
+   */
+  expectedProbePaths(family: Family = 4): string[] {
     return this.net.uplinks
       .flatMap((uplink) => {
         const table = CHECK_TABLE + uplink.index;
+        const rule = `1000:\tfrom all fwmark 0x${(0x4e470000 + uplink.index).toString(16)} lookup ${table}`;
+        if (family === 6)
+          return [
+            rule,
+            `default via ${uplink.gatewayIp6} dev ${uplink.routerDev} table ${table} metric 1024 pref medium`,
+            `unreachable default dev lo table ${table} metric 4294967294 pref medium`,
+          ];
         return [
-          `1000:\tfrom all fwmark 0x${(0x4e470000 + uplink.index).toString(16)} lookup ${table}`,
+          rule,
           `default via ${uplink.gatewayIp} dev ${uplink.routerDev} table ${table}`,
           `unreachable default table ${table} metric 4294967295`,
         ];
@@ -192,9 +209,9 @@ export class Harness {
       .sort();
   }
 
-  /** True once every gateway's probe path is in place, exactly. */
-  async probePathsInPlace(): Promise<boolean> {
-    return JSON.stringify(await this.probePaths()) === JSON.stringify(this.expectedProbePaths());
+  /** True once every gateway's probe path (of `family`) is in place, exactly. */
+  async probePathsInPlace(family: Family = 4): Promise<boolean> {
+    return JSON.stringify(await this.probePaths(family)) === JSON.stringify(this.expectedProbePaths(family));
   }
 
   async destroy(): Promise<void> {
