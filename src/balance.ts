@@ -10,9 +10,12 @@ import type { FirewallDeps } from './firewall.js';
 import type { Logger } from './log/logger.js';
 import { deleteFlows } from './system/conntrack.js';
 
-/** True with balanced tiers or rules and nftables enabled: new connections get more than one mark. */
+/**
+ * True with balanced tiers or rules and nftables enabled: new connections get more than one mark.
+ * IPv4 only: new IPv6 connections take the IPv6 active gateway's mark (README "IPv6").
+ */
 export function balanceNeeded(config: Config): boolean {
-  return config.nftables?.enabled === true && isBalanced(config.gateways, config.rules);
+  return config.family !== 6 && config.nftables?.enabled === true && isBalanced(config.gateways, config.rules);
 }
 
 /** The shares and rule targets for this decision; undefined without balanced tiers or rules (or nftables off). */
@@ -66,7 +69,7 @@ export async function flushLeft(config: Config, deps: FirewallDeps, left: string
   for (const gateway of config.gateways.filter((candidate) => left.includes(candidate.name) && candidate.mark !== undefined)) {
     const filter = [...(flush === 'udp' ? ['-p', 'udp'] : []), '--mark', `${hex(gateway.mark!)}/${hex(mask)}`];
     try {
-      const count = await deleteFlows(deps.exec, filter);
+      const count = await deleteFlows(deps.exec, filter, deps.marking && 4);
       deps.log.event({ kind: 'conntrack-flushed', flush, filter: filter.join(' '), count, gateway: gateway.name });
     } catch (error) {
       deps.log.event({ kind: 'conntrack-failed', flush, error: (error as Error).message });

@@ -2,6 +2,7 @@
 // single check table), and its nft table and fwmark rules the way `nftables.enabled: false` does —
 // and leaves the default route alone. The package's prerm runs it on removal.
 import type { Config } from './config/load.js';
+import { familyView } from './config/families.js';
 import { nftablesSchema } from './config/schema.js';
 import { keepFirewall } from './firewall.js';
 import type { Logger } from './log/logger.js';
@@ -23,8 +24,15 @@ export interface CleanupDeps {
 export async function cleanup(config: Config, deps: CleanupDeps): Promise<string[]> {
   const lock = await acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir });
   try {
-    const removed = await removeProbePaths(deps.exec, config);
-    if (!(await removeFirewall(config, deps))) throw new Error(`could not remove the nft table or fwmark rules (see ${config.log_file})`);
+    const removed: string[] = [];
+    let done = true;
+    // Each family's probe paths and fwmark rules are its own (`ip -4`, `ip -6`).
+    for (const family of config.families) {
+      const view = familyView(config, family);
+      removed.push(...(await removeProbePaths(deps.exec, view)));
+      done = (await removeFirewall(view, deps)) && done;
+    }
+    if (!done) throw new Error(`could not remove the nft table or fwmark rules (see ${config.log_file})`);
     return removed;
   } finally {
     await lock.release();
@@ -33,7 +41,7 @@ export async function cleanup(config: Config, deps: CleanupDeps): Promise<string
 
 /** The nft table and fwmark rules, as `nftables.enabled: false` removes them; true when done (or nothing to do). */
 async function removeFirewall(config: Config, deps: CleanupDeps): Promise<boolean> {
-  const { state } = await loadState(config.state_dir);
+  const { state } = await loadState(config.state_dir, config.family);
   const loaded = state.firewall;
   if (!config.nftables && !loaded?.table) return true;
   const nftables = { ...(config.nftables ?? nftablesSchema.parse({ table: loaded!.table, rule_pref: loaded!.rulePref })), enabled: false };

@@ -288,15 +288,29 @@ async function cleanup(config: Config, lockWaitMs: number): Promise<number> {
 
 async function printFirewall(config: Config, print: boolean | undefined): Promise<number> {
   if (!print) throw new UsageError('nft: expected --print (cycles load the ruleset themselves)');
-  const [{ describeFirewall }, { loadState, readEffectiveMode }, { createExec }, { matchGateway, readDefaultRoutes }] = await Promise.all([
+  const [
+    { describeFirewall },
+    { loadState, readEffectiveMode },
+    { createExec },
+    { matchGateway, readDefaultRoutes, defaultRoutesOf },
+    { familyView },
+    { readRouting },
+  ] = await Promise.all([
     import('./firewall.js'),
     import('./state/store.js'),
     import('./system/exec.js'),
     import('./system/routes.js'),
+    import('./config/families.js'),
+    import('./system/probe-paths.js'),
   ]);
-  const active = matchGateway((await readDefaultRoutes(createExec()))[0], config.gateways);
-  const { mode } = await readEffectiveMode(config);
-  process.stdout.write(describeFirewall(config, (await loadState(config.state_dir)).state, active, mode));
+  const exec = createExec();
+  const ipv4 = familyView(config, 4);
+  const active = matchGateway((await readDefaultRoutes(exec))[0], ipv4.gateways);
+  const { mode } = await readEffectiveMode(ipv4);
+  const ipv6 = config.families.includes(6)
+    ? { active: matchGateway(defaultRoutesOf((await readRouting(exec, 6)).routes)[0], familyView(config, 6).gateways) }
+    : undefined;
+  process.stdout.write(describeFirewall(ipv4, (await loadState(config.state_dir)).state, active, mode, Date.now(), ipv6));
   return EXIT.ok;
 }
 

@@ -56,6 +56,8 @@ export interface ResolveOptions {
   lookup?: (name: string) => Promise<string>;
   /** The router's own addresses (src/system/local-addresses.ts). */
   ownAddresses?: ReadonlySet<string>;
+  /** The family the names resolve to (A for 4, AAAA for 6); default 4. */
+  family?: 4 | 6;
 }
 
 export async function resolveSites(sites: string[], memory: SiteMemory, options: ResolveOptions): Promise<ResolvedSites> {
