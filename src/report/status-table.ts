@@ -24,7 +24,14 @@ export function statusTable(doc: StatusDocument, color: boolean): string {
       '',
     ].join('\n');
   }
-  const lines = [...broken, ...(doc.has_state ? summaryLines(doc, p) : []), ...ipv6Lines(doc, p), '', ...gatewayTable(doc, p), ...shareLines(doc, p)];
+  const lines = [
+    ...broken,
+    ...(doc.has_state ? summaryLines(doc, p) : []),
+    ...ipv6Lines(doc, p),
+    '',
+    ...gatewayTable(doc, p),
+    ...shareLines(doc, p),
+  ];
   lines.push(
     '',
     p.dim(
