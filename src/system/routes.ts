@@ -4,6 +4,12 @@ import { NETGWM_ROUTE_PROTO } from '../core/uplink-tables.js';
 import { CommandError } from '../errors.js';
 import type { Exec } from './exec.js';
 
+/**
+ * netgwm's IPv6 default route's metric: ahead of the kernel's router-advertisement defaults
+ * (1024), which stay behind it as a fallback and are never removed (README "IPv6").
+ */
+export const IPV6_DEFAULT_METRIC = 512;
+
 export interface DefaultRoute {
   /** `unicast`, or a route that sends nowhere: `blackhole`, `unreachable`, `prohibit`, `throw`. */
   type: string;
