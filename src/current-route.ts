@@ -99,9 +99,14 @@ export function noteAddresses(gateways: Gateway[], state: State, log: Logger): v
   const addresses: Record<string, string> = {};
   for (const gateway of gateways) {
     if (!gateway.auto) continue;
-    const was = state.addresses?.[gateway.name];
-    if (gateway.ip !== undefined) addresses[gateway.name] = gateway.ip;
-    if (was === gateway.ip) continue;
+    // An IPv6 gateway without a router advertisement is reported once (remembered as ''):
+    // the hint names the sysctl it lacks.
+    const remembered = state.addresses?.[gateway.name];
+    const unreported = gateway.family === 6 && gateway.ip === undefined ? '' : undefined;
+    const known = gateway.ip ?? unreported;
+    if (known !== undefined) addresses[gateway.name] = known;
+    if (remembered === known) continue;
+    const was = remembered || undefined;
     const event = { kind: 'gateway-address' as const, gateway: gateway.name, dev: gateway.dev!, address: gateway.ip, was };
     log.event(
       gateway.family === 6 ? { ...event, setting: 'ip6: auto', ...(gateway.ip === undefined && { hint: raHint(gateway.dev!) }) } : event,

@@ -251,7 +251,7 @@ function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: Sta
     name: gateway.name,
     family,
     priority: gateway.priority,
-    ip: gateway.ip ?? own(state.addresses, gateway.name) ?? null, // `auto`: as the last cycle resolved it
+    ip: gateway.ip ?? (own(state.addresses, gateway.name) || null), // `auto`: as the last cycle resolved it ('': none)
     dev: gateway.dev ?? null,
     active: state.active === gateway.name,
     pinned: mode === gateway.name,
