@@ -12,7 +12,7 @@ import {
   describeDefaultRoute,
   matchGateway,
   ownDefaultRoute,
-  IPV6_DEFAULT_METRIC,
+  ownDefaultMetric,
   putDefaultRouteFirst,
   readDefaultRoutes,
   replaceDefaultRoute,
@@ -72,8 +72,8 @@ export async function followAddress(
   route: DefaultRoute | undefined,
 ): Promise<DefaultRoute | undefined> {
   if (!current?.auto || current.ip === undefined || route === undefined) return route;
-  if (route.gateway === current.ip && route.metric === ownMetric(current)) return route;
-  const wanted = describeDefaultRoute({ type: 'unicast', gateway: current.ip, dev: current.dev, metric: ownMetric(current) });
+  if (route.gateway === current.ip && route.metric === ownDefaultMetric(current.family)) return route;
+  const wanted = describeDefaultRoute({ type: 'unicast', gateway: current.ip, dev: current.dev, metric: ownDefaultMetric(current.family) });
   try {
     const now = await replaceDefaultRoute(exec, current);
     log.event({ kind: 'default-followed', gateway: current.name, route: wanted, was: describeDefaultRoute(route) });
@@ -90,9 +90,6 @@ export async function followAddress(
  */
 const raHint = (dev: string) =>
   `no router advertisement's default route on ${dev}: a router (forwarding on) accepts them only with sysctl net.ipv6.conf.${dev}.accept_ra=2`;
-
-/** The metric of netgwm's own default route: 0 for IPv4 (NetGWM's slot), IPV6_DEFAULT_METRIC for IPv6. */
-export const ownMetric = (gateway: Pick<Gateway, 'family'>): number => (gateway.family === 6 ? IPV6_DEFAULT_METRIC : 0);
 
 /** Logs each `auto` gateway whose address differs from the last cycle's, and remembers them all. */
 export function noteAddresses(gateways: Gateway[], state: State, log: Logger): void {

@@ -18,8 +18,6 @@ export interface Gateway {
    */
   ip6?: string;
   auto6?: true;
-  /** Set on the IPv6 view of a gateway only (absent: IPv4): `ip` is then its IPv6 next hop. */
-  family?: 6;
   priority: number;
   /** Connection mark of this uplink (nftables, conntrack.flush: old). */
   mark?: number;
@@ -36,6 +34,11 @@ export interface Gateway {
    * `check_table + i` (see src/config/probe-paths.ts).
    */
   probe: { mark: number; table: number };
+  /**
+   * 6 on the IPv6 view of a gateway (src/config/families.ts: `ip` is then its IPv6 address), absent
+   * for IPv4: what chooses `ip -6`, ICMPv6 and AAAA below the cycle.
+   */
+  family?: 6;
 }
 
 /** A gateway as hooks and log lines name it: ip and dev as the kernel routes it where known. */

@@ -52,12 +52,12 @@ export interface ResolveOptions {
   now: number;
   timeoutMs: number;
   hostsFile?: string;
-  /** The DNS lookup (IPv4); tests pass their own. */
+  /** The address family to resolve names to: 4 (A, the default) or 6 (AAAA). */
+  family?: 4 | 6;
+  /** The DNS lookup (of `family`); tests pass their own. */
   lookup?: (name: string) => Promise<string>;
   /** The router's own addresses (src/system/local-addresses.ts). */
   ownAddresses?: ReadonlySet<string>;
-  /** The family the names resolve to (A for 4, AAAA for 6); default 4. */
-  family?: 4 | 6;
 }
 
 export async function resolveSites(sites: string[], memory: SiteMemory, options: ResolveOptions): Promise<ResolvedSites> {

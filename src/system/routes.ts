@@ -4,12 +4,6 @@ import { NETGWM_ROUTE_PROTO } from '../core/uplink-tables.js';
 import { CommandError } from '../errors.js';
 import type { Exec } from './exec.js';
 
-/**
- * netgwm's IPv6 default route's metric: ahead of the kernel's router-advertisement defaults
- * (1024), which stay behind it as a fallback and are never removed (README "IPv6").
- */
-export const IPV6_DEFAULT_METRIC = 512;
-
 export interface DefaultRoute {
   /** `unicast`, or a route that sends nowhere: `blackhole`, `unreachable`, `prohibit`, `throw`. */
   type: string;
@@ -103,6 +97,15 @@ function defaultRouteWords(route: DefaultRoute): string[] {
 export function gatewayInfo(gateway: Gateway, route: DefaultRoute | undefined): GatewayInfo {
   return { name: gateway.name, ip: gateway.ip ?? route?.gateway, dev: gateway.dev ?? route?.dev };
 }
+
+/**
+ * The metric of netgwm's IPv6 default route in the main table: ahead of the defaults from router
+ * advertisements (1024), which stay as a fallback. Its IPv4 route has metric 0, as NetGWM's had.
+ */
+export const IPV6_DEFAULT_METRIC = 512;
+
+/** The metric of netgwm's main default route of `family`. */
+export const ownDefaultMetric = (family: 4 | 6 = 4): number => (family === 6 ? IPV6_DEFAULT_METRIC : 0);
 
 export async function readDefaultRoutes(exec: Exec): Promise<DefaultRoute[]> {
   const { stdout } = await exec('ip', ['-j', '-4', 'route', 'show', 'table', 'main', 'default']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { noteAddresses, ownMetric } from '../../src/current-route.js';
+import { noteAddresses } from '../../src/current-route.js';
 import { emptyState, type Gateway } from '../../src/core/types.js';
 import type { FamilyEvent, Logger } from '../../src/log/logger.js';
 
@@ -33,14 +33,5 @@ describe('noteAddresses', () => {
       });
     });
     expect(heard).toEqual(said);
-  });
-});
-
-describe('ownMetric', () => {
-  it.each([
-    [undefined, 0],
-    [6 as const, 512],
-  ])('family %s: %s', (family, metric) => {
-    expect(ownMetric(family === undefined ? {} : { family })).toBe(metric);
   });
 });
