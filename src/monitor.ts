@@ -53,7 +53,8 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
   // The health, the tallies and when to decide: pure, shared with `netgwm replay` (src/core/monitoring.ts).
   const monitoring = createMonitoring(options.clock(), {
     onDecisionNeeded: options.onDecisionNeeded,
-    onHealthChange: (change) => options.log.event({ kind: 'gateway-health', ...change }),
+    // An IPv6 path's line reads as the IPv6 cycle's do: `IPv6: gateway isp1 down …`.
+    onHealthChange: (change) => options.log.event({ kind: 'gateway-health', ...change, ...pathOf(change.gateway) }),
   });
   monitoring.configure(pathsOf(config), healthSettings(config), options.clock());
   let echoer: Echoer | undefined;
@@ -113,6 +114,11 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       echoer = undefined;
     },
   };
+}
+
+/** The gateway and family of a path key (`isp1/6` → isp1, 6). */
+function pathOf(key: string): { gateway: string; family?: 6 } {
+  return key.endsWith(pathKey('', 6)) ? { gateway: key.slice(0, -pathKey('', 6).length), family: 6 } : { gateway: key };
 }
 
 /** Every gateway × family path, named by its path key (`isp1`, `isp1/6`); the family's own one when given. */

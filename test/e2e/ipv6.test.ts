@@ -362,7 +362,7 @@ describe('the daemon watches both families', () => {
       await net.failOperator(1, { family: 6 });
       expect(await waitFor(async () => (await t!.current6()) === 'isp2')).toBe(true);
       expect(await h.currentGateway()).toBe('isp1');
-      expect((await h.logLines()).join('\n')).toMatch(/gateway isp1\/6 /);
+      expect((await h.logLines()).join('\n')).toMatch(/WARN IPv6: gateway isp1 down/);
     } finally {
       daemon.kill('SIGTERM');
       await daemon;
