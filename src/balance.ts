@@ -6,7 +6,7 @@ import { DEFAULT_MARK_MASK } from './config/schema.js';
 import { balanceOf, describeTarget, isBalanced, type Balance } from './core/balance.js';
 import { hex } from './core/ruleset.js';
 import type { Gateway, State } from './core/types.js';
-import type { FirewallDeps } from './firewall.js';
+import { familyFlushArgs, type FirewallDeps } from './firewall.js';
 import type { Logger } from './log/logger.js';
 import { deleteFlows } from './system/conntrack.js';
 
@@ -67,9 +67,14 @@ export async function flushLeft(config: Config, deps: FirewallDeps, left: string
   const mask = config.nftables?.mask ?? DEFAULT_MARK_MASK;
   let ok = true;
   for (const gateway of config.gateways.filter((candidate) => left.includes(candidate.name) && candidate.mark !== undefined)) {
-    const filter = [...(flush === 'udp' ? ['-p', 'udp'] : []), '--mark', `${hex(gateway.mark!)}/${hex(mask)}`];
+    const filter = [
+      ...familyFlushArgs(config, deps),
+      ...(flush === 'udp' ? ['-p', 'udp'] : []),
+      '--mark',
+      `${hex(gateway.mark!)}/${hex(mask)}`,
+    ];
     try {
-      const count = await deleteFlows(deps.exec, filter, deps.marking && 4);
+      const count = await deleteFlows(deps.exec, filter);
       deps.log.event({ kind: 'conntrack-flushed', flush, filter: filter.join(' '), count, gateway: gateway.name });
     } catch (error) {
       deps.log.event({ kind: 'conntrack-failed', flush, error: (error as Error).message });

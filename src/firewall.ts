@@ -289,16 +289,20 @@ export async function flushConntrack(config: Config, deps: FirewallDeps, from: G
     deps.log.event({ kind: 'conntrack-skipped', why: from ? `the old gateway ${from.name} has no mark` : 'there was no old gateway' });
     return true;
   }
-  const filter = flushFilter(flush, from?.mark, config.nftables?.mask ?? DEFAULT_MARK_MASK);
+  const filter = [...familyFlushArgs(config, deps), ...flushFilter(flush, from?.mark, config.nftables?.mask ?? DEFAULT_MARK_MASK)];
   try {
-    // Dual-stack: only the connections of the family that switched.
-    const count = await deleteFlows(deps.exec, filter, deps.marking && (config.family ?? 4));
+    const count = await deleteFlows(deps.exec, filter);
     deps.log.event({ kind: 'conntrack-flushed', flush, filter: filter.join(' '), count });
     return true;
   } catch (error) {
     deps.log.event({ kind: 'conntrack-failed', flush, error: (error as Error).message });
     return false;
   }
+}
+
+/** Dual-stack: `conntrack -f ipv4|ipv6`, so that a flush takes only the switching family's flows (IPv4 only: both, as ever). */
+export function familyFlushArgs(config: Pick<Config, 'family'>, deps: Pick<FirewallDeps, 'marking'>): string[] {
+  return deps.marking ? ['-f', config.family === 6 ? 'ipv6' : 'ipv4'] : [];
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);

@@ -19,9 +19,9 @@ export function flushFilter(flush: Flush, oldMark: number | undefined, mask: num
   return [];
 }
 
-/** Deletes the entries `filter` matches in this network namespace (of one family when given); returns how many. */
-export async function deleteFlows(exec: Exec, filter: string[], family?: 4 | 6): Promise<number> {
-  const argv = ['-D', ...(family === undefined ? [] : ['-f', family === 6 ? 'ipv6' : 'ipv4']), ...filter];
+/** Deletes the entries `filter` matches in this network namespace; returns how many. */
+export async function deleteFlows(exec: Exec, filter: string[]): Promise<number> {
+  const argv = ['-D', ...filter];
   const result = await exec('conntrack', argv, { reject: false });
   // conntrack prints "conntrack v1.4.7 (conntrack-tools): 3 flow entries have been deleted." on
   // stderr, and exits 1 when nothing matched: that is no error.

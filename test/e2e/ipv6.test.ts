@@ -8,6 +8,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activeMarks } from './firewall/support.js';
 import { Harness, waitFor } from './harness.js';
 
 /** The dual-stack parts of the test network this file uses (issue 13's contract). */
@@ -368,5 +369,62 @@ describe('the daemon watches both families', () => {
       await daemon;
       await net.restoreOperator(1, { family: 6 });
     }
+  });
+});
+
+describe('marks, fwmark rules and flushes per family (nftables, a table per uplink)', () => {
+  let t: Awaited<ReturnType<typeof dualStack>>;
+  beforeAll(async () => {
+    t = await dualStack((net) => ({
+      gateways: Object.fromEntries(
+        net.uplinks.map((uplink) => [
+          `isp${uplink.index}`,
+          {
+            ip: uplink.gatewayIp,
+            ip6: uplink.gatewayIp6,
+            dev: uplink.routerDev,
+            priority: uplink.index,
+            mark: uplink.index,
+            table: 100 + uplink.index,
+          },
+        ]),
+      ),
+      check_sites: [...net.sites, ...net.sites6],
+      check_all_gateways: true,
+      min_uptime: 0,
+      nftables: {},
+      conntrack: { flush: 'all' },
+    }));
+  });
+  afterAll(async () => {
+    await t?.h.destroy();
+  });
+
+  it('each family has its fwmark rules and its active mark; an IPv6 switch flushes IPv6 flows only', async (context) => {
+    if (!t) return context.skip();
+    const { h, net } = t;
+    expect((await h.run()).exitCode).toBe(0);
+    for (const family of ['-4', '-6']) {
+      const rules = (await net.exec(net.routerNs, 'ip', [family, 'rule', 'list'])).stdout;
+      for (const i of [1, 2, 3]) expect(rules).toContain(`1101:\tfrom all fwmark 0x${i}/0xff lookup ${100 + i}`);
+    }
+    expect(await activeMarks(h.net)).toEqual([
+      { comment: 'active isp1: new IPv4 forwarded connections', mark: 1 },
+      { comment: 'active isp1: new IPv6 forwarded connections', mark: 1 },
+      { comment: 'active isp1: new IPv4 local connections', mark: 1 },
+      { comment: 'active isp1: new IPv6 local connections', mark: 1 },
+    ]);
+    await net.failOperator(1, { family: 6 });
+    await h.run();
+    expect(await t.current6()).toBe('isp2');
+    expect(await activeMarks(h.net)).toEqual([
+      { comment: 'active isp1: new IPv4 forwarded connections', mark: 1 },
+      { comment: 'active isp2: new IPv6 forwarded connections', mark: 2 },
+      { comment: 'active isp1: new IPv4 local connections', mark: 1 },
+      { comment: 'active isp2: new IPv6 local connections', mark: 2 },
+    ]);
+    expect((await h.logLines()).join('\n')).toMatch(/INFO IPv6: conntrack: deleted \d+ flow entries \(flush: all, conntrack -D -f ipv6\)/);
+    expect((await h.logLines()).join('\n')).not.toMatch(/conntrack -D -f ipv4/);
+    await net.restoreOperator(1, { family: 6 });
   });
 });
