@@ -321,7 +321,7 @@ interface DualStack {
 
 function dualStack(net: TestNetwork): DualStack | undefined {
   const dual = net as unknown as Partial<DualStack>;
-  return Array.isArray(dual.sites6) ? (dual as DualStack) : undefined;
+  return (dual.sites6?.length ?? 0) > 0 ? (dual as DualStack) : undefined;
 }
 
 /**

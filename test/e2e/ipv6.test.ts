@@ -49,7 +49,7 @@ async function dualStack(config: (net: DualStackNetwork) => Record<string, unkno
 > {
   const h = await Harness.create({ ipv6: true } as Parameters<typeof Harness.create>[0]);
   const net = h.net as unknown as DualStackNetwork;
-  if (!Array.isArray(net.sites6)) {
+  if (!net.sites6?.length) {
     await h.destroy();
     return undefined;
   }
