@@ -133,10 +133,14 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // gateway whose address the kernel changed; a burst of changes runs one.
   process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload).on('SIGUSR1', onReopen);
   const routesChanged = throttle(() => void decide(), ROUTE_EVENT_GAP_MS);
-  const links = watchLinks((event) => {
-    if (event.kind !== 'link') return routesChanged.request();
-    for (const dev of monitor.onLink(event)) void decide().then(() => monitor.probeNow(dev));
-  });
+  // IPv6 route and address changes too with IPv6 gateways (a router advertisement's new next hop).
+  const links = watchLinks(
+    (event) => {
+      if (event.kind !== 'link') return routesChanged.request();
+      for (const dev of monitor.onLink(event)) void decide().then(() => monitor.probeNow(dev));
+    },
+    { families: config.families },
+  );
   try {
     await runEvery(options.intervalMs, stop.signal, decide);
   } finally {

@@ -11,6 +11,11 @@ export type LinkEvent =
   | { kind: 'route' | 'address' };
 
 export interface LinkMonitorOptions {
+  /**
+   * The address families whose address and route changes are watched: [4] (the default) or, with
+   * IPv6 gateways, [4, 6] (or [6]). Links are announced whatever the families.
+   */
+  families?: ReadonlyArray<4 | 6>;
   /** The monitor died and is being restarted (events may have been missed meanwhile: read again). */
   onRestart?: (why: string) => void;
   /** How to start `ip` with these arguments; tests wrap it (e.g. in `ip netns exec`). */
