@@ -78,22 +78,39 @@ async function dualStack(config: (net: DualStackNetwork) => Record<string, unkno
   };
 }
 
-describe('IPv4 and IPv6 decided apart (3 dual-stack uplinks)', () => {
-  let t: Awaited<ReturnType<typeof dualStack>>;
+type DualStackRun = NonNullable<Awaited<ReturnType<typeof dualStack>>>;
+
+/** A dual-stack harness for the enclosing describe; undefined (the tests skip) when the network has no IPv6. */
+function dualStackSuite(config: (net: DualStackNetwork) => Record<string, unknown>): () => DualStackRun | undefined {
+  let run: DualStackRun | undefined;
   beforeAll(async () => {
-    t = await dualStack((net) => ({
-      gateways: Object.fromEntries(
-        net.uplinks.map((uplink) => [`isp${uplink.index}`, { ip: uplink.gatewayIp, ip6: uplink.gatewayIp6, priority: uplink.index }]),
-      ),
-      check_sites: [...net.sites, ...net.sites6],
-      check_all_gateways: true,
-    }));
+    run = await dualStack(config);
   });
   afterAll(async () => {
-    await t?.h.destroy();
+    await run?.h.destroy();
   });
+  return () => run;
+}
+
+/** isp1…ispN with both addresses and priority i, plus `extra` of each uplink. */
+function dualGateways(net: DualStackNetwork, extra: (uplink: DualStackNetwork['uplinks'][number]) => object = () => ({})) {
+  return Object.fromEntries(
+    net.uplinks.map((uplink) => [
+      `isp${uplink.index}`,
+      { ip: uplink.gatewayIp, ip6: uplink.gatewayIp6, priority: uplink.index, ...extra(uplink) },
+    ]),
+  );
+}
+
+describe('IPv4 and IPv6 decided apart (3 dual-stack uplinks)', () => {
+  const suite = dualStackSuite((net) => ({
+    gateways: dualGateways(net),
+    check_sites: [...net.sites, ...net.sites6],
+    check_all_gateways: true,
+  }));
 
   it('first start sets both default routes and runs the hooks once per family', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const { h, net } = t;
     expect(await h.run()).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
@@ -114,6 +131,7 @@ describe('IPv4 and IPv6 decided apart (3 dual-stack uplinks)', () => {
   });
 
   it('IPv6 broken on the primary while its IPv4 works: only IPv6 moves, hooks get the IPv6 values', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const { h, net } = t;
     h.advanceClock(61); // the backups have been up since the first run: stable (min_uptime 60)
@@ -136,6 +154,7 @@ describe('IPv4 and IPv6 decided apart (3 dual-stack uplinks)', () => {
   });
 
   it('status shows a row per gateway and family, and the IPv6 decision', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const result = await t.h.netgwm(['status', '--json']);
     const doc = JSON.parse(result.stdout) as {
@@ -158,6 +177,7 @@ describe('IPv4 and IPv6 decided apart (3 dual-stack uplinks)', () => {
   });
 
   it('IPv6 comes back: no failback before min_uptime, failback after', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const { h, net } = t;
     await net.restoreOperator(1, { family: 6 });
@@ -174,6 +194,7 @@ describe('IPv4 and IPv6 decided apart (3 dual-stack uplinks)', () => {
   });
 
   it('IPv4 broken on the primary while its IPv6 works: only IPv4 moves', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const { h, net } = t;
     await net.failOperator(1, { family: 4 });
@@ -186,6 +207,7 @@ describe('IPv4 and IPv6 decided apart (3 dual-stack uplinks)', () => {
   });
 
   it('history keeps the families apart', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const doc = JSON.parse((await t.h.netgwm(['history', '--json'])).stdout) as {
       entries: Array<{ kind: string; family: number; from: string | null; to: string }>;
@@ -197,29 +219,24 @@ describe('IPv4 and IPv6 decided apart (3 dual-stack uplinks)', () => {
 });
 
 describe('a link-local gateway, an IPv6-only uplink and the RA default', () => {
-  let t: Awaited<ReturnType<typeof dualStack>>;
-  beforeAll(async () => {
-    t = await dualStack((net) => {
-      const [one, two, three] = net.uplinks;
-      return {
-        gateways: {
-          isp1: { ip: one!.gatewayIp, ip6: one!.gatewayIp6, priority: 1 },
-          // Reached by its link-local address only, as many ISPs' routers are.
-          isp2: { ip: two!.gatewayIp, ip6: two!.gatewayLinkLocal, dev: two!.routerDev, priority: 2 },
-          // IPv6 only: no IPv4 decision ever sees it.
-          isp3: { ip6: three!.gatewayIp6, dev: three!.routerDev, priority: 3 },
-        },
-        check_sites: [...net.sites, ...net.sites6],
-        check_all_gateways: true,
-        min_uptime: 0,
-      };
-    });
-  });
-  afterAll(async () => {
-    await t?.h.destroy();
+  const suite = dualStackSuite((net) => {
+    const [one, two, three] = net.uplinks;
+    return {
+      gateways: {
+        isp1: { ip: one!.gatewayIp, ip6: one!.gatewayIp6, priority: 1 },
+        // Reached by its link-local address only, as many ISPs' routers are.
+        isp2: { ip: two!.gatewayIp, ip6: two!.gatewayLinkLocal, dev: two!.routerDev, priority: 2 },
+        // IPv6 only: no IPv4 decision ever sees it.
+        isp3: { ip6: three!.gatewayIp6, dev: three!.routerDev, priority: 3 },
+      },
+      check_sites: [...net.sites, ...net.sites6],
+      check_all_gateways: true,
+      min_uptime: 0,
+    };
   });
 
   it('the IPv6-only uplink has no IPv4 row and no IPv4 switch', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     expect((await t.h.run()).exitCode).toBe(0);
     const doc = JSON.parse((await t.h.netgwm(['status', '--json'])).stdout) as { gateways: Array<{ name: string; family: number }> };
@@ -233,6 +250,7 @@ describe('a link-local gateway, an IPv6-only uplink and the RA default', () => {
   });
 
   it('fails IPv6 over to the link-local gateway, then to the IPv6-only uplink', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const { h, net } = t;
     const [, two, three] = net.uplinks;
@@ -262,6 +280,7 @@ describe('a link-local gateway, an IPv6-only uplink and the RA default', () => {
   });
 
   it("leaves the kernel's router-advertisement default alone, behind its own route", async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const { h, net } = t;
     const [, two] = net.uplinks;
@@ -281,26 +300,21 @@ describe('a link-local gateway, an IPv6-only uplink and the RA default', () => {
 });
 
 describe('ip6: auto takes the router advertisement gateway', () => {
-  let t: Awaited<ReturnType<typeof dualStack>>;
-  beforeAll(async () => {
-    t = await dualStack((net) => {
-      const [one, two] = net.uplinks;
-      return {
-        gateways: {
-          isp1: { ip: one!.gatewayIp, ip6: one!.gatewayIp6, priority: 1 },
-          isp2: { ip: two!.gatewayIp, ip6: 'auto', dev: two!.routerDev, priority: 2 },
-        },
-        check_sites: [...net.sites, ...net.sites6],
-        check_all_gateways: true,
-        min_uptime: 0,
-      };
-    });
-  });
-  afterAll(async () => {
-    await t?.h.destroy();
+  const suite = dualStackSuite((net) => {
+    const [one, two] = net.uplinks;
+    return {
+      gateways: {
+        isp1: { ip: one!.gatewayIp, ip6: one!.gatewayIp6, priority: 1 },
+        isp2: { ip: two!.gatewayIp, ip6: 'auto', dev: two!.routerDev, priority: 2 },
+      },
+      check_sites: [...net.sites, ...net.sites6],
+      check_all_gateways: true,
+      min_uptime: 0,
+    };
   });
 
   it('says which sysctl is missing while there is no RA default, then follows the RA next hop without removing it', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const { h, net } = t;
     const [, two] = net.uplinks;
@@ -340,21 +354,14 @@ describe('ip6: auto takes the router advertisement gateway', () => {
 });
 
 describe('the daemon watches both families', () => {
-  let t: Awaited<ReturnType<typeof dualStack>>;
-  beforeAll(async () => {
-    t = await dualStack((net) => ({
-      gateways: Object.fromEntries(
-        net.uplinks.map((uplink) => [`isp${uplink.index}`, { ip: uplink.gatewayIp, ip6: uplink.gatewayIp6, priority: uplink.index }]),
-      ),
-      check_sites: [...net.sites, ...net.sites6],
-      min_uptime: 0,
-    }));
-  });
-  afterAll(async () => {
-    await t?.h.destroy();
-  });
+  const suite = dualStackSuite((net) => ({
+    gateways: dualGateways(net),
+    check_sites: [...net.sites, ...net.sites6],
+    min_uptime: 0,
+  }));
 
   it('moves IPv6 alone when the primary stops answering over IPv6', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const { h, net } = t;
     const daemon = h.daemon(['--interval', '30']);
@@ -373,34 +380,17 @@ describe('the daemon watches both families', () => {
 });
 
 describe('marks, fwmark rules and flushes per family (nftables, a table per uplink)', () => {
-  let t: Awaited<ReturnType<typeof dualStack>>;
-  beforeAll(async () => {
-    t = await dualStack((net) => ({
-      gateways: Object.fromEntries(
-        net.uplinks.map((uplink) => [
-          `isp${uplink.index}`,
-          {
-            ip: uplink.gatewayIp,
-            ip6: uplink.gatewayIp6,
-            dev: uplink.routerDev,
-            priority: uplink.index,
-            mark: uplink.index,
-            table: 100 + uplink.index,
-          },
-        ]),
-      ),
-      check_sites: [...net.sites, ...net.sites6],
-      check_all_gateways: true,
-      min_uptime: 0,
-      nftables: {},
-      conntrack: { flush: 'all' },
-    }));
-  });
-  afterAll(async () => {
-    await t?.h.destroy();
-  });
+  const suite = dualStackSuite((net) => ({
+    gateways: dualGateways(net, (uplink) => ({ dev: uplink.routerDev, mark: uplink.index, table: 100 + uplink.index })),
+    check_sites: [...net.sites, ...net.sites6],
+    check_all_gateways: true,
+    min_uptime: 0,
+    nftables: {},
+    conntrack: { flush: 'all' },
+  }));
 
   it('each family has its fwmark rules and its active mark; an IPv6 switch flushes IPv6 flows only', async (context) => {
+    const t = suite();
     if (!t) return context.skip();
     const { h, net } = t;
     expect((await h.run()).exitCode).toBe(0);
