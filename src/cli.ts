@@ -316,13 +316,15 @@ async function printFirewall(config: Config, print: boolean | undefined): Promis
 
 /** The effective config as YAML keys, in the file's own shape. */
 function describeConfig(config: Config): Record<string, unknown> {
-  const { file, gateways, check_table_id, ...rest } = config;
+  // `families` is derived from the gateways (and `family` only on a family view): not keys of the file.
+  const { file, gateways, check_table_id, families: _families, family: _family, ...rest } = config;
   return {
     gateways: Object.fromEntries(
-      gateways.map(({ name, table_id, probe, auto, ...gateway }) => [
+      gateways.map(({ name, table_id, probe, auto, auto6, ip, ip6, ...gateway }) => [
         name,
         {
-          ...(auto && { ip: 'auto' }),
+          ...((auto || ip !== undefined) && { ip: auto ? 'auto' : ip }),
+          ...((auto6 || ip6 !== undefined) && { ip6: auto6 ? 'auto' : ip6 }),
           ...gateway,
           ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }),
           ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }),
