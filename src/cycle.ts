@@ -37,7 +37,23 @@ export interface CycleDeps {
   lock?: Promise<Lock>;
   /** What each family marks new connections with: one nft table serves both (set by runCycle for a dual-stack config). */
   marking?: Marking;
+  /** Runs a family's hooks after the other family's, never at once (set by runCycle for a dual-stack config). */
+  hooksInTurn?: InTurn;
 }
+
+type InTurn = <T>(work: () => Promise<T>) => Promise<T>;
+
+/** Runs the work handed to it one at a time, in the order it comes (a failure does not stop the next). */
+export function oneAtATime(): InTurn {
+  let last: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const next = last.then(work, work);
+    last = next.catch(() => undefined);
+    return next;
+  };
+}
+
+const atOnce: InTurn = (work) => work();
 
 /** Each family's state as its cycle saved it (absent: the family's cycle ended before a decision). */
 export type FamilyStates = Partial<Record<Family, State>>;
@@ -71,7 +87,9 @@ export async function runCycle(configured: Config, deps: CycleDeps, signal?: Abo
   const lock = await (deps.lock ?? acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal }));
   try {
     const dualStack = configured.families.includes(6);
-    const shared = dualStack ? { ...deps, marking: deps.marking ?? { gateways: configured.gateways } } : deps;
+    const shared = dualStack
+      ? { ...deps, marking: deps.marking ?? { gateways: configured.gateways }, hooksInTurn: deps.hooksInTurn ?? oneAtATime() }
+      : deps;
     const results = await Promise.all(
       configured.families.map((family) =>
         runFamilyCycle(familyView(configured, family), { ...shared, log: familyLogger(deps.log, family) }, signal, observe),
@@ -117,7 +135,8 @@ async function runFamilyCycle(
   if (deps.marking) deps.marking[family] = { ...deps.marking[family], active: current };
   const route = await followAddress(deps.exec, deps.log, current, found.route);
   const hooks = await hooksListed;
-  await resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), hooks, signal);
+  const inTurn = deps.hooksInTurn ?? atOnce;
+  await inTurn(() => resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), hooks, signal));
   const sites = await resolveCheckSites(config, remembered, deps.clock());
 
   const input = decisionInput(config, remembered, mode, current, deps.clock());
@@ -238,7 +257,8 @@ async function switchGateway(
   if (cycle.hooks?.length === 0) delete state.pendingHooks; // nothing to run, nothing to save again
   // Saved before the hooks: a hook may run for long, and the switch has happened.
   await saveStateLogged(config, deps.log, state);
-  if (state.pendingHooks) await runSwitchHooks(config, deps.log, state, cycle.hooks, cycle.signal);
+  const inTurn = deps.hooksInTurn ?? atOnce;
+  if (state.pendingHooks) await inTurn(() => runSwitchHooks(config, deps.log, state, cycle.hooks, cycle.signal));
   return target.name;
 }
 
