@@ -12,6 +12,7 @@ import { firewallAfterSwitch, keepFirewallShares, type Marking } from './firewal
 import { balanceNeeded, flushLeft } from './balance.js';
 import { followAddress, noteAddresses, readCurrentRoute } from './current-route.js';
 import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged, usableHooks } from './post-replace.js';
+import { atOnce, oneAtATime, type InTurn } from './in-turn.js';
 import { familyLogger, type Logger } from './log/logger.js';
 import { startProbes, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
@@ -40,20 +41,6 @@ export interface CycleDeps {
   /** Runs a family's hooks after the other family's, never at once (set by runCycle for a dual-stack config). */
   hooksInTurn?: InTurn;
 }
-
-type InTurn = <T>(work: () => Promise<T>) => Promise<T>;
-
-/** Runs the work handed to it one at a time, in the order it comes (a failure does not stop the next). */
-export function oneAtATime(): InTurn {
-  let last: Promise<unknown> = Promise.resolve();
-  return (work) => {
-    const next = last.then(work, work);
-    last = next.catch(() => undefined);
-    return next;
-  };
-}
-
-const atOnce: InTurn = (work) => work();
 
 /** Each family's state as its cycle saved it (absent: the family's cycle ended before a decision). */
 export type FamilyStates = Partial<Record<Family, State>>;
@@ -88,7 +75,11 @@ export async function runCycle(configured: Config, deps: CycleDeps, signal?: Abo
   try {
     const dualStack = configured.families.includes(6);
     const shared = dualStack
-      ? { ...deps, marking: deps.marking ?? { gateways: configured.gateways }, hooksInTurn: deps.hooksInTurn ?? oneAtATime() }
+      ? {
+          ...deps,
+          marking: deps.marking ?? { gateways: configured.gateways, inTurn: oneAtATime() },
+          hooksInTurn: deps.hooksInTurn ?? oneAtATime(),
+        }
       : deps;
     const results = await Promise.all(
       configured.families.map((family) =>

@@ -16,6 +16,7 @@ import { namespaceId } from './system/netns.js';
 import { listSetElements, listTable, loadRuleset, type SetElement } from './system/nft.js';
 import { describeBalance, flushLeft, planBalance, rememberBalance } from './balance.js';
 import type { Balance } from './core/balance.js';
+import { atOnce, type InTurn } from './in-turn.js';
 
 export interface FirewallDeps {
   exec: Exec;
@@ -33,6 +34,8 @@ export interface FirewallDeps {
 export interface Marking {
   /** Every configured gateway: a gateway's mark is the same in both families. */
   gateways: Gateway[];
+  /** One family's table at a time: each renders in its turn, so the last load has both decisions. */
+  inTurn: InTurn;
   4?: { active?: Gateway; balance?: Balance };
   6?: { active?: Gateway };
 }
@@ -46,11 +49,16 @@ interface MarkingPlan {
   ipv6?: { active?: Gateway };
 }
 
+/** Records this family's decision in the shared marking (dual-stack), before its turn to load the table. */
+function noteMarking(config: Config, deps: FirewallDeps, active: Gateway | undefined, balance: Balance | undefined): void {
+  if (!deps.marking) return;
+  if (config.family === 6) deps.marking[6] = { active };
+  else deps.marking[4] = { active, balance };
+}
+
 function markingPlan(config: Config, deps: FirewallDeps, active: Gateway | undefined, balance: Balance | undefined): MarkingPlan {
   const { marking } = deps;
   if (!marking) return { gateways: config.gateways, rules: config.rules, active, balance };
-  if (config.family === 6) marking[6] = { active };
-  else marking[4] = { active, balance };
   const ipv4 = marking[4];
   return {
     gateways: marking.gateways,
@@ -140,7 +148,9 @@ async function keepFirewallFor(
     return true;
   }
   const rulesOk = await keepMarkRules(config, nftables, deps, previous?.rulePref);
-  const table = await keepTable(nftables, deps, previous, active, markingPlan(config, deps, active, balance));
+  noteMarking(config, deps, active, balance);
+  const inTurn = deps.marking?.inTurn ?? atOnce;
+  const table = await inTurn(() => keepTable(nftables, deps, previous, active, markingPlan(config, deps, active, balance)));
   const record = table.record ?? previous;
   if (record) state.firewall = { ...record, rulePref: rulesOk ? nftables.rule_pref : (previous?.rulePref ?? nftables.rule_pref) };
   return rulesOk && table.ok;

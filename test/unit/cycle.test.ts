@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../../src/config/load.js';
 import type { GatewayInfo, State } from '../../src/core/types.js';
-import { oneAtATime, runCycle } from '../../src/cycle.js';
+import { runCycle } from '../../src/cycle.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Ping } from '../../src/probe/probe.js';
 import { saveState, STATE_FILE } from '../../src/state/store.js';
@@ -679,24 +679,5 @@ describe('runCycle', () => {
     expect(lines.some((line) => line.startsWith('route replaced'))).toBe(false);
     expect(await at.hookCalls()).toEqual([]);
     expect((await at.saved()).addresses).toEqual({ isp1: MOVED.ip });
-  });
-});
-
-describe('oneAtATime: the two families never run their hooks at once', () => {
-  it('runs each work after the one before, even when that one fails', async () => {
-    const inTurn = oneAtATime();
-    const seen: string[] = [];
-    const work =
-      (name: string, fail = false) =>
-      async () => {
-        seen.push(`${name} start`);
-        await new Promise((done) => setImmediate(done));
-        seen.push(`${name} end`);
-        if (fail) throw new Error(name);
-        return name;
-      };
-    const results = await Promise.allSettled([inTurn(work('ipv4', true)), inTurn(work('ipv6'))]);
-    expect(seen).toEqual(['ipv4 start', 'ipv4 end', 'ipv6 start', 'ipv6 end']);
-    expect(results.map((result) => result.status)).toEqual(['rejected', 'fulfilled']);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { familyFlushArgs } from '../../src/firewall.js';
 
 describe('familyFlushArgs', () => {
-  const marking = { marking: { gateways: [] } };
+  const marking = { marking: { gateways: [], inTurn: <T>(work: () => Promise<T>) => work() } };
   it.each([
     ['IPv4 only config: both families, as ever', {}, {}, []],
     ['dual-stack, IPv4 switch', {}, marking, ['-f', 'ipv4']],
