@@ -22,7 +22,8 @@
 //   BENCH_CPU_SECONDS (120)   CPU and echo count window of 8, after a 15 s warm-up;
 //   BENCH_LOSS_MINUTES (30)   10 % loss on the active uplink in 8 (false switches);
 //   BENCH_RSS_MINUTES (60)    RSS sampled every minute in 8 (the same daemon, from its start);
-//   BENCH_SECTIONS            comma list of startup,scenarios,stopping,memory,detect,share,dead,long (default all).
+//   BENCH_SECTIONS            comma list of startup,scenarios,stopping,memory,detect,detect6,share,dead,long (default all);
+//                             detect6: 6's hard outage for IPv6 alone, on a dual-stack network (issue 13).
 // A short run: BENCH_OUTAGES=20 BENCH_CPU_SECONDS=60 BENCH_LOSS_MINUTES=5 BENCH_RSS_MINUTES=5 (about 20 min).
 import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -42,7 +43,7 @@ const CARRIER_LOSSES = Number(process.env.BENCH_CARRIERS ?? Math.max(10, Math.ce
 const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 120);
 const LOSS_MINUTES = Number(process.env.BENCH_LOSS_MINUTES ?? 30);
 const RSS_MINUTES = Number(process.env.BENCH_RSS_MINUTES ?? 60);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'startup,scenarios,stopping,memory,detect,share,dead,long').split(','));
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'startup,scenarios,stopping,memory,detect,detect6,share,dead,long').split(','));
 /** The defaults of probe.timeout and probe.interval (src/config/schema.ts), which the bench never sets but for 1–4's special cases. */
 const DEFAULT_TIMEOUT_S = 0.5;
 const DEFAULT_INTERVAL_S = 0.15;
@@ -73,8 +74,10 @@ class Bench {
     readonly dir: string,
   ) {}
 
-  static async create(uplinks: number, sites: number): Promise<Bench> {
-    const bench = new Bench(await TestNetwork.create({ uplinks, sites }), await mkdtemp(join(tmpdir(), 'netgwm-bench-')));
+  /** With `ipv6`: a dual-stack network, every gateway with its `ip6` and the IPv6 sites too. */
+  static async create(uplinks: number, sites: number, ipv6 = false): Promise<Bench> {
+    const options = { uplinks, sites, ...(ipv6 && { ipv6 }) } as Parameters<typeof TestNetwork.create>[0];
+    const bench = new Bench(await TestNetwork.create(options), await mkdtemp(join(tmpdir(), 'netgwm-bench-')));
     await mkdir(join(bench.dir, 'post-replace.d'));
     await bench.writeConfig();
     return bench;
@@ -83,12 +86,16 @@ class Bench {
   config = (name = 'netgwm') => join(this.dir, `${name}.yml`);
 
   async writeConfig(extra: Record<string, unknown> = {}, name = 'netgwm'): Promise<void> {
+    const dual = dualStack(this.net);
     const config = {
       gateways: Object.fromEntries(
-        this.net.uplinks.map((uplink) => [`isp${uplink.index}`, { ip: uplink.gatewayIp, priority: uplink.index }]),
+        this.net.uplinks.map((uplink, index) => [
+          `isp${uplink.index}`,
+          { ip: uplink.gatewayIp, ...(dual && { ip6: dual.uplinks[index]!.gatewayIp6 }), priority: uplink.index },
+        ]),
       ),
       min_uptime: 0,
-      check_sites: this.net.sites,
+      check_sites: [...this.net.sites, ...(dual?.sites6 ?? [])],
       state_dir: join(this.dir, 'state'),
       log_file: join(this.dir, 'netgwm.log'),
       status_dir: false,
@@ -304,16 +311,30 @@ async function until(check: () => Promise<boolean>, timeoutMs: number, everyMs =
   return false;
 }
 
+/** The dual-stack parts of the test network (issue 13), when it was made with `ipv6: true`. */
+interface DualStack {
+  uplinks: Array<{ gatewayIp6: string }>;
+  sites6: string[];
+  failOperator(i: number, options: { family: 4 | 6 }): Promise<void>;
+  restoreOperator(i: number, options: { family: 4 | 6 }): Promise<void>;
+}
+
+function dualStack(net: TestNetwork): DualStack | undefined {
+  // Made with `ipv6: true` when it has IPv6 sites: then every uplink has its IPv6 gateway too.
+  return net.sites6.length > 0 ? (net as DualStack) : undefined;
+}
+
 /**
- * The router's main-table default route as the kernel announces it: a long-lived `ip monitor
- * route` whose lines are timestamped here (performance.now()) as they arrive.
+ * The router's main-table default route (of one family) as the kernel announces it: a long-lived
+ * `ip monitor route` whose lines are timestamped here (performance.now()) as they arrive.
  */
 class RouteWatch {
   private readonly events: Array<{ at: number; gateway: string }> = [];
   private readonly child: ResultPromise;
 
-  constructor(routerNs: string) {
-    this.child = execa('ip', ['-n', routerNs, 'monitor', 'route'], { reject: false, stdin: 'ignore', buffer: false });
+  constructor(routerNs: string, family: 4 | 6 = 4) {
+    const argv = ['-n', routerNs, ...(family === 6 ? ['-6'] : []), 'monitor', 'route'];
+    this.child = execa('ip', argv, { reject: false, stdin: 'ignore', buffer: false });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       // Main-table default routes only: probe tables print `table N`, removals `Deleted`.
       const match = /^default via (\S+) /.exec(line);
@@ -388,14 +409,16 @@ class Daemon {
  * each with a fresh daemon (fresh state) started on isp1; the clock starts once the nft drop rule
  * is in place (or the carrier is gone) and stops at the route event.
  */
-async function detection(bench: Bench, kind: 'outage' | 'carrier', count: number): Promise<number[]> {
-  const isp1 = bench.net.uplink(1).gatewayIp;
-  const watch = new RouteWatch(bench.net.routerNs);
+async function detection(bench: Bench, kind: 'outage' | 'carrier' | 'outage6', count: number): Promise<number[]> {
+  const dual = dualStack(bench.net);
+  const isp1 = kind === 'outage6' ? dual!.uplinks[0]!.gatewayIp6 : bench.net.uplink(1).gatewayIp;
+  const watch = new RouteWatch(bench.net.routerNs, kind === 'outage6' ? 6 : 4);
   const times: number[] = [];
   const actionMs: number[] = [];
   try {
     for (let i = 0; i < count; i++) {
       await bench.net.setUplinkCarrier(1, true);
+      if (kind === 'outage6') await dual!.restoreOperator(1, { family: 6 });
       await bench.onPrimary();
       const daemon = await Daemon.start(bench, 'daemon-detect');
       try {
@@ -403,6 +426,7 @@ async function detection(bench: Bench, kind: 'outage' | 'carrier', count: number
         await sleepMs(1000 + Math.random() * 2000);
         const before = performance.now();
         if (kind === 'outage') await bench.net.failOperator(1);
+        else if (kind === 'outage6') await dual!.failOperator(1, { family: 6 });
         else await bench.net.setUplinkCarrier(1, false);
         const inPlace = performance.now();
         actionMs.push(inPlace - before);
@@ -417,6 +441,7 @@ async function detection(bench: Bench, kind: 'outage' | 'carrier', count: number
     await watch.stop();
     await bench.net.setUplinkCarrier(1, true);
     await bench.net.restoreOperator(1);
+    await dual?.restoreOperator(1, { family: 6 });
   }
   console.log(
     `${kind}: each measured from the end of the command that made it (which took median ${seconds(median(actionMs))}): ${times
@@ -440,6 +465,27 @@ async function detections(bench: Bench): Promise<void> {
     p50p95(await detection(bench, 'carrier', CARRIER_LOSSES)),
     '≤ 0.2 s',
   );
+}
+
+/** 6 for IPv6 (issue 13): the primary stops passing IPv6 only (its IPv4 goes on) → the IPv6 default route moved. */
+async function detections6(): Promise<void> {
+  const bench = await Bench.create(3, 2, true);
+  try {
+    if (!dualStack(bench.net)) {
+      console.log('\n## IPv6: the test network has no IPv6 (scripts/testnet before issue 13): skipped');
+      return;
+    }
+    console.log(
+      `\n## Daemon at default probe settings, dual stack (3 uplinks × 2 + 2 sites): IPv6 of the active uplink lost → IPv6 default route moved`,
+    );
+    target(
+      "hard outage of the active uplink's IPv6 → IPv6 route moved, p50 / p95",
+      p50p95(await detection(bench, 'outage6', OUTAGES)),
+      '≤ 1.0 s / ≤ 1.5 s (as IPv4)',
+    );
+  } finally {
+    await bench.destroy();
+  }
 }
 
 /**
@@ -673,6 +719,7 @@ async function main(): Promise<void> {
     if (SECTIONS.has('stopping')) await stopping(bench);
     if (SECTIONS.has('memory')) await memory(bench);
     if (SECTIONS.has('detect')) await detections(bench);
+    if (SECTIONS.has('detect6')) await detections6();
     if (SECTIONS.has('share')) await shares(bench);
     if (SECTIONS.has('dead')) await allDead();
     if (SECTIONS.has('long')) await longDaemon();

@@ -6,13 +6,16 @@ import { DEFAULT_MARK_MASK } from './config/schema.js';
 import { balanceOf, describeTarget, isBalanced, type Balance } from './core/balance.js';
 import { hex } from './core/ruleset.js';
 import type { Gateway, State } from './core/types.js';
-import type { FirewallDeps } from './firewall.js';
+import { familyFlushArgs, type FirewallDeps } from './firewall.js';
 import type { Logger } from './log/logger.js';
 import { deleteFlows } from './system/conntrack.js';
 
-/** True with balanced tiers or rules and nftables enabled: new connections get more than one mark. */
+/**
+ * True with balanced tiers or rules and nftables enabled: new connections get more than one mark.
+ * IPv4 only: new IPv6 connections take the IPv6 active gateway's mark (README "IPv6").
+ */
 export function balanceNeeded(config: Config): boolean {
-  return config.nftables?.enabled === true && isBalanced(config.gateways, config.rules);
+  return config.family !== 6 && config.nftables?.enabled === true && isBalanced(config.gateways, config.rules);
 }
 
 /** The shares and rule targets for this decision; undefined without balanced tiers or rules (or nftables off). */
@@ -64,7 +67,12 @@ export async function flushLeft(config: Config, deps: FirewallDeps, left: string
   const mask = config.nftables?.mask ?? DEFAULT_MARK_MASK;
   let ok = true;
   for (const gateway of config.gateways.filter((candidate) => left.includes(candidate.name) && candidate.mark !== undefined)) {
-    const filter = [...(flush === 'udp' ? ['-p', 'udp'] : []), '--mark', `${hex(gateway.mark!)}/${hex(mask)}`];
+    const filter = [
+      ...familyFlushArgs(config, deps),
+      ...(flush === 'udp' ? ['-p', 'udp'] : []),
+      '--mark',
+      `${hex(gateway.mark!)}/${hex(mask)}`,
+    ];
     try {
       const count = await deleteFlows(deps.exec, filter);
       deps.log.event({ kind: 'conntrack-flushed', flush, filter: filter.join(' '), count, gateway: gateway.name });

@@ -288,27 +288,43 @@ async function cleanup(config: Config, lockWaitMs: number): Promise<number> {
 
 async function printFirewall(config: Config, print: boolean | undefined): Promise<number> {
   if (!print) throw new UsageError('nft: expected --print (cycles load the ruleset themselves)');
-  const [{ describeFirewall }, { loadState, readEffectiveMode }, { createExec }, { matchGateway, readDefaultRoutes }] = await Promise.all([
+  const [
+    { describeFirewall },
+    { loadState, readEffectiveMode },
+    { createExec },
+    { matchGateway, readDefaultRoutes, defaultRoutesOf },
+    { familyView },
+    { readRouting },
+  ] = await Promise.all([
     import('./firewall.js'),
     import('./state/store.js'),
     import('./system/exec.js'),
     import('./system/routes.js'),
+    import('./config/families.js'),
+    import('./system/probe-paths.js'),
   ]);
-  const active = matchGateway((await readDefaultRoutes(createExec()))[0], config.gateways);
-  const { mode } = await readEffectiveMode(config);
-  process.stdout.write(describeFirewall(config, (await loadState(config.state_dir)).state, active, mode));
+  const exec = createExec();
+  const ipv4 = familyView(config, 4);
+  const active = matchGateway((await readDefaultRoutes(exec))[0], ipv4.gateways);
+  const { mode } = await readEffectiveMode(ipv4);
+  const ipv6 = config.families.includes(6)
+    ? { active: matchGateway(defaultRoutesOf((await readRouting(exec, 6)).routes)[0], familyView(config, 6).gateways) }
+    : undefined;
+  process.stdout.write(describeFirewall(ipv4, (await loadState(config.state_dir)).state, active, mode, Date.now(), ipv6));
   return EXIT.ok;
 }
 
 /** The effective config as YAML keys, in the file's own shape. */
 function describeConfig(config: Config): Record<string, unknown> {
-  const { file, gateways, check_table_id, ...rest } = config;
+  // `families` is derived from the gateways (and `family` only on a family view): not keys of the file.
+  const { file, gateways, check_table_id, families: _families, family: _family, ...rest } = config;
   return {
     gateways: Object.fromEntries(
-      gateways.map(({ name, table_id, probe, auto, ...gateway }) => [
+      gateways.map(({ name, table_id, probe, auto, auto6, ip, ip6, ...gateway }) => [
         name,
         {
-          ...(auto && { ip: 'auto' }),
+          ...((auto || ip !== undefined) && { ip: auto ? 'auto' : ip }),
+          ...((auto6 || ip6 !== undefined) && { ip6: auto6 ? 'auto' : ip6 }),
           ...gateway,
           ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }),
           ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }),

@@ -12,6 +12,7 @@ import {
   describeDefaultRoute,
   matchGateway,
   ownDefaultRoute,
+  ownDefaultMetric,
   putDefaultRouteFirst,
   readDefaultRoutes,
   replaceDefaultRoute,
@@ -71,8 +72,8 @@ export async function followAddress(
   route: DefaultRoute | undefined,
 ): Promise<DefaultRoute | undefined> {
   if (!current?.auto || current.ip === undefined || route === undefined) return route;
-  if (route.gateway === current.ip && route.metric === 0) return route;
-  const wanted = describeDefaultRoute({ type: 'unicast', gateway: current.ip, dev: current.dev, metric: 0 });
+  if (route.gateway === current.ip && route.metric === ownDefaultMetric(current.family)) return route;
+  const wanted = describeDefaultRoute({ type: 'unicast', gateway: current.ip, dev: current.dev, metric: ownDefaultMetric(current.family) });
   try {
     const now = await replaceDefaultRoute(exec, current);
     log.event({ kind: 'default-followed', gateway: current.name, route: wanted, was: describeDefaultRoute(route) });
@@ -83,14 +84,30 @@ export async function followAddress(
   }
 }
 
+/**
+ * `ip6: auto` takes the router advertisement's default route on its dev; a router forwards
+ * IPv6, and a forwarding interface accepts router advertisements only with accept_ra=2.
+ */
+const raHint = (dev: string) =>
+  `no router advertisement's default route on ${dev}: a router (forwarding on) accepts them only with sysctl net.ipv6.conf.${dev}.accept_ra=2`;
+
 /** Logs each `auto` gateway whose address differs from the last cycle's, and remembers them all. */
 export function noteAddresses(gateways: Gateway[], state: State, log: Logger): void {
   const addresses: Record<string, string> = {};
   for (const gateway of gateways) {
     if (!gateway.auto) continue;
-    const was = state.addresses?.[gateway.name];
-    if (gateway.ip !== undefined) addresses[gateway.name] = gateway.ip;
-    if (was !== gateway.ip) log.event({ kind: 'gateway-address', gateway: gateway.name, dev: gateway.dev!, address: gateway.ip, was });
+    // An IPv6 gateway without a router advertisement is reported once (remembered as ''):
+    // the hint names the sysctl it lacks.
+    const remembered = state.addresses?.[gateway.name];
+    const unreported = gateway.family === 6 && gateway.ip === undefined ? '' : undefined;
+    const known = gateway.ip ?? unreported;
+    if (known !== undefined) addresses[gateway.name] = known;
+    if (remembered === known) continue;
+    const was = remembered || undefined;
+    const event = { kind: 'gateway-address' as const, gateway: gateway.name, dev: gateway.dev!, address: gateway.ip, was };
+    log.event(
+      gateway.family === 6 ? { ...event, setting: 'ip6: auto', ...(gateway.ip === undefined && { hint: raHint(gateway.dev!) }) } : event,
+    );
   }
   if (Object.keys(addresses).length > 0) state.addresses = addresses;
   else delete state.addresses;

@@ -1,15 +1,19 @@
-// One cycle: lock, keep the probe paths, read the current route, probe, decide, switch, save, hooks.
+// One cycle: lock, then for each address family at once (IPv4, IPv6: each its own default route
+// and decision, on the config's family view, see src/config/families.ts) keep the probe paths,
+// read the current route, probe, decide, switch, save, hooks; then the reports.
 // (Hooks live in post-replace.ts, firewall steps in firewall.ts, reports in report/publish.ts.)
 import { join } from 'node:path';
 import type { Config } from './config/load.js';
+import { familyView, type Family } from './config/families.js';
 import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInput } from './core/decide.js';
 import { recordProbes } from './core/measurements.js';
 import type { Gateway, Observations, State } from './core/types.js';
-import { firewallAfterSwitch, keepFirewallShares } from './firewall.js';
+import { firewallAfterSwitch, keepFirewallShares, type Marking } from './firewall.js';
 import { balanceNeeded, flushLeft } from './balance.js';
 import { followAddress, noteAddresses, readCurrentRoute } from './current-route.js';
 import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged, usableHooks } from './post-replace.js';
-import type { Logger } from './log/logger.js';
+import { atOnce, oneAtATime, type InTurn } from './in-turn.js';
+import { familyLogger, type Logger } from './log/logger.js';
 import { startProbes, type Ping } from './probe/probe.js';
 import { publishReports } from './report/publish.js';
 import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites } from './probe/resolve.js';
@@ -18,7 +22,7 @@ import { localAddresses } from './system/local-addresses.js';
 import { acquireLock, type Lock } from './system/lock.js';
 import { readRouting, syncProbePaths, withKernelAddresses, type ProbePathReport, type Routing } from './system/probe-paths.js';
 import { defaultRoutesOf, gatewayInfo, replaceDefaultRoute, type DefaultRoute } from './system/routes.js';
-import { loadState, MODE_FILE, readEffectiveMode, STATE_FILE } from './state/store.js';
+import { loadState, MODE_FILE, readEffectiveMode, stateFileOf } from './state/store.js';
 
 export interface CycleDeps {
   exec: Exec;
@@ -32,14 +36,21 @@ export interface CycleDeps {
   lockDir?: string;
   /** The lock, when the caller started taking it already (a one-shot `run` does while its config loads). */
   lock?: Promise<Lock>;
+  /** What each family marks new connections with: one nft table serves both (set by runCycle for a dual-stack config). */
+  marking?: Marking;
+  /** Runs a family's hooks after the other family's, never at once (set by runCycle for a dual-stack config). */
+  hooksInTurn?: InTurn;
 }
+
+/** Each family's state as its cycle saved it (absent: the family's cycle ended before a decision). */
+export type FamilyStates = Partial<Record<Family, State>>;
 
 /**
  * Where a cycle's observations come from: the one-shot `run` probes (the default); the daemon
  * takes what its continuous monitor saw (src/monitor.ts). Undefined: nothing to decide on yet.
  */
 export type Observe = (
-  sites: { targets: ProbeTarget[]; devices: Record<string, string> },
+  sites: { targets: ProbeTarget[]; devices: Record<string, string>; family: Family },
   input: DecisionInput,
   signal?: AbortSignal,
 ) => Promise<Observations | undefined>;
@@ -58,60 +69,94 @@ interface CycleContext {
   hooks?: string[];
 }
 
-/** Returns the state as saved (undefined when the cycle ended before a decision). */
-export async function runCycle(configured: Config, deps: CycleDeps, signal?: AbortSignal, observe?: Observe): Promise<State | undefined> {
+/** Both families' cycles under one lock, probed at once; then the reports. Returns each family's state as saved. */
+export async function runCycle(configured: Config, deps: CycleDeps, signal?: AbortSignal, observe?: Observe): Promise<FamilyStates> {
   const lock = await (deps.lock ?? acquireLock({ waitMs: deps.lockWaitMs, dir: deps.lockDir, signal }));
   try {
-    const startedAt = performance.now();
-    // The kernel's routing (one `ip` process) and the state file are read at once, the hooks
-    // directory while the probe paths are checked.
-    const [routing, { state: remembered, mode }] = await Promise.all([readRouting(deps.exec), recall(configured, deps.log)]);
-    // `auto` gateways get their address from the kernel, for the whole cycle.
-    const config = withKernelAddresses(configured, routing);
-    noteAddresses(config.gateways, remembered, deps.log);
-    // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
-    // switch's problem, not a reason to fail every cycle.
-    const hooksListed = usableHooks(config, deps.log, remembered).catch(() => undefined);
-    const paths = await keepProbePaths(config, deps, routing);
-    // The probe paths never touch the main table: the one read serves both.
-    const found = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways, defaultRoutesOf(routing.routes));
-    const { current } = found;
-    const route = await followAddress(deps.exec, deps.log, current, found.route);
-    const hooks = await hooksListed;
-    await resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), hooks, signal);
-    const sites = await resolveCheckSites(config, remembered, deps.clock());
-
-    const input = decisionInput(config, remembered, mode, current, deps.clock());
-    const observations = observe
-      ? await observe({ targets: sites.targets, devices: paths.devices }, input, signal)
-      : await probeGateways(config, deps, input, sites.targets, paths, signal);
-    if (signal?.aborted || !observations) return undefined;
-    input.observations = observations;
-    const decision = chooseGateway(input);
-    for (const event of decision.events) deps.log.event(event);
-
-    const state = recordProbes(decision.state, input.observations, input.now, current?.name);
-    const cycle: CycleContext = {
-      now: input.now,
-      mode,
-      took: () => Math.round(performance.now() - startedAt),
-      signal,
-      lookups: sites.settled,
-      hooks,
-    };
-    const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
-    if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
-    await publishReports(config, state, mode, deps.log, deps.clock(), deps.exec);
-    deps.log.event({
-      kind: 'cycle-done',
-      durationMs: cycle.took(),
-      current: switchedTo ?? current?.name,
-      probed: Object.keys(input.observations),
+    const dualStack = configured.families.includes(6);
+    const shared = dualStack
+      ? {
+          ...deps,
+          marking: deps.marking ?? { gateways: configured.gateways, inTurn: oneAtATime() },
+          hooksInTurn: deps.hooksInTurn ?? oneAtATime(),
+        }
+      : deps;
+    const results = await Promise.all(
+      configured.families.map((family) =>
+        runFamilyCycle(familyView(configured, family), { ...shared, log: familyLogger(deps.log, family) }, signal, observe),
+      ),
+    );
+    const states: FamilyStates = {};
+    const modes: Partial<Record<Family, string>> = {};
+    configured.families.forEach((family, index) => {
+      const result = results[index];
+      if (!result) return;
+      states[family] = result.state;
+      modes[family] = result.mode;
     });
-    return state;
+    if (Object.keys(states).length > 0) await publishReports(configured, states, modes, deps.log, deps.clock(), deps.exec);
+    return states;
   } finally {
     await lock.release();
   }
+}
+
+/** One family's cycle on its view of the config; undefined when it ended before a decision. */
+async function runFamilyCycle(
+  configured: Config,
+  deps: CycleDeps,
+  signal?: AbortSignal,
+  observe?: Observe,
+): Promise<{ state: State; mode: string } | undefined> {
+  const startedAt = performance.now();
+  const family = configured.family ?? 4;
+  // The kernel's routing (one `ip` process) and the state file are read at once, the hooks
+  // directory while the probe paths are checked.
+  const [routing, { state: remembered, mode }] = await Promise.all([readRouting(deps.exec, family), recall(configured, deps.log)]);
+  // `auto` gateways get their address from the kernel, for the whole cycle.
+  const config = withKernelAddresses(configured, routing);
+  noteAddresses(config.gateways, remembered, deps.log);
+  // Reports a hook it would refuse now, not at the next switch; an unreadable directory is the
+  // switch's problem, not a reason to fail every cycle.
+  const hooksListed = usableHooks(config, deps.log, remembered).catch(() => undefined);
+  const paths = await keepProbePaths(config, deps, routing);
+  // The probe paths never touch the main table: the one read serves both.
+  const found = await readCurrentRoute(deps.exec, deps.log, remembered, config.gateways, defaultRoutesOf(routing.routes));
+  const { current } = found;
+  if (deps.marking) deps.marking[family] = { ...deps.marking[family], active: current };
+  const route = await followAddress(deps.exec, deps.log, current, found.route);
+  const hooks = await hooksListed;
+  const inTurn = deps.hooksInTurn ?? atOnce;
+  await inTurn(() => resumeSwitch(config, deps.log, remembered, { gateway: current, route }, deps.clock(), hooks, signal));
+  const sites = await resolveCheckSites(config, remembered, deps.clock());
+
+  const input = decisionInput(config, remembered, mode, current, deps.clock());
+  const observations = observe
+    ? await observe({ targets: sites.targets, devices: paths.devices, family }, input, signal)
+    : await probeGateways(config, deps, input, sites.targets, paths, signal);
+  if (signal?.aborted || !observations) return undefined;
+  input.observations = observations;
+  const decision = chooseGateway(input);
+  for (const event of decision.events) deps.log.event(event);
+
+  const state = recordProbes(decision.state, input.observations, input.now, current?.name);
+  const cycle: CycleContext = {
+    now: input.now,
+    mode,
+    took: () => Math.round(performance.now() - startedAt),
+    signal,
+    lookups: sites.settled,
+    hooks,
+  };
+  const switchedTo = decision.target && (await switchGateway(config, deps, cycle, state, decision, { gateway: current, route }));
+  if (!switchedTo) await keepGateway(config, deps, cycle, state, current);
+  deps.log.event({
+    kind: 'cycle-done',
+    durationMs: cycle.took(),
+    current: switchedTo ?? current?.name,
+    probed: Object.keys(input.observations),
+  });
+  return { state, mode };
 }
 
 /** Verifies every gateway's probe path and uplink table (from the cycle's one read) and repairs what is missing or wrong. */
@@ -125,8 +170,9 @@ async function keepProbePaths(config: Config, deps: CycleDeps, routing: Routing)
 
 /** The remembered state (no history if the file is unusable) and the mode in force. */
 async function recall(config: Config, log: Logger): Promise<{ state: State; mode: string }> {
-  const loaded = await loadState(config.state_dir);
-  if (loaded.problem) log.event({ kind: 'state-unreadable', file: join(config.state_dir, STATE_FILE), problem: loaded.problem });
+  const loaded = await loadState(config.state_dir, config.family);
+  if (loaded.problem)
+    log.event({ kind: 'state-unreadable', file: join(config.state_dir, stateFileOf(config.family)), problem: loaded.problem });
   const { mode, file, fileIgnored, problem } = await readEffectiveMode(config);
   if (problem !== undefined) log.event({ kind: 'mode-ignored', file: join(config.state_dir, MODE_FILE), problem });
   // Once, not every cycle; and not when the config's `mode` overrides the file: that is NetGWM's
@@ -143,7 +189,12 @@ async function recall(config: Config, log: Logger): Promise<{ state: State; mode
 /** The sites to probe now; lookups retried in the background settle by the end of the cycle. */
 function resolveCheckSites(config: Config, state: State, now: number): Promise<ResolvedSites> {
   const memory = { resolved: state.resolved, unresolved: state.unresolved ?? {} };
-  return resolveSites(config.check_sites, memory, { now, timeoutMs: config.probe.resolve_timeout * 1000, ownAddresses: localAddresses() });
+  return resolveSites(config.check_sites, memory, {
+    now,
+    timeoutMs: config.probe.resolve_timeout * 1000,
+    ownAddresses: localAddresses(),
+    family: config.family ?? 4,
+  });
 }
 
 /** What the lookups found, into the state about to be saved (after the route: they may take a while). */
@@ -197,7 +248,8 @@ async function switchGateway(
   if (cycle.hooks?.length === 0) delete state.pendingHooks; // nothing to run, nothing to save again
   // Saved before the hooks: a hook may run for long, and the switch has happened.
   await saveStateLogged(config, deps.log, state);
-  if (state.pendingHooks) await runSwitchHooks(config, deps.log, state, cycle.hooks, cycle.signal);
+  const inTurn = deps.hooksInTurn ?? atOnce;
+  if (state.pendingHooks) await inTurn(() => runSwitchHooks(config, deps.log, state, cycle.hooks, cycle.signal));
   return target.name;
 }
 

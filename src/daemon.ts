@@ -5,14 +5,16 @@
 // (src/state/recorder.ts). Signals stop, reload or reopen the log.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from './config/load.js';
+import { familyView, pathKey, type Family } from './config/families.js';
 import type { RecordSettings } from './config/record.js';
 import { nextStableAt } from './core/decide.js';
 import { nextMemberStableAt } from './core/balance.js';
 import { balanceNeeded } from './balance.js';
-import type { State } from './core/types.js';
-import { runCycle, type CycleDeps, type Observe } from './cycle.js';
+import type { Observations } from './core/types.js';
+import { runCycle, type CycleDeps, type FamilyStates, type Observe } from './cycle.js';
 import { ConfigError, LockBusyError } from './errors.js';
 import type { Logger } from './log/logger.js';
+import type { ProbeTarget } from './probe/resolve.js';
 import { startMonitor, type EchoMethod } from './monitor.js';
 import { startMetricsServer } from './report/metrics-server.js';
 import { openRecorder, type Recorder } from './state/recorder.js';
@@ -73,14 +75,20 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const metrics = await startMetricsServer(() => config, log, undefined, deps.exec);
 
   let failback: NodeJS.Timeout | undefined;
-  /** After a decision: wake up when a better gateway becomes stable, not at the next housekeeping. */
-  const scheduleFailback = (state: State | undefined) => {
+  /** After a decision: wake up when a better gateway becomes stable (in either family), not at the next housekeeping. */
+  const scheduleFailback = (states: FamilyStates) => {
     clearTimeout(failback);
     const minUptimeMs = config.min_uptime * 1000;
-    const failbackAt = state && nextStableAt({ gateways: config.gateways, state, current: state.active, minUptimeMs });
-    // With shares, a member that came back rejoins its tier the moment it is stable.
-    const rejoinAt = state && balanceNeeded(config) ? nextMemberStableAt(state.gateways, state.lastCycleAt ?? 0, minUptimeMs) : undefined;
-    const at = [failbackAt, rejoinAt].filter((time) => time !== undefined).sort((a, b) => a - b)[0];
+    const times = config.families.flatMap((family) => {
+      const state = states[family];
+      if (!state) return [];
+      const view = familyView(config, family);
+      const failbackAt = nextStableAt({ gateways: view.gateways, state, current: state.active, minUptimeMs });
+      // With shares, a member that came back rejoins its tier the moment it is stable.
+      const rejoinAt = balanceNeeded(view) ? nextMemberStableAt(state.gateways, state.lastCycleAt ?? 0, minUptimeMs) : undefined;
+      return [failbackAt, rejoinAt];
+    });
+    const at = times.filter((time) => time !== undefined).sort((a, b) => a - b)[0];
     if (at !== undefined) failback = setTimeout(() => void decide(), Math.max(0, at - deps.clock()) + 10).unref();
   };
   // What the monitor sees goes to the probe recording (flushed every few seconds by the recorder).
@@ -101,10 +109,16 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     onDecisionNeeded: () => void decide(),
     record: (event) => recorder?.record(event),
   });
-  const observe: Observe = async ({ targets, devices }) => {
+  // Each family's cycle hands over its sites and probe devices; the monitor watches every path.
+  const targets: Partial<Record<Family, ProbeTarget[]>> = {};
+  const devices: Record<string, string> = {};
+  const observe: Observe = async (sites) => {
+    targets[sites.family] = sites.targets;
+    for (const [name, dev] of Object.entries(sites.devices)) devices[pathKey(name, sites.family)] = dev;
     monitor.setTargets(config, targets);
     monitor.setDevices(devices);
-    return monitor.observations();
+    const all = monitor.observations();
+    return all && familyObservations(all, sites.family);
   };
   const decide = coalesce(() =>
     runCycle(config, deps, stop.signal, observe).then(scheduleFailback, (error: unknown) => {
@@ -119,10 +133,14 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   // gateway whose address the kernel changed; a burst of changes runs one.
   process.on('SIGTERM', onStop).on('SIGINT', onStop).on('SIGHUP', onReload).on('SIGUSR1', onReopen);
   const routesChanged = throttle(() => void decide(), ROUTE_EVENT_GAP_MS);
-  const links = watchLinks((event) => {
-    if (event.kind !== 'link') return routesChanged.request();
-    for (const dev of monitor.onLink(event)) void decide().then(() => monitor.probeNow(dev));
-  });
+  // IPv6 route and address changes too with IPv6 gateways (a router advertisement's new next hop).
+  const links = watchLinks(
+    (event) => {
+      if (event.kind !== 'link') return routesChanged.request();
+      for (const dev of monitor.onLink(event)) void decide().then(() => monitor.probeNow(dev));
+    },
+    { families: config.families },
+  );
   try {
     await runEvery(options.intervalMs, stop.signal, decide);
   } finally {
@@ -133,6 +151,17 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload).off('SIGUSR1', onReopen);
   }
   return 0;
+}
+
+/** One family's part of the monitor's observations, keyed by gateway name again. */
+export function familyObservations(all: Observations, family: Family): Observations {
+  const suffix = pathKey('', family);
+  return Object.fromEntries(
+    Object.entries(all).flatMap(([key, observation]) => {
+      const name = family === 6 ? (key.endsWith(suffix) ? key.slice(0, -suffix.length) : undefined) : key.includes('/') ? undefined : key;
+      return name === undefined ? [] : [[name, observation]];
+    }),
+  );
 }
 
 export interface Timer {

@@ -9,18 +9,64 @@ import { desiredMarkRules, firewallWork, ownedPrefs, planMarkRules, ruleWords } 
 import { hex, renderRemoval, renderRuleset, stickySetName } from './core/ruleset.js';
 import type { FirewallRecord, State } from './core/types.js';
 import type { Logger } from './log/logger.js';
-import { deleteFlows, flushFilter } from './system/conntrack.js';
+import { deleteFlows, familyFilter, flushFilter } from './system/conntrack.js';
 import type { Exec } from './system/exec.js';
 import { changeMarkRules, readMarkRules } from './system/mark-rules.js';
 import { namespaceId } from './system/netns.js';
 import { listSetElements, listTable, loadRuleset, type SetElement } from './system/nft.js';
 import { describeBalance, flushLeft, planBalance, rememberBalance } from './balance.js';
 import type { Balance } from './core/balance.js';
+import { atOnce, type InTurn } from './in-turn.js';
 
 export interface FirewallDeps {
   exec: Exec;
   log: Logger;
   clock: () => number;
+  /** A dual-stack config: what each family marks new connections with (absent: IPv4 only, as ever). */
+  marking?: Marking;
+}
+
+/**
+ * One nft table (family inet) marks new connections of both families: IPv4 ones with the IPv4
+ * decision's gateway (or its shares), IPv6 ones with the IPv6 decision's. Each family's cycle
+ * writes its part here before it renders the table, so whichever renders last renders both.
+ */
+export interface Marking {
+  /** Every configured gateway: a gateway's mark is the same in both families. */
+  gateways: Gateway[];
+  /** One family's table at a time: each renders in its turn, so the last load has both decisions. */
+  inTurn: InTurn;
+  4?: { active?: Gateway; balance?: Balance };
+  6?: { active?: Gateway };
+}
+
+/** What the table is rendered from: this family's decision, and the other family's when dual-stack. */
+interface MarkingPlan {
+  gateways: Gateway[];
+  rules?: Config['rules'];
+  active?: Gateway;
+  balance?: Balance;
+  ipv6?: { active?: Gateway };
+}
+
+/** Records this family's decision in the shared marking (dual-stack), before its turn to load the table. */
+function noteMarking(config: Config, deps: FirewallDeps, active: Gateway | undefined, balance: Balance | undefined): void {
+  if (!deps.marking) return;
+  if (config.family === 6) deps.marking[6] = { active };
+  else deps.marking[4] = { active, balance };
+}
+
+function markingPlan(config: Config, deps: FirewallDeps, active: Gateway | undefined, balance: Balance | undefined): MarkingPlan {
+  const { marking } = deps;
+  if (!marking) return { gateways: config.gateways, rules: config.rules, active, balance };
+  const ipv4 = marking[4];
+  return {
+    gateways: marking.gateways,
+    rules: config.rules,
+    active: ipv4?.active,
+    balance: ipv4?.balance,
+    ipv6: { active: marking[6]?.active },
+  };
 }
 
 type Nftables = NonNullable<Config['nftables']>;
@@ -102,7 +148,9 @@ async function keepFirewallFor(
     return true;
   }
   const rulesOk = await keepMarkRules(config, nftables, deps, previous?.rulePref);
-  const table = await keepTable(config, nftables, deps, previous, active, balance);
+  noteMarking(config, deps, active, balance);
+  const inTurn = deps.marking?.inTurn ?? atOnce;
+  const table = await inTurn(() => keepTable(nftables, deps, previous, active, markingPlan(config, deps, active, balance)));
   const record = table.record ?? previous;
   if (record) state.firewall = { ...record, rulePref: rulesOk ? nftables.rule_pref : (previous?.rulePref ?? nftables.rule_pref) };
   return rulesOk && table.ok;
@@ -112,9 +160,10 @@ async function keepMarkRules(config: Config, nftables: Nftables, deps: FirewallD
   const desired = nftables.enabled ? desiredMarkRules(config.gateways, nftables.mask, nftables.rule_pref) : [];
   const owned = ownedPrefs(nftables.rule_pref, installedPref);
   try {
-    const change = planMarkRules(await readMarkRules(deps.exec, owned), desired, owned);
+    const family = config.family ?? 4;
+    const change = planMarkRules(await readMarkRules(deps.exec, owned, family), desired, owned);
     if (change.add.length + change.remove.length === 0) return true;
-    await changeMarkRules(deps.exec, change);
+    await changeMarkRules(deps.exec, change, family);
     deps.log.event({ kind: 'mark-rules-changed', added: change.add.map(ruleWords), removed: change.remove.map(ruleWords) });
     return true;
   } catch (error) {
@@ -124,15 +173,15 @@ async function keepMarkRules(config: Config, nftables: Nftables, deps: FirewallD
 }
 
 async function keepTable(
-  config: Config,
   nftables: Nftables,
   deps: FirewallDeps,
   previous: FirewallRecord | undefined,
   active: Gateway | undefined,
-  balance: Balance | undefined,
+  plan: MarkingPlan,
 ): Promise<{ ok: boolean; record?: FirewallRecord }> {
   const { exec, log } = deps;
-  const file = nftFile(config, nftables, previous, active, balance);
+  const { balance } = plan;
+  const file = nftFile(nftables, previous, plan);
   const netns = await namespaceId();
   const now = deps.clock();
   const work = firewallWork(previous, { hash: file.hash, netns }, now, nftables.verify_interval * 1000);
@@ -143,8 +192,9 @@ async function keepTable(
         return { ok: true, record: { ...previous!, verifiedAt: now } };
       log.event({ kind: 'firewall-drifted', table: nftables.table });
     }
-    const sources = balance && previous?.table === nftables.table ? await stickySources(exec, nftables.table, config, balance) : undefined;
-    await loadRuleset(exec, sources ? nftFile(config, nftables, previous, active, balance, sources).text : file.text);
+    const sources =
+      balance && previous?.table === nftables.table ? await stickySources(exec, nftables.table, plan.gateways, balance) : undefined;
+    await loadRuleset(exec, sources ? nftFile(nftables, previous, plan, sources).text : file.text);
     const listing = listingDigest(await listTable(exec, nftables.table));
     const mark = nftables.enabled ? active?.mark : undefined;
     log.event({
@@ -173,10 +223,10 @@ type StickySources = Record<string, SetElement[]>;
  * share: carried into the new table, so a reload does not move them. A member out of its share
  * has no set, so its sources are drawn again.
  */
-async function stickySources(exec: Exec, table: string, config: Config, balance: Balance): Promise<StickySources | undefined> {
+async function stickySources(exec: Exec, table: string, gateways: Gateway[], balance: Balance): Promise<StickySources | undefined> {
   const members = Object.values(balance.shares)
     .flat()
-    .map((member) => config.gateways.find((gateway) => gateway.name === member.name)!)
+    .map((member) => gateways.find((gateway) => gateway.name === member.name)!)
     .filter((gateway) => gateway.sticky !== undefined && gateway.mark !== undefined);
   if (members.length === 0) return undefined;
   const lists = await Promise.all(members.map((gateway) => listSetElements(exec, table, stickySetName(gateway.mark!))));
@@ -188,13 +238,12 @@ async function stickySources(exec: Exec, table: string, config: Config, balance:
  * removal of a previously loaded table under another name: that happens once, with the load.
  */
 function nftFile(
-  config: Config,
   nftables: Nftables,
   previous: FirewallRecord | undefined,
-  active: Gateway | undefined,
-  balance: Balance | undefined,
+  plan: MarkingPlan,
   sources?: StickySources,
 ): { text: string; hash: string } {
+  const { balance } = plan;
   const render = (previousTable?: string, carried?: StickySources) =>
     nftables.enabled
       ? renderRuleset({
@@ -202,10 +251,11 @@ function nftFile(
           mask: nftables.mask,
           markForwarded: nftables.mark_forwarded,
           markLocal: nftables.mark_local,
-          gateways: config.gateways,
-          active: active?.name,
+          gateways: plan.gateways,
+          active: plan.active?.name,
+          ...(plan.ipv6 && { ipv6: true, active6: plan.ipv6.active?.name }),
           previousTable,
-          ...(balance && { policy: { balance, rules: config.rules ?? [], ...(carried && { sources: carried }) } }),
+          ...(balance && { policy: { balance, rules: plan.rules ?? [], ...(carried && { sources: carried }) } }),
         })
       : renderRemoval(nftables.table, previousTable);
   // The hash is the table's shape: the sources carried over change as packets come and go.
@@ -213,7 +263,15 @@ function nftFile(
 }
 
 /** The ruleset and rules netgwm would load now, for `netgwm nft --print`. */
-export function describeFirewall(config: Config, state: State, active: Gateway | undefined, mode?: string, now = Date.now()): string {
+export function describeFirewall(
+  config: Config,
+  state: State,
+  active: Gateway | undefined,
+  mode?: string,
+  now = Date.now(),
+  /** A dual-stack config: the gateway of the IPv6 default route. */
+  ipv6?: { active?: Gateway },
+): string {
   const nftables = config.nftables;
   if (!nftables) return `# ${config.file} has no nftables section: netgwm loads no nft table and adds no ip rule.\n`;
   const rules = nftables.enabled ? desiredMarkRules(config.gateways, nftables.mask, nftables.rule_pref) : [];
@@ -223,7 +281,14 @@ export function describeFirewall(config: Config, state: State, active: Gateway |
   const activeNow =
     active?.mark === undefined ? 'none: the default route uses no configured gateway' : `${active.name}, mark ${hex(active.mark)}`;
   const shares = balance ? `# new connections: ${describeBalance(balance)}\n` : '';
-  return `# active gateway: ${activeNow}\n${shares}${nftFile(config, nftables, state.firewall, active, balance).text}\n# netgwm's ip rules:\n${ruleLines.join('\n')}\n`;
+  const plan = {
+    gateways: config.gateways,
+    rules: config.rules,
+    active,
+    balance,
+    ...(config.families.includes(6) && { ipv6: ipv6 ?? {} }),
+  };
+  return `# active gateway: ${activeNow}\n${shares}${nftFile(nftables, state.firewall, plan).text}\n# netgwm's ip rules:\n${ruleLines.join('\n')}\n`;
 }
 
 /** On a switch: forgets the connections `conntrack.flush` names, in this network namespace. */
@@ -234,7 +299,7 @@ export async function flushConntrack(config: Config, deps: FirewallDeps, from: G
     deps.log.event({ kind: 'conntrack-skipped', why: from ? `the old gateway ${from.name} has no mark` : 'there was no old gateway' });
     return true;
   }
-  const filter = flushFilter(flush, from?.mark, config.nftables?.mask ?? DEFAULT_MARK_MASK);
+  const filter = [...familyFlushArgs(config, deps), ...flushFilter(flush, from?.mark, config.nftables?.mask ?? DEFAULT_MARK_MASK)];
   try {
     const count = await deleteFlows(deps.exec, filter);
     deps.log.event({ kind: 'conntrack-flushed', flush, filter: filter.join(' '), count });
@@ -243,6 +308,11 @@ export async function flushConntrack(config: Config, deps: FirewallDeps, from: G
     deps.log.event({ kind: 'conntrack-failed', flush, error: (error as Error).message });
     return false;
   }
+}
+
+/** Dual-stack: `conntrack -f ipv4|ipv6`, so that a flush takes only the switching family's flows (IPv4 only: both, as ever). */
+export function familyFlushArgs(config: Pick<Config, 'family'>, deps: Pick<FirewallDeps, 'marking'>): string[] {
+  return familyFilter(deps.marking ? (config.family ?? 4) : undefined);
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);

@@ -1,8 +1,10 @@
 // Continuous monitoring, for the daemon: every gateway's sites get an echo each probe.interval
 // through the gateway's own probe path; each round updates that gateway's health (a pure state
 // machine, src/core/health.ts); carrier loss marks it down at once. A gateway becoming usable or
-// unusable asks for a decision at once, not at the next housekeeping cycle.
+// unusable asks for a decision at once, not at the next housekeeping cycle. A dual-stack gateway
+// is two paths, watched apart: `isp1` (IPv4) and `isp1/6` (IPv6), each with its own health.
 import type { Config } from './config/load.js';
+import { familyView, pathKey, type Family } from './config/families.js';
 import { healthSettings } from './config/health.js';
 import type { Round } from './core/health.js';
 import { createMonitoring, monitoringGraceMs } from './core/monitoring.js';
@@ -35,9 +37,9 @@ export interface Monitor {
    * could leave a working current gateway for a worse one).
    */
   observations(): Observations | undefined;
-  /** Applies a (reloaded) config and this cycle's check-site addresses; keeps what did not change. */
-  setTargets(config: Config, targets: ProbeTarget[]): void;
-  /** The device each gateway's probe route uses, for link events on gateways configured by `ip` only. */
+  /** Applies a (reloaded) config and each family's check-site addresses; keeps what did not change. */
+  setTargets(config: Config, targets: Partial<Record<Family, ProbeTarget[]>>): void;
+  /** The device each path's probe route uses (by path key), for link events on gateways configured by `ip` only. */
   setDevices(devices: Record<string, string>): void;
   /** Applies a link event; returns the devices of gateways whose carrier came back (to repair and probe). */
   onLink(event: LinkEvent): string[];
@@ -51,9 +53,10 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
   // The health, the tallies and when to decide: pure, shared with `netgwm replay` (src/core/monitoring.ts).
   const monitoring = createMonitoring(options.clock(), {
     onDecisionNeeded: options.onDecisionNeeded,
-    onHealthChange: (change) => options.log.event({ kind: 'gateway-health', ...change }),
+    // An IPv6 path's line reads as the IPv6 cycle's do: `IPv6: gateway isp1 down …`.
+    onHealthChange: (change) => options.log.event({ kind: 'gateway-health', ...change, ...pathOf(change.gateway) }),
   });
-  monitoring.configure(config.gateways, healthSettings(config), options.clock());
+  monitoring.configure(pathsOf(config), healthSettings(config), options.clock());
   let echoer: Echoer | undefined;
   let echoerPace = { intervalMs: 0, timeoutMs: 0 };
   /** Echoers a reload replaced, still winding down (each leaves the set when it has). */
@@ -71,9 +74,9 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
   return {
     observations: () => monitoring.observations(options.clock()),
     setTargets(fresh, targets) {
-      monitoring.configure(fresh.gateways, healthSettings(fresh), options.clock());
+      monitoring.configure(pathsOf(fresh), healthSettings(fresh), options.clock());
       const settings = monitoring.settings;
-      const echoTargets = echoTargetsOf(fresh.gateways, targets);
+      const echoTargets = fresh.families.flatMap((family) => echoTargetsOf(pathsOf(fresh, family), targets[family] ?? []));
       const pace = { intervalMs: settings.intervalMs, timeoutMs: settings.timeoutMs, now: options.clock };
       // A reload that changes the pace needs a new echoer; the old one winds down meanwhile.
       if (echoer && (echoerPace.intervalMs !== pace.intervalMs || echoerPace.timeoutMs !== pace.timeoutMs)) {
@@ -111,6 +114,18 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       echoer = undefined;
     },
   };
+}
+
+/** The gateway and family of a path key (`isp1/6` → isp1, 6). */
+function pathOf(key: string): { gateway: string; family?: 6 } {
+  return key.endsWith(pathKey('', 6)) ? { gateway: key.slice(0, -pathKey('', 6).length), family: 6 } : { gateway: key };
+}
+
+/** Every gateway × family path, named by its path key (`isp1`, `isp1/6`); the family's own one when given. */
+export function pathsOf(config: Config, only?: Family): Gateway[] {
+  return config.families
+    .filter((family) => only === undefined || family === only)
+    .flatMap((family) => familyView(config, family).gateways.map((gateway) => ({ ...gateway, name: pathKey(gateway.name, family) })));
 }
 
 /** Every gateway × every site that has an address: what the echoer sends to. */

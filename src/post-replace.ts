@@ -101,7 +101,8 @@ export async function usableHooks(config: Config, log: Logger, state: State): Pr
 async function runPending(config: Config, log: Logger, state: State, hooks: string[], signal?: AbortSignal): Promise<void> {
   const pending = state.pendingHooks as PendingHooks;
   const args = hookArguments(pending.to, pending.from);
-  const env = hookEnvironment(pending.to, pending.from, pending.reason);
+  // NetGWM's six arguments are the switching family's: IPv4 as ever, the IPv6 values on an IPv6 switch.
+  const env = { ...hookEnvironment(pending.to, pending.from, pending.reason), NETGWM_FAMILY: String(config.family ?? 4) };
   for (const hook of hooks) {
     if (signal?.aborted) return; // what is left stays pending for the next cycle
     const result = await runHook(hook, args, env, config.hook_timeout * 1000, signal);
@@ -121,7 +122,7 @@ async function runPending(config: Config, log: Logger, state: State, hooks: stri
  */
 export async function saveStateLogged(config: Config, log: Logger, state: State): Promise<void> {
   try {
-    await saveState(config.state_dir, state);
+    await saveState(config.state_dir, state, config.family);
   } catch (error) {
     log.event({ kind: 'state-save-failed', dir: config.state_dir, error: (error as Error).message });
   }

@@ -14,6 +14,7 @@ import { checkHealth } from './health.js';
 import { compileRecord, type RecordSettings } from './record.js';
 import { checkBalance } from './balance.js';
 import { escapeControl } from '../log/escape.js';
+import { checkFamilies, configFamilies, type Family } from './families.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 
@@ -27,6 +28,10 @@ export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir' | 'rec
   check_table_id: number;
   /** false: no probe recording. */
   record: RecordSettings | false;
+  /** The address families some gateway has, 4 first (see ./families.ts). */
+  families: Family[];
+  /** Set on the IPv6 view of a config only (absent: all families, or the IPv4 view). */
+  family?: 6;
 }
 
 /** Where the host's files are looked up (rt_tables, commands); tests point them elsewhere. */
@@ -172,22 +177,34 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
   const probePaths = compileProbePaths(file, typeof table === 'number' ? table : undefined, firewall.tableIds);
   const balance = checkBalance(file, gateways);
-  for (const [key, message] of [...firewall.problems, ...balance, ...probePaths.problems, ...checkReports(file), ...checkHealth(file)])
+  for (const [key, message] of [
+    ...firewall.problems,
+    ...balance,
+    ...probePaths.problems,
+    ...checkReports(file),
+    ...checkHealth(file),
+    ...checkFamilies(file, gateways),
+  ])
     at(key, message);
   if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
 
   const here = dirname(path);
   const stateDir = resolve(here, file.state_dir);
+  const compiled = gateways.map(({ ip, ip6, ...gateway }) => ({
+    ...(ip === undefined || ip === 'auto' ? {} : { ip }),
+    ...(ip6 === undefined || ip6 === 'auto' ? {} : { ip6 }),
+    ...gateway,
+    // No `ip` is IPv4 by the kernel's address for `dev` (NetGWM's device gateways), unless the gateway is IPv6 only.
+    ...(ip === 'auto' || (ip === undefined && ip6 === undefined) ? { auto: true as const } : {}),
+    ...(ip6 === 'auto' && { auto6: true as const }),
+    ...(firewall.tableIds.has(gateway.name) && { table_id: firewall.tableIds.get(gateway.name) }),
+    probe: probePaths.paths.get(gateway.name)!,
+  }));
   return {
     ...file,
     file: path,
-    gateways: gateways.map(({ ip, ...gateway }) => ({
-      ...(ip === undefined || ip === 'auto' ? {} : { ip }),
-      ...gateway,
-      ...((ip === undefined || ip === 'auto') && { auto: true as const }),
-      ...(firewall.tableIds.has(gateway.name) && { table_id: firewall.tableIds.get(gateway.name) }),
-      probe: probePaths.paths.get(gateway.name)!,
-    })),
+    gateways: compiled,
+    families: configFamilies(compiled),
     state_dir: stateDir,
     log_file: resolve(here, file.log_file),
     record: compileRecord(file.record, stateDir, here),

@@ -29,7 +29,18 @@ const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](
 // `ip -batch` line or a log line) and minus quotes and '#', which `ip -batch` would read as syntax.
 const INTERFACE_NAME = /^(?!\.\.?$)[!$%&()*+,\-.0-9;<=>?@A-Z[\]^_`a-z{|}~]{1,15}$/;
 
-const ipv4 = z.string().refine((value) => isIP(value) === 4, 'expected an IPv4 address');
+const gatewayIpv4 = z.string().refine((value) => isIP(value) === 4, {
+  error: (issue) =>
+    isIP(String(issue.input)) === 6 ? 'expected an IPv4 address; an IPv6 gateway goes in `ip6`' : 'expected an IPv4 address',
+});
+// A zone (`fe80::1%eth1`) is the gateway's `dev`, written on its own: ip(8) takes no zone.
+const gatewayIpv6 = z.string().refine((value) => isIP(value) === 6 && !value.includes('%'), {
+  error: (issue) =>
+    String(issue.input).includes('%')
+      ? "expected an IPv6 address without a zone; write the interface as the gateway's `dev`"
+      : 'expected an IPv6 address',
+});
+const isLinkLocal6 = (value: string) => /^fe[89ab][0-9a-f]:/i.test(value);
 const seconds = z.number().nonnegative().max(LIMITS.seconds);
 /** A mark may be written as a number (YAML reads 0x10 as 16) or a hex string. */
 const mark = z
@@ -45,7 +56,9 @@ const routingTable = z.union([
 export const gatewaySchema = z
   .strictObject({
     /** The next hop; `auto` (or no `ip` with a `dev`): the one the kernel has for `dev` (DHCP, PPP). */
-    ip: z.union([z.literal('auto'), ipv4], 'expected an IPv4 address or "auto"').optional(),
+    ip: z.union([z.literal('auto'), gatewayIpv4], 'expected an IPv4 address or "auto"').optional(),
+    /** The IPv6 next hop: global, link-local (needs `dev`) or `auto` (the router advertisement's on `dev`). */
+    ip6: z.union([z.literal('auto'), gatewayIpv6], 'expected an IPv6 address or "auto"').optional(),
     dev: z
       .string()
       .regex(
@@ -63,12 +76,20 @@ export const gatewaySchema = z
     /** Seconds a LAN source address stays on the member of a balanced tier it was given (all members must agree). */
     sticky: z.number().int().min(1).max(LIMITS.seconds).optional(),
   })
-  .refine((gateway) => gateway.ip !== undefined || gateway.dev !== undefined, {
-    message: 'a gateway needs an `ip`, a `dev` or both',
+  .refine((gateway) => gateway.ip !== undefined || gateway.ip6 !== undefined || gateway.dev !== undefined, {
+    message: 'a gateway needs an `ip`, an `ip6` or a `dev` (or several of them)',
   })
   .refine((gateway) => gateway.ip !== 'auto' || gateway.dev !== undefined, {
     message: "`ip: auto` takes the gateway the kernel has for the gateway's `dev`; add the `dev`",
     path: ['ip'],
+  })
+  .refine((gateway) => gateway.ip6 !== 'auto' || gateway.dev !== undefined, {
+    message: "`ip6: auto` takes the router advertisement's gateway on the gateway's `dev`; add the `dev`",
+    path: ['ip6'],
+  })
+  .refine((gateway) => gateway.ip6 === undefined || !isLinkLocal6(gateway.ip6) || gateway.ip6.includes('%') || gateway.dev !== undefined, {
+    message: 'a link-local address is one on every link: add the `dev` it is reached on',
+    path: ['ip6'],
   });
 
 export const checkSiteSchema = z

@@ -56,4 +56,4 @@ export function resolveGateways(gateways: Gateway[], routes: IpRoute[], ownTable
   });
 }
 
-const isHost = (dst: string) => !dst.includes('/') || dst.endsWith('/32');
+const isHost = (dst: string) => !dst.includes('/') || dst.endsWith('/32') || dst.endsWith('/128');

@@ -21,6 +21,12 @@ export interface RulesetInput {
   gateways: Array<{ name: string; mark?: number; dev?: string; sticky?: number }>;
   /** Name of the gateway the default route uses; new connections get its mark. */
   active?: string;
+  /**
+   * A dual-stack config: `active` marks new IPv4 connections only (and the policy chains, which
+   * are IPv4's), `active6` — the gateway of the IPv6 default route — new IPv6 ones.
+   */
+  ipv6?: boolean;
+  active6?: string;
   /** A table netgwm loaded under another name before: removed in the same transaction. */
   previousTable?: string;
   /**
@@ -51,9 +57,20 @@ export function renderRuleset(input: RulesetInput): string {
   const { table, mask } = input;
   const marked = input.gateways.filter((gateway): gateway is Marked => gateway.mark !== undefined);
   const active = marked.find((gateway) => gateway.name === input.active);
+  const active6 = marked.find((gateway) => gateway.name === input.active6);
   const policy = input.policy && policyChains(input.policy, marked, mask);
   // A connection that already has one of our marks (it arrived on an uplink) keeps it.
   const activeRule = (wanted: boolean, match: string, what: string): string[] =>
+    input.ipv6
+      ? [...activeRule4(wanted, `meta nfproto ipv4 ${match}`, `IPv4 ${what}`), ...activeRule6(wanted, match, what)]
+      : activeRule4(wanted, match, what);
+  const activeRule6 = (wanted: boolean, match: string, what: string): string[] =>
+    active6 && wanted
+      ? [
+          `ct state new ${markTest('ct mark', 0, mask)} meta nfproto ipv6 ${match}${setUnderMask('ct mark', active6.mark, mask)} comment "active ${active6.name}: new IPv6 ${what} connections"`,
+        ]
+      : [];
+  const activeRule4 = (wanted: boolean, match: string, what: string): string[] =>
     policy && wanted
       ? [
           `ct state new ${markTest('ct mark', 0, mask)} ${match}jump choose comment "new ${what} connections: netgwm's rules, then the default"`,

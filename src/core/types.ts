@@ -12,6 +12,12 @@ export interface Gateway {
    * src/core/dynamic-gateways.ts), and the main table's default route on `dev` is this gateway's.
    */
   auto?: true;
+  /**
+   * In the config as compiled (all families): the IPv6 next hop as configured, and `ip6: auto`.
+   * A family view (src/config/families.ts) has these in `ip` and `auto` instead.
+   */
+  ip6?: string;
+  auto6?: true;
   priority: number;
   /** Connection mark of this uplink (nftables, conntrack.flush: old). */
   mark?: number;

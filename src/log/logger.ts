@@ -27,8 +27,11 @@ export interface Output {
   fixedLevel?: boolean;
 }
 
+/** An event of one address family's cycle: IPv6 ones say so (README "IPv6"). */
+export type FamilyEvent = NetgwmEvent & { family?: 6 };
+
 export interface Logger {
-  event(event: NetgwmEvent): void;
+  event(event: FamilyEvent): void;
   reopen(): void;
   /** Lower or raise a level at run time (e.g. after a config reload). */
   setLevel(level: Level): void;
@@ -70,7 +73,7 @@ export function createLogger(outputs: Output[]): Logger {
       if (LEVELS[level] < LEVELS[lowest()]) return; // what pino would do, without loading it
       log ??= loadPino().pino({ base: undefined, level: lowest() }, fanOut);
       const { kind, ...fields } = event;
-      log[level]({ event: kind, ...fields }, lineOf(event));
+      log[level]({ event: kind, ...fields }, event.family === 6 ? `IPv6: ${lineOf(event)}` : lineOf(event));
     },
     reopen() {
       for (const output of outputs) {
@@ -159,4 +162,14 @@ function refuseFifo(path: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The logger of one family's cycle: IPv6 events carry `family: 6` and their lines start with `IPv6: `. */
+export function familyLogger(log: Logger, family: 4 | 6 | undefined): Logger {
+  if (family !== 6) return log;
+  return {
+    event: (event) => log.event({ ...event, family: 6 }),
+    reopen: () => log.reopen(),
+    setLevel: (level) => log.setLevel(level),
+  };
 }

@@ -6,7 +6,7 @@ export type RouteEvent =
   | { kind: 'foreign-default'; route: string; ours?: string; action: string }
   | { kind: 'foreign-default-gone'; route: string }
   | { kind: 'default-restore-failed'; route: string; gateway: string; error: string }
-  | { kind: 'gateway-address'; gateway: string; dev: string; address?: string; was?: string }
+  | { kind: 'gateway-address'; gateway: string; dev: string; address?: string; was?: string; setting?: 'ip6: auto'; hint?: string }
   | { kind: 'default-followed'; gateway: string; route: string; was: string }
   | { kind: 'default-follow-failed'; gateway: string; route: string; error: string };
 
@@ -23,8 +23,8 @@ export const routeFormatters: Formatters = {
   'gateway-address': {
     level: 'info',
     line: (e) =>
-      `gateway ${e.gateway} (ip: auto) ${e.address ? `is now ${e.address}` : 'has no address in the kernel: its routes go dev only'}` +
-      `${e.was ? ` (was ${e.was})` : ''}, as the kernel has it for ${e.dev}`,
+      `gateway ${e.gateway} (${e.setting ?? 'ip: auto'}) ${e.address ? `is now ${e.address}` : 'has no address in the kernel: its routes go dev only'}` +
+      `${e.was ? ` (was ${e.was})` : ''}, as the kernel has it for ${e.dev}${e.hint ? `; ${e.hint}` : ''}`,
   },
   'default-followed': {
     level: 'info',

@@ -2,6 +2,7 @@
 // or on a scripted scenario (examples/scenarios/*.yml), on a virtual clock. No root, no network,
 // nothing changed: it reads the config, the recording or scenario, and the hooks directory.
 import { parseArgs } from 'node:util';
+import { familyView } from '../config/families.js';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from '../config/load.js';
 import { healthSettings } from '../config/health.js';
 import { replayClassic } from '../core/classic.js';
@@ -95,8 +96,9 @@ export async function runReplay(args: string[]): Promise<number> {
   if (intervalText.trim() === '' || !Number.isFinite(interval) || interval <= 0)
     throw new UsageError(`replay: --interval: expected a number of seconds above 0, got ${JSON.stringify(intervalText)}`);
 
-  const configs = [await loadConfig(values.config)];
-  if (values.compare !== undefined) configs.push(await loadConfig(values.compare));
+  // The IPv4 decision: a dual-stack recording's IPv6 paths (`isp1/6`) name no IPv4 gateway.
+  const configs = [familyView(await loadConfig(values.config), 4)];
+  if (values.compare !== undefined) configs.push(familyView(await loadConfig(values.compare), 4));
   const source = values.scenario !== undefined ? await scenarioSource(values.scenario, configs) : await recordedSource(recorded);
   const reports = await Promise.all(configs.map((config) => replay(config, source, { policy, housekeepingMs: interval * 1000 })));
   if (values.json) return print(JSON.stringify(reports.length === 1 ? reports[0] : { compare: reports }, null, 2));

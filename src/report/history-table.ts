@@ -15,15 +15,18 @@ export function historyTable(doc: HistoryDocument, p: Paint): string {
       const lasted = entry.ongoing
         ? p.red(`ongoing for ${formatDuration(entry.duration_s * 1000)}`)
         : `lasted ${formatDuration(entry.duration_s * 1000)}`;
-      return `${at}  ${p.red('all down')}  ${lasted}; route kept${entry.current ? ` on ${entry.current}` : ''}`;
+      return `${at}  ${p.red('all down')}  ${family(entry)}${lasted}; route kept${entry.current ? ` on ${entry.current}` : ''}`;
     }
     const stay = `on ${entry.to} for ${formatDuration(entry.on_to_s * 1000)}${entry.ongoing ? ' so far' : ''}`;
-    return `${at}  ${p.bold('switch')}    ${entry.from ?? 'none'} -> ${entry.to} (${stay})${entry.reason ? `: ${entry.reason}` : ''}`;
+    return `${at}  ${p.bold('switch')}    ${family(entry)}${entry.from ?? 'none'} -> ${entry.to} (${stay})${entry.reason ? `: ${entry.reason}` : ''}`;
   });
   return `${lines.join('\n')}\n`;
 }
 
 type Entry = HistoryDocument['entries'][number];
+
+/** `IPv6 ` before an IPv6 decision's entry; IPv4 entries read as they always did. */
+const family = (entry: Entry) => (entry.family === 6 ? 'IPv6 ' : '');
 
 function escapeEntry(entry: Entry): Entry {
   if (entry.kind === 'outage') return { ...entry, current: entry.current && escapeControl(entry.current) };

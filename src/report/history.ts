@@ -14,6 +14,8 @@ const SAME_SWITCH_MS = 10 * 60_000;
 
 export interface SwitchEntry {
   kind: 'switch';
+  /** Set for the IPv6 decision's switches (absent: IPv4). */
+  family?: 6;
   at: number;
   from?: string;
   to: string;
@@ -24,6 +26,7 @@ export interface SwitchEntry {
 
 export interface OutageEntry {
   kind: 'outage';
+  family?: 6;
   at: number;
   /** When a gateway answered again; absent while it lasts. */
   until?: number;
@@ -37,8 +40,8 @@ export type HistoryEntry = SwitchEntry | OutageEntry;
 /** What history needs of a configured gateway: NetGWM's log lines name routes, not gateways. */
 type RouteOwner = Pick<Gateway, 'name' | 'ip' | 'dev'>;
 
-/** Everything the log parts and the state tell, oldest first. */
-export async function readHistory(logFile: string, state: State, gateways: RouteOwner[] = []): Promise<HistoryEntry[]> {
+/** Everything the log parts and the state tell, oldest first; with `ipv6`, the IPv6 decision's state too. */
+export async function readHistory(logFile: string, state: State, gateways: RouteOwner[] = [], ipv6?: State): Promise<HistoryEntry[]> {
   const entries: HistoryEntry[] = [];
   for (const part of await logParts(logFile)) {
     const source = basename(part);
@@ -50,6 +53,7 @@ export async function readHistory(logFile: string, state: State, gateways: Route
       if (entries.length > MAX_EVENTS) entries.shift();
     });
   }
+  if (ipv6) mergeState(entries, ipv6, 6);
   return mergeState(entries, state);
 }
 
@@ -65,6 +69,7 @@ const LINE_PREFIX = /^\S+ \S+ (?:(?:DEBUG|INFO|WARN|ERROR|FATAL) )?/;
 type LineEntry = HistoryEntry | Recovery;
 interface Recovery {
   kind: 'recovered';
+  family?: 6;
   at: number;
   downForMs: number;
 }
@@ -77,11 +82,15 @@ export function parseLine(line: string, source: string, gateways: RouteOwner[] =
   if (line.startsWith('{')) return parseJsonLine(line, source);
   const at = parseLocalTime(line);
   if (at === undefined) return undefined;
-  const message = line.replace(LINE_PREFIX, '');
+  const prefixed = line.replace(LINE_PREFIX, '');
+  // The IPv6 decision's lines start with `IPv6: ` (src/log/logger.ts).
+  const family = prefixed.startsWith(IPV6_PREFIX) ? ({ family: 6 } as const) : {};
+  const message = prefixed.slice(family.family ? IPV6_PREFIX.length : 0);
   let match = SWITCH.exec(message);
   if (match)
     return {
       kind: 'switch',
+      ...family,
       at,
       to: match[2] ?? gatewayOfRoute(match[1]!, gateways),
       ...(match[3] && match[3] !== 'none' ? { from: match[3] } : {}),
@@ -89,11 +98,13 @@ export function parseLine(line: string, source: string, gateways: RouteOwner[] =
       source,
     };
   match = ALL_DOWN.exec(message);
-  if (match) return { kind: 'outage', at, ...(match[1] ? { current: match[1] } : {}), source };
+  if (match) return { kind: 'outage', ...family, at, ...(match[1] ? { current: match[1] } : {}), source };
   match = RECOVERED.exec(message);
-  if (match) return { kind: 'recovered', at, downForMs: Number(match[1]) * 1000 };
+  if (match) return { kind: 'recovered', ...family, at, downForMs: Number(match[1]) * 1000 };
   return undefined;
 }
+
+const IPV6_PREFIX = 'IPv6: ';
 
 /**
  * The configured gateway a route such as `via 192.0.2.1 dev eth1` leads to: by its ip (and dev,
@@ -111,6 +122,7 @@ function gatewayOfRoute(route: string, gateways: RouteOwner[]): string {
 
 interface JsonLine {
   time?: number;
+  family?: number;
   event?: string;
   to?: { name?: string };
   from?: { name?: string };
@@ -128,42 +140,54 @@ function parseJsonLine(line: string, source: string): LineEntry | undefined {
   }
   const at = record.time;
   if (typeof at !== 'number') return undefined;
+  const family = record.family === 6 ? ({ family: 6 } as const) : {};
   if (record.event === 'switched' && record.to?.name)
     return {
       kind: 'switch',
+      ...family,
       at,
       to: record.to.name,
       ...(record.from?.name ? { from: record.from.name } : {}),
       reason: record.reason ?? '',
       source,
     };
-  if (record.event === 'all-down') return { kind: 'outage', at, ...(record.current ? { current: record.current } : {}), source };
-  if (record.event === 'recovered') return { kind: 'recovered', at, downForMs: record.downForMs ?? 0 };
+  if (record.event === 'all-down') return { kind: 'outage', ...family, at, ...(record.current ? { current: record.current } : {}), source };
+  if (record.event === 'recovered') return { kind: 'recovered', ...family, at, downForMs: record.downForMs ?? 0 };
   return undefined;
 }
 
 function closeOutage(entries: HistoryEntry[], recovery: Recovery, source: string): void {
-  const open = openOutage(entries);
+  const open = openOutage(entries, recovery.family);
   if (open) open.until = recovery.at;
   // Its start was rotated away; the recovery line says how long it lasted.
-  else entries.push({ kind: 'outage', at: recovery.at - recovery.downForMs, until: recovery.at, source });
+  else
+    entries.push({
+      kind: 'outage',
+      ...(recovery.family && { family: recovery.family }),
+      at: recovery.at - recovery.downForMs,
+      until: recovery.at,
+      source,
+    });
 }
 
-function openOutage(entries: HistoryEntry[]): OutageEntry | undefined {
+/** The last outage of a family's decision, while it lasts. */
+function openOutage(entries: HistoryEntry[], family: 6 | undefined): OutageEntry | undefined {
   for (let i = entries.length - 1; i >= 0; i--) {
     const entry = entries[i]!;
-    if (entry.kind === 'outage') return entry.until === undefined ? entry : undefined;
+    if (entry.kind === 'outage' && entry.family === family) return entry.until === undefined ? entry : undefined;
   }
   return undefined;
 }
 
-/** The state knows the last switch and an ongoing outage even when the log lost them. */
-function mergeState(entries: HistoryEntry[], state: State): HistoryEntry[] {
+/** The state (of a family's decision) knows the last switch and an ongoing outage even when the log lost them. */
+function mergeState(entries: HistoryEntry[], state: State, family?: 6): HistoryEntry[] {
   const last = state.lastSwitch;
+  const of = family ? { family } : {};
   if (last) {
     const logged = entries.some(
       (entry) =>
         entry.kind === 'switch' &&
+        entry.family === family &&
         entry.to === last.to &&
         entry.from === last.from &&
         entry.reason === last.reason &&
@@ -172,6 +196,7 @@ function mergeState(entries: HistoryEntry[], state: State): HistoryEntry[] {
     if (!logged)
       entries.push({
         kind: 'switch',
+        ...of,
         at: last.at,
         to: last.to,
         ...(last.from ? { from: last.from } : {}),
@@ -179,8 +204,8 @@ function mergeState(entries: HistoryEntry[], state: State): HistoryEntry[] {
         source: 'state',
       });
   }
-  if (state.allDownSince !== undefined && !openOutage(entries)) {
-    entries.push({ kind: 'outage', at: state.allDownSince, ...(state.active ? { current: state.active } : {}), source: 'state' });
+  if (state.allDownSince !== undefined && !openOutage(entries, family)) {
+    entries.push({ kind: 'outage', ...of, at: state.allDownSince, ...(state.active ? { current: state.active } : {}), source: 'state' });
   }
   return entries.sort((a, b) => a.at - b.at);
 }
@@ -193,6 +218,7 @@ export function historyDocument(entries: HistoryEntry[], count: number, now: num
       const end = entry.until ?? now;
       return {
         kind: entry.kind,
+        family: entry.family ?? 4,
         at: iso(entry.at),
         until: entry.until === undefined ? null : iso(entry.until),
         duration_s: seconds(end - entry.at),
@@ -201,9 +227,11 @@ export function historyDocument(entries: HistoryEntry[], count: number, now: num
         source: entry.source,
       };
     }
-    const next = switches[switches.indexOf(entry) + 1];
+    // Traffic of this family stayed on `to` until the family's next switch.
+    const next = switches.slice(switches.indexOf(entry) + 1).find((later) => later.family === entry.family);
     return {
       kind: entry.kind,
+      family: entry.family ?? 4,
       at: iso(entry.at),
       from: entry.from ?? null,
       to: entry.to,

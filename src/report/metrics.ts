@@ -3,7 +3,7 @@
 // without metrics configured never loads it. It is required, not imported: a load that failed
 // (EMFILE while descriptors ran out) is tried again next time, where import() would keep failing.
 import { createRequire } from 'node:module';
-import type { GatewayStatus, StatusDocument } from './status-document.js';
+import type { DecisionStatus, GatewayStatus, StatusDocument } from './status-document.js';
 
 const requireModule = createRequire(import.meta.url);
 
@@ -42,10 +42,10 @@ export async function renderMetrics(doc: StatusDocument, connections?: Record<st
   const { Counter, Gauge, Registry } = requireModule('prom-client') as typeof import('prom-client');
   const registry = new Registry();
   for (const [name, help, value] of GATEWAY_SERIES) {
-    const gauge = new Gauge({ name, help, labelNames: ['gateway'], registers: [registry] });
+    const gauge = new Gauge({ name, help, labelNames: ['gateway', 'family'], registers: [registry] });
     for (const gateway of doc.gateways) {
       const number = value(gateway);
-      if (number !== null) gauge.set({ gateway: gateway.name }, number);
+      if (number !== null) gauge.set({ gateway: gateway.name, family: String(gateway.family) }, number);
     }
   }
   if (connections) {
@@ -57,26 +57,33 @@ export async function renderMetrics(doc: StatusDocument, connections?: Record<st
     });
     for (const [gateway, count] of Object.entries(connections)) gauge.set({ gateway }, count);
   }
-  const single = (name: string, help: string, number: number | null) => {
-    if (number !== null) new Gauge({ name, help, registers: [registry] }).set(number);
+  // Each family's decision has its own series (label `family`).
+  const decisions: Array<[string, DecisionStatus]> = [
+    ...(doc.families.includes(4) ? [['4', doc] as [string, DecisionStatus]] : []),
+    ...(doc.ipv6 ? [['6', doc.ipv6] as [string, DecisionStatus]] : []),
+  ];
+  const perFamily = (name: string, help: string, value: (decision: DecisionStatus) => number | null) => {
+    const gauge = new Gauge({ name, help, labelNames: ['family'], registers: [registry] });
+    for (const [family, decision] of decisions) {
+      const number = value(decision);
+      if (number !== null) gauge.set({ family }, number);
+    }
   };
-  single('netgwm_all_down', '1 while no gateway answers (the route is kept)', Number(doc.all_down_since !== null));
-  single('netgwm_last_cycle_timestamp_seconds', 'When the last cycle started (Unix time)', unixSeconds(doc.last_cycle?.at ?? null));
-  single(
-    'netgwm_last_cycle_duration_seconds',
-    'How long the last cycle took until it saved its state (hooks excluded)',
-    seconds(doc.last_cycle?.duration_ms ?? null),
+  perFamily('netgwm_all_down', '1 while no gateway answers (the route is kept)', (d) => Number(d.all_down_since !== null));
+  perFamily('netgwm_last_cycle_timestamp_seconds', 'When the last cycle started (Unix time)', (d) => unixSeconds(d.last_cycle?.at ?? null));
+  perFamily('netgwm_last_cycle_duration_seconds', 'How long the last cycle took until it saved its state (hooks excluded)', (d) =>
+    seconds(d.last_cycle?.duration_ms ?? null),
   );
-  new Counter({
-    name: 'netgwm_switches_total',
-    help: 'Default route switches the kernel accepted (kept across restarts)',
-    registers: [registry],
-  }).inc(doc.totals.switches);
-  new Counter({
-    name: 'netgwm_hook_failures_total',
-    help: 'post-replace.d hooks that failed or timed out (kept across restarts)',
-    registers: [registry],
-  }).inc(doc.totals.hook_failures);
+  const counter = (name: string, help: string, value: (decision: DecisionStatus) => number) => {
+    const series = new Counter({ name, help, labelNames: ['family'], registers: [registry] });
+    for (const [family, decision] of decisions) series.inc({ family }, value(decision));
+  };
+  counter('netgwm_switches_total', 'Default route switches the kernel accepted (kept across restarts)', (d) => d.totals.switches);
+  counter(
+    'netgwm_hook_failures_total',
+    'post-replace.d hooks that failed or timed out (kept across restarts)',
+    (d) => d.totals.hook_failures,
+  );
   return registry.metrics();
 }
 

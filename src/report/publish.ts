@@ -1,12 +1,11 @@
 // After every cycle: NetGWM's status files and the metrics file, from the state just saved. A
 // failure here is logged and never fails the cycle: routing does not depend on reports.
-import { join } from 'node:path';
 import type { Config } from '../config/load.js';
-import type { State } from '../core/types.js';
 import type { Logger } from '../log/logger.js';
-import { STATE_FILE, writeFileAtomic } from '../state/store.js';
+import { writeFileAtomic } from '../state/store.js';
+import type { FamilyStates } from '../cycle.js';
 import { renderMetrics } from './metrics.js';
-import { statusDocument } from './status-document.js';
+import { cycleStatus } from './read-status.js';
 import { writeStatusFiles } from './status-files.js';
 import type { Exec } from '../system/exec.js';
 import { countConnectionsByMark } from '../system/conntrack.js';
@@ -23,10 +22,17 @@ export async function gatewayConnections(config: Config, exec: Exec | undefined)
   return counts && Object.fromEntries(marked.map((gateway) => [gateway.name, counts.get((gateway.mark! & nftables.mask) >>> 0) ?? 0]));
 }
 
-export async function publishReports(config: Config, state: State, mode: string, log: Logger, now: number, exec?: Exec): Promise<void> {
+export async function publishReports(
+  config: Config,
+  states: FamilyStates,
+  modes: Partial<Record<4 | 6, string>>,
+  log: Logger,
+  now: number,
+  exec?: Exec,
+): Promise<void> {
   const { status_dir: statusDir, metrics_file: metricsFile } = config;
   if (statusDir === false && metricsFile === undefined) return;
-  const doc = statusDocument({ config, state, stateFile: join(config.state_dir, STATE_FILE), hasState: true, mode, now });
+  const doc = cycleStatus(config, states, modes, now);
   const failed = (what: string) => (error: unknown) => log.event({ kind: 'report-failed', what, error: (error as Error).message });
   if (statusDir !== false) await writeStatusFiles(statusDir, doc).catch(failed(`the status files in ${statusDir}`));
   if (metricsFile !== undefined)

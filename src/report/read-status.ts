@@ -3,8 +3,10 @@
 import { dirname, join, resolve } from 'node:path';
 import type * as z from 'zod';
 import { parseYamlLeniently, type Config } from '../config/load.js';
+import { familyView } from '../config/families.js';
+import type { FamilyStates } from '../cycle.js';
 import { configSchema, LIMITS } from '../config/schema.js';
-import { type LoadedState, loadState, readEffectiveMode, STATE_FILE } from '../state/store.js';
+import { type LoadedState, loadState, readEffectiveMode, STATE_FILE, STATE_FILE_IPV6 } from '../state/store.js';
 import { readRegularFile } from '../system/regular-file.js';
 import { statusDocument, type StatusDocument, type StatusGateway, type StatusInput } from './status-document.js';
 
@@ -17,9 +19,16 @@ export async function readStatus(
   configProblems: string[] = [],
   known?: LoadedState,
 ): Promise<StatusDocument> {
-  const [loaded, mode] = await Promise.all([known ?? loadState(config.state_dir), readEffectiveMode(config)]);
+  const compiled = isCompiled(config) ? config : undefined;
+  const [loaded, mode, loaded6, mode6] = await Promise.all([
+    known ?? loadState(config.state_dir),
+    readEffectiveMode(compiled ? familyView(compiled, 4) : config),
+    compiled?.families.includes(6) ? loadState(config.state_dir, 6) : undefined,
+    compiled?.families.includes(6) ? readEffectiveMode(familyView(compiled, 6)) : undefined,
+  ]);
   return statusDocument({
-    config,
+    config: compiled ? familyView(compiled, 4) : config,
+    ...(compiled && loaded6 && mode6 && { ipv6: ipv6Input(compiled, loaded6, mode6.mode) }),
     configProblems,
     state: loaded.state,
     stateFile: join(config.state_dir, STATE_FILE),
@@ -29,6 +38,35 @@ export async function readStatus(
     modeSource: mode.source,
     modeFile: mode.file,
     now,
+  });
+}
+
+const isCompiled = (config: StatusConfig): config is StatusConfig & Config => 'families' in config;
+
+function ipv6Input(config: Config, loaded: LoadedState, mode: string): NonNullable<StatusInput['ipv6']> {
+  return {
+    state: loaded.state,
+    stateFile: join(config.state_dir, STATE_FILE_IPV6),
+    hasState: loaded.problem === undefined && loaded.state.lastCycleAt !== undefined,
+    stateProblem: loaded.problem,
+    gateways: familyView(config, 6).gateways,
+    mode,
+  };
+}
+
+/** The status document right after a cycle, from the states it saved (each family's with the mode its cycle used). */
+export function cycleStatus(config: Config, states: FamilyStates, modes: Partial<Record<4 | 6, string>>, now: number): StatusDocument {
+  const state = states[4] ?? { version: 1 as const, gateways: {}, resolved: {} };
+  return statusDocument({
+    config: familyView(config, 4),
+    state,
+    stateFile: join(config.state_dir, STATE_FILE),
+    hasState: states[4] !== undefined,
+    mode: modes[4] ?? modes[6] ?? 'auto',
+    now,
+    ...(config.families.includes(6) && {
+      ipv6: ipv6Input(config, { state: states[6] ?? { version: 1, gateways: {}, resolved: {} } }, modes[6] ?? 'auto'),
+    }),
   });
 }
 

@@ -25,6 +25,8 @@ export interface SiteStatus {
 
 export interface GatewayStatus {
   name: string;
+  /** The address family of this row: a dual-stack gateway has one row per family. */
+  family: 4 | 6;
   /** null only when the config does not load and does not say. */
   priority: number | null;
   ip: string | null;
@@ -75,7 +77,24 @@ export interface RuleStatus {
   gateway: string | null;
 }
 
-export interface StatusDocument {
+/** One family's decision: the IPv4 one's fields are the document's own, the IPv6 one's are `ipv6`. */
+export interface DecisionStatus {
+  active: string | null;
+  all_down_since: string | null;
+  last_cycle: { at: string; age_s: number; old: boolean; duration_ms: number | null } | null;
+  last_switch: { at: string; age_s: number; from: string | null; to: string; reason: string; incomplete: string[] } | null;
+  totals: { switches: number; hook_failures: number };
+}
+
+/** The IPv6 decision (README "IPv6"): its own state file, mode (a pin of a gateway without IPv6 leaves it `auto`) and route. */
+export interface Ipv6Status extends DecisionStatus {
+  state_file: string;
+  has_state: boolean;
+  state_problem: string | null;
+  mode: string;
+}
+
+export interface StatusDocument extends DecisionStatus {
   schema_version: typeof STATUS_SCHEMA_VERSION;
   generated_at: string;
   config_file: string;
@@ -92,15 +111,15 @@ export interface StatusDocument {
   mode_source: ModeSource;
   /** What STATE_DIR/mode (`netgwm use`) says, also when the config's `mode` overrides it; null: no file. */
   mode_file: string | null;
-  active: string | null;
-  all_down_since: string | null;
-  last_cycle: { at: string; age_s: number; old: boolean; duration_ms: number | null } | null;
-  last_switch: { at: string; age_s: number; from: string | null; to: string; reason: string; incomplete: string[] } | null;
-  totals: { switches: number; hook_failures: number };
+  /** The address families the config has gateways in; the document's own decision fields are IPv4's. */
+  families: Array<4 | 6>;
   window: { max_probes: number; max_age_s: number };
+  /** Best first, IPv4 rows, then IPv6 rows. */
   gateways: GatewayStatus[];
   tiers: TierStatus[];
   rules: RuleStatus[];
+  /** The IPv6 decision; null when no gateway has IPv6. */
+  ipv6: Ipv6Status | null;
 }
 
 /** A gateway as status shows it; a config that does not load may not tell its priority. */
@@ -117,10 +136,15 @@ export interface StatusInput {
   modeSource?: ModeSource;
   modeFile?: string;
   now: number;
+  /** With IPv6 gateways: the IPv6 decision's state and gateways (their IPv6 view: `ip` is the IPv6 next hop). `config.gateways` are then the IPv4 ones. */
+  ipv6?: { state: State; stateFile: string; hasState: boolean; stateProblem?: string; gateways: StatusGateway[]; mode: string };
 }
 
 export function statusDocument(input: StatusInput): StatusDocument {
-  const { state, now } = input;
+  const { state, now, ipv6 } = input;
+  const rows4 = input.config.gateways.map((gateway) => gatewayStatus(gateway, input, 4));
+  const rows6 = ipv6 ? ipv6.gateways.map((gateway) => gatewayStatus(gateway, { ...input, state: ipv6.state, mode: ipv6.mode }, 6)) : [];
+  const { gateways, tiers } = withTiers(rows4, state);
   return {
     schema_version: STATUS_SCHEMA_VERSION,
     generated_at: iso(now),
@@ -132,6 +156,30 @@ export function statusDocument(input: StatusInput): StatusDocument {
     mode: input.mode,
     mode_source: input.modeSource ?? 'default',
     mode_file: input.modeFile ?? null,
+    families: [...(rows4.length > 0 || !ipv6 ? [4 as const] : []), ...(ipv6 ? [6 as const] : [])],
+    ...decisionStatus(state, now),
+    window: { max_probes: WINDOW.maxSamples, max_age_s: WINDOW.maxAgeMs / 1000 },
+    gateways: [...gateways, ...rows6],
+    tiers,
+    rules: (input.config.rules ?? []).map((rule, index) => ({
+      rule: index + 1,
+      use: describePolicy(rule.use),
+      gateway: state.balance?.rules[index] ?? null,
+    })),
+    ipv6: ipv6
+      ? {
+          state_file: ipv6.stateFile,
+          has_state: ipv6.hasState,
+          state_problem: ipv6.stateProblem ?? null,
+          mode: ipv6.mode,
+          ...decisionStatus(ipv6.state, now),
+        }
+      : null,
+  };
+}
+
+function decisionStatus(state: State, now: number): DecisionStatus {
+  return {
     active: state.active ?? null,
     all_down_since: state.allDownSince === undefined ? null : iso(state.allDownSince),
     last_cycle:
@@ -154,16 +202,6 @@ export function statusDocument(input: StatusInput): StatusDocument {
         }
       : null,
     totals: { switches: state.totals?.switches ?? 0, hook_failures: state.totals?.hookFailures ?? 0 },
-    window: { max_probes: WINDOW.maxSamples, max_age_s: WINDOW.maxAgeMs / 1000 },
-    ...withTiers(
-      input.config.gateways.map((gateway) => gatewayStatus(gateway, input)),
-      state,
-    ),
-    rules: (input.config.rules ?? []).map((rule, index) => ({
-      rule: index + 1,
-      use: describePolicy(rule.use),
-      gateway: state.balance?.rules[index] ?? null,
-    })),
   };
 }
 
@@ -202,7 +240,7 @@ function describePolicy(use: Policy): string {
   return `tier ${use.tier}`;
 }
 
-function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: StatusInput): GatewayStatus {
+function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: StatusInput, family: 4 | 6): GatewayStatus {
   const record = own(state.gateways, gateway.name);
   const window = summarizeWindow(own(state.samples, gateway.name));
   const minUptimeMs = config.min_uptime * 1000;
@@ -211,8 +249,9 @@ function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: Sta
   const fresh = record !== undefined && record.checkedAt === state.lastCycleAt;
   return {
     name: gateway.name,
+    family,
     priority: gateway.priority,
-    ip: gateway.ip ?? own(state.addresses, gateway.name) ?? null, // `auto`: as the last cycle resolved it
+    ip: gateway.ip ?? (own(state.addresses, gateway.name) || null), // `auto`: as the last cycle resolved it ('': none)
     dev: gateway.dev ?? null,
     active: state.active === gateway.name,
     pinned: mode === gateway.name,

@@ -13,7 +13,7 @@ export function statusTable(doc: StatusDocument, color: boolean): string {
     doc.config_problems.length > 0
       ? [p.red(`${doc.config_file} does not load (see above)${doc.has_state ? '; below is the state the last cycle recorded' : ''}.`)]
       : [];
-  if (!doc.has_state) {
+  if (!doc.has_state && !doc.ipv6?.has_state) {
     const why = doc.state_problem
       ? `the state file ${doc.state_file} is unusable (${doc.state_problem})`
       : `${doc.state_file} does not exist yet`;
@@ -24,7 +24,14 @@ export function statusTable(doc: StatusDocument, color: boolean): string {
       '',
     ].join('\n');
   }
-  const lines = [...broken, ...summaryLines(doc, p), '', ...gatewayTable(doc, p), ...shareLines(doc, p)];
+  const lines = [
+    ...broken,
+    ...(doc.has_state ? summaryLines(doc, p) : []),
+    ...ipv6Lines(doc, p),
+    '',
+    ...gatewayTable(doc, p),
+    ...shareLines(doc, p),
+  ];
   lines.push(
     '',
     p.dim(
@@ -52,6 +59,22 @@ function summaryLines(doc: StatusDocument, p: Paint): string[] {
   return lines;
 }
 
+/** The IPv6 decision, under the IPv4 one (the document's own fields), when some gateway has IPv6. */
+function ipv6Lines(doc: StatusDocument, p: Paint): string[] {
+  const six = doc.ipv6;
+  if (!six) return [];
+  if (!six.has_state) return [p.yellow(`IPv6: no status yet (${six.state_problem ?? `${six.state_file} does not exist yet`}).`)];
+  const mode = six.mode === 'auto' ? 'auto' : p.yellow(`pinned to ${six.mode}`);
+  const last = six.last_switch;
+  return [
+    `IPv6 active: ${six.active ? p.bold(six.active) : p.red('none (the IPv6 default route uses no configured gateway)')}   Mode: ${mode}`,
+    last
+      ? `IPv6 last switch: ${when(last.at, last.age_s)}, ${escapeControl(`${last.from ?? 'none'} -> ${last.to}: ${last.reason}`)}${last.incomplete.length > 0 ? p.red(` (incomplete: ${last.incomplete.join(', ')})`) : ''}`
+      : 'IPv6 last switch: none recorded',
+    ...(six.all_down_since ? [p.red(`All IPv6 gateways down since ${localTime(new Date(six.all_down_since))}; the route was kept.`)] : []),
+  ];
+}
+
 /** `auto`, `pinned to isp2`, and where it comes from when that is not plain automatic choice. */
 function describeMode(doc: StatusDocument, p: Paint): string {
   const mode = doc.mode === 'auto' ? 'auto' : p.yellow(`pinned to ${doc.mode}`);
@@ -65,9 +88,14 @@ function describeMode(doc: StatusDocument, p: Paint): string {
 const HEADER = ['', 'GATEWAY', 'PRIO', 'ROUTE', 'STATE', 'FOR', 'STABLE', 'RTT', 'MEAN/MAX', 'LOSS', 'SITES', 'CHECKED', 'WHY'];
 
 function gatewayTable(doc: StatusDocument, p: Paint): string[] {
-  const rows = doc.gateways.map((gateway) => gatewayRow(gateway, p));
-  const cells = [HEADER.map((title) => ({ text: title, shown: p.bold(title) })), ...rows];
-  const widths = HEADER.map((_, column) => Math.max(...cells.map((row) => row[column]!.text.length)));
+  // With IPv6, a column says which family a row is (a dual-stack gateway has a row for each).
+  const header = doc.ipv6 ? [...HEADER.slice(0, 2), 'IP', ...HEADER.slice(2)] : HEADER;
+  const rows = doc.gateways.map((gateway) => {
+    const row = gatewayRow(gateway, p);
+    return doc.ipv6 ? [...row.slice(0, 2), { text: `v${gateway.family}`, shown: `v${gateway.family}` }, ...row.slice(2)] : row;
+  });
+  const cells = [header.map((title) => ({ text: title, shown: p.bold(title) })), ...rows];
+  const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column]!.text.length)));
   return cells.map((row) =>
     row
       .map((cell, column) => (column === row.length - 1 ? cell.shown : cell.shown + ' '.repeat(widths[column]! - cell.text.length)))

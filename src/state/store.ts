@@ -9,6 +9,11 @@ import { emptyState, type State } from '../core/types.js';
 import { readRegularFile, UnreadableFileError } from '../system/regular-file.js';
 
 export const STATE_FILE = 'state.json';
+/** The IPv6 decision's state: the same shape as the IPv4 one's, in a file of its own (README "IPv6"). */
+export const STATE_FILE_IPV6 = 'state-ipv6.json';
+
+/** The state file of a family's decision: `state.json` for IPv4 (as before IPv6 existed), `state-ipv6.json` for IPv6. */
+export const stateFileOf = (family: 4 | 6 = 4): string => (family === 6 ? STATE_FILE_IPV6 : STATE_FILE);
 export const MODE_FILE = 'mode';
 /** Far above what 64 gateways' windows take; a larger file is not one netgwm wrote. */
 const MAX_STATE_BYTES = 16 << 20;
@@ -85,8 +90,8 @@ void schemaDescribesState;
 
 export type LoadedState = { state: State; problem?: string };
 
-export async function loadState(stateDir: string): Promise<LoadedState> {
-  const file = join(stateDir, STATE_FILE);
+export async function loadState(stateDir: string, family: 4 | 6 = 4): Promise<LoadedState> {
+  const file = join(stateDir, stateFileOf(family));
   let text: string;
   try {
     text = await readRegularFile(file, MAX_STATE_BYTES);
@@ -114,8 +119,8 @@ export function parseState(text: string): LoadedState {
   return { state: parsed.data };
 }
 
-export async function saveState(stateDir: string, state: State): Promise<void> {
-  await writeFileAtomic(join(stateDir, STATE_FILE), `${JSON.stringify(state, null, 1)}\n`);
+export async function saveState(stateDir: string, state: State, family: 4 | 6 = 4): Promise<void> {
+  await writeFileAtomic(join(stateDir, stateFileOf(family)), `${JSON.stringify(state, null, 1)}\n`);
 }
 
 /**

@@ -30,15 +30,15 @@ export function parseMarkRules(json: string, prefs: number[]): MarkRule[] {
     }));
 }
 
-export async function readMarkRules(exec: Exec, prefs: number[]): Promise<MarkRule[]> {
-  return parseMarkRules((await exec('ip', ['-N', '-j', '-4', 'rule', 'list'])).stdout, prefs);
+export async function readMarkRules(exec: Exec, prefs: number[], family: 4 | 6 = 4): Promise<MarkRule[]> {
+  return parseMarkRules((await exec('ip', ['-N', '-j', `-${family}`, 'rule', 'list'])).stdout, prefs);
 }
 
 /** Removes, then adds; each line is one rule, so install and removal are exact pairs. */
-export async function changeMarkRules(exec: Exec, change: { remove: MarkRule[]; add: MarkRule[] }): Promise<void> {
+export async function changeMarkRules(exec: Exec, change: { remove: MarkRule[]; add: MarkRule[] }, family: 4 | 6 = 4): Promise<void> {
   const script = [
     ...change.remove.map((rule) => `rule del ${ruleWords(rule)}`),
     ...change.add.map((rule) => `rule add ${ruleWords(rule)}`),
   ];
-  if (script.length > 0) await exec('ip', ['-4', '-batch', '-'], { input: `${script.join('\n')}\n` });
+  if (script.length > 0) await exec('ip', [`-${family}`, '-batch', '-'], { input: `${script.join('\n')}\n` });
 }

@@ -133,7 +133,7 @@ describe('temporary files', () => {
       expect(await readFile(victim, 'utf8')).toBe('root-owned and precious\n');
       expect(JSON.parse(await readFile(temporaries[0]!, 'utf8'))).toMatchObject({ active: 'isp1' });
       expect(await readFile(temporaries[1]!, 'utf8')).toMatch(/^up:/);
-      expect(await readFile(metricsFile, 'utf8')).toContain('netgwm_gateway_up{gateway="isp1"} 1');
+      expect(await readFile(metricsFile, 'utf8')).toContain('netgwm_gateway_up{gateway="isp1",family="4"} 1');
     } finally {
       await rm(join(h.dir, 'metrics'), { recursive: true, force: true });
       await rm(h.statusDir(), { recursive: true, force: true });

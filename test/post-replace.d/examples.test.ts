@@ -69,6 +69,16 @@ describe('10-syslog', () => {
   });
 });
 
+describe('10-syslog on an IPv6 switch', () => {
+  it('says the IPv6 default route moved', async () => {
+    const v6 = ['isp2', '2001:db8:0:2::1', 'wan-2', 'isp1', 'fe80::1', 'wan_1'];
+    expect(await runHook('10-syslog', v6, { NETGWM_FAMILY: '6' })).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(await recorded('logger')).toBe(
+      `--tag netgwm-hook --priority daemon.notice -- IPv6 default route moved to gateway isp2 (2001:db8:0:2::1 dev wan-2) from isp1 (fe80::1 dev wan_1): ${REASON}\n`,
+    );
+  });
+});
+
 describe('40-mail', () => {
   it('mails the recipient in MAIL_TO a subject that tells start from switch', async () => {
     expect(await runHook('40-mail', START, { MAIL_TO: 'noc@example.org' })).toMatchObject({ exitCode: 0, stderr: '' });
@@ -94,6 +104,22 @@ describe('30-restart-vpn', () => {
     expect(await recorded('systemctl')).toBe(
       '--quiet is-active wg-quick@wg0\nrestart wg-quick@wg0\n--quiet is-active openvpn-client@office\n',
     );
+  });
+});
+
+describe('30-restart-vpn by family', () => {
+  it.each([
+    ['an IPv6 switch, tunnels over IPv4: left alone', { NETGWM_FAMILY: '6' }, ''],
+    [
+      'an IPv6 switch, tunnels over IPv6: restarted',
+      { NETGWM_FAMILY: '6', VPN_FAMILY: '6' },
+      '--quiet is-active wg-quick@wg0\nrestart wg-quick@wg0\n',
+    ],
+    ['an IPv4 switch, tunnels over IPv6: left alone', { NETGWM_FAMILY: '4', VPN_FAMILY: '6' }, ''],
+  ])('%s', async (_name, family, calls) => {
+    const env = { VPN_UNITS: 'wg-quick@wg0', ACTIVE_UNITS: 'wg-quick@wg0', ...family };
+    expect(await runHook('30-restart-vpn', SWITCH, env)).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(await recorded('systemctl')).toBe(calls);
   });
 });
 

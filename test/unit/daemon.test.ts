@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { coalesce, runEvery, throttle, type Timer } from '../../src/daemon.js';
+import { coalesce, familyObservations, runEvery, throttle, type Timer } from '../../src/daemon.js';
 
 /** A clock that moves only when the code under test works or sleeps. */
 function virtualTimer(): Timer & { advance: (ms: number) => void } {
@@ -144,5 +144,16 @@ describe('throttle', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('familyObservations', () => {
+  const seen = (up: boolean) => ({ up, sites: [] });
+  const all = { isp1: seen(true), 'isp1/6': seen(false), lte: seen(true), 'v6only/6': seen(true) };
+  it.each([
+    [4, { isp1: seen(true), lte: seen(true) }],
+    [6, { isp1: seen(false), v6only: seen(true) }],
+  ] as const)('IPv%s: its own paths, by gateway name', (family, expected) => {
+    expect(familyObservations(all, family)).toEqual(expected);
   });
 });

@@ -114,8 +114,8 @@ describe('balanced tier 3:1 over isp1 and isp2, isp3 as failover (flush: all)', 
     await h.writeConfig({ ...tierConfig(), metrics_file: metricsFile() });
     expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
     const metrics = await readFile(metricsFile(), 'utf8');
-    expect(metrics).toContain('netgwm_gateway_weight{gateway="isp1"} 3');
-    expect(metrics).toContain('netgwm_gateway_share_ratio{gateway="isp2"} 0.25');
+    expect(metrics).toContain('netgwm_gateway_weight{gateway="isp1",family="4"} 3');
+    expect(metrics).toContain('netgwm_gateway_share_ratio{gateway="isp2",family="4"} 0.25');
     const count = (gateway: string) => Number(new RegExp(`netgwm_gateway_connections\\{gateway="${gateway}"\\} (\\d+)`).exec(metrics)?.[1]);
     // The spread's flows are still tracked (UDP, 30 s): thousands on isp1, fewer on isp2.
     expect(count('isp1')).toBeGreaterThan(count('isp2'));

@@ -92,7 +92,7 @@ describe('status after real switches', () => {
 describe('metrics', () => {
   it('the metrics file passes promtool check metrics', async () => {
     const text = await readFile(metricsFile(), 'utf8');
-    expect(text).toContain('netgwm_gateway_active{gateway="isp2"} 1');
+    expect(text).toContain('netgwm_gateway_active{gateway="isp2",family="4"} 1');
     expect(await promtoolCheck(text)).toEqual({ exitCode: 0, output: '' });
   });
 
@@ -101,14 +101,15 @@ describe('metrics', () => {
     try {
       const scraped = await (await fetch(exporter.url)).text();
       for (const line of [
-        'netgwm_gateway_active{gateway="isp2"} 1',
-        'netgwm_gateway_up{gateway="isp1"} 0',
-        'netgwm_switches_total 2',
+        // node_exporter sorts the labels by name.
+        'netgwm_gateway_active{family="4",gateway="isp2"} 1',
+        'netgwm_gateway_up{family="4",gateway="isp1"} 0',
+        'netgwm_switches_total{family="4"} 2',
         'node_textfile_scrape_error 0',
       ]) {
         expect(scraped.split('\n')).toContain(line);
       }
-      expect(scraped).toMatch(/^netgwm_gateway_loss_ratio\{gateway="isp1"\} [\d.e+-]+$/m);
+      expect(scraped).toMatch(/^netgwm_gateway_loss_ratio\{family="4",gateway="isp1"\} [\d.e+-]+$/m);
     } finally {
       await exporter.stop();
     }
@@ -130,7 +131,7 @@ describe('metrics', () => {
         ]);
       const { stdout } = await scrape('/metrics');
       expect(stdout.split('\n')[0]).toBe('200');
-      expect(stdout).toContain('netgwm_gateway_active{gateway="isp2"} 1');
+      expect(stdout).toContain('netgwm_gateway_active{gateway="isp2",family="4"} 1');
       expect((await promtoolCheck(stdout.split('\n').slice(1).join('\n'))).exitCode).toBe(0);
       expect((await scrape('/')).stdout.split('\n')[0]).toBe('404');
     } finally {

@@ -106,7 +106,7 @@ mode: thebestone
     [
       'neither ip nor dev',
       GOOD.replace('ip: 192.0.2.5, dev: wan-2, ', ''),
-      ['FILE: gateways.isp2: a gateway needs an `ip`, a `dev` or both'],
+      ['FILE: gateways.isp2: a gateway needs an `ip`, an `ip6` or a `dev` (or several of them)'],
     ],
     [
       'duplicate priorities',

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { lineOf } from '../../../src/log/events.js';
-import { createLogger, localTime, openLogFile } from '../../../src/log/logger.js';
+import { createLogger, familyLogger, localTime, openLogFile } from '../../../src/log/logger.js';
 import { mkfifo } from '../../support/fifo.js';
 import { tempDir } from '../../support/temp-dir.js';
 
@@ -24,6 +24,23 @@ const switched = {
 } as const;
 
 describe('logger', () => {
+  it.each([
+    [4, 'route replaced to: via 192.0.2.5 dev eth2', undefined],
+    [6, 'IPv6: route replaced to: via 192.0.2.5 dev eth2', 6],
+  ] as const)('IPv%s cycle: its lines and JSON records say the family', (family, start, field) => {
+    const text = memory();
+    const json = memory();
+    familyLogger(
+      createLogger([
+        { to: text.to, level: 'info', format: 'text' },
+        { to: json.to, level: 'info', format: 'json' },
+      ]),
+      family,
+    ).event(switched);
+    expect(text.lines[0]).toContain(` ${start} (isp2, was isp1:`);
+    expect((JSON.parse(json.lines[0]!) as { family?: number }).family).toBe(field);
+  });
+
   it("writes readable lines that keep NetGWM's switch phrase", () => {
     const file = memory();
     createLogger([{ to: file.to, level: 'info', format: 'text' }]).event(switched);

@@ -153,6 +153,7 @@ describe('readHistory over a log rotated once and compressed once', () => {
     expect(doc.entries).toEqual([
       {
         kind: 'switch',
+        family: 4,
         at: iso(0),
         from: null,
         to: 'isp1',
@@ -161,9 +162,19 @@ describe('readHistory over a log rotated once and compressed once', () => {
         ongoing: false,
         source: 'netgwm.log.2.gz',
       },
-      { kind: 'outage', at: iso(10), until: iso(12), duration_s: 120, ongoing: false, current: 'isp1', source: 'netgwm.log.2.gz' },
+      {
+        kind: 'outage',
+        family: 4,
+        at: iso(10),
+        until: iso(12),
+        duration_s: 120,
+        ongoing: false,
+        current: 'isp1',
+        source: 'netgwm.log.2.gz',
+      },
       {
         kind: 'switch',
+        family: 4,
         at: iso(20),
         from: 'isp1',
         to: 'isp2',
@@ -174,6 +185,7 @@ describe('readHistory over a log rotated once and compressed once', () => {
       },
       {
         kind: 'switch',
+        family: 4,
         at: iso(45),
         from: 'isp2',
         to: 'isp1',
@@ -263,3 +275,54 @@ describe('readHistory over a log rotated once and compressed once', () => {
 });
 
 const iso = (minutes: number) => new Date(at(minutes)).toISOString();
+
+describe('history of a dual-stack router', () => {
+  const v6 = (minutes: number, rest: string) => text(minutes, `INFO IPv6: ${rest}`);
+  it.each([
+    [
+      'an IPv6 switch line',
+      v6(0, 'route replaced to: via fe80::1 dev wan2 (isp2, was isp1: isp1 down, 0/1 sites answered)'),
+      { kind: 'switch', family: 6, at: at(0), from: 'isp1', to: 'isp2', reason: 'isp1 down, 0/1 sites answered', source: 'x' },
+    ],
+    [
+      'an IPv6 outage',
+      v6(1, 'all gateways down; keeping the current route (isp2)'),
+      { kind: 'outage', family: 6, at: at(1), current: 'isp2', source: 'x' },
+    ],
+    [
+      'a JSON IPv6 switch',
+      JSON.stringify({ time: at(2), event: 'switched', family: 6, to: { name: 'isp1' }, from: { name: 'isp2' }, reason: 'back' }),
+      { kind: 'switch', family: 6, at: at(2), from: 'isp2', to: 'isp1', reason: 'back', source: 'x' },
+    ],
+  ])('%s', (_name, line, entry) => {
+    expect(parseLine(line, 'x')).toEqual(entry);
+  });
+
+  it("keeps each family's switches and outages apart", async () => {
+    const dir = await tempDir('history-families');
+    const log = join(dir, 'netgwm.log');
+    await writeFile(
+      log,
+      [
+        switchLine(0, 'none', 'isp1', 'no current gateway'),
+        v6(0, 'route replaced to: via fe80::1 dev wan1 (isp1, was none: no current gateway)'),
+        v6(5, 'all gateways down; keeping the current route (isp1)'),
+        switchLine(8, 'isp1', 'isp2', 'isp1 down'),
+        text(9, 'INFO IPv6: a gateway answers again after 240 s with all gateways down'),
+        '',
+      ].join('\n'),
+    );
+    const doc = historyDocument(await readHistory(log, emptyState(), [], emptyState()), 20, at(10));
+    expect(doc.entries.map((entry) => [entry.kind, entry.family, entry.at])).toEqual([
+      ['switch', 4, new Date(at(0)).toISOString()],
+      ['switch', 6, new Date(at(0)).toISOString()],
+      ['outage', 6, new Date(at(5)).toISOString()],
+      ['switch', 4, new Date(at(8)).toISOString()],
+    ]);
+    // IPv4 traffic stayed on isp1 until IPv4's next switch; IPv6 is still on isp1.
+    expect(doc.entries[0]).toMatchObject({ on_to_s: 480, ongoing: false });
+    expect(doc.entries[1]).toMatchObject({ on_to_s: 600, ongoing: true });
+    expect(doc.entries[2]).toMatchObject({ duration_s: 240, ongoing: false });
+    expect(historyTable(doc, paint(false)).split('\n')[1]).toContain('switch    IPv6 none -> isp1');
+  });
+});

@@ -8,35 +8,35 @@ describe('renderMetrics', () => {
     const text = await renderMetrics(statusDocument(input));
     for (const line of [
       '# TYPE netgwm_gateway_up gauge',
-      'netgwm_gateway_up{gateway="isp1"} 1',
-      'netgwm_gateway_up{gateway="isp2"} 1',
-      'netgwm_gateway_active{gateway="isp1"} 1',
-      'netgwm_gateway_active{gateway="lte"} 0',
-      'netgwm_gateway_stable{gateway="isp2"} 0',
-      'netgwm_gateway_priority{gateway="lte"} 3',
-      'netgwm_gateway_state_seconds{gateway="isp1"} 1200',
-      `netgwm_gateway_last_check_timestamp_seconds{gateway="isp1"} ${(NOW - 3000) / 1000}`,
-      'netgwm_gateway_rtt_seconds{gateway="isp1"} 0.0003',
-      'netgwm_gateway_rtt_max_seconds{gateway="isp1"} 0.00091',
-      'netgwm_gateway_loss_ratio{gateway="isp1"} 0.125',
-      'netgwm_gateway_loss_ratio{gateway="isp2"} 0.5',
-      'netgwm_gateway_window_echoes{gateway="isp1"} 8',
+      'netgwm_gateway_up{gateway="isp1",family="4"} 1',
+      'netgwm_gateway_up{gateway="isp2",family="4"} 1',
+      'netgwm_gateway_active{gateway="isp1",family="4"} 1',
+      'netgwm_gateway_active{gateway="lte",family="4"} 0',
+      'netgwm_gateway_stable{gateway="isp2",family="4"} 0',
+      'netgwm_gateway_priority{gateway="lte",family="4"} 3',
+      'netgwm_gateway_state_seconds{gateway="isp1",family="4"} 1200',
+      `netgwm_gateway_last_check_timestamp_seconds{gateway="isp1",family="4"} ${(NOW - 3000) / 1000}`,
+      'netgwm_gateway_rtt_seconds{gateway="isp1",family="4"} 0.0003',
+      'netgwm_gateway_rtt_max_seconds{gateway="isp1",family="4"} 0.00091',
+      'netgwm_gateway_loss_ratio{gateway="isp1",family="4"} 0.125',
+      'netgwm_gateway_loss_ratio{gateway="isp2",family="4"} 0.5',
+      'netgwm_gateway_window_echoes{gateway="isp1",family="4"} 8',
     ]) {
       expect(text.split('\n')).toContain(line);
     }
-    expect(text).not.toMatch(/netgwm_gateway_(up|rtt_seconds|loss_ratio)\{gateway="lte"\}/);
+    expect(text).not.toMatch(/netgwm_gateway_(up|rtt_seconds|loss_ratio)\{gateway="lte"/);
   });
 
   it('totals from the state are counters; the cycle and all-down are gauges', async () => {
     const text = await renderMetrics(statusDocument(input));
     for (const line of [
       '# TYPE netgwm_switches_total counter',
-      'netgwm_switches_total 4',
+      'netgwm_switches_total{family="4"} 4',
       '# TYPE netgwm_hook_failures_total counter',
-      'netgwm_hook_failures_total 1',
-      'netgwm_all_down 0',
-      'netgwm_last_cycle_duration_seconds 0.243',
-      `netgwm_last_cycle_timestamp_seconds ${(NOW - 3000) / 1000}`,
+      'netgwm_hook_failures_total{family="4"} 1',
+      'netgwm_all_down{family="4"} 0',
+      'netgwm_last_cycle_duration_seconds{family="4"} 0.243',
+      `netgwm_last_cycle_timestamp_seconds{family="4"} ${(NOW - 3000) / 1000}`,
     ]) {
       expect(text.split('\n')).toContain(line);
     }
@@ -45,6 +45,8 @@ describe('renderMetrics', () => {
   it('escapes nothing it should not: every line is HELP, TYPE, a sample or empty', async () => {
     const text = await renderMetrics(statusDocument(input));
     for (const line of text.split('\n'))
-      expect(line).toMatch(/^(# HELP netgwm_\w+ .+|# TYPE netgwm_\w+ (gauge|counter)|netgwm_\w+(\{gateway="[\w.-]+"\})? [\d.e+-]+|)$/);
+      expect(line).toMatch(
+        /^(# HELP netgwm_\w+ .+|# TYPE netgwm_\w+ (gauge|counter)|netgwm_\w+(\{(gateway="[\w.-]+",?)?(family="[46]")?\})? [\d.e+-]+|)$/,
+      );
   });
 });

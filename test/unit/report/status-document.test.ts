@@ -27,6 +27,7 @@ describe('statusDocument (status --json, schema 1)', () => {
   it('the active gateway: stable, fresh, RTT of the last probe and of the window, loss over echoes', () => {
     expect(doc.gateways[0]).toEqual({
       name: 'isp1',
+      family: 4,
       priority: 1,
       ip: '192.0.2.1',
       dev: null,

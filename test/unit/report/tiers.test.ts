@@ -57,10 +57,10 @@ describe('tiers and rules in status and metrics', () => {
     const text = (await renderMetrics(doc, { isp1: 12, isp2: 0, lte: 3 })).split('\n');
     expect(text).toEqual(
       expect.arrayContaining([
-        'netgwm_gateway_weight{gateway="isp1"} 3',
-        'netgwm_gateway_weight{gateway="isp2"} 1',
-        'netgwm_gateway_share_ratio{gateway="isp1"} 1',
-        'netgwm_gateway_share_ratio{gateway="isp2"} 0',
+        'netgwm_gateway_weight{gateway="isp1",family="4"} 3',
+        'netgwm_gateway_weight{gateway="isp2",family="4"} 1',
+        'netgwm_gateway_share_ratio{gateway="isp1",family="4"} 1',
+        'netgwm_gateway_share_ratio{gateway="isp2",family="4"} 0',
         'netgwm_gateway_connections{gateway="isp1"} 12',
         'netgwm_gateway_connections{gateway="lte"} 3',
       ]),
