@@ -156,3 +156,32 @@ describe('netgwm role', () => {
     expect(await log()).toMatch(/conntrackd -t \(shorten the kernel conntrack timers.*\) failed: /);
   });
 });
+
+describe('netgwm role with the daemon running', () => {
+  it('the daemon follows the role file: no hooks as backup, the switch hooks as master', async () => {
+    await h.net.exec(h.net.routerNs, 'ip', ['route', 'flush', 'table', 'main', 'default']);
+    await h.writeConfig({ cluster: { role_file: roleFile() } });
+    expect((await notify('BACKUP')).exitCode).toBe(0);
+    const daemon = h.daemon(['--interval', '60']);
+    try {
+      expect(await waitFor(async () => (await h.currentGateway()) === 'isp1')).toBe(true);
+      const before = (await roleHookLines()).length;
+      await h.net.failOperator(1);
+      expect(await waitFor(async () => /not running the 2 hook\(s\) of the switch to isp2: this router is backup/.test(await log()))).toBe(
+        true,
+      );
+      expect(await h.currentGateway()).toBe('isp2');
+
+      expect((await notify('MASTER')).exitCode).toBe(0);
+      expect((await roleHookLines()).slice(before)).toEqual(['role master isp2']);
+
+      await h.net.failOperator(2);
+      expect(await waitFor(async () => (await roleHookLines()).length === before + 2)).toBe(true);
+      expect((await roleHookLines()).slice(before)).toEqual(['role master isp2', 'switch master isp3']);
+    } finally {
+      daemon.kill('SIGTERM');
+      await daemon;
+      for (const uplink of h.net.uplinks) await h.net.restoreOperator(uplink.index);
+    }
+  });
+});
