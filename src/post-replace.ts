@@ -81,7 +81,8 @@ export async function resumeSwitch(
     delete state.pendingHooks;
     return;
   }
-  log.event({ kind: 'hooks-resumed', to: pending.to.name, hooks: hooks.length });
+  // A backup skips them (runPending says so) rather than announcing that it resumes them.
+  if ((await currentHookRole(config)).runsHooks) log.event({ kind: 'hooks-resumed', to: pending.to.name, hooks: hooks.length });
   await runPending(config, log, state, hooks, signal);
 }
 
