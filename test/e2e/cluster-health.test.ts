@@ -1,7 +1,7 @@
 // `netgwm health` (keepalived's track_script) on the real router: from the saved state only.
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Harness } from './harness.js';
+import { Harness, waitFor } from './harness.js';
 
 let h: Harness;
 
@@ -47,6 +47,22 @@ describe('netgwm health', () => {
       expect(stale.stdout).toMatch(/^fail: state is 6\d\d s old$/);
     } finally {
       await h.writeConfig({});
+    }
+  });
+
+  it('follows the daemon: fails once it saw every uplink go down, is ok again when one is back', async () => {
+    const daemon = h.daemon(['--interval', '60']);
+    try {
+      const health = async () => (await h.netgwm(['health'])).stdout;
+      expect(await waitFor(async () => (await health()) === 'ok: isp1 up')).toBe(true);
+      for (const uplink of h.net.uplinks) await h.net.failOperator(uplink.index);
+      expect(await waitFor(async () => (await health()) === 'fail: no usable gateway')).toBe(true);
+      expect((await h.netgwm(['health'])).exitCode).toBe(1);
+      await h.net.restoreOperator(2);
+      expect(await waitFor(async () => (await health()) === 'ok: isp2 up')).toBe(true);
+    } finally {
+      daemon.kill('SIGTERM');
+      await daemon;
     }
   });
 });
