@@ -27,7 +27,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONNTRACKD_CONF, HEALTH_SCRIPT, KEEPALIVED_CONF, NOTIFY_SCRIPT, renderTemplate } from './ha-templates.js';
+import { CONNTRACKD_CONF, HEALTH_SCRIPT, KEEPALIVED_CONF, LOG_ONLY_NOTIFY_SCRIPT, NOTIFY_SCRIPT, renderTemplate } from './ha-templates.js';
 import {
   allSettledOrThrow,
   destroyOnExit,
@@ -86,6 +86,8 @@ export interface DaemonOptions {
   healthCommand?: (router: HaRouter) => string;
   /** The notify command (default: the lab's primary-backup.sh equivalent). */
   notifyCommand?: (router: HaRouter) => string;
+  /** false: the default notify script only logs the state and leaves conntrackd alone (a control case). */
+  commitOnTakeover?: boolean;
   /** VRRP priorities (default r1 150, r2 100: r1 is master when both are healthy). */
   priority?: Record<RouterId, number>;
 }
@@ -118,6 +120,7 @@ const OPERATOR_NET_DEV = 'to-net';
 const HOST_DEV = 'eth0';
 const FIREWALL_TABLE = 'ha_test_fw';
 const UPLINK_FILTER_TABLE = 'ha_test_uplink';
+const VRRP_FILTER_TABLE = 'ha_test_vrrp';
 const ROUTER_RT_TABLES = '255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n194\tnetgwm_check\n';
 const STREAM_PROGRAM = fileURLToPath(new URL('./tcp-stream.mjs', import.meta.url));
 const POLL_MS = 100;
@@ -248,7 +251,8 @@ export class HaNetwork implements SyncDestroyable {
       const health = join(dir, 'health');
       const notify = join(dir, 'notify');
       await writeFile(health, renderTemplate(HEALTH_SCRIPT, values, 'health script'), { mode: 0o755 });
-      await writeFile(notify, renderTemplate(NOTIFY_SCRIPT, values, 'notify script'), { mode: 0o755 });
+      const notifyScript = options.commitOnTakeover === false ? LOG_ONLY_NOTIFY_SCRIPT : NOTIFY_SCRIPT;
+      await writeFile(notify, renderTemplate(notifyScript, values, 'notify script'), { mode: 0o755 });
       await writeFile(conntrackdConf, renderTemplate(CONNTRACKD_CONF, values, 'conntrackd.conf'));
       const keepalivedValues = {
         ...values,
@@ -274,13 +278,16 @@ export class HaNetwork implements SyncDestroyable {
     }
   }
 
-  /** The routers holding the LAN VIP now (one in a healthy pair; two in a split brain). */
+  /** The routers holding the LAN VIP on a working LAN link now (one in a healthy pair; two in a split brain). */
   async vipHolders(): Promise<RouterId[]> {
     const holders: RouterId[] = [];
     for (const router of Object.values(this.routers)) {
       const result = await this.exec(router.ns, 'ip', ['-j', '-4', 'addr', 'show', 'dev', LAN_DEV], { reject: false });
-      const links = JSON.parse(result.stdout.trim() || '[]') as Array<{ addr_info?: Array<{ local?: string }> }>;
-      if (links.some((link) => link.addr_info?.some((info) => info.local === VIP))) holders.push(router.id);
+      const links = JSON.parse(result.stdout.trim() || '[]') as Array<{ flags?: string[]; addr_info?: Array<{ local?: string }> }>;
+      // A dead router keeps the address on its downed link (keepalived had no chance to remove it).
+      const holds = (link: (typeof links)[number]) =>
+        link.flags?.includes('LOWER_UP') && link.addr_info?.some((info) => info.local === VIP);
+      if (links.some(holds)) holders.push(router.id);
     }
     return holders;
   }
@@ -372,6 +379,21 @@ export class HaNetwork implements SyncDestroyable {
   }
 
   private readonly failedPorts: Array<Record<RouterId, boolean>> = range(UPLINKS).map(() => ({ 1: false, 2: false }));
+
+  /**
+   * The LAN switch drops (true) / passes VRRP advertisements between the routers: each then
+   * believes it is alone (a VRRP split brain) while the LAN itself keeps working.
+   */
+  async setVrrpBlocked(blocked: boolean): Promise<void> {
+    await this.exec(this.switchNs, 'nft', ['-f', '-'], {
+      input: lines([
+        `add table bridge ${VRRP_FILTER_TABLE}`,
+        `add chain bridge ${VRRP_FILTER_TABLE} forward { type filter hook forward priority 0 ; policy accept ; }`,
+        `flush chain bridge ${VRRP_FILTER_TABLE} forward`,
+        ...(blocked ? [`add rule bridge ${VRRP_FILTER_TABLE} forward ip protocol vrrp drop`] : []),
+      ]),
+    });
+  }
 
   // ---- the long-lived TCP flow ----
 

@@ -93,6 +93,11 @@ esac
 echo "$state" >> "@RUN_DIR@/notify.log"
 `;
 
+/** A notify script that only logs the state: the control case of a takeover without a commit. */
+export const LOG_ONLY_NOTIFY_SCRIPT = `#!/bin/sh
+echo "$3" >> "@RUN_DIR@/notify.log"
+`;
+
 /**
  * Stands in for \`netgwm health\` as the track script: healthy while @RUN_DIR@/unhealthy is absent,
  * printing one line as netgwm health does.
