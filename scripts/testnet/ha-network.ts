@@ -264,15 +264,30 @@ export class HaNetwork implements SyncDestroyable {
     for (const router of Object.values(this.routers)) {
       const dir = router.runDir;
       this.spawnDaemon(router.ns, '/usr/sbin/conntrackd', ['-C', join(dir, 'conntrackd.conf')], join(dir, 'conntrackd.out'));
-      await waitFor(`conntrackd's socket in ${router.ns}`, async () => (existsSync(join(dir, 'conntrackd.ctl')) ? true : undefined), 30_000);
+      await waitFor(
+        `conntrackd's socket in ${router.ns}`,
+        async () => (existsSync(join(dir, 'conntrackd.ctl')) ? true : undefined),
+        30_000,
+      );
     }
     for (const router of Object.values(this.routers)) {
       const dir = router.runDir;
       this.spawnDaemon(
         router.ns,
         '/usr/sbin/keepalived',
-        ['--dont-fork', '--log-console', '--log-detail', '--no-syslog', '--vrrp', '--use-file', join(dir, 'keepalived.conf'),
-          '--pid', join(dir, 'keepalived.pid'), '--vrrp_pid', join(dir, 'vrrp.pid')],
+        [
+          '--dont-fork',
+          '--log-console',
+          '--log-detail',
+          '--no-syslog',
+          '--vrrp',
+          '--use-file',
+          join(dir, 'keepalived.conf'),
+          '--pid',
+          join(dir, 'keepalived.pid'),
+          '--vrrp_pid',
+          join(dir, 'vrrp.pid'),
+        ],
         join(dir, 'keepalived.log'),
       );
     }
@@ -294,11 +309,15 @@ export class HaNetwork implements SyncDestroyable {
 
   /** Waits until exactly `r` holds the VIP and its notify script has finished as MASTER. */
   async waitForMaster(r: RouterId, timeoutMs = 60_000): Promise<void> {
-    await waitFor(`${this.routers[r].ns} to be the only VIP holder with its MASTER notify done`, async () => {
-      const holders = await this.vipHolders();
-      const states = await this.notifyStates(r);
-      return holders.length === 1 && holders[0] === r && states.at(-1) === 'MASTER' ? true : undefined;
-    }, timeoutMs);
+    await waitFor(
+      `${this.routers[r].ns} to be the only VIP holder with its MASTER notify done`,
+      async () => {
+        const holders = await this.vipHolders();
+        const states = await this.notifyStates(r);
+        return holders.length === 1 && holders[0] === r && states.at(-1) === 'MASTER' ? true : undefined;
+      },
+      timeoutMs,
+    );
   }
 
   /** The states keepalived notified router `r` of, in order (as its notify script logged them). */
@@ -316,7 +335,9 @@ export class HaNetwork implements SyncDestroyable {
 
   /** `conntrackd -C CONF ARGS` in router `r` (e.g. ['-e'] for the external cache). */
   async conntrackd(r: RouterId, args: string[]): Promise<ExecResult> {
-    return this.exec(this.routers[r].ns, '/usr/sbin/conntrackd', ['-C', join(this.routers[r].runDir, 'conntrackd.conf'), ...args], { reject: false });
+    return this.exec(this.routers[r].ns, '/usr/sbin/conntrackd', ['-C', join(this.routers[r].runDir, 'conntrackd.conf'), ...args], {
+      reject: false,
+    });
   }
 
   /** Every daemon log of both routers, for a failing test's message. */
@@ -502,7 +523,9 @@ export class HaNetwork implements SyncDestroyable {
     // The firewall first: it makes the kernel track connections, whose sysctls exist only then.
     await this.exec(router.ns, 'nft', ['-f', '-'], {
       input: lines([
-        ...filterChain('forward').map((command) => command.replaceAll('netgwm_test', FIREWALL_TABLE).replace('policy accept', 'policy drop')),
+        ...filterChain('forward').map((command) =>
+          command.replaceAll('netgwm_test', FIREWALL_TABLE).replace('policy accept', 'policy drop'),
+        ),
         `add rule inet ${FIREWALL_TABLE} forward ct state established,related accept`,
         `add rule inet ${FIREWALL_TABLE} forward iifname "${LAN_DEV}" ct state new accept`,
       ]),
@@ -536,7 +559,10 @@ export class HaNetwork implements SyncDestroyable {
     return [
       'link set lo up',
       ...[...SITES, SERVER_IP].map((address) => `addr add ${address}/32 dev lo`),
-      ...range(UPLINKS).flatMap((i) => [...upWithAddress(`op${i}`, `${transitNetIp(i)}/24`), `route add ${segment(i)} via ${transitOperatorIp(i)}`]),
+      ...range(UPLINKS).flatMap((i) => [
+        ...upWithAddress(`op${i}`, `${transitNetIp(i)}/24`),
+        `route add ${segment(i)} via ${transitOperatorIp(i)}`,
+      ]),
       `route add ${LAN_SUBNET} via ${transitOperatorIp(1)}`,
     ];
   }
@@ -603,8 +629,11 @@ export class StreamClient {
   /** Waits until at least `bytes` more than now have arrived (hang guard `timeoutMs`). */
   async waitForMoreBytes(bytes: number, timeoutMs = 60_000): Promise<StreamStatus> {
     const target = this.latest.bytes + bytes;
-    return waitFor(`${bytes} more bytes on the stream (at ${this.latest.bytes})`, async () =>
-      this.latest.bytes >= target || this.latest.closed ? this.latest : undefined, timeoutMs);
+    return waitFor(
+      `${bytes} more bytes on the stream (at ${this.latest.bytes})`,
+      async () => (this.latest.bytes >= target || this.latest.closed ? this.latest : undefined),
+      timeoutMs,
+    );
   }
 
   stop(): void {
