@@ -232,7 +232,8 @@ export class HaNetwork implements SyncDestroyable {
     const priority = options.priority ?? { 1: 150, 2: 100 };
     for (const router of Object.values(this.routers)) {
       const dir = router.runDir;
-      const conntrackdConf = join(dir, 'conntrackd.conf');
+      // Where `conntrackd` without -C looks (/etc/conntrackd/conntrackd.conf in the router's view).
+      const conntrackdConf = this.conntrackdConf(router);
       const values = {
         RUN_DIR: dir,
         ROUTER_ID: router.ns,
@@ -253,6 +254,7 @@ export class HaNetwork implements SyncDestroyable {
       await writeFile(health, renderTemplate(HEALTH_SCRIPT, values, 'health script'), { mode: 0o755 });
       const notifyScript = options.commitOnTakeover === false ? LOG_ONLY_NOTIFY_SCRIPT : NOTIFY_SCRIPT;
       await writeFile(notify, renderTemplate(notifyScript, values, 'notify script'), { mode: 0o755 });
+      await mkdir(join(router.etcDir, 'conntrackd'), { recursive: true });
       await writeFile(conntrackdConf, renderTemplate(CONNTRACKD_CONF, values, 'conntrackd.conf'));
       const keepalivedValues = {
         ...values,
@@ -263,7 +265,7 @@ export class HaNetwork implements SyncDestroyable {
     }
     for (const router of Object.values(this.routers)) {
       const dir = router.runDir;
-      this.spawnDaemon(router.ns, '/usr/sbin/conntrackd', ['-C', join(dir, 'conntrackd.conf')], join(dir, 'conntrackd.out'));
+      this.startProcess(router.ns, '/usr/sbin/conntrackd', ['-C', this.conntrackdConf(router)], join(dir, 'conntrackd.out'));
       await waitFor(
         `conntrackd's socket in ${router.ns}`,
         async () => (existsSync(join(dir, 'conntrackd.ctl')) ? true : undefined),
@@ -272,7 +274,7 @@ export class HaNetwork implements SyncDestroyable {
     }
     for (const router of Object.values(this.routers)) {
       const dir = router.runDir;
-      this.spawnDaemon(
+      this.startProcess(
         router.ns,
         '/usr/sbin/keepalived',
         [
@@ -335,7 +337,7 @@ export class HaNetwork implements SyncDestroyable {
 
   /** `conntrackd -C CONF ARGS` in router `r` (e.g. ['-e'] for the external cache). */
   async conntrackd(r: RouterId, args: string[]): Promise<ExecResult> {
-    return this.exec(this.routers[r].ns, '/usr/sbin/conntrackd', ['-C', join(this.routers[r].runDir, 'conntrackd.conf'), ...args], {
+    return this.exec(this.routers[r].ns, '/usr/sbin/conntrackd', ['-C', this.conntrackdConf(this.routers[r]), ...args], {
       reject: false,
     });
   }
@@ -579,18 +581,31 @@ export class HaNetwork implements SyncDestroyable {
     return ['127.0.0.1', VIP, router.lanIp, router.syncIp, ...router.uplinks.flatMap((u) => [u.routerIp, u.vip])];
   }
 
-  private spawnDaemon(ns: string, file: string, args: string[], logFile: string): void {
+  /** The router's conntrackd.conf, which it sees as /etc/conntrackd/conntrackd.conf. */
+  conntrackdConf(router: HaRouter): string {
+    return join(router.etcDir, 'conntrackd', 'conntrackd.conf');
+  }
+
+  /**
+   * Starts a long-running program in one of our namespaces, its output appended to `logFile`;
+   * destroy() kills it with everything else in the namespace.
+   */
+  startProcess(ns: string, file: string, args: string[], logFile: string, env: Record<string, string> = {}): ChildProcess {
+    if (!this.namespaces.includes(ns)) throw new Error(`${ns} is not a namespace of HA network ${this.prefix}`);
     const log = openSync(logFile, 'a');
     try {
-      this.spawnIn(ns, file, args, log);
+      return this.spawnIn(ns, file, args, log, env);
     } finally {
       closeSync(log);
     }
   }
 
   // `ip netns exec` execs the program, so the child's PID is the program's own.
-  private spawnIn(ns: string, file: string, args: string[], output: number | 'pipe'): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, file, ...args], { stdio: ['ignore', output, output === 'pipe' ? 'inherit' : output] });
+  private spawnIn(ns: string, file: string, args: string[], output: number | 'pipe', env: Record<string, string> = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, file, ...args], {
+      stdio: ['ignore', output, output === 'pipe' ? 'inherit' : output],
+      env: { ...process.env, ...env },
+    });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     child.on('error', (error) => warn(`${file} in ${ns}: ${String(error)}`));
