@@ -96,6 +96,7 @@ describe.skipIf(!hasClusterCli)('HA pair with netgwm in both routers (needs issu
       notifyCommand: (router) => join(router.runDir, 'netgwm-notify'),
     });
     await withLogs(ha, () => ha.waitForMaster(1));
+    await withLogs(ha, () => waitForValue(() => ha.notifyStates(2), ['BACKUP']));
     return ha;
   }
 

@@ -10,6 +10,8 @@ export async function streamingPair(options: DaemonOptions = {}): Promise<{ net:
   try {
     await net.startDaemons(options);
     await withLogs(net, () => net.waitForMaster(1));
+    // Notify scripts run on their own: r2's may finish after r1 took the VIP.
+    await withLogs(net, () => waitForValue(() => net.notifyStates(2), ['BACKUP']));
     await net.startStreamServer();
     const client = net.startStreamClient();
     await client.waitForMoreBytes(20_000);

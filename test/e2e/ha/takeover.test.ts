@@ -3,7 +3,7 @@
 // because the new master commits conntrackd's external cache; without the commit it stalls.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DaemonOptions, HaNetwork } from '../../../scripts/testnet/ha-network.js';
-import { HA_TEST_TIMEOUT_MS, streamingPair as startPair, withLogs } from './pair.js';
+import { HA_TEST_TIMEOUT_MS, streamingPair as startPair, waitForValue, withLogs } from './pair.js';
 
 describe('HA pair: keepalived and conntrackd', () => {
   let net: HaNetwork | undefined;
@@ -71,12 +71,12 @@ describe('HA pair: keepalived and conntrackd', () => {
       const { net, client } = await streamingPair();
       await net.setHealthy(1, false);
       await withLogs(net, () => net.waitForMaster(2));
-      expect((await net.notifyStates(1)).at(-1)).toBe('BACKUP');
+      await withLogs(net, () => waitForValue(async () => (await net.notifyStates(1)).at(-1), 'BACKUP'));
       await client.waitForMoreBytes(50_000);
 
       await net.setHealthy(1, true);
       await withLogs(net, () => net.waitForMaster(1));
-      expect((await net.notifyStates(2)).at(-1)).toBe('BACKUP');
+      await withLogs(net, () => waitForValue(async () => (await net.notifyStates(2)).at(-1), 'BACKUP'));
       const status = await client.waitForMoreBytes(50_000);
       expect(status).toMatchObject({ connected: true, closed: false, resets: 0, errors: [] });
     },
