@@ -10,6 +10,7 @@
 export const KEEPALIVED_CONF = `global_defs {
   router_id @ROUTER_ID@
   script_user root
+  enable_script_security
 }
 
 vrrp_script uplink_health {
