@@ -27,7 +27,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONNTRACKD_CONF, HEALTH_SCRIPT, KEEPALIVED_CONF, LOG_ONLY_NOTIFY_SCRIPT, NOTIFY_SCRIPT, renderTemplate } from './ha-templates.js';
+import { CONNTRACKD_CONF, FAKE_NETGWM, KEEPALIVED_CONF, NOTIFY_SCRIPT, renderTemplate } from './ha-templates.js';
 import {
   allSettledOrThrow,
   destroyOnExit,
@@ -82,11 +82,12 @@ export interface HaNetworkOptions {
 }
 
 export interface DaemonOptions {
-  /** The track script command line (default: the lab's file-based stand-in for `netgwm health`). */
-  healthCommand?: (router: HaRouter) => string;
-  /** The notify command (default: the lab's primary-backup.sh equivalent). */
-  notifyCommand?: (router: HaRouter) => string;
-  /** false: the default notify script only logs the state and leaves conntrackd alone (a control case). */
+  /**
+   * The netgwm keepalived calls (`health -c CONFIG` as track script, `role ROLE -c CONFIG` from
+   * the notify script) and its config, per router; default: the lab's stand-in (FAKE_NETGWM).
+   */
+  netgwm?: (router: HaRouter) => { program: string; config: string };
+  /** false: the stand-in's `role` leaves conntrackd alone, nothing is committed (a control case). */
   commitOnTakeover?: boolean;
   /** VRRP priorities (default r1 150, r2 100: r1 is master when both are healthy). */
   priority?: Record<RouterId, number>;
@@ -234,34 +235,33 @@ export class HaNetwork implements SyncDestroyable {
       const dir = router.runDir;
       // Where `conntrackd` without -C looks (/etc/conntrackd/conntrackd.conf in the router's view).
       const conntrackdConf = this.conntrackdConf(router);
+      const fakeNetgwm = join(dir, 'fake-netgwm');
+      const netgwm = options.netgwm?.(router) ?? { program: fakeNetgwm, config: join(dir, 'netgwm.yml') };
       const values = {
         RUN_DIR: dir,
-        ROUTER_ID: router.ns,
         LAN_DEV,
         VIP,
+        VIP_PREFIXLEN: '24',
+        VRID: '51',
         PRIORITY: String(priority[router.id]),
+        NETGWM: netgwm.program,
+        NETGWM_CONFIG: netgwm.config,
+        NOTIFY: join(dir, 'netgwm-notify'),
+        UPLINK_VIPS: router.uplinks.map((u) => `\t\t${u.vip}/29 dev ${u.routerDev}`).join('\n'),
         SYNC_DEV,
         LOCAL_SYNC_IP: router.syncIp,
         PEER_SYNC_IP: router.peerSyncIp,
+        LOG_FILE: join(dir, 'conntrackd.log'),
+        LOCK_FILE: join(dir, 'conntrackd.lock'),
+        CTL_SOCKET: join(dir, 'conntrackd.ctl'),
         CONNTRACKD_CONF: conntrackdConf,
-        UPLINK_VIPS: router.uplinks.map((u) => `    ${u.vip}/29 dev ${u.routerDev}`).join('\n'),
-        IGNORED_ADDRESSES: this.ownAddresses(router)
-          .map((address) => `      IPv4_address ${address}`)
-          .join('\n'),
       };
-      const health = join(dir, 'health');
-      const notify = join(dir, 'notify');
-      await writeFile(health, renderTemplate(HEALTH_SCRIPT, values, 'health script'), { mode: 0o755 });
-      const notifyScript = options.commitOnTakeover === false ? LOG_ONLY_NOTIFY_SCRIPT : NOTIFY_SCRIPT;
-      await writeFile(notify, renderTemplate(notifyScript, values, 'notify script'), { mode: 0o755 });
+      await writeFile(fakeNetgwm, renderTemplate(FAKE_NETGWM, values, 'fake netgwm'), { mode: 0o755 });
+      if (options.commitOnTakeover === false) await writeFile(join(dir, 'no-commit'), '');
+      await writeFile(values.NOTIFY, renderTemplate(NOTIFY_SCRIPT, values, 'notify script'), { mode: 0o755 });
       await mkdir(join(router.etcDir, 'conntrackd'), { recursive: true });
       await writeFile(conntrackdConf, renderTemplate(CONNTRACKD_CONF, values, 'conntrackd.conf'));
-      const keepalivedValues = {
-        ...values,
-        HEALTH_COMMAND: options.healthCommand?.(router) ?? health,
-        NOTIFY_COMMAND: options.notifyCommand?.(router) ?? notify,
-      };
-      await writeFile(join(dir, 'keepalived.conf'), renderTemplate(KEEPALIVED_CONF, keepalivedValues, 'keepalived.conf'));
+      await writeFile(join(dir, 'keepalived.conf'), renderTemplate(KEEPALIVED_CONF, values, 'keepalived.conf'));
     }
     for (const router of Object.values(this.routers)) {
       const dir = router.runDir;
@@ -346,7 +346,7 @@ export class HaNetwork implements SyncDestroyable {
   async logs(): Promise<string> {
     const parts: string[] = [];
     for (const router of Object.values(this.routers)) {
-      for (const file of ['keepalived.log', 'conntrackd.log', 'conntrackd.out', 'notify.log']) {
+      for (const file of ['keepalived.log', 'conntrackd.log', 'conntrackd.out', 'notify.log', 'role.log']) {
         const text = await readFile(join(router.runDir, file), 'utf8').catch(() => '(none)');
         parts.push(`---- ${router.ns} ${file}\n${text.split('\n').slice(-40).join('\n')}`);
       }
@@ -574,11 +574,6 @@ export class HaNetwork implements SyncDestroyable {
       run('ip', ['-n', ns, '-batch', '-'], { input: lines(ipCommands) }),
       sysctls.length > 0 ? run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...sysctls]) : undefined,
     ]);
-  }
-
-  /** Addresses conntrackd must not sync: the router's own and the VIPs. */
-  private ownAddresses(router: HaRouter): string[] {
-    return ['127.0.0.1', VIP, router.lanIp, router.syncIp, ...router.uplinks.flatMap((u) => [u.routerIp, u.vip])];
   }
 
   /** The router's conntrackd.conf, which it sees as /etc/conntrackd/conntrackd.conf. */

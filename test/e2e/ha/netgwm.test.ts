@@ -1,7 +1,8 @@
 // netgwm in both routers of the HA pair, as issue 14 wants it: `netgwm daemon` keeps each
 // router's route right in every role, keepalived's track script is `netgwm health` and its
 // notify script calls `netgwm role STATE` (which commits conntrackd's cache on becoming master).
-// Written against the CLI of issue 14's contract (H-cluster's branch): skipped while the built
+// keepalived.conf and the notify script are the lab's (scripts/testnet/ha-templates.ts), in the
+// shape of the shipped examples. Written against the CLI of issue 14's contract (H-cluster's branch): skipped while the built
 // netgwm has no `health` command.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -27,13 +28,12 @@ interface HookCall {
 
 const configFile = (router: HaRouter) => join(router.runDir, 'netgwm.yml');
 const lockEnv = (router: HaRouter) => ({ NETGWM_LOCK_DIR: join(router.runDir, 'lock') });
-const netgwmCommand = (router: HaRouter, args: string) => `${process.execPath} ${NETGWM} ${args} -c ${configFile(router)}`;
+const netgwmWrapper = (router: HaRouter) => join(router.runDir, 'netgwm');
 
-// Stands in for examples/ha/netgwm-notify: keepalived passes "INSTANCE" NAME STATE PRIORITY.
-const notifyScript = (router: HaRouter) => `#!/bin/sh
-state=$(echo "$3" | tr 'A-Z' 'a-z')
-NETGWM_LOCK_DIR=${lockEnv(router).NETGWM_LOCK_DIR} ${netgwmCommand(router, 'role "$state"')} >> ${join(router.runDir, 'role.log')} 2>&1
-echo "$3" >> ${join(router.runDir, 'notify.log')}
+// What keepalived runs as @NETGWM@: the built netgwm, on the test's lock directory (keepalived
+// passes its scripts no environment of ours).
+const wrapperScript = (router: HaRouter) => `#!/bin/sh
+NETGWM_LOCK_DIR=${lockEnv(router).NETGWM_LOCK_DIR} exec ${process.execPath} ${NETGWM} "$@"
 `;
 
 async function writeNetgwmFiles(net: HaNetwork, router: HaRouter): Promise<void> {
@@ -53,7 +53,7 @@ async function writeNetgwmFiles(net: HaNetwork, router: HaRouter): Promise<void>
   await writeFile(configFile(router), stringify(config));
   await mkdir(join(router.runDir, 'post-replace.d'), { recursive: true });
   await writeFile(join(router.runDir, 'post-replace.d', '50-record'), RECORDING_HOOK, { mode: 0o755 });
-  await writeFile(join(router.runDir, 'netgwm-notify'), notifyScript(router), { mode: 0o755 });
+  await writeFile(netgwmWrapper(router), wrapperScript(router), { mode: 0o755 });
 }
 
 async function hookCalls(router: HaRouter): Promise<HookCall[]> {
@@ -91,10 +91,7 @@ describe.skipIf(!hasClusterCli)('HA pair with netgwm in both routers (needs issu
     }
     // Every role routes: both routers have their route before keepalived even starts.
     for (const router of Object.values(ha.routers)) await waitForValue(() => routeVia(ha, router), router.uplinks[0]!.gatewayIp);
-    await ha.startDaemons({
-      healthCommand: (router) => netgwmCommand(router, 'health'),
-      notifyCommand: (router) => join(router.runDir, 'netgwm-notify'),
-    });
+    await ha.startDaemons({ netgwm: (router) => ({ program: netgwmWrapper(router), config: configFile(router) }) });
     await withLogs(ha, () => ha.waitForMaster(1));
     await withLogs(ha, () => waitForValue(() => ha.notifyStates(2), ['BACKUP']));
     return ha;
