@@ -14,8 +14,8 @@ if [ "${1:-demo}" = test ]; then
   # groff for the Debian package test, systemd-nspawn (systemd-container) to boot its root;
   # curl for the web-hook example; faketime for the e2e tests, which move netgwm's wall clock on
   # instead of sleeping until min_uptime passed; dnsmasq (its binary, without the service) and
-  # busybox's udhcpc for a real DHCP server and client on a test uplink; keepalived and conntrackd
-  # for the HA pair (test/e2e/ha), started by the tests inside their router namespaces.
+  # busybox's udhcpc for a real DHCP server and client on a test uplink; keepalived and
+  # conntrackd for the HA pair tests (started by the tests in their namespaces, not as services).
   packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base systemd-container curl faketime dnsmasq-base udhcpc keepalived conntrackd)
 elif [ "${1:-demo}" = bench ]; then
   # hyperfine times commands side by side; GNU time reports their peak memory.
