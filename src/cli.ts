@@ -322,7 +322,12 @@ async function role(config: Config, positionals: string[], lockWaitMs: number): 
   ]);
   const log = createLogger(outputs(config, 'run', openLogFile));
   try {
-    const outcome = await becomeRole(config, name, { exec: createExec(), log, lock: () => acquireLock({ waitMs: lockWaitMs }) });
+    const outcome = await becomeRole(config, name, {
+      exec: createExec(),
+      log,
+      lock: () => acquireLock({ waitMs: lockWaitMs }),
+      roleLock: () => acquireLock({ waitMs: lockWaitMs, name: 'role' }),
+    });
     return outcome.conntrackdFailed.length > 0 ? EXIT.failed : EXIT.ok;
   } catch (error) {
     if (error instanceof LockBusyError) {

@@ -2,6 +2,11 @@
 // In this order: the role file (so a cycle from now on runs hooks, or not), conntrackd (the synced
 // connections in the kernel before traffic arrives), then, on becoming master, the hooks of the
 // uplink in use, once, under the cycle lock (so they never interleave with a switch's hooks).
+// The role file and conntrackd under the role lock: keepalived does not wait for one notify before
+// the next, and two overlapping conntrackd sequences break each other (conntrackd answers a commit
+// asked for during another at once, without committing; the flush that follows is then refused).
+// `conntrackd -c` itself returns only once the commit has ended (the daemon keeps the client's
+// socket open until then), so each sequence runs its steps one after the other.
 import type { Config } from '../config/load.js';
 import { familyView } from '../config/families.js';
 import type { Role } from '../core/cluster.js';
@@ -17,6 +22,8 @@ export interface RoleDeps {
   exec: Exec;
   log: Logger;
   lock: () => Promise<Lock>;
+  /** The role lock (one `netgwm role` at a time). */
+  roleLock: () => Promise<Lock>;
 }
 
 export interface RoleOutcome {
@@ -28,10 +35,17 @@ export interface RoleOutcome {
 
 export async function becomeRole(config: Config, role: Role, deps: RoleDeps): Promise<RoleOutcome> {
   const cluster = config.cluster!;
-  const was = await readRole(cluster.role_file);
-  await writeRole(cluster.role_file, role);
-  if (was !== role) deps.log.event({ kind: 'role-changed', role, ...(was && { was }) });
-  const conntrackdFailed = cluster.conntrackd ? await syncConntrackd(cluster, role, deps.exec, deps.log) : [];
+  const roleLock = await deps.roleLock();
+  let was: Role | undefined;
+  let conntrackdFailed: string[];
+  try {
+    was = await readRole(cluster.role_file);
+    await writeRole(cluster.role_file, role);
+    if (was !== role) deps.log.event({ kind: 'role-changed', role, ...(was && { was }) });
+    conntrackdFailed = cluster.conntrackd ? await syncConntrackd(cluster, role, deps.exec, deps.log) : [];
+  } finally {
+    await roleLock.release();
+  }
   // keepalived may say MASTER again (after a reload): the hooks announce a change, not a repeat.
   const hooksRun = role === 'master' && was !== 'master' ? await runMasterHooks(config, deps) : 0;
   return { conntrackdFailed, hooksRun };

@@ -6,6 +6,7 @@ import { becomeRole } from '../../../src/cluster/become.js';
 import { compileConfig } from '../../../src/config/load.js';
 import type { Role } from '../../../src/core/cluster.js';
 import { createLogger } from '../../../src/log/logger.js';
+import { acquireLock } from '../../../src/system/lock.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { fakeExec } from '../system/fake-exec.js';
 
@@ -43,7 +44,12 @@ async function router(options: { conntrackd: boolean; was?: Role; failing?: stri
     locks.push('taken');
     return { release: async () => void locks.push('released') };
   };
-  return { dir, config, exec, log, lines, lock, locks };
+  const roleLocks: string[] = [];
+  const roleLock = async () => {
+    roleLocks.push(`taken before ${exec.calls.length} commands`);
+    return { release: async () => void roleLocks.push(`released after ${exec.calls.length} commands`) };
+  };
+  return { dir, config, exec, log, lines, lock, locks, roleLock, roleLocks };
 }
 
 describe('becomeRole', () => {
@@ -81,8 +87,30 @@ describe('becomeRole', () => {
     expect(outcome).toEqual({ conntrackdFailed: [], hooksRun: hookCalls.length });
     expect(await readFile(join(r.dir, 'state', 'role'), 'utf8')).toBe(`${role}\n`);
     expect((await stat(join(r.dir, 'state', 'role'))).mode & 0o777).toBe(0o600);
-    // The hooks run under the cycle lock, and only then.
+    // The hooks run under the cycle lock, and only then; conntrackd under the role lock.
     expect(r.locks).toEqual(hookCalls.length > 0 ? ['taken', 'released'] : []);
+    expect(r.roleLocks).toEqual(['taken before 0 commands', `released after ${flags.length} commands`]);
+  });
+
+  it('two overlapping calls (keepalived does not wait for a notify) run their conntrackd steps one after the other', async () => {
+    const r = await router({ conntrackd: true, was: 'backup' });
+    const lockDir = join(r.dir, 'lock');
+    const steps: string[] = [];
+    // Each conntrackd step yields to the event loop between its start and its end, as the real one does.
+    const exec = async (file: string, args: string[]) => {
+      if (file !== 'conntrackd') return r.exec(file, args);
+      steps.push(`start ${args.at(-1)}`);
+      await new Promise((resolve) => setImmediate(resolve));
+      steps.push(`end ${args.at(-1)}`);
+      return { stdout: '', stderr: '', exitCode: 0 };
+    };
+    const deps = { ...r, exec, roleLock: () => acquireLock({ waitMs: 60_000, dir: lockDir, name: 'role' }) };
+    await Promise.all([becomeRole(r.config, 'master', deps), becomeRole(r.config, 'backup', deps)]);
+    const sequences = [
+      ['-c', '-f', '-R', '-B'],
+      ['-t', '-n'],
+    ].map((flags) => flags.flatMap((flag) => [`start ${flag}`, `end ${flag}`]));
+    expect([sequences[0]!.concat(sequences[1]!), sequences[1]!.concat(sequences[0]!)]).toContainEqual(steps);
   });
 
   it('a failed conntrackd step is logged and the others still run, then the hooks', async () => {
