@@ -1,8 +1,8 @@
 // `npm run bench` section `ha` (issue 14): takeover time and TCP stall of the keepalived +
-// conntrackd pair of scripts/testnet/ha-network.ts (a static route standing in for netgwm).
+// conntrackd pair of scripts/testnet/ha-network.ts (netgwm in both routers).
 // Each takeover gets a fresh pair with r1 master and the LAN host streaming through the VIP:
 //   - master death: every process of r1 killed and its links down (r2 misses 3 advertisements);
-//   - track script: r1's health check starts failing (weight -100: r2's priority wins).
+//   - track script: all of r1's uplinks fail, so its `netgwm health` fails (weight -60: r2's priority wins).
 // Takeover: from the failure to r2 holding the VIP with its conntrackd commit done (polled as fast
 // as `ip` answers). Stall: the longest gap between two arrivals of the flow (10 ms apart normally).
 import { HaNetwork, type RouterId } from './testnet/ha-network.js';

@@ -16,8 +16,10 @@
 // established ones; nf_conntrack_tcp_loose=0), so a router without the flow's conntrack entry
 // drops it: a flow survives a takeover only when conntrackd's external cache was committed.
 //
-// keepalived and conntrackd run in each router with configs, pid files, sockets and logs in a
-// per-run directory. Everything lives in namespaces named after a per-run prefix, uses
+// Each router runs `netgwm daemon` (its default route, in every role), then conntrackd and
+// keepalived with the shipped examples/ha files as they are (placeholders substituted):
+// keepalived's track script is `netgwm health`, its notify script netgwm-notify calling
+// `netgwm role`. Configs, pid files, sockets and logs are in a per-run directory. Everything lives in namespaces named after a per-run prefix, uses
 // documentation addresses only, and is deleted — every process in those namespaces killed
 // first — by destroy() or, if the process dies first, by network.ts's exit/signal safety net.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -27,7 +29,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONNTRACKD_CONF, FAKE_NETGWM, KEEPALIVED_CONF, NOTIFY_SCRIPT, renderTemplate } from './ha-templates.js';
+import { stringify } from 'yaml';
+import { renderExample } from './ha-templates.js';
 import {
   allSettledOrThrow,
   destroyOnExit,
@@ -74,20 +77,10 @@ export interface HaRouter {
 export interface HaNetworkOptions {
   /** Namespace name prefix; default `nha` + 6 random hex characters. */
   prefix?: string;
-  /**
-   * A default route via uplink 1 in each router, standing in for netgwm (default true); false
-   * leaves the route to netgwm.
-   */
-  staticRoutes?: boolean;
 }
 
 export interface DaemonOptions {
-  /**
-   * The netgwm keepalived calls (`health -c CONFIG` as track script, `role ROLE -c CONFIG` from
-   * the notify script) and its config, per router; default: the lab's stand-in (FAKE_NETGWM).
-   */
-  netgwm?: (router: HaRouter) => { program: string; config: string };
-  /** false: the stand-in's `role` leaves conntrackd alone, nothing is committed (a control case). */
+  /** false: netgwm's `cluster.conntrackd: false`, `netgwm role` leaves conntrackd alone, nothing is committed (a control case). */
   commitOnTakeover?: boolean;
   /** VRRP priorities (default r1 150, r2 100: r1 is master when both are healthy). */
   priority?: Record<RouterId, number>;
@@ -109,6 +102,13 @@ export const SERVER_IP = '198.51.100.80';
 export const SERVER_PORT = 8080;
 export const SITES = ['198.51.100.1', '198.51.100.2'];
 
+/** One call of a router's recording hook: NETGWM_EVENT, NETGWM_ROLE, then its arguments. */
+export interface HookCall {
+  event: string;
+  role: string;
+  args: string[];
+}
+
 const NETNS_RUN_DIR = '/run/netns';
 const NETNS_ETC_DIR = '/etc/netns';
 const UPLINKS = 2;
@@ -125,6 +125,11 @@ const VRRP_FILTER_TABLE = 'ha_test_vrrp';
 const ROUTER_RT_TABLES = '255\tlocal\n254\tmain\n253\tdefault\n0\tunspec\n194\tnetgwm_check\n';
 const STREAM_PROGRAM = fileURLToPath(new URL('./tcp-stream.mjs', import.meta.url));
 const POLL_MS = 100;
+const NETGWM_PROGRAM = fileURLToPath(new URL('../../bin/netgwm', import.meta.url));
+// Records every call as one line: the event, NETGWM_ROLE, then the arguments, tab-separated.
+const RECORDING_HOOK = `#!/bin/sh
+{ printf '%s\\t%s' "$NETGWM_EVENT" "$NETGWM_ROLE"; for arg in "$@"; do printf '\\t%s' "$arg"; done; echo; } >> "$0.calls"
+`;
 
 // ---- addressing plan (r: router 1|2, i: uplink 1|2) ----
 const routerLanIp = (r: RouterId) => `203.0.113.${10 + r}`;
@@ -170,7 +175,6 @@ export class HaNetwork implements SyncDestroyable {
   private constructor(
     readonly prefix: string,
     readonly runDir: string,
-    private readonly staticRoutes: boolean,
   ) {
     this.switchNs = `${prefix}-sw`;
     this.hostNs = `${prefix}-host`;
@@ -200,7 +204,7 @@ export class HaNetwork implements SyncDestroyable {
   /** Builds everything; on failure destroys what was made and rethrows. */
   static async create(options: HaNetworkOptions = {}): Promise<HaNetwork> {
     const prefix = validPrefix(options.prefix ?? `nha${randomBytes(3).toString('hex')}`);
-    const network = new HaNetwork(prefix, mkdtempSync(join(tmpdir(), `netgwm-ha-${prefix}-`)), options.staticRoutes ?? true);
+    const network = new HaNetwork(prefix, mkdtempSync(join(tmpdir(), `netgwm-ha-${prefix}-`)));
     destroyOnExit(network);
     try {
       await network.build();
@@ -228,40 +232,62 @@ export class HaNetwork implements SyncDestroyable {
 
   // ---- keepalived and conntrackd ----
 
-  /** Writes both routers' configs and starts conntrackd, then keepalived, in each. */
+  /**
+   * Starts `netgwm daemon` in both routers and waits until each routes via its uplink 1 (every
+   * role routes, so before keepalived even starts), then conntrackd and keepalived in each, with
+   * the shipped examples/ha files.
+   */
   async startDaemons(options: DaemonOptions = {}): Promise<void> {
     const priority = options.priority ?? { 1: 150, 2: 100 };
+    for (const router of Object.values(this.routers)) await this.writeNetgwmFiles(router, options.commitOnTakeover ?? true);
+    for (const router of Object.values(this.routers)) {
+      this.startProcess(
+        router.ns,
+        process.execPath,
+        [NETGWM_PROGRAM, 'daemon', '-c', this.netgwmConfig(router)],
+        join(router.runDir, 'netgwm.out'),
+        {
+          NETGWM_LOCK_DIR: this.lockDir(router),
+        },
+      );
+    }
+    for (const router of Object.values(this.routers)) {
+      const uplink1 = router.uplinks[0]!.gatewayIp;
+      await waitFor(`${router.ns} to route via ${uplink1} (netgwm daemon)`, async () =>
+        (await this.routeVia(router)) === uplink1 ? true : undefined,
+      );
+    }
     for (const router of Object.values(this.routers)) {
       const dir = router.runDir;
       // Where `conntrackd` without -C looks (/etc/conntrackd/conntrackd.conf in the router's view).
       const conntrackdConf = this.conntrackdConf(router);
-      const fakeNetgwm = join(dir, 'fake-netgwm');
-      const netgwm = options.netgwm?.(router) ?? { program: fakeNetgwm, config: join(dir, 'netgwm.yml') };
-      const values = {
-        RUN_DIR: dir,
+      const values: Record<string, string> = {
         LAN_DEV,
         VIP,
         VIP_PREFIXLEN: '24',
         VRID: '51',
         PRIORITY: String(priority[router.id]),
-        NETGWM: netgwm.program,
-        NETGWM_CONFIG: netgwm.config,
+        NETGWM: this.netgwmWrapper(router),
+        NETGWM_CONFIG: this.netgwmConfig(router),
         NOTIFY: join(dir, 'netgwm-notify'),
-        UPLINK_VIPS: router.uplinks.map((u) => `\t\t${u.vip}/29 dev ${u.routerDev}`).join('\n'),
+        ...Object.fromEntries(
+          router.uplinks.flatMap((u) => [
+            [`UPLINK${u.index}_DEV`, u.routerDev],
+            [`UPLINK${u.index}_VIP`, u.vip],
+            [`UPLINK${u.index}_PREFIXLEN`, '29'],
+          ]),
+        ),
         SYNC_DEV,
         LOCAL_SYNC_IP: router.syncIp,
         PEER_SYNC_IP: router.peerSyncIp,
         LOG_FILE: join(dir, 'conntrackd.log'),
         LOCK_FILE: join(dir, 'conntrackd.lock'),
         CTL_SOCKET: join(dir, 'conntrackd.ctl'),
-        CONNTRACKD_CONF: conntrackdConf,
       };
-      await writeFile(fakeNetgwm, renderTemplate(FAKE_NETGWM, values, 'fake netgwm'), { mode: 0o755 });
-      if (options.commitOnTakeover === false) await writeFile(join(dir, 'no-commit'), '');
-      await writeFile(values.NOTIFY, renderTemplate(NOTIFY_SCRIPT, values, 'notify script'), { mode: 0o755 });
+      await writeFile(values.NOTIFY!, await renderExample('netgwm-notify', values), { mode: 0o755 });
       await mkdir(join(router.etcDir, 'conntrackd'), { recursive: true });
-      await writeFile(conntrackdConf, renderTemplate(CONNTRACKD_CONF, values, 'conntrackd.conf'));
-      await writeFile(join(dir, 'keepalived.conf'), renderTemplate(KEEPALIVED_CONF, values, 'keepalived.conf'));
+      await writeFile(conntrackdConf, await renderExample('conntrackd.conf', values));
+      await writeFile(join(dir, 'keepalived.conf'), await renderExample('keepalived.conf', values));
     }
     for (const router of Object.values(this.routers)) {
       const dir = router.runDir;
@@ -328,11 +354,41 @@ export class HaNetwork implements SyncDestroyable {
     return text.split('\n').filter(Boolean);
   }
 
-  /** Makes the lab's stand-in track script of router `r` fail (false) or succeed (true). */
+  /** Every uplink of router `r` fails (false: its `netgwm health` fails once netgwm sees it) or comes back (true). */
   async setHealthy(r: RouterId, healthy: boolean): Promise<void> {
-    const flag = join(this.routers[r].runDir, 'unhealthy');
-    if (healthy) await rm(flag, { force: true });
-    else await writeFile(flag, '');
+    for (const uplink of this.routers[r].uplinks) await this.setUplinkFailed(r, uplink.index, !healthy);
+  }
+
+  /** `netgwm health` in router `r`, as keepalived's track script runs it. */
+  async health(r: RouterId): Promise<ExecResult> {
+    const router = this.routers[r];
+    return this.exec(router.ns, this.netgwmWrapper(router), ['health', '-c', this.netgwmConfig(router)], { reject: false });
+  }
+
+  /** The gateway of router's default route in its main table. */
+  async routeVia(router: HaRouter): Promise<string | undefined> {
+    const { stdout } = await this.exec(router.ns, 'ip', ['-j', 'route', 'show', 'default']);
+    return (JSON.parse(stdout.trim() || '[]') as Array<{ gateway?: string }>)[0]?.gateway;
+  }
+
+  /** Every call of router `r`'s recording hook so far, in order. */
+  async hookCalls(r: RouterId): Promise<HookCall[]> {
+    const text = await readFile(join(this.hooksDir(this.routers[r]), '50-record.calls'), 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [event, role, ...args] = line.split('\t');
+        return { event: event!, role: role!, args };
+      });
+  }
+
+  /** What `netgwm role` wrote in router `r`'s role file (undefined before the first call). */
+  async roleFile(r: RouterId): Promise<string | undefined> {
+    return readFile(join(this.routers[r].runDir, 'netgwm-state', 'role'), 'utf8').then(
+      (text) => text.trim(),
+      () => undefined,
+    );
   }
 
   /** `conntrackd -C CONF ARGS` in router `r` (e.g. ['-e'] for the external cache). */
@@ -346,7 +402,7 @@ export class HaNetwork implements SyncDestroyable {
   async logs(): Promise<string> {
     const parts: string[] = [];
     for (const router of Object.values(this.routers)) {
-      for (const file of ['keepalived.log', 'conntrackd.log', 'conntrackd.out', 'notify.log', 'role.log']) {
+      for (const file of ['keepalived.log', 'conntrackd.log', 'conntrackd.out', 'notify.log', 'role.log', 'netgwm.out']) {
         const text = await readFile(join(router.runDir, file), 'utf8').catch(() => '(none)');
         parts.push(`---- ${router.ns} ${file}\n${text.split('\n').slice(-40).join('\n')}`);
       }
@@ -518,7 +574,6 @@ export class HaNetwork implements SyncDestroyable {
         ...upWithAddress(LAN_DEV, `${router.lanIp}/24`),
         ...upWithAddress(SYNC_DEV, `${router.syncIp}/30`),
         ...router.uplinks.flatMap((u) => upWithAddress(u.routerDev, `${u.routerIp}/29`)),
-        ...(this.staticRoutes ? [`route add default via ${router.uplinks[0]!.gatewayIp}`] : []),
       ],
       ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0'],
     );
@@ -574,6 +629,65 @@ export class HaNetwork implements SyncDestroyable {
       run('ip', ['-n', ns, '-batch', '-'], { input: lines(ipCommands) }),
       sysctls.length > 0 ? run('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', ...sysctls]) : undefined,
     ]);
+  }
+
+  // ---- netgwm in the routers ----
+
+  netgwmConfig(router: HaRouter): string {
+    return join(router.runDir, 'netgwm.yml');
+  }
+
+  private lockDir(router: HaRouter): string {
+    return join(router.runDir, 'lock');
+  }
+
+  private hooksDir(router: HaRouter): string {
+    return join(router.runDir, 'post-replace.d');
+  }
+
+  /** What keepalived runs as @NETGWM@ (/usr/bin/netgwm in the field). */
+  private netgwmWrapper(router: HaRouter): string {
+    return join(router.runDir, 'netgwm');
+  }
+
+  /**
+   * netgwm.yml (uplinks isp1, isp2; the cluster with the peer's config and the lab's conntrackd),
+   * a recording hook, and the wrapper keepalived runs: the built netgwm on this run's lock
+   * directory (keepalived passes its scripts none of our environment) that logs each finished
+   * `role` call's state to notify.log (what the tests wait for) and its output to role.log.
+   */
+  private async writeNetgwmFiles(router: HaRouter, conntrackd: boolean): Promise<void> {
+    const peer = this.routers[router.id === 1 ? 2 : 1];
+    const config = {
+      gateways: Object.fromEntries(router.uplinks.map((u) => [`isp${u.index}`, { ip: u.gatewayIp, priority: u.index }])),
+      // Short, so that a probe lost while the lab warms up delays uplink 1 by seconds, not minutes.
+      min_uptime: 5,
+      check_sites: SITES,
+      state_dir: join(router.runDir, 'netgwm-state'),
+      log_file: join(router.runDir, 'netgwm.log'),
+      status_dir: join(router.runDir, 'status'),
+      hooks_dir: this.hooksDir(router),
+      log_level: 'debug',
+      probe: { timeout: 0.5 },
+      cluster: { conntrackd, conntrackd_config: this.conntrackdConf(router), peer_config: this.netgwmConfig(peer) },
+    };
+    await writeFile(this.netgwmConfig(router), stringify(config));
+    await mkdir(this.hooksDir(router), { recursive: true });
+    await writeFile(join(this.hooksDir(router), '50-record'), RECORDING_HOOK, { mode: 0o755 });
+    const dir = router.runDir;
+    await writeFile(
+      this.netgwmWrapper(router),
+      `#!/bin/sh
+if [ "$1" = role ]; then
+	NETGWM_LOCK_DIR=${this.lockDir(router)} ${process.execPath} ${NETGWM_PROGRAM} "$@" >> ${join(dir, 'role.log')} 2>&1
+	code=$?
+	echo "$2" | tr a-z A-Z >> ${join(dir, 'notify.log')}
+	exit $code
+fi
+NETGWM_LOCK_DIR=${this.lockDir(router)} exec ${process.execPath} ${NETGWM_PROGRAM} "$@"
+`,
+      { mode: 0o755 },
+    );
   }
 
   /** The router's conntrackd.conf, which it sees as /etc/conntrackd/conntrackd.conf. */

@@ -1,5 +1,5 @@
 // Shared steps of the HA e2e tests: a streaming pair, waiting for a value, logs on failure.
-import { type DaemonOptions, HaNetwork, type HaRouter, type StreamClient, waitFor } from '../../../scripts/testnet/ha-network.js';
+import { type DaemonOptions, HaNetwork, type StreamClient, waitFor } from '../../../scripts/testnet/ha-network.js';
 
 /** Hang guard for a whole HA test: a takeover takes about 3 advertisement intervals (3 s). */
 export const HA_TEST_TIMEOUT_MS = 180_000;
@@ -20,12 +20,6 @@ export async function streamingPair(options: DaemonOptions = {}): Promise<{ net:
     await net.destroy();
     throw error;
   }
-}
-
-/** The gateway of router's default route in its main table. */
-export async function routeVia(net: HaNetwork, router: HaRouter): Promise<string | undefined> {
-  const { stdout } = await net.exec(router.ns, 'ip', ['-j', 'route', 'show', 'default']);
-  return (JSON.parse(stdout.trim() || '[]') as Array<{ gateway?: string }>)[0]?.gateway;
 }
 
 /** Polls `read` (100 ms apart, hang guard 60 s) until it gives `expected` (compared as JSON). */

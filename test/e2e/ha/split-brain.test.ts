@@ -10,10 +10,11 @@
 //   caches and keep their own routes. The LAN host and the operators send to whichever router
 //   they heard a gratuitous ARP from last, so a flow keeps working on either. When the
 //   advertisements come back the lower priority (r2) yields and only r1 holds the VIPs again.
-//   Both run their master notify actions meanwhile (with netgwm: both run hooks and notify).
+//   Both run their master notify actions meanwhile: both commit conntrackd's cache and run the
+//   hooks (and so send notifications) as master.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HaNetwork } from '../../../scripts/testnet/ha-network.js';
-import { HA_TEST_TIMEOUT_MS, routeVia, streamingPair as startPair, waitForValue, withLogs } from './pair.js';
+import { HA_TEST_TIMEOUT_MS, streamingPair as startPair, waitForValue, withLogs } from './pair.js';
 
 describe('HA pair: split brain', () => {
   let net: HaNetwork | undefined;
@@ -46,8 +47,8 @@ describe('HA pair: split brain', () => {
       expect(await net.notifyStates(1)).toEqual(['BACKUP', 'MASTER']);
       expect(await net.notifyStates(2)).toEqual(['BACKUP']);
       expect(await syncedFlows(net, 2)).toBe(1);
-      expect(await routeVia(net, net.router(1))).toBe(net.router(1).uplinks[0]!.gatewayIp);
-      expect(await routeVia(net, net.router(2))).toBe(net.router(2).uplinks[0]!.gatewayIp);
+      expect(await net.routeVia(net.router(1))).toBe(net.router(1).uplinks[0]!.gatewayIp);
+      expect(await net.routeVia(net.router(2))).toBe(net.router(2).uplinks[0]!.gatewayIp);
 
       await net.setSyncLink(true);
       await withLogs(net, () => waitForValue(() => syncedFlows(net, 2), 2));
@@ -64,7 +65,7 @@ describe('HA pair: split brain', () => {
       await withLogs(net, () => waitForValue(() => net.vipHolders(), [1, 2]));
       await withLogs(net, () => waitForValue(async () => (await net.notifyStates(2)).at(-1), 'MASTER'));
       expect((await net.notifyStates(1)).at(-1)).toBe('MASTER');
-      for (const router of Object.values(net.routers)) expect(await routeVia(net, router)).toBe(router.uplinks[0]!.gatewayIp);
+      for (const router of Object.values(net.routers)) expect(await net.routeVia(router)).toBe(router.uplinks[0]!.gatewayIp);
       await client.waitForMoreBytes(50_000);
 
       await net.setVrrpBlocked(false);

@@ -1,6 +1,7 @@
-// A keepalived + conntrackd pair (scripts/testnet/ha-network.ts) with a static route standing
-// in for netgwm: the pair comes up, and a takeover keeps a long-lived TCP flow through the VIP
-// because the new master commits conntrackd's external cache; without the commit it stalls.
+// A keepalived + conntrackd pair with netgwm in both routers (scripts/testnet/ha-network.ts, the
+// shipped examples/ha files): the pair comes up, and a takeover keeps a long-lived TCP flow
+// through the VIP because the new master's `netgwm role master` commits conntrackd's external
+// cache; without the commit (cluster.conntrackd: false) it stalls.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DaemonOptions, HaNetwork } from '../../../scripts/testnet/ha-network.js';
 import { HA_TEST_TIMEOUT_MS, streamingPair as startPair, waitForValue, withLogs } from './pair.js';
@@ -66,7 +67,7 @@ describe('HA pair: keepalived and conntrackd', () => {
   );
 
   it(
-    'hands the VIP to r2 when r1 track script fails, and back when it recovers; the flow survives both handovers',
+    'hands the VIP to r2 when all of r1\'s uplinks fail (its `netgwm health` track script fails), and back when they recover; the flow survives both handovers',
     async () => {
       const { net, client } = await streamingPair();
       await net.setHealthy(1, false);
