@@ -97,6 +97,8 @@ describe('netgwm role', () => {
     expect(await h.currentGateway()).toBe('isp1');
     expect(await h.hookCalls()).toHaveLength(calls);
     expect(await log()).toMatch(/not running the 2 hook\(s\) of the switch to isp1: this router is backup, hooks run on the master only/);
+    const status = await h.netgwm(['status', '--json']);
+    expect(JSON.parse(status.stdout).cluster).toEqual({ role: null, role_file: roleFile(), runs_hooks: false });
   });
 
   it('becoming master: conntrackd commits, then the hooks of the uplink in use run once', async () => {
@@ -104,6 +106,7 @@ describe('netgwm role', () => {
     expect(result.exitCode).toBe(0);
     expect(await readFile(roleFile(), 'utf8')).toBe('master\n');
     expect((await stat(roleFile())).mode & 0o777).toBe(0o600);
+    expect((await h.netgwm(['status'])).stdout).toMatch(/^HA role: master; hooks run here$/m);
     // conntrackd itself did what primary-backup.sh has it do, in that order, before the hooks ran.
     const done = (await readFile(conntrackdLog(), 'utf8')).match(
       /committing all external caches|flushing caches|resync with master conntrack table|sending bulk update/g,
