@@ -67,7 +67,7 @@ describe('HA pair: keepalived and conntrackd', () => {
   );
 
   it(
-    'hands the VIP to r2 when all of r1\'s uplinks fail (its `netgwm health` track script fails), and back when they recover; the flow survives both handovers',
+    "hands the VIP to r2 when all of r1's uplinks fail (its `netgwm health` track script fails), and back when they recover; the flow survives both handovers",
     async () => {
       const { net, client } = await streamingPair();
       await net.setHealthy(1, false);
