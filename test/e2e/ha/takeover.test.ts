@@ -47,6 +47,12 @@ describe('HA pair: keepalived and conntrackd', () => {
       const status = await client.waitForMoreBytes(50_000);
       expect(status).toMatchObject({ connected: true, closed: false, resets: 0, errors: [] });
       expect((await net.exec(net.router(2).ns, 'conntrack', ['-L', '-p', 'tcp'])).stdout).toMatch(/ESTABLISHED .*dport=8080/);
+      // netgwm role ran conntrackd's steps one after the other, each on a finished commit.
+      const log = await net.conntrackdLog(2);
+      expect(log).toMatch(
+        /committing all external caches[^]*Committed \d+ new entries[^]*flushing caches[^]*resync with master[^]*sending bulk update/,
+      );
+      expect(log).not.toMatch(/ignoring flush command|commit already in progress/);
     },
     HA_TEST_TIMEOUT_MS,
   );
