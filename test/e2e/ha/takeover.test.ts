@@ -50,7 +50,7 @@ describe('HA pair: keepalived and conntrackd', () => {
       // netgwm role ran conntrackd's steps one after the other, each on a finished commit.
       const log = await net.conntrackdLog(2);
       expect(log).toMatch(
-        /committing all external caches[^]*Committed \d+ new entries[^]*flushing caches[^]*resync with master[^]*sending bulk update/,
+        /committing all external caches.*Committed \d+ new entries.*flushing caches.*resync with master.*sending bulk update/s,
       );
       expect(log).not.toMatch(/ignoring flush command|commit already in progress/);
     },
