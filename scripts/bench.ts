@@ -22,8 +22,10 @@
 //   BENCH_CPU_SECONDS (120)   CPU and echo count window of 8, after a 15 s warm-up;
 //   BENCH_LOSS_MINUTES (30)   10 % loss on the active uplink in 8 (false switches);
 //   BENCH_RSS_MINUTES (60)    RSS sampled every minute in 8 (the same daemon, from its start);
-//   BENCH_SECTIONS            comma list of startup,scenarios,stopping,memory,detect,detect6,share,dead,long (default all);
-//                             detect6: 6's hard outage for IPv6 alone, on a dual-stack network (issue 13).
+//   BENCH_HA_TAKEOVERS (5)    takeovers of each kind for ha;
+//   BENCH_SECTIONS            comma list of startup,scenarios,stopping,memory,detect,detect6,share,dead,long,ha (default all);
+//                             detect6: 6's hard outage for IPv6 alone, on a dual-stack network (issue 13);
+//                             ha: takeover time and TCP stall of a keepalived + conntrackd pair (issue 14, scripts/bench-ha.ts).
 // A short run: BENCH_OUTAGES=20 BENCH_CPU_SECONDS=60 BENCH_LOSS_MINUTES=5 BENCH_RSS_MINUTES=5 (about 20 min).
 import { readFileSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -33,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { execa, type ResultPromise } from 'execa';
 import { stringify } from 'yaml';
+import { haTakeovers } from './bench-ha.js';
 import { cpuTicks, statusKb } from './proc-figures.js';
 import { TestNetwork } from './testnet/network.js';
 
@@ -43,7 +46,8 @@ const CARRIER_LOSSES = Number(process.env.BENCH_CARRIERS ?? Math.max(10, Math.ce
 const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 120);
 const LOSS_MINUTES = Number(process.env.BENCH_LOSS_MINUTES ?? 30);
 const RSS_MINUTES = Number(process.env.BENCH_RSS_MINUTES ?? 60);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'startup,scenarios,stopping,memory,detect,detect6,share,dead,long').split(','));
+const HA_TAKEOVERS = Number(process.env.BENCH_HA_TAKEOVERS ?? 5);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'startup,scenarios,stopping,memory,detect,detect6,share,dead,long,ha').split(','));
 /** The defaults of probe.timeout and probe.interval (src/config/schema.ts), which the bench never sets but for 1–4's special cases. */
 const DEFAULT_TIMEOUT_S = 0.5;
 const DEFAULT_INTERVAL_S = 0.15;
@@ -723,6 +727,7 @@ async function main(): Promise<void> {
     if (SECTIONS.has('share')) await shares(bench);
     if (SECTIONS.has('dead')) await allDead();
     if (SECTIONS.has('long')) await longDaemon();
+    if (SECTIONS.has('ha')) await haTakeovers(HA_TAKEOVERS);
     console.log("\n## Issue 10's targets, side by side");
     for (const row of targets) console.log(`| ${row.figure} | ${row.measured} | ${row.target} |`);
   } finally {

@@ -14,8 +14,9 @@ if [ "${1:-demo}" = test ]; then
   # groff for the Debian package test, systemd-nspawn (systemd-container) to boot its root;
   # curl for the web-hook example; faketime for the e2e tests, which move netgwm's wall clock on
   # instead of sleeping until min_uptime passed; dnsmasq (its binary, without the service) and
-  # busybox's udhcpc for a real DHCP server and client on a test uplink.
-  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base systemd-container curl faketime dnsmasq-base udhcpc)
+  # busybox's udhcpc for a real DHCP server and client on a test uplink; keepalived and
+  # conntrackd for the HA pair tests (started by the tests in their namespaces, not as services).
+  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base systemd-container curl faketime dnsmasq-base udhcpc keepalived conntrackd)
 elif [ "${1:-demo}" = bench ]; then
   # hyperfine times commands side by side; GNU time reports their peak memory.
   packages+=(hyperfine time)
@@ -32,8 +33,9 @@ for package in "${packages[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
-  # The exporter's own service must not start: the tests start one on a loopback port. A
-  # policy-rc.d that refuses every start is in place for the install, unless one exists.
+  # The exporter's, keepalived's and conntrackd's own services must not start: the tests start
+  # their own (on a loopback port, in namespaces). A policy-rc.d that refuses every start is in
+  # place for the install, unless one exists.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
     chmod 755 /usr/sbin/policy-rc.d
@@ -43,7 +45,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
   # Nor should they start at the next boot: the tests only use their binaries.
-  for service in prometheus prometheus-node-exporter; do
+  for service in prometheus prometheus-node-exporter keepalived conntrackd; do
     if [[ " ${missing[*]} " == *" $service "* ]] && command -v systemctl >/dev/null; then
       systemctl disable "$service" >/dev/null 2>&1 || true
     fi

@@ -33,6 +33,8 @@ Commands:
   history        the last switches and outages, from the state and the (rotated) log
   replay         what a config would have done on recorded probes or a scripted scenario
   cleanup        remove netgwm's probe paths, uplink-table routes, nft table and fwmark rules (the package's prerm)
+  health         exit 0 if this router has a usable uplink (keepalived's track_script), 1 if not
+  role ROLE      this router became master, backup or fault of its HA pair (keepalived's notify)
 
 Options:
 ${COMMON}
@@ -103,6 +105,27 @@ ${COMMON}
       --wait SECONDS  how long to wait for a running cycle to finish (default 10)
 
 ${EXIT_CODES_HELP}`,
+  health: `Usage: netgwm health [-c FILE]
+
+For keepalived's track_script. Reads the state the daemon (or the last \`netgwm run\`) saved; no
+probe, no lock. Exits 0 when a gateway of this router is up (in either address family) and the
+state is at most cluster.max_state_age seconds old (default 180), 1 otherwise, and prints why
+in one line: "ok: isp1 up", "fail: no usable gateway", "fail: state is 212 s old".
+
+Options:
+${COMMON}`,
+  role: `Usage: netgwm role master|backup|fault [-c FILE] [--wait SECONDS]
+
+For keepalived's notify (see examples/ha/netgwm-notify). Records the role in cluster.role_file;
+with cluster.conntrackd, runs conntrackd's commands for it (master: -c, -f, -R, -B; backup: -t,
+-n; fault: -t); on becoming master, runs the hooks of the uplink in use once (NETGWM_EVENT=role).
+Hooks of switches run only while the role is master; every hook gets NETGWM_ROLE.
+
+Options:
+${COMMON}
+      --wait SECONDS  how long to wait for a running cycle before running the hooks (default 10)
+
+${EXIT_CODES_HELP}`,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -113,11 +136,11 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'replay') return (await import('./replay/cli.js')).runReplay(rest);
   if (!Object.hasOwn(HELP, command) || command === 'main')
     throw new UsageError(
-      `unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history, replay, cleanup (see netgwm --help)`,
+      `unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history, replay, cleanup, health, role (see netgwm --help)`,
     );
   const { values, positionals } = parseArgs({
     args: rest,
-    allowPositionals: command === 'use',
+    allowPositionals: command === 'use' || command === 'role',
     options: {
       config: { type: 'string', short: 'c', default: DEFAULT_CONFIG_FILE },
       help: { type: 'boolean', short: 'h' },
@@ -148,6 +171,13 @@ export async function main(argv: string[]): Promise<number> {
       return printFirewall(config, values.print);
     case 'cleanup':
       return cleanup(config, lockWaitMs);
+    case 'health': {
+      const verdict = await (await import('./cluster/health.js')).checkHealth(config, Date.now());
+      process.stdout.write(`${verdict.line}\n`);
+      return verdict.healthy ? EXIT.ok : EXIT.failed;
+    }
+    case 'role':
+      return role(config, positionals, lockWaitMs);
     case 'daemon': {
       const interval = seconds('--interval', values.interval ?? process.env.INTERVAL ?? '60');
       if (interval <= 0)
@@ -273,6 +303,39 @@ async function use(config: Config, positionals: string[]): Promise<number> {
       ? 'automatic mode: netgwm chooses the gateway from the next cycle on'
       : `pinned to ${name} from the next cycle on; \`netgwm use auto\` undoes it`,
   );
+}
+
+async function role(config: Config, positionals: string[], lockWaitMs: number): Promise<number> {
+  const [name, ...extra] = positionals;
+  const { isRole } = await import('./core/cluster.js');
+  if (!name || extra.length > 0 || !isRole(name))
+    throw new UsageError(`role: expected one of master, backup, fault, got ${JSON.stringify(positionals.join(' '))}`);
+  if (!config.cluster)
+    throw new ConfigError([
+      `${config.file}: cluster: missing; \`netgwm role\` is for a router of an HA pair: add \`cluster: {}\` (see netgwm(8))`,
+    ]);
+  const [{ becomeRole }, { createLogger, openLogFile }, { createExec }, { acquireLock }] = await Promise.all([
+    import('./cluster/become.js'),
+    import('./log/logger.js'),
+    import('./system/exec.js'),
+    import('./system/lock.js'),
+  ]);
+  const log = createLogger(outputs(config, 'run', openLogFile));
+  try {
+    const outcome = await becomeRole(config, name, {
+      exec: createExec(),
+      log,
+      lock: () => acquireLock({ waitMs: lockWaitMs }),
+      roleLock: () => acquireLock({ waitMs: lockWaitMs, name: 'role' }),
+    });
+    return outcome.conntrackdFailed.length > 0 ? EXIT.failed : EXIT.ok;
+  } catch (error) {
+    if (error instanceof LockBusyError) {
+      log.event({ kind: 'lock-busy', waitedMs: lockWaitMs });
+      return EXIT.lockBusy;
+    }
+    throw error;
+  }
 }
 
 async function cleanup(config: Config, lockWaitMs: number): Promise<number> {

@@ -2,6 +2,7 @@
 // from before the route changes until every hook has run, so that a cycle stopped at any point
 // (SIGTERM during a package upgrade, kill -9, a crash) does not lose the switch line, the VPN
 // restart or the UDP flush: the next cycle finishes what is left.
+import { currentHookRole } from './cluster/role-file.js';
 import type { Config } from './config/load.js';
 import { addTotals, recordSwitch } from './core/measurements.js';
 import { own } from './core/records.js';
@@ -80,7 +81,8 @@ export async function resumeSwitch(
     delete state.pendingHooks;
     return;
   }
-  log.event({ kind: 'hooks-resumed', to: pending.to.name, hooks: hooks.length });
+  // A backup skips them (runPending says so) rather than announcing that it resumes them.
+  if ((await currentHookRole(config)).runsHooks) log.event({ kind: 'hooks-resumed', to: pending.to.name, hooks: hooks.length });
   await runPending(config, log, state, hooks, signal);
 }
 
@@ -100,10 +102,17 @@ export async function usableHooks(config: Config, log: Logger, state: State): Pr
 
 async function runPending(config: Config, log: Logger, state: State, hooks: string[], signal?: AbortSignal): Promise<void> {
   const pending = state.pendingHooks as PendingHooks;
+  // In an HA pair only the master announces a switch; the route itself changed in every role.
+  const { role, runsHooks } = await currentHookRole(config);
+  if (!runsHooks && hooks.length > 0) log.event({ kind: 'hooks-skipped', role, to: pending.to.name, hooks: hooks.length });
   const args = hookArguments(pending.to, pending.from);
   // NetGWM's six arguments are the switching family's: IPv4 as ever, the IPv6 values on an IPv6 switch.
-  const env = { ...hookEnvironment(pending.to, pending.from, pending.reason), NETGWM_FAMILY: String(config.family ?? 4) };
-  for (const hook of hooks) {
+  const env = {
+    ...hookEnvironment(pending.to, pending.from, pending.reason),
+    NETGWM_FAMILY: String(config.family ?? 4),
+    NETGWM_ROLE: role,
+  };
+  for (const hook of runsHooks ? hooks : []) {
     if (signal?.aborted) return; // what is left stays pending for the next cycle
     const result = await runHook(hook, args, env, config.hook_timeout * 1000, signal);
     log.event({ kind: 'hook-finished', ...result });

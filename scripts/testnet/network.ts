@@ -140,10 +140,25 @@ const siteIp6 = (k: number) => `2001:db8:ff::${hex(k)}`;
 
 const range = (n: number) => Array.from({ length: n }, (_, k) => k + 1);
 
-/** Every instance that may still own namespaces, for the exit/signal safety net. */
-const live = new Set<TestNetwork>();
+/** Something that may still own namespaces (or processes in them), for the exit/signal safety net. */
+export interface SyncDestroyable {
+  destroySync(): void;
+}
 
-export class TestNetwork {
+/** Every instance that may still own namespaces, for the exit/signal safety net. */
+const live = new Set<SyncDestroyable>();
+
+/** Puts `owner` under the exit/signal safety net until it calls forgetOnExit(owner). */
+export function destroyOnExit(owner: SyncDestroyable): void {
+  live.add(owner);
+  installSafetyNet();
+}
+
+export function forgetOnExit(owner: SyncDestroyable): void {
+  live.delete(owner);
+}
+
+export class TestNetwork implements SyncDestroyable {
   readonly routerNs: string;
   readonly netNs: string;
   readonly lanNs: string;
@@ -556,12 +571,12 @@ function lanConfig(): string[] {
   return ['link set lo up', ...upWithAddress(LAN_DEV, `${LAN_HOST_IP}/24`), `route add default via ${ROUTER_LAN_IP}`];
 }
 
-function upWithAddress(dev: string, cidr: string): string[] {
+export function upWithAddress(dev: string, cidr: string): string[] {
   return [`link set dev ${dev} up`, `addr add ${cidr} dev ${dev}`];
 }
 
 /** Creates (if missing) and empties our filter chain on `hook`; `add` is a no-op for existing objects. */
-function filterChain(hook: 'input' | 'forward'): string[] {
+export function filterChain(hook: 'input' | 'forward'): string[] {
   return [
     `add table inet ${NFT_TABLE}`,
     `add chain inet ${NFT_TABLE} ${hook} { type filter hook ${hook} priority 0 ; policy accept ; }`,
@@ -587,7 +602,7 @@ export function parseDefaultRoutes(json: string): DefaultRoute[] {
   );
 }
 
-async function run(file: string, args: string[], options: ExecOptions = {}): Promise<ExecResult> {
+export async function run(file: string, args: string[], options: ExecOptions = {}): Promise<ExecResult> {
   const result = await execa(file, args, {
     input: options.input,
     stdin: options.input === undefined ? 'ignore' : 'pipe',
@@ -599,13 +614,13 @@ async function run(file: string, args: string[], options: ExecOptions = {}): Pro
 }
 
 /** Like Promise.all, but waits for every command to finish, so cleanup never races a running one. */
-async function allSettledOrThrow(promises: Array<Promise<unknown> | undefined>): Promise<void> {
+export async function allSettledOrThrow(promises: Array<Promise<unknown> | undefined>): Promise<void> {
   const results = await Promise.allSettled(promises);
   const failure = results.find((result) => result.status === 'rejected');
   if (failure) throw failure.reason;
 }
 
-const lines = (commands: string[]) => `${commands.join('\n')}\n`;
+export const lines = (commands: string[]) => `${commands.join('\n')}\n`;
 
 function validCount(what: string, value: number, max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) throw new RangeError(`${what} must be an integer 1..${max}, got ${value}`);
@@ -613,7 +628,7 @@ function validCount(what: string, value: number, max: number): number {
 }
 
 // Short and plain, because it becomes namespace names, a directory name and `ip -batch` words.
-function validPrefix(prefix: string): string {
+export function validPrefix(prefix: string): string {
   if (!/^[a-z0-9]{1,12}$/i.test(prefix)) throw new RangeError(`prefix must be 1-12 letters or digits, got ${JSON.stringify(prefix)}`);
   return prefix;
 }

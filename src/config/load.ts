@@ -15,10 +15,11 @@ import { compileRecord, type RecordSettings } from './record.js';
 import { checkBalance } from './balance.js';
 import { escapeControl } from '../log/escape.js';
 import { checkFamilies, configFamilies, type Family } from './families.js';
+import { checkPeer, compileCluster, type ClusterSettings } from './cluster.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 
-export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir' | 'record'> {
+export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir' | 'record' | 'cluster'> {
   /** Absolute path of the file this came from. */
   file: string;
   /** Best (lowest priority number) first. */
@@ -28,6 +29,8 @@ export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir' | 'rec
   check_table_id: number;
   /** false: no probe recording. */
   record: RecordSettings | false;
+  /** Absent: a standalone router. */
+  cluster?: ClusterSettings;
   /** The address families some gateway has, 4 first (see ./families.ts). */
   families: Family[];
   /** Set on the IPv6 view of a config only (absent: all families, or the IPv4 view). */
@@ -35,7 +38,10 @@ export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir' | 'rec
 }
 
 /** Where the host's files are looked up (rt_tables, commands); tests point them elsewhere. */
-export type LoadOptions = FirewallCheckOptions;
+export interface LoadOptions extends FirewallCheckOptions {
+  /** false: skip the `cluster.peer_config` check (used when loading the peer's config itself). */
+  checkPeer?: boolean;
+}
 
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<Config> {
   const path = resolve(file);
@@ -200,8 +206,16 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
     ...(firewall.tableIds.has(gateway.name) && { table_id: firewall.tableIds.get(gateway.name) }),
     probe: probePaths.paths.get(gateway.name)!,
   }));
+  const cluster = compileCluster(file.cluster, stateDir, here);
+  if (cluster?.peer_config !== undefined && options.checkPeer !== false) {
+    const peerOptions = { ...options, checkPeer: false };
+    for (const [key, message] of await checkPeer(cluster.peer_config, compiled, (peer) => loadConfig(peer, peerOptions))) at(key, message);
+    if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
+  }
+  const { cluster: _cluster, ...rest } = file;
   return {
-    ...file,
+    ...rest,
+    ...(cluster && { cluster }),
     file: path,
     gateways: compiled,
     families: configFamilies(compiled),

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { unusableSite } from './check-sites.js';
 import { recordSchema } from './record.js';
 import { filePath, reportKeys } from './reports.js';
+import { clusterSchema } from './cluster.js';
 
 /** Bounds on the config as a whole (README "Config", netgwm(8)). */
 export const LIMITS = {
@@ -236,6 +237,8 @@ export const configSchema = z.strictObject({
   record: recordSchema.optional(),
   /** Policy rules, first match wins: new connections they match get their policy's mark (needs `nftables`). */
   rules: z.array(ruleSchema).max(LIMITS.rules, `expected at most ${LIMITS.rules} rules`).optional(),
+  /** One router of an HA pair run by keepalived (README "HA pairs"); absent: standalone. */
+  cluster: clusterSchema.optional(),
   ...reportKeys,
 });
 

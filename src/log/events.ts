@@ -4,6 +4,7 @@ import { formatDuration } from '../core/decide.js';
 import type { CoreEvent } from '../core/events.js';
 import { reasonDetail, type HealthStatus } from '../core/health.js';
 import type { GatewayInfo, GatewayObservation } from '../core/types.js';
+import { clusterFormatters, type ClusterEvent } from './cluster-events.js';
 import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
 import { recordFormatters, type RecordEvent } from './record-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
@@ -35,7 +36,7 @@ export type ShellEvent =
   | { kind: 'gateway-health'; gateway: string; from: HealthStatus; to: HealthStatus; reason: string }
   | { kind: 'mode-ignored'; file: string; value?: string; problem?: string };
 
-export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent | RecordEvent;
+export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent | RecordEvent | ClusterEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 type Formatters = {
@@ -50,6 +51,7 @@ export const formatters: Formatters = {
   ...reportFormatters,
   ...recordFormatters,
   ...routeFormatters,
+  ...clusterFormatters,
   'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeObservation(e.observation)}` },
   'gateway-down': { level: 'warn', line: (e) => `gateway ${e.gateway} down: ${describeObservation(e.observation)}` },
   'all-down': { level: 'error', line: (e) => `all gateways down; keeping the current route${e.current ? ` (${e.current})` : ''}` },

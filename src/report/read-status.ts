@@ -7,6 +7,7 @@ import { familyView } from '../config/families.js';
 import type { FamilyStates } from '../cycle.js';
 import { configSchema, LIMITS } from '../config/schema.js';
 import { type LoadedState, loadState, readEffectiveMode, STATE_FILE, STATE_FILE_IPV6 } from '../state/store.js';
+import { readRole } from '../cluster/role-file.js';
 import { readRegularFile } from '../system/regular-file.js';
 import { statusDocument, type StatusDocument, type StatusGateway, type StatusInput } from './status-document.js';
 
@@ -20,11 +21,13 @@ export async function readStatus(
   known?: LoadedState,
 ): Promise<StatusDocument> {
   const compiled = isCompiled(config) ? config : undefined;
-  const [loaded, mode, loaded6, mode6] = await Promise.all([
+  const roleFile = compiled?.cluster?.role_file;
+  const [loaded, mode, loaded6, mode6, role] = await Promise.all([
     known ?? loadState(config.state_dir),
     readEffectiveMode(compiled ? familyView(compiled, 4) : config),
     compiled?.families.includes(6) ? loadState(config.state_dir, 6) : undefined,
     compiled?.families.includes(6) ? readEffectiveMode(familyView(compiled, 6)) : undefined,
+    roleFile === undefined ? undefined : readRole(roleFile),
   ]);
   return statusDocument({
     config: compiled ? familyView(compiled, 4) : config,
@@ -37,6 +40,7 @@ export async function readStatus(
     mode: mode.mode,
     modeSource: mode.source,
     modeFile: mode.file,
+    ...(roleFile !== undefined && { cluster: { roleFile, role } }),
     now,
   });
 }

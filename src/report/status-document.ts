@@ -7,6 +7,7 @@ import { isStable, msUntilStable } from '../core/decide.js';
 import { meanRtt, summarizeWindow, WINDOW } from '../core/measurements.js';
 import type { ModeSource } from '../core/mode.js';
 import type { Policy } from '../core/balance.js';
+import { hookRole, type Role } from '../core/cluster.js';
 import { own } from '../core/records.js';
 import type { State } from '../core/types.js';
 import { iso, seconds } from './json-units.js';
@@ -94,6 +95,15 @@ export interface Ipv6Status extends DecisionStatus {
   mode: string;
 }
 
+/** This router in its HA pair (README "HA pairs"): what keepalived's notify said last. */
+export interface ClusterStatus {
+  /** null: no role file yet (keepalived has not called `netgwm role`): behaves as backup. */
+  role: Role | null;
+  role_file: string;
+  /** Whether the hooks (and the notifications they send) run on this router now: only as master. */
+  runs_hooks: boolean;
+}
+
 export interface StatusDocument extends DecisionStatus {
   schema_version: typeof STATUS_SCHEMA_VERSION;
   generated_at: string;
@@ -120,6 +130,8 @@ export interface StatusDocument extends DecisionStatus {
   rules: RuleStatus[];
   /** The IPv6 decision; null when no gateway has IPv6. */
   ipv6: Ipv6Status | null;
+  /** This router's role in its HA pair; null without `cluster:` (standalone). */
+  cluster: ClusterStatus | null;
 }
 
 /** A gateway as status shows it; a config that does not load may not tell its priority. */
@@ -138,6 +150,8 @@ export interface StatusInput {
   now: number;
   /** With IPv6 gateways: the IPv6 decision's state and gateways (their IPv6 view: `ip` is the IPv6 next hop). `config.gateways` are then the IPv4 ones. */
   ipv6?: { state: State; stateFile: string; hasState: boolean; stateProblem?: string; gateways: StatusGateway[]; mode: string };
+  /** With `cluster:`: the role file and what it says (undefined: nothing yet). */
+  cluster?: { roleFile: string; role: Role | undefined };
 }
 
 export function statusDocument(input: StatusInput): StatusDocument {
@@ -174,6 +188,9 @@ export function statusDocument(input: StatusInput): StatusDocument {
           mode: ipv6.mode,
           ...decisionStatus(ipv6.state, now),
         }
+      : null,
+    cluster: input.cluster
+      ? { role: input.cluster.role ?? null, role_file: input.cluster.roleFile, runs_hooks: hookRole(true, input.cluster.role).runsHooks }
       : null,
   };
 }

@@ -19,6 +19,7 @@ export function statusTable(doc: StatusDocument, color: boolean): string {
       : `${doc.state_file} does not exist yet`;
     return [
       ...broken,
+      ...roleLines(doc, p),
       `${p.yellow('No status yet:')} ${why}.`,
       'netgwm records what it sees when a cycle ends; run `netgwm run` or start the daemon, then ask again.',
       '',
@@ -26,6 +27,7 @@ export function statusTable(doc: StatusDocument, color: boolean): string {
   }
   const lines = [
     ...broken,
+    ...roleLines(doc, p),
     ...(doc.has_state ? summaryLines(doc, p) : []),
     ...ipv6Lines(doc, p),
     '',
@@ -57,6 +59,20 @@ function summaryLines(doc: StatusDocument, p: Paint): string[] {
   );
   if (doc.all_down_since) lines.push(p.red(`All gateways down since ${localTime(new Date(doc.all_down_since))}; the route was kept.`));
   return lines;
+}
+
+/** This router's role in its HA pair, with `cluster:`: it decides whether hooks run here. */
+function roleLines(doc: StatusDocument, p: Paint): string[] {
+  const cluster = doc.cluster;
+  if (!cluster) return [];
+  const hooks = cluster.runs_hooks ? 'hooks run here' : 'hooks run on the master only';
+  const role =
+    cluster.role === null
+      ? p.yellow('unknown (keepalived has not called `netgwm role` yet), as backup')
+      : cluster.role === 'master'
+        ? p.bold('master')
+        : p.yellow(cluster.role);
+  return [`HA role: ${role}; ${hooks}`];
 }
 
 /** The IPv6 decision, under the IPv4 one (the document's own fields), when some gateway has IPv6. */

@@ -32,8 +32,18 @@ export interface Lock {
   release(): Promise<void>;
 }
 
+/**
+ * `cycle`: one cycle at a time (run, daemon, cleanup, hooks). `role`: one `netgwm role` at a time
+ * (keepalived starts its notify script without waiting for the last one, and conntrackd skips a
+ * commit while another runs, answering at once, so an overlapping master sequence would flush
+ * before the commit ended).
+ */
+export type LockName = 'cycle' | 'role';
+
 export interface LockOptions {
   waitMs: number;
+  /** Which lock; default `cycle`. */
+  name?: LockName;
   /** The lock directory: LOCK_DIR unless `$NETGWM_LOCK_DIR` (tests, containers) names another. */
   dir?: string;
   signal?: AbortSignal;
@@ -41,13 +51,15 @@ export interface LockOptions {
 
 export async function acquireLock(options: LockOptions): Promise<Lock> {
   const dir = options.dir ?? process.env.NETGWM_LOCK_DIR ?? LOCK_DIR;
-  await preparePrivateDir(dir);
+  const name = options.name ?? 'cycle';
+  await preparePrivateDir(dir, name);
   const key = await namespaceKey();
-  const turnstile = join(dir, `turnstile-${key}`);
-  await (await openLockFile(turnstile)).close(); // made and checked here; flock opens it by name
-  const file = await openLockFile(join(dir, `cycle-${key}`));
+  // The cycle lock's files keep their names of old (a running netgwm of the last version uses them).
+  const turnstile = join(dir, name === 'cycle' ? `turnstile-${key}` : `${name}-turnstile-${key}`);
+  await (await openLockFile(turnstile, name)).close(); // made and checked here; flock opens it by name
+  const file = await openLockFile(join(dir, `${name}-${key}`), name);
   try {
-    await lockThroughTurnstile(file, turnstile, options);
+    await lockThroughTurnstile(file, turnstile, { ...options, name });
   } catch (error) {
     await file.close();
     throw error;
@@ -67,7 +79,7 @@ async function namespaceKey(): Promise<string> {
  * Makes `dir` (its parent 0755, itself 0700) and checks that only this user can change either:
  * a directory someone else owns or can write to could hold a lock file they control.
  */
-async function preparePrivateDir(dir: string): Promise<void> {
+async function preparePrivateDir(dir: string, name: LockName): Promise<void> {
   const parent = dirname(dir);
   await mkdir(parent, { recursive: true, mode: 0o755 });
   await mkdir(dir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
@@ -88,7 +100,7 @@ async function preparePrivateDir(dir: string): Promise<void> {
           : undefined;
     if (problem)
       throw new Error(
-        `cannot take the cycle lock: ${path} (${what}) ${problem}; someone could fake the lock there. Fix: \`chown root ${path}; chmod go-w ${path}\`, or remove it`,
+        `cannot take the ${name} lock: ${path} (${what}) ${problem}; someone could fake the lock there. Fix: \`chown root ${path}; chmod go-w ${path}\`, or remove it`,
       );
   }
   const own = await lstat(dir);
@@ -96,12 +108,12 @@ async function preparePrivateDir(dir: string): Promise<void> {
 }
 
 /** Opens (creating, 0600) a lock file, never through a symlink, and checks it is ours. */
-async function openLockFile(path: string): Promise<FileHandle> {
+async function openLockFile(path: string, name: LockName): Promise<FileHandle> {
   const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
   const info = await file.stat();
   if (!info.isFile() || info.uid !== (process.geteuid?.() ?? 0)) {
     await file.close();
-    throw new Error(`cannot take the cycle lock: ${path} is not a regular file owned by this user; remove it`);
+    throw new Error(`cannot take the ${name} lock: ${path} is not a regular file owned by this user; remove it`);
   }
   return file;
 }
@@ -113,7 +125,7 @@ async function openLockFile(path: string): Promise<FileHandle> {
  * released cannot take the lock again first. netgwm ends both (as a process group) when `waitMs`
  * is over or the signal aborts; their own -w ends them should netgwm die first.
  */
-async function lockThroughTurnstile(file: FileHandle, turnstile: string, options: LockOptions): Promise<void> {
+async function lockThroughTurnstile(file: FileHandle, turnstile: string, options: LockOptions & { name: LockName }): Promise<void> {
   const wait = ['-E', String(BUSY_EXIT), '-w', String(options.waitMs / 1000)];
   const child = startProcess('flock', () =>
     execa('flock', [...wait, '--close', turnstile, 'flock', ...wait, '3'], {
@@ -124,7 +136,7 @@ async function lockThroughTurnstile(file: FileHandle, turnstile: string, options
       env: { LC_ALL: 'C', PATH: commandPath() },
     }),
   );
-  if (child instanceof Error) throw new Error(`cannot take the cycle lock: ${child.message}`);
+  if (child instanceof Error) throw new Error(`cannot take the ${options.name} lock: ${child.message}`);
   let ended = false;
   const end = () => {
     ended = true;
@@ -143,10 +155,10 @@ async function lockThroughTurnstile(file: FileHandle, turnstile: string, options
   options.signal?.removeEventListener('abort', end);
   // Ended just as flock took the lock: the caller closes the file, which drops it again.
   if (result.exitCode === 0 && !ended) return;
-  if (ended || result.exitCode === BUSY_EXIT) throw new LockBusyError('another netgwm cycle holds the lock');
+  if (ended || result.exitCode === BUSY_EXIT) throw new LockBusyError(`another netgwm ${options.name} holds the lock`);
   const why =
     result.code === 'ENOENT'
       ? 'flock(1) is not installed (Debian package util-linux)'
       : `flock exited ${result.exitCode ?? result.signal}: ${String(result.stderr).trim()}`;
-  throw new Error(`cannot take the cycle lock: ${why}`);
+  throw new Error(`cannot take the ${options.name} lock: ${why}`);
 }

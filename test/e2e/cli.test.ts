@@ -14,11 +14,14 @@ async function netgwm(...args: string[]) {
 }
 
 describe('netgwm command line', () => {
-  it.each(['run', 'daemon', 'check-config', 'use', 'cleanup', 'replay'])('%s --help explains the command', async (command) => {
-    const result = await netgwm(command, '--help');
-    expect(result).toMatchObject({ exitCode: 0, stderr: '' });
-    expect(result.stdout).toMatch(new RegExp(`^Usage: netgwm ${command}`));
-  });
+  it.each(['run', 'daemon', 'check-config', 'use', 'cleanup', 'replay', 'health', 'role'])(
+    '%s --help explains the command',
+    async (command) => {
+      const result = await netgwm(command, '--help');
+      expect(result).toMatchObject({ exitCode: 0, stderr: '' });
+      expect(result.stdout).toMatch(new RegExp(`^Usage: netgwm ${command}`));
+    },
+  );
 
   it('--help lists the commands and the exit codes', async () => {
     const result = await netgwm('--help');

@@ -26,6 +26,27 @@ describe('statusTable', () => {
     );
   });
 
+  it.each([
+    ['master', 'HA role: master; hooks run here', { role: 'master', role_file: '/var/lib/netgwm/role', runs_hooks: true }],
+    ['backup', 'HA role: backup; hooks run on the master only', { role: 'backup', role_file: '/var/lib/netgwm/role', runs_hooks: false }],
+    [
+      undefined,
+      'HA role: unknown (keepalived has not called `netgwm role` yet), as backup; hooks run on the master only',
+      { role: null, role_file: '/var/lib/netgwm/role', runs_hooks: false },
+    ],
+  ] as const)('with cluster: the role (%s) first, in the table and in --json', (role, line, json) => {
+    const doc = statusDocument({ ...input, cluster: { roleFile: '/var/lib/netgwm/role', role } });
+    expect(doc.cluster).toEqual(json);
+    expect(statusTable(doc, false).split('\n')[0]).toBe(line);
+    expect(statusTable({ ...doc, has_state: false }, false).split('\n')[0]).toBe(line);
+  });
+
+  it('standalone (no cluster:): no role line, `cluster: null`', () => {
+    const doc = statusDocument(input);
+    expect(doc.cluster).toBeNull();
+    expect(statusTable(doc, false)).not.toMatch(/HA role/);
+  });
+
   it('colours only when asked, and the columns still line up', () => {
     const plain = statusTable(statusDocument(input), false);
     const coloured = statusTable(statusDocument(input), true);
