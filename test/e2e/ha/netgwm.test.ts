@@ -37,6 +37,39 @@ describe('HA pair with netgwm in both routers', () => {
   );
 
   it(
+    'a cluster-wide change (operator 1 fails for both routers, then comes back): both routers move their own routes, the hooks run once per change, on the master only, with NETGWM_ROLE=master',
+    async () => {
+      const pair = await startPair();
+      net = pair.net;
+      const ha = pair.net;
+      await waitFor('r1 hooks as master', async () => ((await ha.hookCalls(1)).length > 0 ? true : undefined));
+      const uplink = (id: 1 | 2, i: number) => ha.router(id).uplinks[i - 1]!.gatewayIp;
+      const bothRouteVia = (i: number) => async () =>
+        (await ha.routeVia(ha.router(1))) === uplink(1, i) && (await ha.routeVia(ha.router(2))) === uplink(2, i) ? true : undefined;
+
+      for (const id of ROUTER_IDS) await ha.setUplinkFailed(id, 1, true);
+      await withLogs(ha, () => waitFor('both routers to route via isp2', bothRouteVia(2)));
+      await withLogs(ha, () => waitFor('r1 switch hooks', async () => ((await ha.hookCalls(1)).length >= 2 ? true : undefined)));
+
+      for (const id of ROUTER_IDS) await ha.setUplinkFailed(id, 1, false);
+      // Back after min_uptime (5 s in the lab).
+      await withLogs(ha, () => waitFor('both routers back on isp1', bothRouteVia(1)));
+      await withLogs(ha, () => waitFor('r1 failback hooks', async () => ((await ha.hookCalls(1)).length >= 3 ? true : undefined)));
+
+      const calls = await ha.hookCalls(1);
+      expect(calls.map(({ event, role, args }) => [event, role, args[0], args[3]])).toEqual([
+        ['role', 'master', 'isp1', expect.anything()],
+        ['switch', 'master', 'isp2', 'isp1'],
+        ['switch', 'master', 'isp1', 'isp2'],
+      ]);
+      // The backup moved its own route both times (checked above) and ran no hook.
+      expect(await ha.hookCalls(2)).toEqual([]);
+      expect(await pair.client.waitForMoreBytes(20_000)).toMatchObject({ closed: false, resets: 0, errors: [] });
+    },
+    HA_TEST_TIMEOUT_MS,
+  );
+
+  it(
     "all of the master's uplinks fail: `netgwm health` fails there and the VIP moves to r2, which runs the hooks as master; the TCP flow survives",
     async () => {
       const pair = await startPair();
