@@ -1,7 +1,7 @@
 // Shared steps of the HA e2e tests: a streaming pair, waiting for a value, logs on failure.
 import { type DaemonOptions, HaNetwork, type StreamClient, waitFor } from '../../../scripts/testnet/ha-network.js';
 
-/** Hang guard for a whole HA test: a takeover takes about 3 advertisement intervals (3 s). */
+/** Hang guard for a whole HA test: a takeover takes about 3 advertisement intervals (1.5 s), a test under a minute. */
 export const HA_TEST_TIMEOUT_MS = 180_000;
 
 /** The pair, up, with r1 master and the LAN host streaming from the server through the VIP. */
