@@ -252,11 +252,11 @@ resolver.resolve(${JSON.stringify(name)}, ${JSON.stringify(type)}).then((a) => c
     return traffic;
   }
 
-  /** Zeroes every operator's counters. */
+  /** Zeroes every operator's counters (the count chains are written anew: nft 1.0.6 resets only named counters). */
   async resetTraffic(): Promise<void> {
     await Promise.all(
       this.net.uplinks.map((uplink) =>
-        run('ip', ['netns', 'exec', uplink.operatorNs, 'nft', 'reset', 'counters', 'table', 'inet', LAB_TABLE]),
+        run('ip', ['netns', 'exec', uplink.operatorNs, 'nft', '-f', '-'], { input: lines(this.countChain()) }),
       ),
     );
   }
@@ -364,20 +364,24 @@ resolver.resolve(${JSON.stringify(name)}, ${JSON.stringify(type)}).then((a) => c
       `flush chain inet ${LAB_TABLE} switches`,
       ...(ports.length > 0 ? [`add rule inet ${LAB_TABLE} switches tcp dport { ${ports.join(', ')} } drop`] : []),
     ];
-    if (!isSites && !(await this.hasCountChain(ns))) {
-      // Counted first (priority -10), before any drop: what the router sent through this operator.
-      const from = `iifname "${OPERATOR_ROUTER_DEV}" meta l4proto { tcp, udp }`;
-      const all = `${this.portRange(1).from}-${this.portRange(this.net.uplinks.length).to}`;
-      commands.push(
-        `add chain inet ${LAB_TABLE} count { type filter hook forward priority -10 ; policy accept ; }`,
-        ...this.net.uplinks.map((uplink) => {
-          const range = this.portRange(uplink.index);
-          return `add rule inet ${LAB_TABLE} count ${from} th sport ${range.from}-${range.to} counter comment "gateway ${uplink.index}"`;
-        }),
-        `add rule inet ${LAB_TABLE} count ${from} th sport != ${all} counter comment "other"`,
-      );
-    }
+    if (!isSites && !(await this.hasCountChain(ns))) commands.push(...this.countChain());
     await run('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: lines(commands) });
+  }
+
+  // Counted first (priority -10), before any drop: what the router sent through this operator.
+  private countChain(): string[] {
+    const from = `iifname "${OPERATOR_ROUTER_DEV}" meta l4proto { tcp, udp }`;
+    const all = `${this.portRange(1).from}-${this.portRange(this.net.uplinks.length).to}`;
+    return [
+      `add table inet ${LAB_TABLE}`,
+      `add chain inet ${LAB_TABLE} count { type filter hook forward priority -10 ; policy accept ; }`,
+      `flush chain inet ${LAB_TABLE} count`,
+      ...this.net.uplinks.map((uplink) => {
+        const range = this.portRange(uplink.index);
+        return `add rule inet ${LAB_TABLE} count ${from} th sport ${range.from}-${range.to} counter comment "gateway ${uplink.index}"`;
+      }),
+      `add rule inet ${LAB_TABLE} count ${from} th sport != ${all} counter comment "other"`,
+    ];
   }
 
   private async hasCountChain(ns: string): Promise<boolean> {
