@@ -59,7 +59,9 @@ export const ENDPOINTS = {
   hang: '/hang', // never a byte
 } as const;
 
-/** Where a TCP port is dropped: in operator i's forward path (that uplink only) or at the sites (every uplink). */
+export type Protocol = 'tcp' | 'udp';
+
+/** Where a port is dropped: in operator i's forward path (that uplink only) or at the sites (every uplink). */
 export type Where = { operator: number } | 'sites';
 
 export interface LabOptions {
@@ -104,7 +106,8 @@ export class CheckLab implements NetworkPart {
   readonly caFile: string;
   private web?: ChildProcess;
   private dns?: ChildProcess;
-  private readonly blocked = new Map<string, Set<number>>();
+  /** Per namespace, what is dropped there: `tcp 443`, `udp 53`. */
+  private readonly blocked = new Map<string, Set<string>>();
   private destroyed = false;
 
   private constructor(
@@ -139,12 +142,27 @@ export class CheckLab implements NetworkPart {
 
   // ---- the web server ----
 
-  /** Makes `path` behave as `behaviour` on the HTTP and the HTTPS server from the next request on; undefined: its default. */
-  async setHttpBehaviour(path: string, behaviour: HttpBehaviour | undefined): Promise<void> {
+  /**
+   * Makes `path` behave as `behaviour` on the HTTP and the HTTPS server from the next request on
+   * (undefined: its default again): for every client, or with `uplink` only for requests that
+   * came through uplink i (from the router's address on it), as if that operator's transparent
+   * proxy answered them. A behaviour for every client replaces the uplinks' ones.
+   */
+  async setHttpBehaviour(path: string, behaviour: HttpBehaviour | undefined, options: { uplink?: number } = {}): Promise<void> {
     const control = join(this.dir, 'control.json');
-    const current = JSON.parse(await readFile(control, 'utf8').catch(() => '{}')) as Record<string, string>;
-    if (behaviour === undefined) delete current[path];
-    else current[path] = behaviour;
+    const current = JSON.parse(await readFile(control, 'utf8').catch(() => '{}')) as Record<string, string | Record<string, string>>;
+    if (options.uplink === undefined) {
+      if (behaviour === undefined) delete current[path];
+      else current[path] = behaviour;
+    } else {
+      const uplink = this.net.uplink(options.uplink);
+      const byClient = typeof current[path] === 'object' ? { ...current[path] } : {};
+      for (const address of [uplink.routerIp, uplink.routerIp6].filter((address) => address !== undefined)) {
+        if (behaviour === undefined) delete byClient[address];
+        else byClient[address] = behaviour;
+      }
+      current[path] = byClient;
+    }
     // Written aside and renamed, so the server never reads half a file.
     await writeFile(`${control}.new`, JSON.stringify(current));
     await rename(`${control}.new`, control);
@@ -215,19 +233,22 @@ resolver.resolve(${JSON.stringify(name)}, ${JSON.stringify(type)}).then((a) => c
 
   // ---- switches and counters ----
 
-  /** Drops TCP packets to `port` (SYNs included) at `where`: connections time out, ICMP still answers. Idempotent. */
-  async blockTcp(port: number, where: Where): Promise<void> {
+  /**
+   * Drops packets to `protocol` port `port` (TCP SYNs included) at `where`: connections and
+   * queries time out while ICMP still answers. Idempotent.
+   */
+  async block(protocol: Protocol, port: number, where: Where): Promise<void> {
     const ns = this.namespaceOf(where);
-    const ports = this.blocked.get(ns) ?? new Set<number>();
-    ports.add(port);
+    const ports = this.blocked.get(ns) ?? new Set<string>();
+    ports.add(`${protocol} ${port}`);
     this.blocked.set(ns, ports);
     await this.applyTable(ns);
   }
 
-  /** Lets TCP to `port` through at `where` again. Idempotent. */
-  async unblockTcp(port: number, where: Where): Promise<void> {
+  /** Lets `protocol` port `port` through at `where` again. Idempotent. */
+  async unblock(protocol: Protocol, port: number, where: Where): Promise<void> {
     const ns = this.namespaceOf(where);
-    this.blocked.get(ns)?.delete(port);
+    this.blocked.get(ns)?.delete(`${protocol} ${port}`);
     await this.applyTable(ns);
   }
 
@@ -356,13 +377,13 @@ resolver.resolve(${JSON.stringify(name)}, ${JSON.stringify(type)}).then((a) => c
   private async applyTable(ns: string): Promise<void> {
     const isSites = ns === this.net.netNs;
     const hook = isSites ? 'input' : 'forward';
-    const ports = [...(this.blocked.get(ns) ?? [])].sort((a, b) => a - b);
+    const blocked = [...(this.blocked.get(ns) ?? [])].sort();
     const commands = [
       `add table inet ${LAB_TABLE}`,
       // Before network.ts's own chains (priority 0): a switch here is the only reason for a drop.
       `add chain inet ${LAB_TABLE} switches { type filter hook ${hook} priority -5 ; policy accept ; }`,
       `flush chain inet ${LAB_TABLE} switches`,
-      ...(ports.length > 0 ? [`add rule inet ${LAB_TABLE} switches tcp dport { ${ports.join(', ')} } drop`] : []),
+      ...blocked.map((entry) => `add rule inet ${LAB_TABLE} switches ${entry.replace(' ', ' dport ')} drop`),
     ];
     if (!isSites && !(await this.hasCountChain(ns))) commands.push(...this.countChain());
     await run('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: lines(commands) });

@@ -3,9 +3,10 @@
 // { http: [LISTEN…], https: [LISTEN…], tcp: [LISTEN…], key, cert, control, requestLog } and a
 // LISTEN is `ADDRESS PORT` ("198.51.100.80 443", "2001:db8:ff::80 443").
 //
-// Each path has a behaviour (DEFAULT_BEHAVIOURS); the JSON file `control` ({"/generate_204":
-// "500"}) overrides them and is read at every request, so a test switches an endpoint while the
-// server runs. Every request is appended to `requestLog` as one JSON line (who asked, on which
+// Each path has a behaviour (DEFAULT_BEHAVIOURS); the JSON file `control` overrides them and is
+// read at every request, so a test switches an endpoint while the server runs: {"/generate_204":
+// "500"} for every client, {"/generate_204": {"192.0.2.2": "redirect"}} for requests from that
+// address only (an uplink's router address: as if that operator's transparent proxy answered). Every request is appended to `requestLog` as one JSON line (who asked, on which
 // server, what was answered). Prints {"event":"listening"} once every listener is up.
 import { appendFileSync, readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -35,14 +36,16 @@ const DEFAULT_BEHAVIOURS = {
   '/hang': 'hang',
 };
 
-function behaviourOf(path) {
+function behaviourOf(path, remoteAddress) {
   let overrides = {};
   try {
     overrides = JSON.parse(readFileSync(config.control, 'utf8'));
   } catch {
     // no control file yet: the defaults
   }
-  return overrides[path] ?? DEFAULT_BEHAVIOURS[path] ?? '404';
+  const override = overrides[path];
+  const chosen = typeof override === 'object' && override !== null ? override[remoteAddress] : override;
+  return chosen ?? DEFAULT_BEHAVIOURS[path] ?? '404';
 }
 
 /** Writes `next()`'s buffers while the socket takes them; stops when next() returns undefined or the socket closes. */
@@ -61,8 +64,8 @@ function pump(stream, next) {
 function handle(server) {
   return (request, response) => {
     const path = new URL(request.url ?? '/', 'http://x').pathname;
-    const behaviour = behaviourOf(path);
     const { remoteAddress, remotePort } = request.socket;
+    const behaviour = behaviourOf(path, remoteAddress);
     try {
       appendFileSync(
         config.requestLog,

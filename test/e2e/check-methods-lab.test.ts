@@ -102,6 +102,20 @@ describe('the check-methods lab', () => {
     expect(await curl(lab.url(ENDPOINTS.generate204))).toMatchObject({ status: 204 });
   });
 
+  it('a behaviour for one uplink only: requests through the other one get the default', async () => {
+    await lab.setHttpBehaviour(ENDPOINTS.generate204, '500', { uplink: 1 });
+    await lab.setHttpBehaviour(ENDPOINTS.generate204, 'redirect', { uplink: 2 });
+    expect(await curl(lab.url(ENDPOINTS.generate204))).toMatchObject({ status: 500 }); // main: isp1
+    await lab.setHttpBehaviour(ENDPOINTS.generate204, undefined, { uplink: 1 });
+    expect(await curl(lab.url(ENDPOINTS.generate204))).toMatchObject({ status: 204 });
+    await net.exec(net.routerNs, 'ip', ['route', 'replace', 'default', 'via', net.uplink(2).gatewayIp]);
+    try {
+      expect(await curl(lab.url(ENDPOINTS.generate204, { tls: true }), { args: ['-k'] })).toMatchObject({ status: 302 });
+    } finally {
+      await net.exec(net.routerNs, 'ip', ['route', 'replace', 'default', 'via', net.uplink(1).gatewayIp]);
+    }
+  });
+
   it('dnsmasq answers A and AAAA for the zone, NXDOMAIN-like nothing for other names, and nothing once stopped', async () => {
     expect(await lab.resolve(WEB_HOST, { from: net.routerNs })).toEqual([WEB_IP]);
     expect(await lab.resolve(WEB_HOST, { type: 'AAAA', from: net.routerNs })).toEqual([lab.webIp6]);
@@ -113,22 +127,25 @@ describe('the check-methods lab', () => {
     expect(await net.ping(net.routerNs, lab.dnsIp)).toBe(true);
     await lab.startDns();
     expect(await lab.resolve(WEB_HOST, { from: net.routerNs })).toEqual([WEB_IP]);
+    await lab.block('udp', 53, { operator: 1 });
+    expect(await lab.resolve(WEB_HOST, { from: net.routerNs })).toEqual([]);
+    expect(await net.ping(net.routerNs, lab.dnsIp)).toBe(true);
   });
 
   it('dropping TCP 443 at one operator breaks HTTPS through that uplink only, at the sites through every uplink; ICMP and HTTP still answer', async () => {
     const https = () => curl(lab.url(ENDPOINTS.generate204, { tls: true }), { args: ['-k'], seconds: 2 });
     const viaIsp2 = ['route', 'replace', 'default', 'via', net.uplink(2).gatewayIp];
-    await lab.blockTcp(443, { operator: 1 });
+    await lab.block('tcp', 443, { operator: 1 });
     expect((await https()).exitCode).toBe(28);
     expect(await curl(lab.url(ENDPOINTS.generate204))).toMatchObject({ status: 204 });
     expect(await net.ping(net.routerNs, WEB_IP)).toBe(true);
     await net.exec(net.routerNs, 'ip', viaIsp2);
     try {
       expect(await https()).toMatchObject({ exitCode: 0, status: 204 });
-      await lab.blockTcp(443, 'sites');
+      await lab.block('tcp', 443, 'sites');
       expect((await https()).exitCode).toBe(28);
       expect(await net.ping(net.routerNs, WEB_IP)).toBe(true);
-      await lab.unblockTcp(443, 'sites');
+      await lab.unblock('tcp', 443, 'sites');
       expect(await https()).toMatchObject({ exitCode: 0, status: 204 });
     } finally {
       await net.exec(net.routerNs, 'ip', ['route', 'replace', 'default', 'via', net.uplink(1).gatewayIp]);
