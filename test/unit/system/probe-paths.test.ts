@@ -5,9 +5,9 @@ import { fakeExec } from './fake-exec.js';
 import { BOOT_RULES, fakeKernel } from './fake-kernel.js';
 
 const GATEWAYS: Gateway[] = [
-  { name: 'isp1', ip: '192.0.2.1', dev: 'wan1', priority: 1, probe: { mark: 0x4e470001, table: 195 } },
-  { name: 'isp2', ip: '198.51.100.1', priority: 2, probe: { mark: 0x4e470002, table: 196 } },
-  { name: 'lte', dev: 'ppp0', priority: 3, probe: { mark: 0x4e470003, table: 197 } },
+  { name: 'isp1', ip: '192.0.2.1', dev: 'wan1', priority: 1, probe: { mark: 0x4e470001, table: 195, ports: { from: 61000, to: 61063 } } },
+  { name: 'isp2', ip: '198.51.100.1', priority: 2, probe: { mark: 0x4e470002, table: 196, ports: { from: 61064, to: 61127 } } },
+  { name: 'lte', dev: 'ppp0', priority: 3, probe: { mark: 0x4e470003, table: 197, ports: { from: 61128, to: 61191 } } },
 ];
 const CONFIG = { gateways: GATEWAYS, check_table_id: 194, probe: { mark: 0x4e470000, rule_pref: 1000 } } as Parameters<
   typeof syncProbePaths
