@@ -2,9 +2,9 @@
 // judged by the status line; read at most MAX_HEAD_BYTES of the response, never its body.
 // node:http is not used: it would parse (and buffer) headers and body of any size, and it
 // cannot be told which local port to take without handing it the socket anyway.
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { isIP, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import type { HttpSite } from '../core/check-site.js';
 import { escapeControl } from '../log/escape.js';
 import { connectTcp } from './local-port.js';
@@ -23,7 +23,7 @@ export async function requestHead(
   const started = performance.now();
   const { socket: raw, refused } = await connectTcp(address, site.port, context.path.ports, context.signal, context.sockets.addTcp);
   if (refused) return { answered: false, error: `connection refused by ${site.host} port ${site.port}` };
-  const socket = site.tls ? await handshake(raw, site, context.signal) : raw;
+  const socket = site.tls ? await handshake(raw, site, context) : raw;
   const url = new URL(site.url);
   socket.write(
     `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nUser-Agent: netgwm\r\nAccept: */*\r\nConnection: close\r\n\r\n`,
@@ -37,31 +37,62 @@ export async function requestHead(
   return { answered: false, error: `HTTP ${status}${site.expect === undefined ? '' : `, expected ${site.expect}`}` };
 }
 
-/** TLS over the connected socket; SNI and the certificate's name are the URL's host. */
-function handshake(raw: Socket, site: HttpSite, signal: AbortSignal): Promise<TLSSocket> {
+/**
+ * TLS over the connected socket; SNI and the certificate's name are the URL's host. The
+ * certificate is judged here rather than by `rejectUnauthorized`, which would close the
+ * connection itself, with a FIN (and a TIME_WAIT on the probe's port), before the probe resets it.
+ */
+function handshake(raw: Socket, site: HttpSite, { signal, sockets }: ProbeContext): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
+    let identityError: Error | undefined;
     const socket = tlsConnect({
-      socket: raw,
+      socket: streamOver(raw),
       host: site.host,
       // SNI carries names only (RFC 6066).
       ...(isIP(site.host) ? {} : { servername: site.host }),
-      rejectUnauthorized: !site.insecure,
+      rejectUnauthorized: false,
+      checkServerIdentity: (host, certificate) => {
+        identityError = checkServerIdentity(host, certificate);
+        return identityError;
+      },
     });
     // Errors after the handshake are seen by whoever waits then (readHead), or by nobody once the probe is over.
     socket.on('error', () => undefined);
+    sockets.addLayer(socket);
     const done = (error?: Error) => {
       signal.removeEventListener('abort', abort);
       socket.removeListener('error', done);
-      if (error) {
-        socket.destroy();
-        reject(error);
-      } else resolve(socket);
+      if (error) reject(error);
+      else resolve(socket);
     };
     const abort = () => done(signal.reason as Error);
     signal.addEventListener('abort', abort, { once: true });
-    socket.once('secureConnect', () => done());
+    socket.once('secureConnect', () => {
+      if (socket.authorized || site.insecure) done();
+      else done(identityError ?? new Error(`certificate not accepted (${String(socket.authorizationError)})`));
+    });
     socket.once('error', done);
   });
+}
+
+/**
+ * A stream that passes data to and from `raw` without owning it: TLS over a net.Socket would take
+ * over its native handle, and resetting that handle under TLS can crash the process; over this
+ * stream, TLS runs in JavaScript and the probe resets `raw` like any other connection. Ending or
+ * destroying the stream leaves `raw` alone.
+ */
+function streamOver(raw: Socket): Duplex {
+  const stream = new Duplex({
+    read: () => void raw.resume(),
+    write: (chunk: Buffer, _encoding, callback) => void raw.write(chunk, callback),
+    final: (callback) => callback(),
+  });
+  raw.on('data', (chunk: Buffer) => {
+    if (!stream.push(chunk)) raw.pause();
+  });
+  raw.once('end', () => stream.push(null));
+  raw.once('close', () => stream.destroy());
+  return stream;
 }
 
 interface Head {

@@ -88,12 +88,14 @@ export function connectTcp(
   });
 }
 
-/** Closes a TCP socket with a reset when it is connected (no TIME_WAIT); one still connecting has nothing to linger. */
+/**
+ * Closes a TCP socket with a reset when it is connected (no TIME_WAIT); one still connecting has
+ * nothing to linger. A socket that TLS runs over is reset the same way (its handle is still the
+ * TCP one, though it no longer reads itself): close it before the TLS socket.
+ */
 export function closeTcp(socket: Socket): void {
   if (socket.destroyed) return;
-  // An error after the close (the reset itself) has nobody left to tell.
-  socket.on('error', () => undefined);
-  if (socket.connecting || !socket.readyState.includes('open')) {
+  if (socket.connecting) {
     socket.destroy();
     return;
   }

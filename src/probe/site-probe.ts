@@ -49,11 +49,15 @@ export interface SiteProbeOptions {
 export class ProbeSockets {
   private readonly tcp: Socket[] = [];
   private readonly udp: UdpSocket[] = [];
+  /** Streams over a TCP socket (TLS): destroyed after it was reset. */
+  private readonly layers: Array<{ destroy(): void }> = [];
   addTcp = (socket: Socket) => void this.tcp.push(socket);
   addUdp = (socket: UdpSocket) => void this.udp.push(socket);
+  addLayer = (stream: { destroy(): void }) => void this.layers.push(stream);
   closeAll(): void {
     for (const socket of this.tcp.splice(0)) closeTcp(socket);
     for (const socket of this.udp.splice(0)) closeUdp(socket);
+    for (const stream of this.layers.splice(0)) stream.destroy();
   }
 }
 
@@ -126,7 +130,8 @@ export function addressOf(host: string, server: string | undefined, context: Pro
 /** Settles with `work`, or rejects with the signal's reason as soon as it aborts (whatever `work` still waits for). */
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
-    const abort = () => reject(signal.reason);
+    // After the microtasks: a `work` that ends on the same abort with a better reason (a DNS reply it ignored) is heard first.
+    const abort = () => setImmediate(() => reject(signal.reason));
     signal.addEventListener('abort', abort, { once: true });
     work.then(
       (value) => {
