@@ -391,7 +391,7 @@ function describeConfig(config: Config): Record<string, unknown> {
           ...gateway,
           ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }),
           ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }),
-          probe_path: `mark ${hex(probe.mark)}, table ${probe.table}`,
+          probe_path: `mark ${hex(probe.mark)}, table ${probe.table}, ports ${probe.ports.from}-${probe.ports.to}`,
         },
       ]),
     ),

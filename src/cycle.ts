@@ -163,6 +163,7 @@ async function runFamilyCycle(
 async function keepProbePaths(config: Config, deps: CycleDeps, routing: Routing): Promise<ProbePathReport> {
   const report = await syncProbePaths(deps.exec, config, routing);
   if (report.repaired.length > 0) deps.log.event({ kind: 'probe-paths-repaired', what: report.repaired });
+  if (report.portsShared) deps.log.event({ kind: 'probe-ports-shared', ranges: report.portsShared.map(({ from, to }) => `${from}-${to}`) });
   if (report.tablesRepaired.length > 0) deps.log.event({ kind: 'uplink-tables-repaired', what: report.tablesRepaired });
   if (report.tablesFailed.length > 0) deps.log.event({ kind: 'uplink-tables-failed', what: report.tablesFailed });
   return report;

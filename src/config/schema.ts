@@ -133,6 +133,11 @@ const probeSchema = z.strictObject({
   rule_pref: z.number().int().min(1).max(32765).default(1000),
   /** Seconds to wait for a host-name check site to resolve. */
   resolve_timeout: z.number().positive().max(30).default(1),
+  /**
+   * First local port of the tcp/http/dns probes' port ranges: gateway number i binds them to
+   * `port_base + (i-1)*64 … + 63`, sent through its probe table by `ip rule sport` (src/config/probe-paths.ts).
+   */
+  port_base: z.number().int().min(1024).max(65535).default(61000),
 });
 
 /** Default of `nftables.mask`: the mark bits netgwm uses, also when only `conntrack.flush: old` reads them. */

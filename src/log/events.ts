@@ -22,6 +22,7 @@ export type ShellEvent =
   | { kind: 'site-resolved'; site: string; address: string; failedForMs: number; failures: number }
   | { kind: 'site-unusable'; site: string; address: string; why: string; usingCached?: string }
   | { kind: 'probe-paths-repaired'; what: string[] }
+  | { kind: 'probe-ports-shared'; ranges: string[] }
   | { kind: 'uplink-tables-repaired'; what: string[] }
   | { kind: 'uplink-tables-failed'; what: string[] }
   | { kind: 'state-unreadable'; file: string; problem: string }
@@ -104,6 +105,11 @@ export const formatters: Formatters = {
       `check site ${e.site} resolves again, to ${e.address}, after ${e.failures} failed lookup(s) in ${formatDuration(e.failedForMs)}`,
   },
   'probe-paths-repaired': { level: 'info', line: (e) => `probe paths installed or repaired: ${e.what.join('; ')}` },
+  'probe-ports-shared': {
+    level: 'warn',
+    line: (e) =>
+      `probe ports ${e.ranges.join(',')} are in net.ipv4.ip_local_port_range: the kernel may give them to other programs, whose connections would then leave through a probe path; reserve them with sysctl net.ipv4.ip_local_reserved_ports=${e.ranges.join(',')} (in /etc/sysctl.d/) or move probe.port_base`,
+  },
   'uplink-tables-repaired': { level: 'info', line: (e) => `uplink tables filled or repaired: ${e.what.join('; ')}` },
   'uplink-tables-failed': {
     level: 'warn',

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { Gateway } from '../../../src/core/types.js';
 import { probeGateway, type Ping } from '../../../src/probe/probe.js';
 
-const gateway: Gateway = { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195 } };
+const gateway: Gateway = {
+  name: 'isp1',
+  ip: '192.0.2.1',
+  priority: 1,
+  probe: { mark: 0x4e470001, table: 195, ports: { from: 61000, to: 61063 } },
+};
 const SITES = ['198.51.100.1', '198.51.100.2', '198.51.100.3'];
 
 /** A ping that answers for the addresses given, through any mark. */
