@@ -81,16 +81,15 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
   let pinged = new Set<string>();
   const pending = new Map<string, Echo[]>();
   const onSiteResult = (name: string, echo: Echo, at: number): void => {
-    if (!pinged.has(name)) return onRound(name, { at, echoes: [echo] });
     const waiting = pending.get(name);
-    if (waiting) waiting.push(echo);
+    if (!pinged.has(name)) onRound(name, { at, echoes: [echo] });
+    else if (waiting) waiting.push(echo);
     else pending.set(name, [echo]);
   };
   const onEchoRound = (name: string, round: Round): void => {
     const results = pending.get(name);
-    if (!results) return onRound(name, round);
     pending.delete(name);
-    onRound(name, { at: round.at, echoes: [...round.echoes, ...results] });
+    onRound(name, results ? { at: round.at, echoes: [...round.echoes, ...results] } : round);
   };
 
   const gatewaysOn = (dev: string) => monitoring.gateways.filter((gateway) => (gateway.dev ?? own(devices, gateway.name)) === dev);

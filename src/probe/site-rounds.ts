@@ -73,7 +73,8 @@ export function startSiteRounds(
         if (result.answered && result.rttMs !== undefined) echo.rttMs = result.rttMs;
         onResult(loop.target.gateway, echo, options.now());
         const next = loop.startedAt! + (site.intervalMs ?? 5000) - options.now();
-        loop.timer = setTimeout(() => run(loop), Math.max(0, next));
+        if (next > 0) loop.timer = setTimeout(() => run(loop), next);
+        else run(loop); // slower than its interval: the next probe at once
       });
   };
 
