@@ -327,3 +327,8 @@ function describe(value: unknown): string {
   if (typeof value === 'object') return 'a mapping';
   return JSON.stringify(value);
 }
+
+/** Every check site's key, pinged ones first: what a round of a scripted replay probes. */
+export function siteKeys(config: { check_sites: string[]; method_sites: MethodSite[] }): string[] {
+  return [...config.check_sites, ...config.method_sites.map((site) => site.key)];
+}
