@@ -7,6 +7,7 @@ import { own } from '../core/records.js';
 import type { Gateway, GatewayObservation, SiteObservation } from '../core/types.js';
 import type { PingOptions, PingResult } from './icmp.js';
 import type { ProbeTarget } from './resolve.js';
+import type { SiteProbeResult } from './site-probe.js';
 import type { SiteProber } from './site-rounds.js';
 
 export type Ping = (address: string, options: PingOptions) => Promise<PingResult>;
@@ -106,8 +107,9 @@ async function probeMethodSite(gateway: Gateway, site: MethodSite, options: Prob
   // probeSite never rejects; a stand-in that throws is a failed probe.
   const result = await Promise.resolve()
     .then(() => options.methods!.probe(site, path, { timeoutMs, signal: options.signal }))
-    .catch((error: unknown) => ({ answered: false, error: (error as Error).message, rttMs: undefined }));
+    .catch((error: unknown): SiteProbeResult => ({ answered: false, error: (error as Error).message }));
   const observation: SiteObservation = { site: site.key, answered: result.answered, replies: result.answered ? 1 : 0, sent: 1 };
   if (result.answered && result.rttMs !== undefined) observation.rttMs = result.rttMs;
+  if (!result.answered && result.error !== undefined) observation.error = result.error;
   return observation;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MethodSite } from '../../../src/core/check-site.js';
 import type { Gateway } from '../../../src/core/types.js';
+import { describeObservation } from '../../../src/log/events.js';
 import { probeGateway, type Ping } from '../../../src/probe/probe.js';
 import type { SiteProber } from '../../../src/probe/site-rounds.js';
 
@@ -88,6 +89,9 @@ describe('probeGateway: check sites with a method (one-shot run)', () => {
       [TCP.key, methods.includes(TCP.key)],
       [HTTP.key, false],
     ]);
+    // Why a method site did not answer is kept, for the log line.
+    expect(observation.sites[2]).toEqual({ site: HTTP.key, answered: false, replies: 0, sent: 1, error: 'HTTP 500, expected 204' });
+    if (!up) expect(describeObservation(observation)).toContain(`${HTTP.key} HTTP 500, expected 204`);
     // Each site once, through the gateway's port range, with its own timeout.
     expect(asked).toEqual([`${TCP.key} 4 61000-61063 2000`, `${HTTP.key} 4 61000-61063 3000`]);
   });
