@@ -332,3 +332,17 @@ function describe(value: unknown): string {
 export function siteKeys(config: { check_sites: string[]; method_sites: MethodSite[] }): string[] {
   return [...config.check_sites, ...config.method_sites.map((site) => site.key)];
 }
+
+/** A method site as a `check_sites` entry, with its effective timeout and interval (`check-config`). */
+export function methodSiteEntry(site: MethodSite): Record<string, unknown> {
+  const pace = { timeout: (site.timeoutMs ?? 0) / 1000, interval: (site.intervalMs ?? 0) / 1000 };
+  if (site.method === 'tcp') return { tcp: site.key.slice('tcp:'.length), ...pace };
+  if (site.method === 'dns') return { dns: site.name, server: site.server, type: site.type, ...pace };
+  return {
+    http: site.key,
+    ...(site.expect !== undefined && { expect: site.expect }),
+    ...(site.tls && { insecure: site.insecure }),
+    ...(site.server !== undefined && { server: site.server }),
+    ...pace,
+  };
+}

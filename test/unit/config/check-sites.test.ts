@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { methodSiteEntry } from '../../../src/config/check-sites.js';
 import { familyView } from '../../../src/config/families.js';
 import { configFixture, type ConfigFixture } from './fixture.js';
 
@@ -115,6 +116,15 @@ describe('check sites with a method: compiled', () => {
     const keys = (family: 4 | 6) => familyView(loaded, family).method_sites.map((site) => site.key);
     expect(keys(4)).toEqual(['tcp:203.0.113.10:443', 'http://check.example.net/', 'dns:example.org@198.51.100.53/A']);
     expect(keys(6)).toEqual(['tcp:[2001:db8:ff::10]:443', 'http://check.example.net/', 'http://v6.example.net/']);
+  });
+
+  it('check-config writes each method site back as an entry (with its pace) that loads to the same site', async () => {
+    const sites =
+      '  - {tcp: "[2001:db8:ff::10]:443", timeout: 1}\n  - {http: "https://check.example.net/x", expect: 204, insecure: true, server: 198.51.100.53}\n  - {dns: example.org, server: 198.51.100.53, type: mx}\n';
+    const { config: loaded } = await fixture.load(config(`  - check.example.net\n${sites}`, '', DUAL));
+    const written = loaded.method_sites.map((site) => JSON.stringify(methodSiteEntry(site))).join('\n  - ');
+    const { config: again } = await fixture.load(config(`  - check.example.net\n  - ${written}\n`, '', DUAL));
+    expect(again.method_sites).toEqual(loaded.method_sites);
   });
 
   it('min_sites counts method sites', async () => {
