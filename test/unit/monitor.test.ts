@@ -1,9 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ProbeEvent } from '../../src/core/probe-events.js';
 import type { Gateway } from '../../src/core/types.js';
 import { createLogger } from '../../src/log/logger.js';
 import { pathsOf, startMonitor } from '../../src/monitor.js';
 import type { SiteProber } from '../../src/probe/site-rounds.js';
+import { waitFor } from '../e2e/harness.js';
 import { configFixture, type ConfigFixture } from './config/fixture.js';
 
 let fixture: ConfigFixture;
@@ -95,5 +97,38 @@ describe('startMonitor: check sites with a method, on a virtual clock', () => {
       recorded.filter((event) => event.kind === 'round' && event.gateway === 'isp2').map((event) => event.kind === 'round' && event.at),
     ).toEqual([1_001_000, 1_003_000, 1_005_000]);
     await monitor.stop();
+  });
+});
+
+describe('startMonitor: method sites beside pings (a fake ping(8) as a real child process)', () => {
+  it("a method site's results join the gateway's rounds of echoes, never rounds of their own", async () => {
+    const fakePing = fileURLToPath(new URL('probe/fixtures/fake-ping.mjs', import.meta.url));
+    const { config } = await fixture.load(
+      'gateways:\n  isp1: {ip: 192.0.2.5, priority: 1}\ncheck_sites:\n  - 192.0.2.1\n  - {tcp: 203.0.113.10:443, interval: 0.5}\nprobe: {interval: 0.1}\n',
+    );
+    config.gateways = config.gateways.map((gateway) => ({
+      ...gateway,
+      probe: { ...gateway.probe, ports: { from: 61000, to: 61063 } } as Gateway['probe'],
+    }));
+    const recorded: ProbeEvent[] = [];
+    const monitor = startMonitor(config, {
+      log: createLogger([]),
+      clock: Date.now,
+      method: (args) => ({ file: process.execPath, args: [fakePing, ...args] }),
+      onDecisionNeeded: () => undefined,
+      record: (event) => recorded.push(event),
+      probeSite: async () => ({ answered: true, rttMs: 20 }),
+    });
+    try {
+      monitor.setTargets(config, { 4: [{ site: '192.0.2.1', address: '192.0.2.1' }] });
+      const rounds = () => recorded.flatMap((event) => (event.kind === 'round' ? [event.echoes.map((echo) => echo.site)] : []));
+      // A hang guard, not a timing: two results of the tcp site, each in a round of echoes.
+      expect(await waitFor(() => rounds().filter((sites) => sites.includes('tcp:203.0.113.10:443')).length >= 2, 30_000)).toBe(true);
+      for (const sites of rounds()) expect(sites[0]).toBe('192.0.2.1');
+      const observations = monitor.observations();
+      expect(observations?.isp1?.sites?.map((site) => site.site)).toEqual(['192.0.2.1', 'tcp:203.0.113.10:443']);
+    } finally {
+      await monitor.stop();
+    }
   });
 });
