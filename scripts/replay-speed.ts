@@ -47,7 +47,7 @@ const settings = healthSettings(file);
 let started = performance.now();
 const events = syntheticDay(
   gateways.map((gateway) => gateway.name),
-  file.check_sites,
+  file.check_sites.filter((site) => typeof site === 'string'),
   settings.intervalMs,
   settings.timeoutMs,
 );

@@ -14,7 +14,9 @@ import { followAddress, noteAddresses, readCurrentRoute } from './current-route.
 import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged, usableHooks } from './post-replace.js';
 import { atOnce, oneAtATime, type InTurn } from './in-turn.js';
 import { familyLogger, type Logger } from './log/logger.js';
-import { startProbes, type Ping } from './probe/probe.js';
+import { startProbes, type Ping, type ProbeOptions } from './probe/probe.js';
+import { probeSite } from './probe/site-probe.js';
+import type { SiteProber } from './probe/site-rounds.js';
 import { publishReports } from './report/publish.js';
 import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites } from './probe/resolve.js';
 import type { Exec } from './system/exec.js';
@@ -27,6 +29,8 @@ import { loadState, MODE_FILE, readEffectiveMode, stateFileOf } from './state/st
 export interface CycleDeps {
   exec: Exec;
   ping: Ping;
+  /** How check sites with a method are probed (default src/probe/site-probe.ts); tests pass a stand-in. */
+  probeSite?: SiteProber;
   log: Logger;
   /** Wall-clock time, epoch ms. */
   clock: () => number;
@@ -283,7 +287,14 @@ async function probeGateways(
   paths: ProbePathReport,
   signal?: AbortSignal,
 ): Promise<Observations> {
-  const options = { count: config.probe.count, timeoutMs: config.probe.timeout * 1000, minSites: config.probe.min_sites };
+  const options: Omit<ProbeOptions, 'signal'> = {
+    count: config.probe.count,
+    timeoutMs: config.probe.timeout * 1000,
+    minSites: config.probe.min_sites,
+  };
+  if (config.method_sites.length > 0) {
+    options.methods = { sites: config.method_sites, probe: deps.probeSite ?? probeSite, family: config.family ?? 4 };
+  }
   const probes = startProbes(deps.ping, probeOrder(input), targets, options, paths.unreachable, signal);
   const observations: Observations = {};
   try {

@@ -52,7 +52,7 @@ export interface GatewayInfo {
 
 /** What probing one check site through one gateway showed. */
 export interface SiteObservation {
-  /** As written in the config: an IP or a host name. */
+  /** As written in the config: an IP or a host name; a check site with a method: its key (src/core/check-site.ts). */
   site: string;
   /** The address actually pinged (a host name's resolved address). */
   address?: string;
@@ -64,6 +64,8 @@ export interface SiteObservation {
   sent?: number;
   /** Set when the site was not probed (e.g. its name did not resolve): it counts neither way. */
   skipped?: string;
+  /** Why a method site did not answer (`timeout`, `HTTP 500, expected 204`, …). */
+  error?: string;
 }
 
 export interface GatewayObservation {

@@ -158,7 +158,7 @@ export function describeObservation(observation: GatewayObservation): string {
   if (observation.error) return observation.error;
   const probed = observation.sites.filter((site) => !site.skipped);
   const answered = probed.filter((site) => site.answered);
-  const detail = probed.map((site) => `${site.site} ${site.answered ? `${site.rttMs?.toFixed(1) ?? '?'} ms` : 'no reply'}`);
+  const detail = probed.map((site) => `${site.site} ${site.answered ? `${site.rttMs?.toFixed(1) ?? '?'} ms` : (site.error ?? 'no reply')}`);
   return `${answered.length}/${probed.length} sites answered (${detail.join(', ')})`;
 }
 
