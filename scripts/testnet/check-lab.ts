@@ -45,7 +45,7 @@ export const DNS_CHECK_NAME = 'probe.example.net';
 export const ZONE = 'example.net';
 
 /** What check-server.mjs does at a path: an HTTP status (`'204'`, `'500'`…) or a misbehaviour. */
-export type HttpBehaviour = `${number}` | 'redirect' | 'endless-body' | 'huge-headers' | 'slow-first-byte' | 'hang';
+export type HttpBehaviour = `${number}` | 'redirect' | 'endless-body' | 'huge-headers' | 'endless-status-line' | 'slow-first-byte' | 'hang';
 
 /** The endpoints and what each does unless setHttpBehaviour() says otherwise. */
 export const ENDPOINTS = {
@@ -54,7 +54,8 @@ export const ENDPOINTS = {
   error: '/error', // 500
   portal: '/portal', // 302 to http://portal.example.net/login
   endless: '/endless', // 200, a body that never ends
-  hugeHeaders: '/huge-headers', // 1 MiB of header lines, then a 204
+  hugeHeaders: '/huge-headers', // a 204 status line, 1 MiB of header lines, then the end
+  endlessStatus: '/endless-status', // `HTTP/1.1 204 ` and then reason-phrase bytes for ever
   slow: '/slow', // a 204 after 120 s
   hang: '/hang', // never a byte
 } as const;

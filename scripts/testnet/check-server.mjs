@@ -32,6 +32,7 @@ const DEFAULT_BEHAVIOURS = {
   '/login': '200',
   '/endless': 'endless-body',
   '/huge-headers': 'huge-headers',
+  '/endless-status': 'endless-status-line',
   '/slow': 'slow-first-byte',
   '/hang': 'hang',
 };
@@ -106,6 +107,14 @@ function handle(server) {
         sent = Math.min(sent + header.length, HUGE_HEADERS_BYTES);
         return header;
       });
+    } else if (behaviour === 'endless-status-line') {
+      // A status line that never ends: `HTTP/1.1 204 ` and then reason-phrase bytes for ever.
+      const socket = request.socket;
+      socket.write('HTTP/1.1 204 ');
+      const timer = setInterval(() => {
+        if (socket.writableLength < MAX_QUEUED_BYTES) socket.write(CHUNK);
+      }, WRITE_EVERY_MS);
+      socket.on('close', () => clearInterval(timer));
     } else if (behaviour === 'slow-first-byte') {
       const timer = setTimeout(() => {
         response.writeHead(204);

@@ -66,6 +66,8 @@ describe('the check-methods lab', () => {
     expect(endless.size).toBeGreaterThan(0);
     // Huge headers: more than curl's own 300 KiB limit.
     expect((await curl(lab.url(ENDPOINTS.hugeHeaders))).stderr).toMatch(/Too large response headers/);
+    // A status line that never ends: curl never gets a status.
+    expect((await curl(lab.url(ENDPOINTS.endlessStatus), { seconds: 2 })).status).toBe(0);
     // Slow first byte and hang: no status line within curl's bound.
     expect(await curl(lab.url(ENDPOINTS.slow), { seconds: 2 })).toMatchObject({ exitCode: 28, status: 0 });
     expect(await curl(lab.url(ENDPOINTS.hang), { seconds: 2 })).toMatchObject({ exitCode: 28, status: 0 });
