@@ -397,7 +397,10 @@ function describeConfig(config: Config): Record<string, unknown> {
       ]),
     ),
     ...rest,
-    check_sites: [...config.check_sites, ...method_sites.map(methodSiteEntry)],
+    check_sites: config.check_sites.map((key) => {
+      const site = method_sites.find((method) => method.key === key);
+      return site ? methodSiteEntry(site) : key;
+    }),
     ...(config.nftables ? { nftables: { ...config.nftables, mask: hex(config.nftables.mask) } } : {}),
     check_table: `${config.check_table} (table ${check_table_id})`,
     probe: { ...config.probe, mark: hex(config.probe.mark) },

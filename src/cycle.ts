@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Config } from './config/load.js';
 import { familyView, type Family } from './config/families.js';
+import { pingedSites } from './config/check-sites.js';
 import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInput } from './core/decide.js';
 import { recordProbes } from './core/measurements.js';
 import type { Gateway, Observations, State } from './core/types.js';
@@ -194,7 +195,7 @@ async function recall(config: Config, log: Logger): Promise<{ state: State; mode
 /** The sites to probe now; lookups retried in the background settle by the end of the cycle. */
 function resolveCheckSites(config: Config, state: State, now: number): Promise<ResolvedSites> {
   const memory = { resolved: state.resolved, unresolved: state.unresolved ?? {} };
-  return resolveSites(config.check_sites, memory, {
+  return resolveSites(pingedSites(config.check_sites), memory, {
     now,
     timeoutMs: config.probe.resolve_timeout * 1000,
     ownAddresses: localAddresses(),

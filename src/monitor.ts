@@ -80,7 +80,14 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
   /** Paths that have sites to ping: their method results wait in `pending` for the next round of echoes. */
   let pinged = new Set<string>();
   const pending = new Map<string, Echo[]>();
-  const onSiteResult = (name: string, echo: Echo, at: number): void => {
+  /** `PATH\nSITE` of the method sites whose last result failed, logged once until they answer. */
+  const failing = new Set<string>();
+  const onSiteResult = (name: string, echo: Echo, at: number, error?: string): void => {
+    const id = `${name}\n${echo.site}`;
+    if (error !== undefined && !failing.has(id)) {
+      failing.add(id);
+      options.log.event({ kind: 'site-failing', ...pathOf(name), site: echo.site, error });
+    } else if (echo.answered && failing.delete(id)) options.log.event({ kind: 'site-answering', ...pathOf(name), site: echo.site });
     const waiting = pending.get(name);
     if (!pinged.has(name)) onRound(name, { at, echoes: [echo] });
     else if (waiting) waiting.push(echo);

@@ -4,7 +4,16 @@
 // makes every gateway look up while every uplink is dead. Checked on the config text at load
 // time and on the address a host name resolves to at every cycle (see src/probe/resolve.ts).
 import { isIP } from 'node:net';
-import { DNS_TYPES, type DnsSite, type DnsType, type HttpSite, type MethodSite, type SitePace, type TcpSite } from '../core/check-site.js';
+import {
+  DNS_TYPES,
+  siteMethod,
+  type DnsSite,
+  type DnsType,
+  type HttpSite,
+  type MethodSite,
+  type SitePace,
+  type TcpSite,
+} from '../core/check-site.js';
 
 const ANSWERED_LOCALLY = 'the router answers it itself, so every gateway would look up';
 
@@ -79,6 +88,8 @@ const DNS_NAME = /^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_
 const MAX_URL_LENGTH = 2048;
 
 export interface CompiledSites {
+  /** Every site's key, in file order: a pinged site as written, a method site's key. */
+  keys: string[];
   /** Plain addresses and host names: pinged, as NetGWM did. */
   icmp: string[];
   /** The mappings, in file order. */
@@ -92,10 +103,11 @@ export function compileCheckSites(
   entries: ReadonlyArray<string | Record<string, unknown>>,
   probe: { interval: number; timeout: number },
 ): CompiledSites {
-  const compiled: CompiledSites = { icmp: [], methods: [], problems: [] };
+  const compiled: CompiledSites = { keys: [], icmp: [], methods: [], problems: [] };
   const seen = new Map<string, number>();
   entries.forEach((entry, index) => {
     if (typeof entry === 'string') {
+      compiled.keys.push(entry);
       compiled.icmp.push(entry);
       return;
     }
@@ -110,6 +122,7 @@ export function compileCheckSites(
       return;
     }
     seen.set(site.key, index);
+    compiled.keys.push(site.key);
     compiled.methods.push(site);
   });
   return compiled;
@@ -328,9 +341,9 @@ function describe(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Every check site's key, pinged ones first: what a round of a scripted replay probes. */
-export function siteKeys(config: { check_sites: string[]; method_sites: MethodSite[] }): string[] {
-  return [...config.check_sites, ...config.method_sites.map((site) => site.key)];
+/** The sites of a config's `check_sites` (every site's key) that are pinged: the plain addresses and host names. */
+export function pingedSites(keys: readonly string[]): string[] {
+  return keys.filter((key) => siteMethod(key) === 'icmp');
 }
 
 /** A method site as a `check_sites` entry, with its effective timeout and interval (`check-config`). */

@@ -3,9 +3,9 @@
 // NetGWM), family 6 when it has an `ip6`. Everything below the cycle works on a *family view*
 // of the config: the gateways of one family with that family's next hop in `ip`, and the check
 // sites that family can probe, so that one cycle's code serves both families.
-import type { MethodSite } from '../core/check-site.js';
+import { siteMethod, type MethodSite } from '../core/check-site.js';
 import type { Gateway } from '../core/types.js';
-import { methodSiteFamilies, siteFamilies } from './check-sites.js';
+import { methodSiteFamilies, pingedSites, siteFamilies } from './check-sites.js';
 import type { Config } from './load.js';
 
 export type Family = 4 | 6;
@@ -42,8 +42,8 @@ export function checkFamilies(
   for (const family of [4, 6] as const) {
     const members = gateways.filter((gateway) => fileFamilies(gateway).includes(family));
     if (members.length === 0) continue;
-    const sites = [...familySites(file.check_sites, family), ...familyMethodSites(file.method_sites, family)];
-    const total = file.check_sites.length + file.method_sites.length;
+    const sites = [...familySites(pingedSites(file.check_sites), family), ...familyMethodSites(file.method_sites, family)];
+    const total = file.check_sites.length;
     const names = members.map((gateway) => gateway.name).join(', ');
     const kind = family === 4 ? 'an IPv4 address or a host name (A record)' : 'an IPv6 address or a host name (AAAA record)';
     if (sites.length === 0) {
@@ -72,11 +72,15 @@ export function familyView(config: Config, family: Family): Config {
   const gateways = config.gateways.filter((gateway) => gatewayFamilies(gateway).includes(family)).map((gateway) => viewOf(gateway, family));
   const mode =
     config.mode === undefined || config.mode === 'auto' || gateways.some((gateway) => gateway.name === config.mode) ? config.mode : 'auto';
+  const methodSites = familyMethodSites(config.method_sites, family);
+  const methodKeys = new Set(methodSites.map((site) => site.key));
   const view: Config = {
     ...config,
     gateways,
-    check_sites: familySites(config.check_sites, family),
-    method_sites: familyMethodSites(config.method_sites, family),
+    check_sites: config.check_sites.filter((key) =>
+      siteMethod(key) === 'icmp' ? siteFamilies(key).includes(family) : methodKeys.has(key),
+    ),
+    method_sites: methodSites,
     mode,
     families: [family],
   };

@@ -24,7 +24,11 @@ export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir' | 'record' | 'cluster' | 'check_sites'> {
   /** Absolute path of the file this came from. */
   file: string;
-  /** The sites to ping, as written (NetGWM's check_sites); the others are in `method_sites`. */
+  /**
+   * Every check site's key, in file order: the sites to ping as written (NetGWM's check_sites),
+   * and the key of each site with a method (src/core/check-site.ts), whose details are in
+   * `method_sites`. The pinged ones: pingedSites(check_sites).
+   */
   check_sites: string[];
   /** The check sites with a method (tcp, http, dns), in file order (see ./check-sites.ts). */
   method_sites: MethodSite[];
@@ -198,7 +202,7 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
     ...checkReports(file),
     ...checkHealth(file),
     // A site refused above would only add a "no site for this family" line.
-    ...(sites.problems.length > 0 ? [] : checkFamilies({ ...file, check_sites: sites.icmp, method_sites: sites.methods }, gateways)),
+    ...(sites.problems.length > 0 ? [] : checkFamilies({ ...file, check_sites: sites.keys, method_sites: sites.methods }, gateways)),
   ])
     at(key, message);
   if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
@@ -224,7 +228,7 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   const { cluster: _cluster, ...rest } = file;
   return {
     ...rest,
-    check_sites: sites.icmp,
+    check_sites: sites.keys,
     method_sites: sites.methods,
     ...(cluster && { cluster }),
     file: path,

@@ -9,6 +9,7 @@ import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
 import { recordFormatters, type RecordEvent } from './record-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
 import { routeFormatters, type RouteEvent } from './route-events.js';
+import { siteFormatters, type SiteEvent } from './site-events.js';
 import type { HookResult } from '../system/hooks.js';
 
 export type ShellEvent =
@@ -37,7 +38,7 @@ export type ShellEvent =
   | { kind: 'gateway-health'; gateway: string; from: HealthStatus; to: HealthStatus; reason: string }
   | { kind: 'mode-ignored'; file: string; value?: string; problem?: string };
 
-export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent | RecordEvent | ClusterEvent;
+export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent | RecordEvent | ClusterEvent | SiteEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 type Formatters = {
@@ -51,6 +52,7 @@ export const formatters: Formatters = {
   ...firewallFormatters,
   ...reportFormatters,
   ...recordFormatters,
+  ...siteFormatters,
   ...routeFormatters,
   ...clusterFormatters,
   'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeObservation(e.observation)}` },

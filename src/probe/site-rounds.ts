@@ -44,12 +44,13 @@ interface Loop {
 
 /**
  * Starts probing `targets` at once. `onResult` gets each result as it comes, with `at`, the time
- * it came (options.now); it must not throw. Timers are not unref'd: stop() ends them.
+ * it came (options.now), and why it did not answer; it must not throw. Timers are not unref'd:
+ * stop() ends them.
  */
 export function startSiteRounds(
   targets: SiteTarget[],
   options: SiteRoundsOptions,
-  onResult: (gateway: string, echo: Echo, at: number) => void,
+  onResult: (gateway: string, echo: Echo, at: number, error?: string) => void,
 ): SiteRounds {
   const probe = options.probe ?? probeSite;
   const loops = new Map<string, Loop>();
@@ -71,7 +72,7 @@ export function startSiteRounds(
         if (loop.abort.signal.aborted) return;
         const echo: Echo = { site: site.key, answered: result.answered };
         if (result.answered && result.rttMs !== undefined) echo.rttMs = result.rttMs;
-        onResult(loop.target.gateway, echo, options.now());
+        onResult(loop.target.gateway, echo, options.now(), result.answered ? undefined : (result.error ?? 'no answer'));
         const next = loop.startedAt! + (site.intervalMs ?? 5000) - options.now();
         if (next > 0) loop.timer = setTimeout(() => run(loop), next);
         else run(loop); // slower than its interval: the next probe at once

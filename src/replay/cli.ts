@@ -5,7 +5,6 @@ import { parseArgs } from 'node:util';
 import { familyView } from '../config/families.js';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from '../config/load.js';
 import { healthSettings } from '../config/health.js';
-import { siteKeys } from '../config/check-sites.js';
 import { replayClassic } from '../core/classic.js';
 import { formatDuration } from '../core/decide.js';
 import type { ProbeEvent } from '../core/probe-events.js';
@@ -149,7 +148,7 @@ export async function scenarioSource(file: string, configs: Config[]): Promise<R
   });
   // Checked against every config replayed: each must have the gateways and sites it names.
   const scenarios = configs.map((config) =>
-    parseScenario(text, file, { gateways: config.gateways.map((gateway) => gateway.name), sites: siteKeys(config) }),
+    parseScenario(text, file, { gateways: config.gateways.map((gateway) => gateway.name), sites: config.check_sites }),
   );
   return scenarioSourceOf(scenarios[0]!, file);
 }
@@ -167,8 +166,8 @@ export function scenarioSourceOf(scenario: Scenario, file: string): ReplaySource
       );
     const setup = {
       gateways: config.gateways,
-      // Method sites too, as if probed every round: a scenario scripts what answers, not when.
-      sites: siteKeys(config),
+      // Method sites too (by their keys), as if probed every round: a scenario scripts what answers, not when.
+      sites: config.check_sites,
       intervalMs,
       timeoutMs: config.probe.timeout * 1000,
       startAt: 0,

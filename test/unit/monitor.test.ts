@@ -73,6 +73,7 @@ describe('startMonitor: check sites with a method, on a virtual clock', () => {
     }));
     const written: string[] = [];
     const recorded: ProbeEvent[] = [];
+    const alive = [61000];
     let decisions = 0;
     const monitor = startMonitor(config, {
       log: createLogger([{ to: { write: (text) => written.push(text) }, level: 'debug', format: 'json' }]),
@@ -80,7 +81,7 @@ describe('startMonitor: check sites with a method, on a virtual clock', () => {
       method: 'icmp',
       onDecisionNeeded: () => decisions++,
       record: (event) => recorded.push(event),
-      probeSite: standIn([61000]),
+      probeSite: standIn(alive),
     });
     monitor.setTargets(config, { 4: [] });
     await vi.advanceTimersByTimeAsync(500);
@@ -92,10 +93,24 @@ describe('startMonitor: check sites with a method, on a virtual clock', () => {
     expect(observations.isp2).toMatchObject({ up: false, reason: 'down: 0/1 sites answered in 3 rounds' });
     expect(observations.isp1!.sites).toEqual([{ site: 'tcp:203.0.113.10:443', answered: true, sent: 3, replies: 3, rttMs: 20 }]);
     expect(decisions).toBeGreaterThan(0);
+    // Why isp2's site does not answer: logged once, not once per probe.
+    const lines = written
+      .map((line) => JSON.parse(line) as { event: string; msg: string })
+      .filter((line) => line.event.startsWith('site-'));
+    expect(lines.map((line) => line.msg)).toEqual([
+      'check site tcp:203.0.113.10:443 does not answer through gateway isp2: timeout (logged once, and again when it answers)',
+    ]);
+    // It answers again: one line says so.
+    alive.push(61064);
+    await vi.advanceTimersByTimeAsync(2000);
+    const again = written
+      .map((line) => JSON.parse(line) as { event: string; msg: string })
+      .filter((line) => line.event === 'site-answering');
+    expect(again.map((line) => line.msg)).toEqual(['check site tcp:203.0.113.10:443 answers through gateway isp2 again']);
     // The recording has each result as a round of the gateway, keyed by the site's key.
     expect(
       recorded.filter((event) => event.kind === 'round' && event.gateway === 'isp2').map((event) => event.kind === 'round' && event.at),
-    ).toEqual([1_001_000, 1_003_000, 1_005_000]);
+    ).toEqual([1_001_000, 1_003_000, 1_005_000, 1_006_020]);
     await monitor.stop();
   });
 });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { methodSiteEntry } from '../../../src/config/check-sites.js';
+import { methodSiteEntry, pingedSites } from '../../../src/config/check-sites.js';
 import { familyView } from '../../../src/config/families.js';
 import { configFixture, type ConfigFixture } from './fixture.js';
 
@@ -90,7 +90,9 @@ describe('check sites with a method: compiled', () => {
     ],
   ])('%s', async (_case, sites, site) => {
     const { config: loaded } = await fixture.load(config(`  - check.example.net\n${sites}`, '', DUAL));
-    expect(loaded.check_sites).toEqual(['check.example.net']);
+    // check_sites: every site's key, in file order; the pinged ones are the plain entries.
+    expect(loaded.check_sites).toEqual(['check.example.net', site.key]);
+    expect(pingedSites(loaded.check_sites)).toEqual(['check.example.net']);
     expect(loaded.method_sites).toEqual([site]);
   });
 
@@ -116,6 +118,8 @@ describe('check sites with a method: compiled', () => {
     const keys = (family: 4 | 6) => familyView(loaded, family).method_sites.map((site) => site.key);
     expect(keys(4)).toEqual(['tcp:203.0.113.10:443', 'http://check.example.net/', 'dns:example.org@198.51.100.53/A']);
     expect(keys(6)).toEqual(['tcp:[2001:db8:ff::10]:443', 'http://check.example.net/', 'http://v6.example.net/']);
+    // Each view's check_sites are the keys of what it probes, in file order.
+    expect(familyView(loaded, 6).check_sites).toEqual(['tcp:[2001:db8:ff::10]:443', 'http://check.example.net/', 'http://v6.example.net/']);
   });
 
   it('check-config writes each method site back as an entry (with its pace) that loads to the same site', async () => {

@@ -5,7 +5,13 @@ import type { Echo, HealthSettings, Round } from '../../../src/core/health.js';
 import { createMonitoring } from '../../../src/core/monitoring.js';
 import type { Gateway } from '../../../src/core/types.js';
 
-const GATEWAY: Gateway = { name: 'isp1', dev: 'eth1', priority: 1, probe: { mark: 1, table: 195 } };
+// Its port range does not matter here (H-probes' Gateway.probe.ports); the cast keeps this file valid with or without it.
+const GATEWAY: Gateway = {
+  name: 'isp1',
+  dev: 'eth1',
+  priority: 1,
+  probe: { mark: 1, table: 195, ports: { from: 61000, to: 61063 } } as Gateway['probe'],
+};
 const SETTINGS: HealthSettings = {
   intervalMs: 1000,
   timeoutMs: 500,

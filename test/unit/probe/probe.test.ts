@@ -111,7 +111,8 @@ describe('probeGateway: check sites with a method (one-shot run)', () => {
 
   it('a gateway without a port range skips its method sites (they count neither way)', async () => {
     const methods = { sites: [TCP], probe: standIn([TCP.key], []), family: 4 as const };
-    const observation = await probeGateway(answering([SITES[0]!]), gateway, [{ site: SITES[0]!, address: SITES[0]! }], {
+    const portless: Gateway = { ...gateway, probe: { mark: gateway.probe.mark, table: gateway.probe.table } as Gateway['probe'] };
+    const observation = await probeGateway(answering([SITES[0]!]), portless, [{ site: SITES[0]!, address: SITES[0]! }], {
       count: 2,
       timeoutMs: 500,
       minSites: 2,
