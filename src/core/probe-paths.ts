@@ -10,8 +10,10 @@
 // the gateway's address in the main table (the kernel falls back to a full lookup then).
 //
 // The tcp, http and dns probes cannot carry a mark: a path with `ports` also gets
-// `sport FROM-TO lookup TABLE` at the same preference, which sends every socket bound to a local
-// port of that range through the table (src/probe/site-probe.ts binds them so).
+// `iif lo sport FROM-TO lookup TABLE` at the same preference, which sends every socket of the
+// router bound to a local port of that range through the table (src/probe/site-probe.ts binds
+// them so). `iif lo` matches the router's own packets only: a LAN host's connection forwarded
+// from such a port (Windows and macOS pick theirs from 49152-65535) follows the main table.
 //
 // IPv6 (a family-6 config, see src/config/families.ts) uses the same marks, tables and words with
 // `ip -6`: the kernel keeps the two families' rules and tables apart. It differs in one thing: an
@@ -27,6 +29,8 @@ export interface IpRule {
   table?: string;
   fwmark?: string;
   fwmask?: string;
+  /** `lo` on a rule for the router's own packets only. */
+  iif?: string;
   /** A `sport FROM-TO` rule; a single port is `sport`. */
   sport_start?: number;
   sport_end?: number;
@@ -113,16 +117,18 @@ const MAIN_TABLE = 254;
 const SYSTEM_TABLES = new Set([0, 253, MAIN_TABLE, 255]);
 // Keys a probe rule may have; a rule with any other (iif, to, …) is not the wanted one.
 const RULE_KEYS = new Set(['priority', 'src', 'table', 'fwmark', 'fwmask']);
-const PORT_RULE_KEYS = new Set(['priority', 'src', 'table', 'sport_start', 'sport_end']);
+const PORT_RULE_KEYS = new Set(['priority', 'src', 'iif', 'table', 'sport_start', 'sport_end']);
+/** The loopback device as `ip rule iif` names it: a rule with it matches only the router's own packets. */
+const LOCAL_IIF = 'lo';
 
 /** `fwmark 0x4e470001 lookup 195 pref 1000`: the words after `ip rule add`. */
 export function probeRuleWords(path: Pick<ProbePath, 'mark' | 'table'>, pref: number): string {
   return `fwmark ${hex(path.mark)} lookup ${path.table} pref ${pref}`;
 }
 
-/** `sport 61000-61063 lookup 195 pref 1000`: the words after `ip rule add`. */
+/** `iif lo sport 61000-61063 lookup 195 pref 1000`: the words after `ip rule add`. */
 export function portRuleWords(path: Pick<ProbePath, 'table'> & { ports: PortRange }, pref: number): string {
-  return `sport ${path.ports.from}-${path.ports.to} lookup ${path.table} pref ${pref}`;
+  return `iif ${LOCAL_IIF} sport ${path.ports.from}-${path.ports.to} lookup ${path.table} pref ${pref}`;
 }
 
 /** `default via 192.0.2.1 dev eth1 table 195`: the words after `ip route add`. */
@@ -195,6 +201,7 @@ function wantedRuleKind(rule: IpRule, path: ProbePath, pref: number): 'mark' | '
   if (
     keys.every((key) => PORT_RULE_KEYS.has(key)) &&
     path.ports &&
+    rule.iif === LOCAL_IIF &&
     rule.sport_start === path.ports.from &&
     rule.sport_end === path.ports.to
   )
@@ -213,7 +220,8 @@ function ruleSelector(rule: IpRule): string {
       : rule.sport !== undefined
         ? ` sport ${rule.sport}`
         : '';
-  return `pref ${rule.priority}${mark}${ports} lookup ${rule.table}`;
+  const iif = typeof rule.iif === 'string' ? ` iif ${rule.iif}` : '';
+  return `pref ${rule.priority}${iif}${mark}${ports} lookup ${rule.table}`;
 }
 
 /**

@@ -289,7 +289,7 @@ describe('probe paths of the methods', () => {
     await configure(allMethods());
     await run();
     expect(await h.currentGateway()).toBe('isp1');
-    expect((await h.net.exec(h.net.routerNs, 'ip', ['rule', 'list'])).stdout).toMatch(/sport 61064-61127 lookup 196/);
+    expect((await h.net.exec(h.net.routerNs, 'ip', ['rule', 'list'])).stdout).toMatch(/from all iif lo sport 61064-61127 lookup 196/);
     await lab.resetTraffic();
     const curl = (ns: string, args: string[]) =>
       h.net.exec(ns, 'curl', ['-sS', '-m', '5', '-o', '/dev/null', '-w', '%{http_code}', ...args, `http://${WEB_IP}/ok`], {

@@ -179,8 +179,8 @@ describe('method probes through the gateway under test (2 uplinks, dual stack)',
     sites.map((site) => ({ site, path: pathOf(index, family), timeoutMs: 5000 }));
 
   it('installs one sport rule per gateway and family beside its fwmark rule', async () => {
-    expect(await routerIp('rule', 'list')).toContain(`1000:\tfrom all sport 61064-61127 lookup 196`);
-    expect(await routerIp('-6', 'rule', 'list')).toContain(`1000:\tfrom all sport 61064-61127 lookup 196`);
+    expect(await routerIp('rule', 'list')).toContain(`1000:\tfrom all iif lo sport 61064-61127 lookup 196`);
+    expect(await routerIp('-6', 'rule', 'list')).toContain(`1000:\tfrom all iif lo sport 61064-61127 lookup 196`);
     expect(await syncProbePaths(routerExec, config(4))).toMatchObject({ repaired: [] });
   });
 
@@ -237,9 +237,12 @@ describe('method probes through the gateway under test (2 uplinks, dual stack)',
 
   it('the removal (netgwm cleanup) takes the sport rules away with the paths, in both families', async () => {
     expect(await removeProbePaths(routerExec, config(4))).toEqual(
-      expect.arrayContaining(['ip rule del pref 1000 sport 61000-61063 lookup 195', 'ip rule del pref 1000 sport 61064-61127 lookup 196']),
+      expect.arrayContaining([
+        'ip rule del pref 1000 iif lo sport 61000-61063 lookup 195',
+        'ip rule del pref 1000 iif lo sport 61064-61127 lookup 196',
+      ]),
     );
-    expect(await removeProbePaths(routerExec, config(6))).toContain('ip -6 rule del pref 1000 sport 61064-61127 lookup 196');
+    expect(await removeProbePaths(routerExec, config(6))).toContain('ip -6 rule del pref 1000 iif lo sport 61064-61127 lookup 196');
     expect(await routerIp('rule', 'list')).not.toMatch(/sport/);
     expect(await routerIp('-6', 'rule', 'list')).not.toMatch(/sport/);
     // Without the rules, gateway 2's ports follow the main table like any other.

@@ -81,15 +81,17 @@ describe('the sport rules of the tcp, http and dns probes', () => {
 
     const report = await syncProbePaths(exec, WITH_METHODS);
     expect(report.repaired).toEqual([
-      'ip rule add sport 61000-61063 lookup 195 pref 1000',
-      'ip rule add sport 61064-61127 lookup 196 pref 1000',
-      'ip rule add sport 61128-61191 lookup 197 pref 1000',
+      'ip rule add iif lo sport 61000-61063 lookup 195 pref 1000',
+      'ip rule add iif lo sport 61064-61127 lookup 196 pref 1000',
+      'ip rule add iif lo sport 61128-61191 lookup 197 pref 1000',
     ]);
     // A socket bound to a port of isp2's range leaves via isp2; other ports and no port follow main (empty here).
     expect(kernel.routeFor(0, 61064)).toEqual({ dst: 'default', gateway: '198.51.100.1', dev: 'wan2' });
     expect(kernel.routeFor(0, 61063)).toEqual({ dst: 'default', gateway: '192.0.2.1', dev: 'wan1' });
     expect(kernel.routeFor(0, 61192)).toBeUndefined();
     expect(kernel.routeFor(0)).toBeUndefined();
+    // Forwarded (a LAN host's connection from a port of the range): not a probe, main.
+    expect(kernel.routeFor(0, 61064, 'lan0')).toBeUndefined();
     expect((await syncProbePaths(exec, WITH_METHODS)).repaired).toEqual([]);
 
     // A range moved (probe.port_base) is replaced; the rule of a config without method sites is removed.
@@ -98,24 +100,24 @@ describe('the sport rules of the tcp, http and dns probes', () => {
       probe: { ...gateway.probe, ports: { from: 40000 + 64 * i, to: 40063 + 64 * i } },
     }));
     expect((await syncProbePaths(exec, { ...WITH_METHODS, gateways: moved })).repaired).toEqual([
-      'ip rule del pref 1000 sport 61000-61063 lookup 195',
-      'ip rule del pref 1000 sport 61064-61127 lookup 196',
-      'ip rule del pref 1000 sport 61128-61191 lookup 197',
-      'ip rule add sport 40000-40063 lookup 195 pref 1000',
-      'ip rule add sport 40064-40127 lookup 196 pref 1000',
-      'ip rule add sport 40128-40191 lookup 197 pref 1000',
+      'ip rule del pref 1000 iif lo sport 61000-61063 lookup 195',
+      'ip rule del pref 1000 iif lo sport 61064-61127 lookup 196',
+      'ip rule del pref 1000 iif lo sport 61128-61191 lookup 197',
+      'ip rule add iif lo sport 40000-40063 lookup 195 pref 1000',
+      'ip rule add iif lo sport 40064-40127 lookup 196 pref 1000',
+      'ip rule add iif lo sport 40128-40191 lookup 197 pref 1000',
     ]);
     expect((await syncProbePaths(exec, CONFIG)).repaired).toEqual([
-      'ip rule del pref 1000 sport 40000-40063 lookup 195',
-      'ip rule del pref 1000 sport 40064-40127 lookup 196',
-      'ip rule del pref 1000 sport 40128-40191 lookup 197',
+      'ip rule del pref 1000 iif lo sport 40000-40063 lookup 195',
+      'ip rule del pref 1000 iif lo sport 40064-40127 lookup 196',
+      'ip rule del pref 1000 iif lo sport 40128-40191 lookup 197',
     ]);
   });
 
   it('netgwm cleanup removes them', async () => {
     const { kernel, exec } = router();
     await syncProbePaths(exec, WITH_METHODS);
-    expect(await removeProbePaths(exec, CONFIG)).toContain('ip rule del pref 1000 sport 61064-61127 lookup 196');
+    expect(await removeProbePaths(exec, CONFIG)).toContain('ip rule del pref 1000 iif lo sport 61064-61127 lookup 196');
     expect(kernel.rules).toEqual(BOOT_RULES);
   });
 
