@@ -130,7 +130,10 @@ export function connectUdp(
       const abort = () => done(signal.reason as Error);
       signal.addEventListener('abort', abort, { once: true });
       socket.once('error', done);
-      socket.bind({ port: localPort, exclusive: true }, () => socket.connect(port, host, () => done()));
+      // connect() hands its failure (no route: ENETUNREACH…) to its callback, not to 'error'
+      // (@types/node leaves that argument out).
+      const connected = ((error?: Error) => done(error)) as () => void;
+      socket.bind({ port: localPort, exclusive: true }, () => socket.connect(port, host, connected));
     });
   });
 }

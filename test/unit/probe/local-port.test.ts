@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TRIES, portsToTry } from '../../../src/probe/local-port.js';
+import { connectUdp, MAX_TRIES, portsToTry } from '../../../src/probe/local-port.js';
 
 describe('portsToTry', () => {
   it('starts each socket at the port after the last one handed out in its range, wrapping around, at most MAX_TRIES ports', () => {
@@ -17,5 +17,12 @@ describe('portsToTry', () => {
     expect(portsToTry(range)).toEqual([50200, 50201, 50202]);
     expect(portsToTry(range)).toEqual([50201, 50202, 50200]);
     expect(portsToTry(range)).toEqual([50202, 50200, 50201]);
+  });
+});
+
+describe('connectUdp', () => {
+  it('rejects with the reason connect() failed (here: broadcast without SO_BROADCAST), not with an unconnected socket', async () => {
+    const connecting = connectUdp('255.255.255.255', 53, { from: 50300, to: 50307 }, new AbortController().signal, () => undefined);
+    await expect(connecting).rejects.toThrow(/EACCES/);
   });
 });
