@@ -95,7 +95,21 @@ describe('check methods under the daemon', () => {
           .length;
       const before = await hung();
       // A probe held by the server would be the last one: more keep arriving, one per interval.
-      expect(await waitFor(async () => (await hung()) >= before + 3, HANG_GUARD_MS)).toBe(true);
+      expect(await waitFor(async () => (await hung()) >= before + 6, HANG_GUARD_MS)).toBe(true);
+      // And each ends its connection at its timeout: they do not pile up at the server (at most
+      // the probes of the last timeout's worth of intervals are open).
+      const open = await h.net.exec(h.net.netNs, 'ss', [
+        '-Htn',
+        'state',
+        'established',
+        'sport',
+        '=',
+        ':443',
+        'and',
+        'dst',
+        h.net.uplink(1).routerIp,
+      ]);
+      expect(open.stdout.split('\n').filter(Boolean).length).toBeLessThanOrEqual(3);
       await lab.setHttpBehaviour(ENDPOINTS.generate204, undefined, { uplink: 1 });
       expect(await onGateway('isp1')).toBe(true);
       expect(await logged(/INFO gateway isp1 up/)).toBe(true);
