@@ -17,8 +17,9 @@ import { tempDir } from '../../support/temp-dir.js';
 
 const run = promisify(execFile);
 const LOCALHOST = '127.0.0.1';
-// A range of 64 ports of its own per test file run, away from the kernel's ephemeral ports.
-const BASE = 45000 + 64 * Math.floor(Math.random() * 100);
+// A range of 64 ports of its own per test file run, above the kernel's default ephemeral ports
+// (32768-60999), which other programs' connections take.
+const BASE = 61000 + 64 * Math.floor(Math.random() * 70);
 const PATH: SiteProbePath = { family: 4, ports: { from: BASE, to: BASE + 63 } };
 const inRange = (port: number | undefined) => port !== undefined && port >= PATH.ports.from && port <= PATH.ports.to;
 
@@ -33,9 +34,10 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** TCP ports of PATH's range in TIME_WAIT (there must be none: probes close with a reset). */
-async function timeWaits(): Promise<string> {
-  const { stdout } = await run('ss', ['-Htan', 'state', 'time-wait', `( sport >= :${PATH.ports.from} and sport <= :${PATH.ports.to} )`]);
+/** Connections from PATH's range to `serverPort` in TIME_WAIT (there must be none: probes close with a reset). */
+async function timeWaits(serverPort: number): Promise<string> {
+  const filter = `( sport >= :${PATH.ports.from} and sport <= :${PATH.ports.to} and dport = :${serverPort} )`;
+  const { stdout } = await run('ss', ['-Htan', 'state', 'time-wait', filter]);
   return stdout.trim();
 }
 
@@ -63,7 +65,7 @@ describe('tcp', () => {
     const socket = accepted.at(-1)!;
     expect(inRange(socket.remotePort)).toBe(true);
     expect(await socket.closed).toEqual({ reset: true });
-    expect(await timeWaits()).toBe('');
+    expect(await timeWaits(port)).toBe('');
   });
 
   it('a refused connection is answered too: the path works, nothing listens', async () => {
@@ -286,7 +288,7 @@ describe('http', () => {
     expect(await probe('/generate_204')).toEqual({ answered: true, rttMs: expect.any(Number) });
     expect(served.every(({ remotePort }) => inRange(remotePort))).toBe(true);
     await Promise.all(served.map(({ closed }) => closed));
-    expect(await timeWaits()).toBe('');
+    expect(await timeWaits(port)).toBe('');
   });
 
   it('another status is not answered, and says which', async () => {
@@ -370,7 +372,7 @@ describe('https', () => {
     });
     expect(servernames.at(-1)).toBe('check.test');
     await Promise.all(served.map(({ closed }) => closed));
-    expect(await timeWaits()).toBe('');
+    expect(await timeWaits(port)).toBe('');
   });
 
   it('the name checked is the host of the URL; an address is sent without SNI', async () => {
