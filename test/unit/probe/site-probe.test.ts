@@ -6,11 +6,12 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsSite, HttpSite, TcpSite } from '../../../src/core/check-site.js';
-import { MAX_HEAD_BYTES } from '../../../src/probe/http-head.js';
+import { MAX_HEAD_BYTES, readHead } from '../../../src/probe/http-head.js';
 import { nameservers } from '../../../src/probe/dns-client.js';
 import { probeSite, type SiteProbePath } from '../../../src/probe/site-probe.js';
 import { tempDir } from '../../support/temp-dir.js';
@@ -323,7 +324,7 @@ describe('http', () => {
   it("the URL's host name is looked up through the probe's DNS client, with the site's server", async () => {
     const { port: dnsPort, sources } = await dnsServer((query) => {
       const name = query.subarray(13, 13 + query[12]!).toString();
-      return [name === 'check' ? replyTo(query, 0, [LOCALHOST]) : replyTo(query, 3)];
+      return [name === 'check' ? replyTo(query, 0, [LOCALHOST]) : name === 'nodata' ? replyTo(query) : replyTo(query, 3)];
     });
     const named = (host: string): HttpSite => {
       const url = `http://${host}:${port}/generate_204`;
@@ -332,9 +333,32 @@ describe('http', () => {
     expect(await probeSite(named('check.test'), PATH, { timeoutMs: 5000, dnsPort })).toEqual({ answered: true, rttMs: expect.any(Number) });
     expect(await probeSite(named('gone.test'), PATH, { timeoutMs: 5000, dnsPort })).toEqual({
       answered: false,
-      error: `cannot resolve gone.test: NXDOMAIN for gone.test from ${LOCALHOST}`,
+      error: `cannot resolve gone.test: NXDOMAIN from ${LOCALHOST}`,
+    });
+    expect(await probeSite(named('nodata.test'), PATH, { timeoutMs: 5000, dnsPort })).toEqual({
+      answered: false,
+      error: 'cannot resolve nodata.test: no A record',
     });
     expect(sources.every(inRange)).toBe(true);
+  });
+});
+
+describe('readHead', () => {
+  it('stops reading at 16 KiB of endless headers: the stream is left paused with no reader', async () => {
+    const stream = new PassThrough();
+    const head = readHead(stream, new AbortController().signal);
+    stream.write('HTTP/1.1 302 Found\r\n');
+    for (let line = 0; line < 100; line++) stream.write(`X-Pad: ${'y'.repeat(1000)}\r\n`);
+    expect(await head).toEqual({ status: 302 });
+    expect(stream.listenerCount('data')).toBe(0);
+    expect(stream.isPaused()).toBe(true);
+  });
+
+  it("takes a redirect's Location from the headers read, as one line", async () => {
+    const stream = new PassThrough();
+    const head = readHead(stream, new AbortController().signal);
+    stream.end('HTTP/1.0 307 Temporary Redirect\r\nX-A: b\r\nlocation:  http://portal.example/\u001b[31m \r\n\r\nbody');
+    expect(await head).toEqual({ status: 307, location: 'http://portal.example/\\x1b[31m' });
   });
 });
 
