@@ -292,6 +292,19 @@ describe('http', () => {
     expect(await timeWaits(port)).toBe('');
   });
 
+  it('32 probes at once (the most check sites a config has) each get a port of their own, again and again', async () => {
+    for (let round = 0; round < 5; round++) {
+      const before = served.length;
+      const results = await Promise.all(Array.from({ length: 32 }, () => probe('/generate_204')));
+      expect(results.every((result) => result.answered)).toBe(true);
+      const ports = served.slice(before).map(({ remotePort }) => remotePort);
+      expect(new Set(ports).size).toBe(32);
+      expect(ports.every(inRange)).toBe(true);
+    }
+    await Promise.all(served.map(({ closed }) => closed));
+    expect(await timeWaits(port)).toBe('');
+  });
+
   it('another status is not answered, and says which', async () => {
     expect(await probe('/error')).toEqual({ answered: false, error: 'HTTP 500' });
     expect(await probe('/error', { expect: 204 })).toEqual({ answered: false, error: 'HTTP 500, expected 204' });
