@@ -91,7 +91,8 @@ function config(family: 4 | 6) {
 
 const pathOf = (index: number, family: 4 | 6 = 4): SiteProbePath => ({ family, ports: probePorts(PORT_BASE, index) });
 
-const probe = (jobs: SiteProbeJob[]) => runFixture<SiteProbeResult[]>(net.routerNs, 'site-probe.ts', jobs, { hardTimeoutMs: 60_000 });
+const probe = (jobs: SiteProbeJob[], ns = net.routerNs) =>
+  runFixture<SiteProbeResult[]>(ns, 'site-probe.ts', jobs, { hardTimeoutMs: 60_000 });
 
 /** A counter of TCP and UDP packets to the sites each operator forwards (before its own drop rules). */
 async function installCounters(): Promise<void> {
@@ -179,8 +180,8 @@ describe('method probes through the gateway under test (2 uplinks, dual stack)',
     sites.map((site) => ({ site, path: pathOf(index, family), timeoutMs: 5000 }));
 
   it('installs one sport rule per gateway and family beside its fwmark rule', async () => {
-    expect(await routerIp('rule', 'list')).toContain(`1000:\tfrom all sport 61064-61127 lookup 196`);
-    expect(await routerIp('-6', 'rule', 'list')).toContain(`1000:\tfrom all sport 61064-61127 lookup 196`);
+    expect(await routerIp('rule', 'list')).toContain(`1000:\tfrom all iif lo sport 61064-61127 lookup 196`);
+    expect(await routerIp('-6', 'rule', 'list')).toContain(`1000:\tfrom all iif lo sport 61064-61127 lookup 196`);
     expect(await syncProbePaths(routerExec, config(4))).toMatchObject({ repaired: [] });
   });
 
@@ -210,6 +211,14 @@ describe('method probes through the gateway under test (2 uplinks, dual stack)',
     expect(first.seen[1]).toBe(0);
   });
 
+  it("a LAN host's connection from a port of gateway 2's range is forwarded by the main table (the rules are for the router's own sockets)", async () => {
+    const localPort = pathOf(2).ports.from + 5;
+    const lan = await packetsDuring(() => probe([{ plain: { host: net.sites[0]!, port: 80, localPort }, timeoutMs: 5000 }], net.lanNs));
+    expect(lan.result).toEqual([{ answered: true }]);
+    expect(lan.seen[0]).toBeGreaterThan(0);
+    expect(lan.seen[1]).toBe(0);
+  });
+
   it("a dead operator 2 fails gateway 2's probes (no fall-through to main) and not gateway 1's; and the other way round", async () => {
     const sites = [tcp(net.sites[0]!), http('check.test'), dns(net.sites[1]!)];
     const both = [...jobs(sites, 1), ...jobs(sites, 2)].map((job) => ({ ...job, timeoutMs: 1000 }));
@@ -237,9 +246,12 @@ describe('method probes through the gateway under test (2 uplinks, dual stack)',
 
   it('the removal (netgwm cleanup) takes the sport rules away with the paths, in both families', async () => {
     expect(await removeProbePaths(routerExec, config(4))).toEqual(
-      expect.arrayContaining(['ip rule del pref 1000 sport 61000-61063 lookup 195', 'ip rule del pref 1000 sport 61064-61127 lookup 196']),
+      expect.arrayContaining([
+        'ip rule del pref 1000 iif lo sport 61000-61063 lookup 195',
+        'ip rule del pref 1000 iif lo sport 61064-61127 lookup 196',
+      ]),
     );
-    expect(await removeProbePaths(routerExec, config(6))).toContain('ip -6 rule del pref 1000 sport 61064-61127 lookup 196');
+    expect(await removeProbePaths(routerExec, config(6))).toContain('ip -6 rule del pref 1000 iif lo sport 61064-61127 lookup 196');
     expect(await routerIp('rule', 'list')).not.toMatch(/sport/);
     expect(await routerIp('-6', 'rule', 'list')).not.toMatch(/sport/);
     // Without the rules, gateway 2's ports follow the main table like any other.

@@ -11,6 +11,7 @@ export interface KernelRule {
   fwmark?: string;
   fwmask?: string;
   suppress_prefixlen?: number;
+  iif?: string;
   sport_start?: number;
   sport_end?: number;
 }
@@ -238,6 +239,7 @@ function parseRule(words: string[]): Partial<KernelRule> {
     if (key === 'pref' || key === 'priority') rule.priority = Number(value);
     else if (key === 'lookup' || key === 'table') rule.table = TABLE_NAMES[value] ?? value;
     else if (key === 'suppress_prefixlength') rule.suppress_prefixlen = Number(value);
+    else if (key === 'iif') rule.iif = value;
     else if (key === 'sport') {
       const [from, to = from] = value.split('-').map(Number) as [number, number?];
       [rule.sport_start, rule.sport_end] = [from, to];

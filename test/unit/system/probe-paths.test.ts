@@ -81,9 +81,9 @@ describe('the sport rules of the tcp, http and dns probes', () => {
 
     const report = await syncProbePaths(exec, WITH_METHODS);
     expect(report.repaired).toEqual([
-      'ip rule add sport 61000-61063 lookup 195 pref 1000',
-      'ip rule add sport 61064-61127 lookup 196 pref 1000',
-      'ip rule add sport 61128-61191 lookup 197 pref 1000',
+      'ip rule add iif lo sport 61000-61063 lookup 195 pref 1000',
+      'ip rule add iif lo sport 61064-61127 lookup 196 pref 1000',
+      'ip rule add iif lo sport 61128-61191 lookup 197 pref 1000',
     ]);
     // A socket bound to a port of isp2's range leaves via isp2; other ports and no port follow main (empty here).
     expect(kernel.routeFor(0, 61064)).toEqual({ dst: 'default', gateway: '198.51.100.1', dev: 'wan2' });
@@ -98,24 +98,38 @@ describe('the sport rules of the tcp, http and dns probes', () => {
       probe: { ...gateway.probe, ports: { from: 40000 + 64 * i, to: 40063 + 64 * i } },
     }));
     expect((await syncProbePaths(exec, { ...WITH_METHODS, gateways: moved })).repaired).toEqual([
-      'ip rule del pref 1000 sport 61000-61063 lookup 195',
-      'ip rule del pref 1000 sport 61064-61127 lookup 196',
-      'ip rule del pref 1000 sport 61128-61191 lookup 197',
-      'ip rule add sport 40000-40063 lookup 195 pref 1000',
-      'ip rule add sport 40064-40127 lookup 196 pref 1000',
-      'ip rule add sport 40128-40191 lookup 197 pref 1000',
+      'ip rule del pref 1000 iif lo sport 61000-61063 lookup 195',
+      'ip rule del pref 1000 iif lo sport 61064-61127 lookup 196',
+      'ip rule del pref 1000 iif lo sport 61128-61191 lookup 197',
+      'ip rule add iif lo sport 40000-40063 lookup 195 pref 1000',
+      'ip rule add iif lo sport 40064-40127 lookup 196 pref 1000',
+      'ip rule add iif lo sport 40128-40191 lookup 197 pref 1000',
     ]);
     expect((await syncProbePaths(exec, CONFIG)).repaired).toEqual([
-      'ip rule del pref 1000 sport 40000-40063 lookup 195',
-      'ip rule del pref 1000 sport 40064-40127 lookup 196',
-      'ip rule del pref 1000 sport 40128-40191 lookup 197',
+      'ip rule del pref 1000 iif lo sport 40000-40063 lookup 195',
+      'ip rule del pref 1000 iif lo sport 40064-40127 lookup 196',
+      'ip rule del pref 1000 iif lo sport 40128-40191 lookup 197',
+    ]);
+  });
+
+  it('a port rule for forwarded traffic too (no `iif lo`) is not the one wanted: it is replaced', async () => {
+    const { kernel, exec } = router();
+    await syncProbePaths(exec, WITH_METHODS);
+    kernel.rules.splice(
+      kernel.rules.findIndex((rule) => rule.sport_start === 61064),
+      1,
+    );
+    kernel.rules.splice(1, 0, { priority: 1000, src: 'all', table: '196', sport_start: 61064, sport_end: 61127 });
+    expect((await syncProbePaths(exec, WITH_METHODS)).repaired).toEqual([
+      'ip rule del pref 1000 sport 61064-61127 lookup 196',
+      'ip rule add iif lo sport 61064-61127 lookup 196 pref 1000',
     ]);
   });
 
   it('netgwm cleanup removes them', async () => {
     const { kernel, exec } = router();
     await syncProbePaths(exec, WITH_METHODS);
-    expect(await removeProbePaths(exec, CONFIG)).toContain('ip rule del pref 1000 sport 61064-61127 lookup 196');
+    expect(await removeProbePaths(exec, CONFIG)).toContain('ip rule del pref 1000 iif lo sport 61064-61127 lookup 196');
     expect(kernel.rules).toEqual(BOOT_RULES);
   });
 
