@@ -12,8 +12,8 @@
 // The tcp, http and dns probes cannot carry a mark: a path with `ports` also gets
 // `iif lo sport FROM-TO lookup TABLE` at the same preference, which sends every socket of the
 // router bound to a local port of that range through the table (src/probe/site-probe.ts binds
-// them so). `iif lo` matches the router's own packets only: a LAN host's connection forwarded
-// from such a port (Windows and macOS pick theirs from 49152-65535) follows the main table.
+// them so). `iif lo` keeps forwarded traffic out: a LAN host's connection from such a port
+// (Windows and macOS pick theirs from 49152-65535) is routed as before.
 //
 // IPv6 (a family-6 config, see src/config/families.ts) uses the same marks, tables and words with
 // `ip -6`: the kernel keeps the two families' rules and tables apart. It differs in one thing: an
@@ -29,7 +29,7 @@ export interface IpRule {
   table?: string;
   fwmark?: string;
   fwmask?: string;
-  /** `lo` on a rule for the router's own packets only. */
+  /** `iif lo`: only the router's own packets. */
   iif?: string;
   /** A `sport FROM-TO` rule; a single port is `sport`. */
   sport_start?: number;
@@ -115,11 +115,9 @@ export function unsetMetric(family: 4 | 6 | undefined): number {
 const MAIN_TABLE = 254;
 /** unspec, default, main, local: never netgwm's, whatever range it is given. */
 const SYSTEM_TABLES = new Set([0, 253, MAIN_TABLE, 255]);
-// Keys a probe rule may have; a rule with any other (iif, to, …) is not the wanted one.
+// Keys a probe rule may have; a rule with any other (to, oif, …) is not the wanted one.
 const RULE_KEYS = new Set(['priority', 'src', 'table', 'fwmark', 'fwmask']);
-const PORT_RULE_KEYS = new Set(['priority', 'src', 'iif', 'table', 'sport_start', 'sport_end']);
-/** The loopback device as `ip rule iif` names it: a rule with it matches only the router's own packets. */
-const LOCAL_IIF = 'lo';
+const PORT_RULE_KEYS = new Set(['priority', 'src', 'table', 'iif', 'sport_start', 'sport_end']);
 
 /** `fwmark 0x4e470001 lookup 195 pref 1000`: the words after `ip rule add`. */
 export function probeRuleWords(path: Pick<ProbePath, 'mark' | 'table'>, pref: number): string {
@@ -128,7 +126,7 @@ export function probeRuleWords(path: Pick<ProbePath, 'mark' | 'table'>, pref: nu
 
 /** `iif lo sport 61000-61063 lookup 195 pref 1000`: the words after `ip rule add`. */
 export function portRuleWords(path: Pick<ProbePath, 'table'> & { ports: PortRange }, pref: number): string {
-  return `iif ${LOCAL_IIF} sport ${path.ports.from}-${path.ports.to} lookup ${path.table} pref ${pref}`;
+  return `iif lo sport ${path.ports.from}-${path.ports.to} lookup ${path.table} pref ${pref}`;
 }
 
 /** `default via 192.0.2.1 dev eth1 table 195`: the words after `ip route add`. */
@@ -200,8 +198,8 @@ function wantedRuleKind(rule: IpRule, path: ProbePath, pref: number): 'mark' | '
     return 'mark';
   if (
     keys.every((key) => PORT_RULE_KEYS.has(key)) &&
+    rule.iif === 'lo' &&
     path.ports &&
-    rule.iif === LOCAL_IIF &&
     rule.sport_start === path.ports.from &&
     rule.sport_end === path.ports.to
   )
@@ -211,17 +209,18 @@ function wantedRuleKind(rule: IpRule, path: ProbePath, pref: number): 'mark' | '
 
 const fullMask = (rule: IpRule) => rule.fwmask === undefined || Number(rule.fwmask) === 0xffffffff;
 
-/** The words that delete exactly this rule: its preference, mark or source ports, and table. */
+/** The words that delete exactly this rule: its preference, mark or input device and source ports, and table. */
 function ruleSelector(rule: IpRule): string {
   const mark = rule.fwmark === undefined ? '' : ` fwmark ${rule.fwmark}${rule.fwmask === undefined ? '' : `/${rule.fwmask}`}`;
+  // Only a name ip(8) reads back as one word (a rule another program made could hold anything).
+  const device = typeof rule.iif === 'string' && /^[!-~]{1,15}$/.test(rule.iif) ? ` iif ${rule.iif}` : '';
   const ports =
     rule.sport_start !== undefined
       ? ` sport ${rule.sport_start}-${rule.sport_end}`
       : rule.sport !== undefined
         ? ` sport ${rule.sport}`
         : '';
-  const iif = typeof rule.iif === 'string' ? ` iif ${rule.iif}` : '';
-  return `pref ${rule.priority}${iif}${mark}${ports} lookup ${rule.table}`;
+  return `pref ${rule.priority}${mark}${device}${ports} lookup ${rule.table}`;
 }
 
 /**

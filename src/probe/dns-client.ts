@@ -131,9 +131,7 @@ export async function resolveName(request: ResolveRequest): Promise<string> {
   const lookups = servers.map(async (server) => {
     const answer = await queryDns({ server, name: request.name, type, ports: request.ports, signal: request.signal, port: request.port });
     if (answer.addresses.length > 0) return answer.addresses[0]!;
-    throw new Error(
-      answer.rcode === 'NOERROR' ? `no ${type} record for ${request.name}` : `${answer.rcode} for ${request.name} from ${server}`,
-    );
+    throw new Error(answer.rcode === 'NOERROR' ? `no ${type} record` : `${answer.rcode} from ${server}`);
   });
   try {
     return await Promise.any(lookups);

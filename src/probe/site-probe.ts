@@ -17,12 +17,11 @@
 // - dns: an answer NOERROR (with or without records) or NXDOMAIN: the server worked; SERVFAIL,
 //   REFUSED and the other codes are failures (an upstream outage behind a resolver gives SERVFAIL).
 import { isIP, type Socket } from 'node:net';
-import type { Socket as UdpSocket } from 'node:dgram';
 import type { DnsSite, MethodSite, TcpSite } from '../core/check-site.js';
 import { escapeControl } from '../log/escape.js';
 import { queryDns, resolveName } from './dns-client.js';
 import { requestHead } from './http-head.js';
-import { closeTcp, closeUdp, connectTcp } from './local-port.js';
+import { closeTcp, connectTcp } from './local-port.js';
 
 export interface SiteProbePath {
   family: 4 | 6;
@@ -33,7 +32,7 @@ export interface SiteProbeResult {
   answered: boolean;
   /** connect time (tcp), time to the response status line (http), answer time (dns), ms */
   rttMs?: number;
-  /** why not answered, one short line: 'timeout', 'HTTP 500, expected 204', 'redirect to http://portal.example/ (captive portal?)', 'no address for check.example.net', 'SERVFAIL' … */
+  /** why not answered, one short line: 'timeout', 'HTTP 500, expected 204', 'redirect to http://portal.example/ (captive portal?)', 'cannot resolve check.example.net: NXDOMAIN from 198.51.100.53', 'SERVFAIL' … */
   error?: string;
 }
 
@@ -45,18 +44,15 @@ export interface SiteProbeOptions {
   dnsPort?: number;
 }
 
-/** The sockets one probe made, all closed when it ends. */
+/** The TCP sockets one probe made, all closed when it ends (a DNS query closes its UDP socket itself). */
 export class ProbeSockets {
   private readonly tcp: Socket[] = [];
-  private readonly udp: UdpSocket[] = [];
   /** Streams over a TCP socket (TLS): destroyed after it was reset. */
   private readonly layers: Array<{ destroy(): void }> = [];
   addTcp = (socket: Socket) => void this.tcp.push(socket);
-  addUdp = (socket: UdpSocket) => void this.udp.push(socket);
   addLayer = (stream: { destroy(): void }) => void this.layers.push(stream);
   closeAll(): void {
     for (const socket of this.tcp.splice(0)) closeTcp(socket);
-    for (const socket of this.udp.splice(0)) closeUdp(socket);
     for (const stream of this.layers.splice(0)) stream.destroy();
   }
 }

@@ -162,7 +162,7 @@ export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: 
   }
   const repaired = plan.lines.filter((_, index) => !failures.has(index)).map((entry) => `${ip} ${entry.line}`);
   const report = { repaired, unreachable, devices, tablesRepaired, tablesFailed };
-  if (!repaired.some((line) => line.startsWith(`${ip} rule add `) && line.includes(' sport '))) return report;
+  if (!repaired.some((line) => line.startsWith(`${ip} rule add iif lo sport `))) return report;
   const shared = await sharedProbePorts(config.gateways.map((gateway) => gateway.probe.ports));
   return shared.length > 0 ? { ...report, portsShared: shared } : report;
 }

@@ -91,7 +91,8 @@ function config(family: 4 | 6) {
 
 const pathOf = (index: number, family: 4 | 6 = 4): SiteProbePath => ({ family, ports: probePorts(PORT_BASE, index) });
 
-const probe = (jobs: SiteProbeJob[]) => runFixture<SiteProbeResult[]>(net.routerNs, 'site-probe.ts', jobs, { hardTimeoutMs: 60_000 });
+const probe = (jobs: SiteProbeJob[], ns = net.routerNs) =>
+  runFixture<SiteProbeResult[]>(ns, 'site-probe.ts', jobs, { hardTimeoutMs: 60_000 });
 
 /** A counter of TCP and UDP packets to the sites each operator forwards (before its own drop rules). */
 async function installCounters(): Promise<void> {
@@ -208,6 +209,14 @@ describe('method probes through the gateway under test (2 uplinks, dual stack)',
     const first = await packetsDuring(() => probe(jobs([tcp(net.sites[0]!), dns(net.sites[1]!)], 1)));
     expect(first.result.every((result) => result.answered)).toBe(true);
     expect(first.seen[1]).toBe(0);
+  });
+
+  it("a LAN host's connection from a port of gateway 2's range is forwarded by the main table (the rules are for the router's own sockets)", async () => {
+    const localPort = pathOf(2).ports.from + 5;
+    const lan = await packetsDuring(() => probe([{ plain: { host: net.sites[0]!, port: 80, localPort }, timeoutMs: 5000 }], net.lanNs));
+    expect(lan.result).toEqual([{ answered: true }]);
+    expect(lan.seen[0]).toBeGreaterThan(0);
+    expect(lan.seen[1]).toBe(0);
   });
 
   it("a dead operator 2 fails gateway 2's probes (no fall-through to main) and not gateway 1's; and the other way round", async () => {

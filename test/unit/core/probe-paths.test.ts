@@ -119,7 +119,7 @@ describe('planProbePaths', () => {
   it('a rule at the probe preference with extra selectors is not the wanted one', () => {
     const withIif: IpRule = { ...RULE1, iif: 'lan0' };
     expect(lines([BOOT[0]!, withIif, RULE2, ...BOOT.slice(1)], ROUTES)).toEqual([
-      'rule del pref 1000 iif lan0 fwmark 0x4e470001 lookup 195', // exactly that one: its iif too
+      'rule del pref 1000 fwmark 0x4e470001 lookup 195',
       'rule add fwmark 0x4e470001 lookup 195 pref 1000',
     ]);
   });

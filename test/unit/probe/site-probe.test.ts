@@ -6,19 +6,21 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DnsSite, HttpSite, TcpSite } from '../../../src/core/check-site.js';
-import { MAX_HEAD_BYTES } from '../../../src/probe/http-head.js';
+import { MAX_HEAD_BYTES, readHead } from '../../../src/probe/http-head.js';
 import { nameservers } from '../../../src/probe/dns-client.js';
 import { probeSite, type SiteProbePath } from '../../../src/probe/site-probe.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 const run = promisify(execFile);
 const LOCALHOST = '127.0.0.1';
-// A range of 64 ports of its own per test file run, away from the kernel's ephemeral ports.
-const BASE = 45000 + 64 * Math.floor(Math.random() * 100);
+// A range of 64 ports of its own per test file run, above the kernel's default ephemeral ports
+// (32768-60999), which other programs' connections take.
+const BASE = 61000 + 64 * Math.floor(Math.random() * 70);
 const PATH: SiteProbePath = { family: 4, ports: { from: BASE, to: BASE + 63 } };
 const inRange = (port: number | undefined) => port !== undefined && port >= PATH.ports.from && port <= PATH.ports.to;
 
@@ -33,9 +35,10 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-/** TCP ports of PATH's range in TIME_WAIT (there must be none: probes close with a reset). */
-async function timeWaits(): Promise<string> {
-  const { stdout } = await run('ss', ['-Htan', 'state', 'time-wait', `( sport >= :${PATH.ports.from} and sport <= :${PATH.ports.to} )`]);
+/** Connections from PATH's range to `serverPort` in TIME_WAIT (there must be none: probes close with a reset). */
+async function timeWaits(serverPort: number): Promise<string> {
+  const filter = `( sport >= :${PATH.ports.from} and sport <= :${PATH.ports.to} and dport = :${serverPort} )`;
+  const { stdout } = await run('ss', ['-Htan', 'state', 'time-wait', filter]);
   return stdout.trim();
 }
 
@@ -63,7 +66,7 @@ describe('tcp', () => {
     const socket = accepted.at(-1)!;
     expect(inRange(socket.remotePort)).toBe(true);
     expect(await socket.closed).toEqual({ reset: true });
-    expect(await timeWaits()).toBe('');
+    expect(await timeWaits(port)).toBe('');
   });
 
   it('a refused connection is answered too: the path works, nothing listens', async () => {
@@ -286,7 +289,20 @@ describe('http', () => {
     expect(await probe('/generate_204')).toEqual({ answered: true, rttMs: expect.any(Number) });
     expect(served.every(({ remotePort }) => inRange(remotePort))).toBe(true);
     await Promise.all(served.map(({ closed }) => closed));
-    expect(await timeWaits()).toBe('');
+    expect(await timeWaits(port)).toBe('');
+  });
+
+  it('32 probes at once (the most check sites a config has) each get a port of their own, again and again', async () => {
+    for (let round = 0; round < 5; round++) {
+      const before = served.length;
+      const results = await Promise.all(Array.from({ length: 32 }, () => probe('/generate_204')));
+      expect(results.every((result) => result.answered)).toBe(true);
+      const ports = served.slice(before).map(({ remotePort }) => remotePort);
+      expect(new Set(ports).size).toBe(32);
+      expect(ports.every(inRange)).toBe(true);
+    }
+    await Promise.all(served.map(({ closed }) => closed));
+    expect(await timeWaits(port)).toBe('');
   });
 
   it('another status is not answered, and says which', async () => {
@@ -321,7 +337,7 @@ describe('http', () => {
   it("the URL's host name is looked up through the probe's DNS client, with the site's server", async () => {
     const { port: dnsPort, sources } = await dnsServer((query) => {
       const name = query.subarray(13, 13 + query[12]!).toString();
-      return [name === 'check' ? replyTo(query, 0, [LOCALHOST]) : replyTo(query, 3)];
+      return [name === 'check' ? replyTo(query, 0, [LOCALHOST]) : name === 'nodata' ? replyTo(query) : replyTo(query, 3)];
     });
     const named = (host: string): HttpSite => {
       const url = `http://${host}:${port}/generate_204`;
@@ -330,9 +346,32 @@ describe('http', () => {
     expect(await probeSite(named('check.test'), PATH, { timeoutMs: 5000, dnsPort })).toEqual({ answered: true, rttMs: expect.any(Number) });
     expect(await probeSite(named('gone.test'), PATH, { timeoutMs: 5000, dnsPort })).toEqual({
       answered: false,
-      error: `cannot resolve gone.test: NXDOMAIN for gone.test from ${LOCALHOST}`,
+      error: `cannot resolve gone.test: NXDOMAIN from ${LOCALHOST}`,
+    });
+    expect(await probeSite(named('nodata.test'), PATH, { timeoutMs: 5000, dnsPort })).toEqual({
+      answered: false,
+      error: 'cannot resolve nodata.test: no A record',
     });
     expect(sources.every(inRange)).toBe(true);
+  });
+});
+
+describe('readHead', () => {
+  it('stops reading at 16 KiB of endless headers: the stream is left paused with no reader', async () => {
+    const stream = new PassThrough();
+    const head = readHead(stream, new AbortController().signal);
+    stream.write('HTTP/1.1 302 Found\r\n');
+    for (let line = 0; line < 100; line++) stream.write(`X-Pad: ${'y'.repeat(1000)}\r\n`);
+    expect(await head).toEqual({ status: 302 });
+    expect(stream.listenerCount('data')).toBe(0);
+    expect(stream.isPaused()).toBe(true);
+  });
+
+  it("takes a redirect's Location from the headers read, as one line", async () => {
+    const stream = new PassThrough();
+    const head = readHead(stream, new AbortController().signal);
+    stream.end('HTTP/1.0 307 Temporary Redirect\r\nX-A: b\r\nlocation:  http://portal.example/\u001b[31m \r\n\r\nbody');
+    expect(await head).toEqual({ status: 307, location: 'http://portal.example/\\x1b[31m' });
   });
 });
 
@@ -370,7 +409,7 @@ describe('https', () => {
     });
     expect(servernames.at(-1)).toBe('check.test');
     await Promise.all(served.map(({ closed }) => closed));
-    expect(await timeWaits()).toBe('');
+    expect(await timeWaits(port)).toBe('');
   });
 
   it('the name checked is the host of the URL; an address is sent without SNI', async () => {

@@ -11,7 +11,6 @@ export interface KernelRule {
   fwmark?: string;
   fwmask?: string;
   suppress_prefixlen?: number;
-  /** `lo`: the rule matches the router's own packets only. */
   iif?: string;
   sport_start?: number;
   sport_end?: number;
@@ -85,13 +84,9 @@ export function fakeKernel(options: KernelOptions = {}) {
         .sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
     },
 
-    /**
-     * The default route a packet carrying `mark` (from local port `sport`) takes, after the policy
-     * rules; `iif`: the device it came in by (`lo`, the default: the router's own).
-     */
-    routeFor(mark = 0, sport?: number, iif = 'lo'): KernelRoute | undefined {
+    /** The default route a packet carrying `mark` (from local port `sport`) takes, after the policy rules. */
+    routeFor(mark = 0, sport?: number): KernelRoute | undefined {
       for (const rule of [...kernel.rules].sort((a, b) => a.priority - b.priority)) {
-        if (rule.iif !== undefined && rule.iif !== iif) continue;
         const mask = Number(rule.fwmask ?? 0xffffffff);
         if (rule.fwmark !== undefined && (mark & mask) >>> 0 !== Number(rule.fwmark)) continue;
         if (rule.sport_start !== undefined && (sport === undefined || sport < rule.sport_start || sport > rule.sport_end!)) continue;

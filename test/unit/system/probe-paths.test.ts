@@ -90,8 +90,6 @@ describe('the sport rules of the tcp, http and dns probes', () => {
     expect(kernel.routeFor(0, 61063)).toEqual({ dst: 'default', gateway: '192.0.2.1', dev: 'wan1' });
     expect(kernel.routeFor(0, 61192)).toBeUndefined();
     expect(kernel.routeFor(0)).toBeUndefined();
-    // Forwarded (a LAN host's connection from a port of the range): not a probe, main.
-    expect(kernel.routeFor(0, 61064, 'lan0')).toBeUndefined();
     expect((await syncProbePaths(exec, WITH_METHODS)).repaired).toEqual([]);
 
     // A range moved (probe.port_base) is replaced; the rule of a config without method sites is removed.
@@ -111,6 +109,20 @@ describe('the sport rules of the tcp, http and dns probes', () => {
       'ip rule del pref 1000 iif lo sport 40000-40063 lookup 195',
       'ip rule del pref 1000 iif lo sport 40064-40127 lookup 196',
       'ip rule del pref 1000 iif lo sport 40128-40191 lookup 197',
+    ]);
+  });
+
+  it('a port rule for forwarded traffic too (no `iif lo`) is not the one wanted: it is replaced', async () => {
+    const { kernel, exec } = router();
+    await syncProbePaths(exec, WITH_METHODS);
+    kernel.rules.splice(
+      kernel.rules.findIndex((rule) => rule.sport_start === 61064),
+      1,
+    );
+    kernel.rules.splice(1, 0, { priority: 1000, src: 'all', table: '196', sport_start: 61064, sport_end: 61127 });
+    expect((await syncProbePaths(exec, WITH_METHODS)).repaired).toEqual([
+      'ip rule del pref 1000 sport 61064-61127 lookup 196',
+      'ip rule add iif lo sport 61064-61127 lookup 196 pref 1000',
     ]);
   });
 
