@@ -70,7 +70,10 @@ export function healthSettings(config: Pick<ConfigFile, 'probe'> & { method_site
   };
   if (probe.latency_down !== undefined) settings.latencyDownMs = probe.latency_down;
   if (probe.latency_up !== undefined) settings.latencyUpMs = probe.latency_up;
-  const paces = (config.method_sites ?? []).map((site) => (site.intervalMs ?? 0) + (site.timeoutMs ?? 0));
-  if (paces.length > 0) settings.carryMs = CARRY_FACTOR * Math.max(...paces);
+  const sites = config.method_sites ?? [];
+  if (sites.length > 0) {
+    settings.carryMs = CARRY_FACTOR * Math.max(...sites.map((site) => (site.intervalMs ?? 0) + (site.timeoutMs ?? 0)));
+    settings.methodTimeoutMs = Math.max(...sites.map((site) => site.timeoutMs ?? 0));
+  }
   return settings;
 }

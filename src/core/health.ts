@@ -23,6 +23,8 @@ export interface HealthSettings {
   latencyUpMs?: number;
   /** How long a method site's latest result counts in later rounds (see Echo.carried); absent: until its next one. */
   carryMs?: number;
+  /** The longest timeout of the method sites: their first result may take that long (monitoringGraceMs). */
+  methodTimeoutMs?: number;
 }
 
 export interface Echo {

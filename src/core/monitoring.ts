@@ -181,9 +181,9 @@ function withCarried(entry: Watched, round: Round, settings: HealthSettings): Ro
   return extra.length > 0 ? { at: round.at, echoes: [...round.echoes, ...extra] } : round;
 }
 
-/** How long the first rounds may take: `down` rounds and a timeout, and a second to spare. */
+/** How long the first rounds may take: `down` rounds and a timeout (a method site's, when longer), and a second to spare. */
 export function monitoringGraceMs(settings: HealthSettings): number {
-  return settings.down * settings.intervalMs + settings.timeoutMs + 1000;
+  return settings.down * settings.intervalMs + Math.max(settings.timeoutMs, settings.methodTimeoutMs ?? 0) + 1000;
 }
 
 function siteObservation(site: string, tallies: readonly number[], index: number): SiteObservation {
