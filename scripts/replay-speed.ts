@@ -4,6 +4,7 @@
 // A figure for the README (issue 11 asks under 1 s), never a test: `npx tsx scripts/replay-speed.ts`.
 import { healthSettings } from '../src/config/health.js';
 import { configSchema } from '../src/config/schema.js';
+import { probePorts } from '../src/config/probe-paths.js';
 import type { ProbeEvent } from '../src/core/probe-events.js';
 import { initialHealth, observeRound, type GatewayHealth } from '../src/core/health.js';
 import { prng } from '../src/core/prng.js';
@@ -40,13 +41,13 @@ const file = configSchema.parse({
 const gateways: Gateway[] = Object.entries(file.gateways).map(([name, gateway], i) => ({
   name,
   ...gateway,
-  probe: { mark: 0x4e470001 + i, table: 195 + i },
+  probe: { mark: 0x4e470001 + i, table: 195 + i, ports: probePorts(file.probe.port_base, i + 1) },
 }));
 const settings = healthSettings(file);
 let started = performance.now();
 const events = syntheticDay(
   gateways.map((gateway) => gateway.name),
-  file.check_sites,
+  file.check_sites.filter((site) => typeof site === 'string'),
   settings.intervalMs,
   settings.timeoutMs,
 );

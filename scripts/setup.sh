@@ -15,8 +15,10 @@ if [ "${1:-demo}" = test ]; then
   # curl for the web-hook example; faketime for the e2e tests, which move netgwm's wall clock on
   # instead of sleeping until min_uptime passed; dnsmasq (its binary, without the service) and
   # busybox's udhcpc for a real DHCP server and client on a test uplink; keepalived and
-  # conntrackd for the HA pair tests (started by the tests in their namespaces, not as services).
-  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base systemd-container curl faketime dnsmasq-base udhcpc keepalived conntrackd)
+  # conntrackd for the HA pair tests (started by the tests in their namespaces, not as services);
+  # openssl makes the check-methods lab's CA and certificate (dnsmasq is its DNS server, curl a
+  # client of its web server).
+  packages+=(prometheus prometheus-node-exporter debootstrap debhelper lintian groff-base systemd-container curl faketime dnsmasq-base udhcpc keepalived conntrackd openssl)
 elif [ "${1:-demo}" = bench ]; then
   # hyperfine times commands side by side; GNU time reports their peak memory.
   packages+=(hyperfine time)

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from './config/load.js';
 import { LIMITS } from './config/schema.js';
+import { methodSiteEntry } from './config/check-sites.js';
 import type { CycleDeps } from './cycle.js';
 import { hex } from './core/ruleset.js';
 import { ConfigError, LockBusyError, UsageError } from './errors.js';
@@ -380,7 +381,7 @@ async function printFirewall(config: Config, print: boolean | undefined): Promis
 /** The effective config as YAML keys, in the file's own shape. */
 function describeConfig(config: Config): Record<string, unknown> {
   // `families` is derived from the gateways (and `family` only on a family view): not keys of the file.
-  const { file, gateways, check_table_id, families: _families, family: _family, ...rest } = config;
+  const { file, gateways, check_table_id, families: _families, family: _family, method_sites, ...rest } = config;
   return {
     gateways: Object.fromEntries(
       gateways.map(({ name, table_id, probe, auto, auto6, ip, ip6, ...gateway }) => [
@@ -391,11 +392,15 @@ function describeConfig(config: Config): Record<string, unknown> {
           ...gateway,
           ...(gateway.mark === undefined ? {} : { mark: hex(gateway.mark) }),
           ...(table_id === undefined ? {} : { table: `${gateway.table} (table ${table_id})` }),
-          probe_path: `mark ${hex(probe.mark)}, table ${probe.table}`,
+          probe_path: `mark ${hex(probe.mark)}, table ${probe.table}, ports ${probe.ports.from}-${probe.ports.to}`,
         },
       ]),
     ),
     ...rest,
+    check_sites: config.check_sites.map((key) => {
+      const site = method_sites.find((method) => method.key === key);
+      return site ? methodSiteEntry(site) : key;
+    }),
     ...(config.nftables ? { nftables: { ...config.nftables, mask: hex(config.nftables.mask) } } : {}),
     check_table: `${config.check_table} (table ${check_table_id})`,
     probe: { ...config.probe, mark: hex(config.probe.mark) },

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { Config } from './config/load.js';
 import { familyView, type Family } from './config/families.js';
+import { pingedSites } from './config/check-sites.js';
 import { chooseGateway, probeOrder, probingDone, type Decision, type DecisionInput } from './core/decide.js';
 import { recordProbes } from './core/measurements.js';
 import type { Gateway, Observations, State } from './core/types.js';
@@ -14,7 +15,9 @@ import { followAddress, noteAddresses, readCurrentRoute } from './current-route.
 import { confirmSwitch, recordIntent, resumeSwitch, runSwitchHooks, saveStateLogged, usableHooks } from './post-replace.js';
 import { atOnce, oneAtATime, type InTurn } from './in-turn.js';
 import { familyLogger, type Logger } from './log/logger.js';
-import { startProbes, type Ping } from './probe/probe.js';
+import { startProbes, type Ping, type ProbeOptions } from './probe/probe.js';
+import { probeSite } from './probe/site-probe.js';
+import type { SiteProber } from './probe/site-rounds.js';
 import { publishReports } from './report/publish.js';
 import { resolveSites, type ProbeTarget, type ResolvedSites, type SettledSites } from './probe/resolve.js';
 import type { Exec } from './system/exec.js';
@@ -27,6 +30,8 @@ import { loadState, MODE_FILE, readEffectiveMode, stateFileOf } from './state/st
 export interface CycleDeps {
   exec: Exec;
   ping: Ping;
+  /** How check sites with a method are probed (default src/probe/site-probe.ts); tests pass a stand-in. */
+  probeSite?: SiteProber;
   log: Logger;
   /** Wall-clock time, epoch ms. */
   clock: () => number;
@@ -163,6 +168,7 @@ async function runFamilyCycle(
 async function keepProbePaths(config: Config, deps: CycleDeps, routing: Routing): Promise<ProbePathReport> {
   const report = await syncProbePaths(deps.exec, config, routing);
   if (report.repaired.length > 0) deps.log.event({ kind: 'probe-paths-repaired', what: report.repaired });
+  if (report.portsShared) deps.log.event({ kind: 'probe-ports-shared', ranges: report.portsShared.map(({ from, to }) => `${from}-${to}`) });
   if (report.tablesRepaired.length > 0) deps.log.event({ kind: 'uplink-tables-repaired', what: report.tablesRepaired });
   if (report.tablesFailed.length > 0) deps.log.event({ kind: 'uplink-tables-failed', what: report.tablesFailed });
   return report;
@@ -189,7 +195,7 @@ async function recall(config: Config, log: Logger): Promise<{ state: State; mode
 /** The sites to probe now; lookups retried in the background settle by the end of the cycle. */
 function resolveCheckSites(config: Config, state: State, now: number): Promise<ResolvedSites> {
   const memory = { resolved: state.resolved, unresolved: state.unresolved ?? {} };
-  return resolveSites(config.check_sites, memory, {
+  return resolveSites(pingedSites(config.check_sites), memory, {
     now,
     timeoutMs: config.probe.resolve_timeout * 1000,
     ownAddresses: localAddresses(),
@@ -282,7 +288,14 @@ async function probeGateways(
   paths: ProbePathReport,
   signal?: AbortSignal,
 ): Promise<Observations> {
-  const options = { count: config.probe.count, timeoutMs: config.probe.timeout * 1000, minSites: config.probe.min_sites };
+  const options: Omit<ProbeOptions, 'signal'> = {
+    count: config.probe.count,
+    timeoutMs: config.probe.timeout * 1000,
+    minSites: config.probe.min_sites,
+  };
+  if (config.method_sites.length > 0) {
+    options.methods = { sites: config.method_sites, probe: deps.probeSite ?? probeSite, family: config.family ?? 4 };
+  }
   const probes = startProbes(deps.ping, probeOrder(input), targets, options, paths.unreachable, signal);
   const observations: Observations = {};
   try {

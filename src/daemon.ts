@@ -108,6 +108,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     method: options.echoMethod,
     onDecisionNeeded: () => void decide(),
     record: (event) => recorder?.record(event),
+    probeSite: deps.probeSite,
   });
   // Each family's cycle hands over its sites and probe devices; the monitor watches every path.
   const targets: Partial<Record<Family, ProbeTarget[]>> = {};

@@ -3,10 +3,15 @@
 // machine, src/core/health.ts); carrier loss marks it down at once. A gateway becoming usable or
 // unusable asks for a decision at once, not at the next housekeeping cycle. A dual-stack gateway
 // is two paths, watched apart: `isp1` (IPv4) and `isp1/6` (IPv6), each with its own health.
+// Check sites with a method (tcp, http, dns) are probed each at its own interval
+// (src/probe/site-rounds.ts); a result joins the gateway's next round of echoes, or is a round of
+// its own for a gateway with no site to ping; the health carries it into later rounds for
+// min_sites (src/core/monitoring.ts).
 import type { Config } from './config/load.js';
 import { familyView, pathKey, type Family } from './config/families.js';
 import { healthSettings } from './config/health.js';
-import type { Round } from './core/health.js';
+import type { MethodSite } from './core/check-site.js';
+import type { Echo, Round } from './core/health.js';
 import { createMonitoring, monitoringGraceMs } from './core/monitoring.js';
 import type { ProbeEvent } from './core/probe-events.js';
 import { own } from './core/records.js';
@@ -14,6 +19,7 @@ import type { Gateway, Observations } from './core/types.js';
 import type { Logger } from './log/logger.js';
 import { startEchoer, type Echoer, type EchoTarget, type SystemPingFactory } from './probe/echoes.js';
 import type { ProbeTarget } from './probe/resolve.js';
+import { startSiteRounds, type SiteProber, type SiteRounds, type SiteTarget } from './probe/site-rounds.js';
 import type { LinkEvent } from './system/link-monitor.js';
 
 /** Native ICMP (net-ping), or long-lived ping(8) processes when the native module cannot load. */
@@ -28,6 +34,8 @@ export interface MonitorOptions {
   onDecisionNeeded: () => void;
   /** Told every round and link event the health is fed, as it is fed (the probe recording). */
   record?: (event: ProbeEvent) => void;
+  /** How method sites are probed (default src/probe/site-probe.ts's probeSite); tests pass a stand-in. */
+  probeSite?: SiteProber;
 }
 
 export interface Monitor {
@@ -68,6 +76,28 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
     }
     monitoring.round(name, round);
   };
+  let siteRounds: SiteRounds | undefined;
+  /** Paths that have sites to ping: their method results wait in `pending` for the next round of echoes. */
+  let pinged = new Set<string>();
+  const pending = new Map<string, Echo[]>();
+  /** `PATH\nSITE` of the method sites whose last result failed, logged once until they answer. */
+  const failing = new Set<string>();
+  const onSiteResult = (name: string, echo: Echo, at: number, error?: string): void => {
+    const id = `${name}\n${echo.site}`;
+    if (error !== undefined && !failing.has(id)) {
+      failing.add(id);
+      options.log.event({ kind: 'site-failing', ...pathOf(name), site: echo.site, error });
+    } else if (echo.answered && failing.delete(id)) options.log.event({ kind: 'site-answering', ...pathOf(name), site: echo.site });
+    const waiting = pending.get(name);
+    if (!pinged.has(name)) onRound(name, { at, echoes: [echo] });
+    else if (waiting) waiting.push(echo);
+    else pending.set(name, [echo]);
+  };
+  const onEchoRound = (name: string, round: Round): void => {
+    const results = pending.get(name);
+    pending.delete(name);
+    onRound(name, results ? { at: round.at, echoes: [...round.echoes, ...results] } : round);
+  };
 
   const gatewaysOn = (dev: string) => monitoring.gateways.filter((gateway) => (gateway.dev ?? own(devices, gateway.name)) === dev);
 
@@ -77,6 +107,19 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       monitoring.configure(pathsOf(fresh), healthSettings(fresh), options.clock());
       const settings = monitoring.settings;
       const echoTargets = fresh.families.flatMap((family) => echoTargetsOf(pathsOf(fresh, family), targets[family] ?? []));
+      const siteTargets = fresh.families.flatMap((family) =>
+        siteTargetsOf(pathsOf(fresh, family), familyView(fresh, family).method_sites, family),
+      );
+      pinged = new Set(echoTargets.map((target) => target.gateway));
+      // Results waiting for rounds of echoes that no longer come are rounds of their own.
+      for (const [name, results] of pending) {
+        if (pinged.has(name)) continue;
+        pending.delete(name);
+        onRound(name, { at: options.clock(), echoes: results });
+      }
+      if (siteRounds) siteRounds.setTargets(siteTargets);
+      else if (siteTargets.length > 0)
+        siteRounds = startSiteRounds(siteTargets, { now: options.clock, probe: options.probeSite }, onSiteResult);
       const pace = { intervalMs: settings.intervalMs, timeoutMs: settings.timeoutMs, now: options.clock };
       // A reload that changes the pace needs a new echoer; the old one winds down meanwhile.
       if (echoer && (echoerPace.intervalMs !== pace.intervalMs || echoerPace.timeoutMs !== pace.timeoutMs)) {
@@ -86,7 +129,7 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       }
       if (echoer) echoer.setTargets(echoTargets);
       else {
-        echoer = startEchoer(echoTargets, pace, onRound, options.method);
+        echoer = startEchoer(echoTargets, pace, onEchoRound, options.method);
         echoerPace = pace;
         // A gateway with nothing to probe gets no round: decide without it once the grace is over.
         setTimeout(() => monitoring.allKnown || options.onDecisionNeeded(), monitoringGraceMs(settings)).unref();
@@ -107,11 +150,15 @@ export function startMonitor(config: Config, options: MonitorOptions): Monitor {
       return [...back];
     },
     probeNow(dev) {
-      for (const gateway of gatewaysOn(dev)) echoer?.probeNow(gateway.name);
+      for (const gateway of gatewaysOn(dev)) {
+        echoer?.probeNow(gateway.name);
+        siteRounds?.probeNow(gateway.name);
+      }
     },
     async stop() {
-      await Promise.all([echoer?.stop(), ...stopping]);
+      await Promise.all([echoer?.stop(), siteRounds?.stop(), ...stopping]);
       echoer = undefined;
+      siteRounds = undefined;
     },
   };
 }
@@ -135,4 +182,15 @@ function echoTargetsOf(gateways: Gateway[], targets: ProbeTarget[]): EchoTarget[
       target.address ? [{ gateway: gateway.name, site: target.site, address: target.address, mark: gateway.probe.mark }] : [],
     ),
   );
+}
+
+/**
+ * Every gateway path × every method site its family can probe, through the path's own range of
+ * local ports (src/config/probe-paths.ts): a path without one cannot probe method sites.
+ */
+function siteTargetsOf(gateways: Gateway[], sites: MethodSite[], family: Family): SiteTarget[] {
+  return gateways.flatMap((gateway) => {
+    const { ports } = gateway.probe as { ports?: { from: number; to: number } };
+    return ports ? sites.map((site) => ({ gateway: gateway.name, site, path: { family, ports } })) : [];
+  });
 }

@@ -15,7 +15,7 @@
 // Everything lives in namespaces named after a per-run prefix, uses documentation addresses
 // only, and is deleted by destroy() or, if the process dies first, by the exit/signal safety net.
 // The host's own routes, rules, nftables and /etc/iproute2 are never touched.
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -79,6 +79,19 @@ export interface ExecResult {
   stderr: string;
   /** -1 when the command was killed (timeout or signal). */
   exitCode: number;
+}
+
+export interface SpawnOptions {
+  /** Where stdout and stderr go: a pipe the caller reads, an open file descriptor, or nowhere (default). */
+  output?: 'pipe' | 'ignore' | number;
+  /** Added to the inherited environment. */
+  env?: Record<string, string>;
+}
+
+/** Something living in the network (servers…), destroyed before the namespaces are deleted. */
+export interface NetworkPart {
+  destroy(): Promise<void>;
+  destroySync(): void;
 }
 
 export interface DefaultRoute {
@@ -182,6 +195,8 @@ export class TestNetwork implements SyncDestroyable {
   private destroyed = false;
   private readonly operators: OperatorState[];
   private readonly deadSites = new Set<string>();
+  private readonly children = new Set<ChildProcess>();
+  private readonly parts = new Set<NetworkPart>();
 
   private constructor(
     readonly prefix: string,
@@ -307,6 +322,29 @@ export class TestNetwork implements SyncDestroyable {
     return run('ip', ['netns', 'exec', ns, file, ...args], options);
   }
 
+  /**
+   * Starts a long-running program in one of this network's namespaces without waiting for it.
+   * `ip netns exec` execs the program, so the child's PID is the program's own. destroy() (or
+   * the exit/signal safety net) kills it before deleting the namespaces, also when a test failed.
+   */
+  spawn(ns: string, file: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+    if (!this.namespaces.includes(ns)) throw new Error(`${ns} is not a namespace of network ${this.prefix}`);
+    const output = options.output ?? 'ignore';
+    const child = spawn('ip', ['netns', 'exec', ns, file, ...args], {
+      stdio: ['ignore', output, output],
+      env: { ...process.env, LC_ALL: 'C', ...options.env },
+    });
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    child.on('error', (error) => warn(`${file} in ${ns}: ${String(error)}`));
+    return child;
+  }
+
+  /** Makes destroy() destroy `part` (its servers…) first, before the namespaces go. */
+  attach(part: NetworkPart): void {
+    this.parts.add(part);
+  }
+
   /** One ICMP echo (ICMPv6 for an IPv6 target) from `ns` to `target`; true when it was answered. */
   async ping(ns: string, target: string, options: PingOptions = {}): Promise<boolean> {
     const source = options.source ? ['-I', options.source] : [];
@@ -335,6 +373,9 @@ export class TestNetwork implements SyncDestroyable {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    for (const part of this.parts)
+      await part.destroy().catch((error: unknown) => warn(`destroying a part of ${this.prefix}: ${String(error)}`));
+    await killChildren(this.children);
     const batch = this.deleteBatch();
     if (batch) {
       const result = await run('ip', ['-force', '-batch', '-'], { input: batch, reject: false });
@@ -351,6 +392,8 @@ export class TestNetwork implements SyncDestroyable {
   /** The synchronous twin of destroy() for the exit/signal safety net. */
   destroySync(): void {
     this.destroyed = true;
+    for (const part of this.parts) part.destroySync();
+    for (const child of this.children) child.kill('SIGKILL');
     const batch = this.deleteBatch();
     try {
       if (batch) execFileSync('ip', ['-force', '-batch', '-'], { input: batch, stdio: ['pipe', 'ignore', 'pipe'], timeout: 10_000 });
@@ -631,6 +674,17 @@ function validCount(what: string, value: number, max: number): number {
 export function validPrefix(prefix: string): string {
   if (!/^[a-z0-9]{1,12}$/i.test(prefix)) throw new RangeError(`prefix must be 1-12 letters or digits, got ${JSON.stringify(prefix)}`);
   return prefix;
+}
+
+/** SIGKILLs `children` and waits, bounded (5 s), until each has exited. */
+async function killChildren(children: Set<ChildProcess>): Promise<void> {
+  const exited = [...children].map(
+    (child) =>
+      new Promise<void>((done) => (child.exitCode !== null || child.signalCode !== null ? done() : child.once('exit', () => done()))),
+  );
+  for (const child of children) child.kill('SIGKILL');
+  const guard = new Promise<void>((done) => setTimeout(done, 5000).unref());
+  await Promise.race([Promise.all(exited), guard]);
 }
 
 function warn(message: string): void {

@@ -3,8 +3,9 @@
 // NetGWM), family 6 when it has an `ip6`. Everything below the cycle works on a *family view*
 // of the config: the gateways of one family with that family's next hop in `ip`, and the check
 // sites that family can probe, so that one cycle's code serves both families.
+import { siteMethod, type MethodSite } from '../core/check-site.js';
 import type { Gateway } from '../core/types.js';
-import { siteFamilies } from './check-sites.js';
+import { methodSiteFamilies, pingedSites, siteFamilies } from './check-sites.js';
 import type { Config } from './load.js';
 
 export type Family = 4 | 6;
@@ -27,21 +28,27 @@ export function familySites(sites: string[], family: Family): string[] {
   return sites.filter((site) => siteFamilies(site).includes(family));
 }
 
+/** The method sites a family can probe (see methodSiteFamilies). */
+export function familyMethodSites(sites: MethodSite[], family: Family): MethodSite[] {
+  return sites.filter((site) => methodSiteFamilies(site).includes(family));
+}
+
 /** `[key, message]` pairs: a family with gateways and no site to probe them with, or too few for `probe.min_sites`. */
 export function checkFamilies(
-  file: { check_sites: string[]; probe: { min_sites: number } },
+  file: { check_sites: string[]; method_sites: MethodSite[]; probe: { min_sites: number } },
   gateways: Array<{ name: string; ip?: string; ip6?: string; dev?: string }>,
 ): Array<[string, string]> {
   const problems: Array<[string, string]> = [];
   for (const family of [4, 6] as const) {
     const members = gateways.filter((gateway) => fileFamilies(gateway).includes(family));
     if (members.length === 0) continue;
-    const sites = familySites(file.check_sites, family);
+    const sites = [...familySites(pingedSites(file.check_sites), family), ...familyMethodSites(file.method_sites, family)];
+    const total = file.check_sites.length;
     const names = members.map((gateway) => gateway.name).join(', ');
     const kind = family === 4 ? 'an IPv4 address or a host name (A record)' : 'an IPv6 address or a host name (AAAA record)';
     if (sites.length === 0) {
       problems.push(['check_sites', `no check site can be probed over IPv${family}, which gateways ${names} use; add ${kind}`]);
-    } else if (file.probe.min_sites > sites.length && file.probe.min_sites <= file.check_sites.length) {
+    } else if (file.probe.min_sites > sites.length && file.probe.min_sites <= total) {
       problems.push([
         'probe.min_sites',
         `expected at most the number of check sites IPv${family} can probe (${sites.length}), got ${file.probe.min_sites}; no IPv${family} round could ever be good`,
@@ -65,7 +72,18 @@ export function familyView(config: Config, family: Family): Config {
   const gateways = config.gateways.filter((gateway) => gatewayFamilies(gateway).includes(family)).map((gateway) => viewOf(gateway, family));
   const mode =
     config.mode === undefined || config.mode === 'auto' || gateways.some((gateway) => gateway.name === config.mode) ? config.mode : 'auto';
-  const view: Config = { ...config, gateways, check_sites: familySites(config.check_sites, family), mode, families: [family] };
+  const methodSites = familyMethodSites(config.method_sites, family);
+  const methodKeys = new Set(methodSites.map((site) => site.key));
+  const view: Config = {
+    ...config,
+    gateways,
+    check_sites: config.check_sites.filter((key) =>
+      siteMethod(key) === 'icmp' ? siteFamilies(key).includes(family) : methodKeys.has(key),
+    ),
+    method_sites: methodSites,
+    mode,
+    families: [family],
+  };
   if (mode === undefined) delete view.mode;
   if (family === 6) view.family = 6;
   return view;

@@ -1,5 +1,6 @@
 // The `probe` keys of continuous monitoring: their cross-field checks at load time, and what
 // they compile to for the health state machine (src/core/health.ts).
+import type { MethodSite } from '../core/check-site.js';
 import type { HealthSettings } from '../core/health.js';
 import type { ConfigFile } from './schema.js';
 
@@ -47,8 +48,15 @@ export function checkHealth(file: ProbeKeys): Array<[string, string]> {
   return problems;
 }
 
-/** The probe keys in the units the state machine counts in. */
-export function healthSettings(config: Pick<ConfigFile, 'probe'>): HealthSettings {
+/**
+ * A method site's latest result counts in later rounds for twice its interval and timeout: long
+ * enough to reach its next result, short enough that a site no longer probed (removed by a
+ * reload) stops counting.
+ */
+export const CARRY_FACTOR = 2;
+
+/** The probe keys (and the method sites' pace) in the units the state machine counts in. */
+export function healthSettings(config: Pick<ConfigFile, 'probe'> & { method_sites?: MethodSite[] }): HealthSettings {
   const { probe } = config;
   const settings: HealthSettings = {
     intervalMs: probe.interval * 1000,
@@ -62,5 +70,10 @@ export function healthSettings(config: Pick<ConfigFile, 'probe'>): HealthSetting
   };
   if (probe.latency_down !== undefined) settings.latencyDownMs = probe.latency_down;
   if (probe.latency_up !== undefined) settings.latencyUpMs = probe.latency_up;
+  const sites = config.method_sites ?? [];
+  if (sites.length > 0) {
+    settings.carryMs = CARRY_FACTOR * Math.max(...sites.map((site) => (site.intervalMs ?? 0) + (site.timeoutMs ?? 0)));
+    settings.methodTimeoutMs = Math.max(...sites.map((site) => site.timeoutMs ?? 0));
+  }
   return settings;
 }

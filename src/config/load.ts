@@ -2,6 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { isAlias, isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type * as z from 'zod';
+import type { MethodSite } from '../core/check-site.js';
 import type { Gateway } from '../core/types.js';
 import { ConfigError } from '../errors.js';
 import { readRegularFile } from '../system/regular-file.js';
@@ -16,12 +17,21 @@ import { checkBalance } from './balance.js';
 import { escapeControl } from '../log/escape.js';
 import { checkFamilies, configFamilies, type Family } from './families.js';
 import { checkPeer, compileCluster, type ClusterSettings } from './cluster.js';
+import { compileCheckSites } from './check-sites.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/netgwm/netgwm.yml';
 
-export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir' | 'record' | 'cluster'> {
+export interface Config extends Omit<ConfigFile, 'gateways' | 'hooks_dir' | 'record' | 'cluster' | 'check_sites'> {
   /** Absolute path of the file this came from. */
   file: string;
+  /**
+   * Every check site's key, in file order: the sites to ping as written (NetGWM's check_sites),
+   * and the key of each site with a method (src/core/check-site.ts), whose details are in
+   * `method_sites`. The pinged ones: pingedSites(check_sites).
+   */
+  check_sites: string[];
+  /** The check sites with a method (tcp, http, dns), in file order (see ./check-sites.ts). */
+  method_sites: MethodSite[];
   /** Best (lowest priority number) first. */
   gateways: Gateway[];
   hooks_dir: string;
@@ -183,13 +193,16 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   const firewall = await checkFirewall(file, gateways, typeof table === 'number' ? table : -1, options);
   const probePaths = compileProbePaths(file, typeof table === 'number' ? table : undefined, firewall.tableIds);
   const balance = checkBalance(file, gateways);
+  const sites = compileCheckSites(file.check_sites, file.probe);
   for (const [key, message] of [
+    ...sites.problems,
     ...firewall.problems,
     ...balance,
     ...probePaths.problems,
     ...checkReports(file),
     ...checkHealth(file),
-    ...checkFamilies(file, gateways),
+    // A site refused above would only add a "no site for this family" line.
+    ...(sites.problems.length > 0 ? [] : checkFamilies({ ...file, check_sites: sites.keys, method_sites: sites.methods }, gateways)),
   ])
     at(key, message);
   if (problems.length > 0) throw new ConfigError(problems, namedLogFile(data, path));
@@ -215,6 +228,8 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
   const { cluster: _cluster, ...rest } = file;
   return {
     ...rest,
+    check_sites: sites.keys,
+    method_sites: sites.methods,
     ...(cluster && { cluster }),
     file: path,
     gateways: compiled,

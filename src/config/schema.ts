@@ -101,6 +101,15 @@ export const checkSiteSchema = z
     if (why) context.addIssue({ code: 'custom', message: `expected a host beyond the uplinks, ${why}`, input: site });
   });
 
+/**
+ * One entry of `check_sites`: a site to ping (as in NetGWM), or a mapping that names another
+ * method (`{tcp: …}`, `{http: …}`, `{dns: …}`), checked and compiled in ./check-sites.ts.
+ */
+const checkSiteEntrySchema = z.union(
+  [checkSiteSchema, z.record(z.string(), z.unknown())],
+  'expected an IP address, a host name, or a check with a method such as {tcp: 203.0.113.10:443}',
+);
+
 const probeSchema = z.strictObject({
   /** `icmp`: net-ping's native raw socket; `ping`: iputils ping(8); `auto`: icmp if it loads, else ping. */
   method: z.enum(['auto', 'icmp', 'ping']).default('auto'),
@@ -133,6 +142,11 @@ const probeSchema = z.strictObject({
   rule_pref: z.number().int().min(1).max(32765).default(1000),
   /** Seconds to wait for a host-name check site to resolve. */
   resolve_timeout: z.number().positive().max(30).default(1),
+  /**
+   * First local port of the tcp/http/dns probes' port ranges: gateway number i binds them to
+   * `port_base + (i-1)*64 … + 63`, sent through its probe table by `ip rule sport` (src/config/probe-paths.ts).
+   */
+  port_base: z.number().int().min(1024).max(65535).default(61000),
 });
 
 /** Default of `nftables.mask`: the mark bits netgwm uses, also when only `conntrack.flush: old` reads them. */
@@ -210,7 +224,7 @@ export const configSchema = z.strictObject({
   /** Seconds a gateway must have been up before traffic moves (back) to it. */
   min_uptime: seconds.default(900),
   check_sites: z
-    .array(checkSiteSchema)
+    .array(checkSiteEntrySchema)
     .min(1, 'expected at least one check site')
     .max(LIMITS.checkSites, `expected at most ${LIMITS.checkSites} check sites`),
   check_all_gateways: z.boolean().default(false),

@@ -21,12 +21,21 @@ export interface HealthSettings {
   /** Mean RTT over the window, the same way; absent: latency is not judged. */
   latencyDownMs?: number;
   latencyUpMs?: number;
+  /** How long a method site's latest result counts in later rounds (see Echo.carried); absent: until its next one. */
+  carryMs?: number;
+  /** The longest timeout of the method sites: their first result may take that long (monitoringGraceMs). */
+  methodTimeoutMs?: number;
 }
 
 export interface Echo {
   site: string;
   answered: boolean;
   rttMs?: number;
+  /**
+   * A method site's latest result, repeated in a round after the one it came in (its site is
+   * probed at its own, slower interval): it counts for the round's min_sites, not for loss or RTT.
+   */
+  carried?: true;
 }
 
 /** One round: one echo to each of the gateway's sites, sent at `at` (ms, caller's clock). */
@@ -347,6 +356,7 @@ function judgedWindow(health: GatewayHealth, round: RoundSummary, echoes: readon
   const totals = window.end > window.start ? window.log[window.end - 1]!.totals.slice() : [0, 0];
   for (let position = 0; position < echoes.length; position++) {
     const echo = echoes[position]!;
+    if (echo.carried) continue; // counted in the round it came in
     // Rounds list their sites in the same order, mostly: look there first.
     let index = sites[position] === echo.site ? position : sites.indexOf(echo.site);
     if (index < 0) {

@@ -3,6 +3,7 @@
 // the daemon's monitor (src/monitor.ts) feeds it the rounds and link events it sees, a replay
 // (src/core/replay.ts) feeds it recorded or scripted ones on a virtual clock: the same code decides.
 import {
+  type Echo,
   initialHealth,
   isUsable,
   observationOf,
@@ -14,6 +15,7 @@ import {
   type HealthUpdate,
   type Round,
 } from './health.js';
+import { siteMethod } from './check-site.js';
 import type { Gateway, Observations, SiteObservation } from './types.js';
 
 export interface MonitoringEvents {
@@ -56,6 +58,10 @@ interface Watched {
   health: GatewayHealth;
   sites: string[];
   tallies: number[];
+  /** Per site in `sites`: whether it is a method site (tcp, http, dns), whose results are carried. */
+  methods: boolean[];
+  /** The latest result of each method site and the `at` of the round it came in (see Echo.carried). */
+  carried?: Array<{ echo: Echo; at: number }>;
 }
 
 export function createMonitoring(startedAt: number, events: MonitoringEvents): Monitoring {
@@ -107,6 +113,7 @@ export function createMonitoring(startedAt: number, events: MonitoringEvents): M
       for (const entry of watched.values()) {
         entry.sites = [];
         entry.tallies = [];
+        entry.methods = [];
       }
       return observations;
     },
@@ -114,33 +121,39 @@ export function createMonitoring(startedAt: number, events: MonitoringEvents): M
       gateways = fresh;
       settings = freshSettings;
       for (const gateway of gateways)
-        if (!watched.has(gateway.name)) watched.set(gateway.name, { health: initialHealth(now), sites: [], tallies: [] });
+        if (!watched.has(gateway.name)) watched.set(gateway.name, { health: initialHealth(now), sites: [], tallies: [], methods: [] });
       for (const name of [...watched.keys()]) if (!gateways.some((gateway) => gateway.name === name)) watched.delete(name);
     },
     round(name, round) {
       const entry = watched.get(name);
       if (!entry || !settings) return; // a gateway removed by a reload
-      const { sites, tallies } = entry;
+      const { sites, tallies, methods } = entry;
       const echoes = round.echoes;
+      let method = false;
       for (let position = 0; position < echoes.length; position++) {
         const echo = echoes[position]!;
         let index = sites[position] === echo.site ? position : sites.indexOf(echo.site);
         if (index < 0) {
           index = sites.push(echo.site) - 1;
           tallies.push(0, 0, 0);
+          methods.push(siteMethod(echo.site) !== 'icmp');
         }
+        if (methods[index]) method = true;
         tallies[3 * index]!++;
         if (echo.answered) {
           tallies[3 * index + 1]!++;
           tallies[3 * index + 2]! += echo.rttMs ?? 0;
         }
       }
-      apply(name, entry, observeRound(entry.health, round, settings));
+      const fed = method || entry.carried ? withCarried(entry, round, settings) : round;
+      apply(name, entry, observeRound(entry.health, fed, settings));
     },
     link(name, link) {
       const entry = watched.get(name);
       if (!entry || !settings) return false;
       const before = entry.health;
+      // What a method site said before the carrier went tells nothing about the link when it is back.
+      if (!link.up) entry.carried = undefined;
       const next = observeLink(before, link, settings);
       apply(name, entry, next);
       return before.linkDown !== undefined && next.health.linkDown === undefined;
@@ -148,9 +161,29 @@ export function createMonitoring(startedAt: number, events: MonitoringEvents): M
   };
 }
 
-/** How long the first rounds may take: `down` rounds and a timeout, and a second to spare. */
+/**
+ * `round` with the latest result of every method site it lacks, marked `carried`: a site probed
+ * every few seconds counts for min_sites in every round until its next result (or for
+ * `settings.carryMs`). Its own results replace what was carried; loss and RTT count them once.
+ */
+function withCarried(entry: Watched, round: Round, settings: HealthSettings): Round {
+  const carried = (entry.carried ?? []).filter(({ at }) => settings.carryMs === undefined || round.at - at <= settings.carryMs);
+  for (const echo of round.echoes) {
+    if (siteMethod(echo.site) === 'icmp') continue;
+    const kept: Echo = { site: echo.site, answered: echo.answered, carried: true };
+    if (echo.rttMs !== undefined) kept.rttMs = echo.rttMs;
+    const index = carried.findIndex((other) => other.echo.site === echo.site);
+    if (index >= 0) carried[index] = { echo: kept, at: round.at };
+    else carried.push({ echo: kept, at: round.at });
+  }
+  entry.carried = carried.length > 0 ? carried : undefined;
+  const extra = carried.filter(({ echo }) => !round.echoes.some((fresh) => fresh.site === echo.site)).map(({ echo }) => echo);
+  return extra.length > 0 ? { at: round.at, echoes: [...round.echoes, ...extra] } : round;
+}
+
+/** How long the first rounds may take: `down` rounds and a timeout (a method site's, when longer), and a second to spare. */
 export function monitoringGraceMs(settings: HealthSettings): number {
-  return settings.down * settings.intervalMs + settings.timeoutMs + 1000;
+  return settings.down * settings.intervalMs + Math.max(settings.timeoutMs, settings.methodTimeoutMs ?? 0) + 1000;
 }
 
 function siteObservation(site: string, tallies: readonly number[], index: number): SiteObservation {

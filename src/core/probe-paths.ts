@@ -9,6 +9,12 @@
 // alive. A lookup that meets the unreachable route fails, so `ip route add … via` still resolves
 // the gateway's address in the main table (the kernel falls back to a full lookup then).
 //
+// The tcp, http and dns probes cannot carry a mark: a path with `ports` also gets
+// `iif lo sport FROM-TO lookup TABLE` at the same preference, which sends every socket of the
+// router bound to a local port of that range through the table (src/probe/site-probe.ts binds
+// them so). `iif lo` keeps forwarded traffic out: a LAN host's connection from such a port
+// (Windows and macOS pick theirs from 49152-65535) is routed as before.
+//
 // IPv6 (a family-6 config, see src/config/families.ts) uses the same marks, tables and words with
 // `ip -6`: the kernel keeps the two families' rules and tables apart. It differs in one thing: an
 // IPv6 route added without a metric gets 1024 (IP6_RT_PRIO_USER; even `metric 0` does), not 0;
@@ -23,7 +29,19 @@ export interface IpRule {
   table?: string;
   fwmark?: string;
   fwmask?: string;
+  /** `iif lo`: only the router's own packets. */
+  iif?: string;
+  /** A `sport FROM-TO` rule; a single port is `sport`. */
+  sport_start?: number;
+  sport_end?: number;
+  sport?: number;
   [key: string]: unknown;
+}
+
+/** A range of local ports, both ends included. */
+export interface PortRange {
+  from: number;
+  to: number;
 }
 
 /** A route as `ip -N -j -4 route show table all` prints it (no `table` in the main table; `type` absent for unicast). */
@@ -45,6 +63,8 @@ export interface ProbePath {
   table: number;
   via?: string;
   dev?: string;
+  /** Local ports whose sockets use the path too (`ip rule sport`); absent: no such rule. */
+  ports?: PortRange;
 }
 
 export interface ProbePathsWanted {
@@ -95,12 +115,18 @@ export function unsetMetric(family: 4 | 6 | undefined): number {
 const MAIN_TABLE = 254;
 /** unspec, default, main, local: never netgwm's, whatever range it is given. */
 const SYSTEM_TABLES = new Set([0, 253, MAIN_TABLE, 255]);
-// Keys a probe rule may have; a rule with any other (iif, to, …) is not the wanted one.
+// Keys a probe rule may have; a rule with any other (to, oif, …) is not the wanted one.
 const RULE_KEYS = new Set(['priority', 'src', 'table', 'fwmark', 'fwmask']);
+const PORT_RULE_KEYS = new Set(['priority', 'src', 'table', 'iif', 'sport_start', 'sport_end']);
 
 /** `fwmark 0x4e470001 lookup 195 pref 1000`: the words after `ip rule add`. */
 export function probeRuleWords(path: Pick<ProbePath, 'mark' | 'table'>, pref: number): string {
   return `fwmark ${hex(path.mark)} lookup ${path.table} pref ${pref}`;
+}
+
+/** `iif lo sport 61000-61063 lookup 195 pref 1000`: the words after `ip rule add`. */
+export function portRuleWords(path: Pick<ProbePath, 'table'> & { ports: PortRange }, pref: number): string {
+  return `iif lo sport ${path.ports.from}-${path.ports.to} lookup ${path.table} pref ${pref}`;
 }
 
 /** `default via 192.0.2.1 dev eth1 table 195`: the words after `ip route add`. */
@@ -117,10 +143,12 @@ export function planProbePaths(rules: IpRule[], routes: IpRoute[], wanted: Probe
   const lines: ProbePathLine[] = [];
   const devices: Record<string, string> = {};
 
-  const kept = new Set<number>();
+  // Per table, the wanted rules already in place: `mark` and `ports`, each once.
+  const kept = new Set<string>();
   for (const rule of rules.filter((candidate) => ownsRule(candidate, wanted))) {
     const path = byTable.get(Number(rule.table));
-    if (path && !kept.has(path.table) && isWantedRule(rule, path, wanted.pref)) kept.add(path.table);
+    const kind = path && wantedRuleKind(rule, path, wanted.pref);
+    if (path && kind && !kept.has(`${path.table} ${kind}`)) kept.add(`${path.table} ${kind}`);
     else lines.push({ line: `rule del ${ruleSelector(rule)}` });
   }
 
@@ -146,7 +174,8 @@ export function planProbePaths(rules: IpRule[], routes: IpRoute[], wanted: Probe
       if (gatewayRoute?.dev) devices[path.gateway] = gatewayRoute.dev;
       else add.push(`route add ${probeRouteWords(path)}`);
     }
-    if (!kept.has(path.table)) add.push(`rule add ${probeRuleWords(path, wanted.pref)}`);
+    if (!kept.has(`${path.table} mark`)) add.push(`rule add ${probeRuleWords(path, wanted.pref)}`);
+    if (path.ports && !kept.has(`${path.table} ports`)) add.push(`rule add ${portRuleWords({ ...path, ports: path.ports }, wanted.pref)}`);
     lines.push(...add.map((line) => ({ line, gateway: path.gateway })));
   }
   // Removals first: a stale rule or route must be gone before its slot is filled again.
@@ -161,23 +190,60 @@ function ownsRule(rule: IpRule, wanted: ProbePathsWanted): boolean {
 
 const ownsTable = (table: number, wanted: ProbePathsWanted) => wanted.ownedTables.has(table) && !SYSTEM_TABLES.has(table);
 
-function isWantedRule(rule: IpRule, path: ProbePath, pref: number): boolean {
-  return (
-    rule.priority === pref &&
-    (rule.src ?? 'all') === 'all' &&
-    Object.keys(rule).every((key) => RULE_KEYS.has(key)) &&
-    rule.fwmark !== undefined &&
-    Number(rule.fwmark) === path.mark &&
-    fullMask(rule)
-  );
+/** Which of the path's rules this one is (`mark` or `ports`), or undefined when it is neither exactly. */
+function wantedRuleKind(rule: IpRule, path: ProbePath, pref: number): 'mark' | 'ports' | undefined {
+  if (rule.priority !== pref || (rule.src ?? 'all') !== 'all') return undefined;
+  const keys = Object.keys(rule);
+  if (keys.every((key) => RULE_KEYS.has(key)) && rule.fwmark !== undefined && Number(rule.fwmark) === path.mark && fullMask(rule))
+    return 'mark';
+  if (
+    keys.every((key) => PORT_RULE_KEYS.has(key)) &&
+    rule.iif === 'lo' &&
+    path.ports &&
+    rule.sport_start === path.ports.from &&
+    rule.sport_end === path.ports.to
+  )
+    return 'ports';
+  return undefined;
 }
 
 const fullMask = (rule: IpRule) => rule.fwmask === undefined || Number(rule.fwmask) === 0xffffffff;
 
-/** The words that delete exactly this rule: its preference, mark and table. */
+/** The words that delete exactly this rule: its preference, mark or input device and source ports, and table. */
 function ruleSelector(rule: IpRule): string {
   const mark = rule.fwmark === undefined ? '' : ` fwmark ${rule.fwmark}${rule.fwmask === undefined ? '' : `/${rule.fwmask}`}`;
-  return `pref ${rule.priority}${mark} lookup ${rule.table}`;
+  // Only a name ip(8) reads back as one word (a rule another program made could hold anything).
+  const device = typeof rule.iif === 'string' && /^[!-~]{1,15}$/.test(rule.iif) ? ` iif ${rule.iif}` : '';
+  const ports =
+    rule.sport_start !== undefined
+      ? ` sport ${rule.sport_start}-${rule.sport_end}`
+      : rule.sport !== undefined
+        ? ` sport ${rule.sport}`
+        : '';
+  return `pref ${rule.priority}${mark}${device}${ports} lookup ${rule.table}`;
+}
+
+/**
+ * The probe ports the kernel may also give other programs as ephemeral ports: those inside
+ * `net.ipv4.ip_local_port_range` (`local`, which IPv6 uses too) and not in
+ * `net.ipv4.ip_local_reserved_ports`. A connection of another program on such a port would
+ * leave through a probe path.
+ */
+export function sharedPorts(probe: PortRange[], local: PortRange, reserved: PortRange[]): PortRange[] {
+  const shared: PortRange[] = [];
+  for (const range of probe) {
+    let from = Math.max(range.from, local.from);
+    const to = Math.min(range.to, local.to);
+    for (let port = from; port <= to + 1; port++) {
+      const free = port <= to && !reserved.some((r) => port >= r.from && port <= r.to);
+      if (free) continue;
+      const last = shared.at(-1);
+      if (port > from && last?.to === from - 1) last.to = port - 1;
+      else if (port > from) shared.push({ from, to: port - 1 });
+      from = port + 1;
+    }
+  }
+  return shared;
 }
 
 function isGatewayRoute(route: IpRoute, path: ProbePath, metric: number): boolean {

@@ -31,9 +31,11 @@ export interface Gateway {
   /**
    * Its probe path: probes carry `mark` (SO_MARK) and look up `table`, whose default route goes
    * via this gateway. Gateway number i in the config file's `gateways` gets `probe.mark + i` and
-   * `check_table + i` (see src/config/probe-paths.ts).
+   * `check_table + i` (see src/config/probe-paths.ts). The tcp, http and dns probes, which cannot
+   * set a mark, bind their sockets to a local port in `ports` (`probe.port_base + (i-1)*64 … + 63`),
+   * which `ip rule sport FROM-TO lookup TABLE` sends through the same table.
    */
-  probe: { mark: number; table: number };
+  probe: { mark: number; table: number; ports: { from: number; to: number } };
   /**
    * 6 on the IPv6 view of a gateway (src/config/families.ts: `ip` is then its IPv6 address), absent
    * for IPv4: what chooses `ip -6`, ICMPv6 and AAAA below the cycle.
@@ -50,7 +52,7 @@ export interface GatewayInfo {
 
 /** What probing one check site through one gateway showed. */
 export interface SiteObservation {
-  /** As written in the config: an IP or a host name. */
+  /** As written in the config: an IP or a host name; a check site with a method: its key (src/core/check-site.ts). */
   site: string;
   /** The address actually pinged (a host name's resolved address). */
   address?: string;
@@ -62,6 +64,8 @@ export interface SiteObservation {
   sent?: number;
   /** Set when the site was not probed (e.g. its name did not resolve): it counts neither way. */
   skipped?: string;
+  /** Why a method site did not answer (`timeout`, `HTTP 500, expected 204`, …). */
+  error?: string;
 }
 
 export interface GatewayObservation {

@@ -9,6 +9,7 @@ import { firewallFormatters, type FirewallEvent } from './firewall-events.js';
 import { recordFormatters, type RecordEvent } from './record-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
 import { routeFormatters, type RouteEvent } from './route-events.js';
+import { siteFormatters, type SiteEvent } from './site-events.js';
 import type { HookResult } from '../system/hooks.js';
 
 export type ShellEvent =
@@ -22,6 +23,7 @@ export type ShellEvent =
   | { kind: 'site-resolved'; site: string; address: string; failedForMs: number; failures: number }
   | { kind: 'site-unusable'; site: string; address: string; why: string; usingCached?: string }
   | { kind: 'probe-paths-repaired'; what: string[] }
+  | { kind: 'probe-ports-shared'; ranges: string[] }
   | { kind: 'uplink-tables-repaired'; what: string[] }
   | { kind: 'uplink-tables-failed'; what: string[] }
   | { kind: 'state-unreadable'; file: string; problem: string }
@@ -36,7 +38,7 @@ export type ShellEvent =
   | { kind: 'gateway-health'; gateway: string; from: HealthStatus; to: HealthStatus; reason: string }
   | { kind: 'mode-ignored'; file: string; value?: string; problem?: string };
 
-export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent | RecordEvent | ClusterEvent;
+export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent | RecordEvent | ClusterEvent | SiteEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 type Formatters = {
@@ -50,6 +52,7 @@ export const formatters: Formatters = {
   ...firewallFormatters,
   ...reportFormatters,
   ...recordFormatters,
+  ...siteFormatters,
   ...routeFormatters,
   ...clusterFormatters,
   'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeObservation(e.observation)}` },
@@ -104,6 +107,11 @@ export const formatters: Formatters = {
       `check site ${e.site} resolves again, to ${e.address}, after ${e.failures} failed lookup(s) in ${formatDuration(e.failedForMs)}`,
   },
   'probe-paths-repaired': { level: 'info', line: (e) => `probe paths installed or repaired: ${e.what.join('; ')}` },
+  'probe-ports-shared': {
+    level: 'warn',
+    line: (e) =>
+      `probe ports ${e.ranges.join(',')} are in net.ipv4.ip_local_port_range: the kernel may give them to other programs, whose connections would then leave through a probe path; reserve them with sysctl net.ipv4.ip_local_reserved_ports=${e.ranges.join(',')} (in /etc/sysctl.d/) or move probe.port_base`,
+  },
   'uplink-tables-repaired': { level: 'info', line: (e) => `uplink tables filled or repaired: ${e.what.join('; ')}` },
   'uplink-tables-failed': {
     level: 'warn',
@@ -152,7 +160,7 @@ export function describeObservation(observation: GatewayObservation): string {
   if (observation.error) return observation.error;
   const probed = observation.sites.filter((site) => !site.skipped);
   const answered = probed.filter((site) => site.answered);
-  const detail = probed.map((site) => `${site.site} ${site.answered ? `${site.rttMs?.toFixed(1) ?? '?'} ms` : 'no reply'}`);
+  const detail = probed.map((site) => `${site.site} ${site.answered ? `${site.rttMs?.toFixed(1) ?? '?'} ms` : (site.error ?? 'no reply')}`);
   return `${answered.length}/${probed.length} sites answered (${detail.join(', ')})`;
 }
 

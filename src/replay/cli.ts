@@ -166,6 +166,7 @@ export function scenarioSourceOf(scenario: Scenario, file: string): ReplaySource
       );
     const setup = {
       gateways: config.gateways,
+      // Method sites too (by their keys), as if probed every round: a scenario scripts what answers, not when.
       sites: config.check_sites,
       intervalMs,
       timeoutMs: config.probe.timeout * 1000,

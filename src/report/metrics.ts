@@ -48,6 +48,28 @@ export async function renderMetrics(doc: StatusDocument, connections?: Record<st
       if (number !== null) gauge.set({ gateway: gateway.name, family: String(gateway.family) }, number);
     }
   }
+  // Per site of each gateway's last probe (labels `site`, its key, and `method`).
+  const siteLabels = ['gateway', 'family', 'site', 'method'];
+  const answered = new Gauge({
+    name: 'netgwm_site_answered',
+    help: "1 when the check site answered the gateway's last probe, 0 when it did not",
+    labelNames: siteLabels,
+    registers: [registry],
+  });
+  const rtt = new Gauge({
+    name: 'netgwm_site_rtt_seconds',
+    help: "Round-trip time of the check site in the gateway's last probe (connect, response or answer time for tcp, http, dns)",
+    labelNames: siteLabels,
+    registers: [registry],
+  });
+  for (const gateway of doc.gateways) {
+    for (const site of gateway.sites) {
+      const labels = { gateway: gateway.name, family: String(gateway.family), site: site.site, method: site.method };
+      answered.set(labels, Number(site.answered));
+      const value = seconds(site.rtt_ms);
+      if (value !== null) rtt.set(labels, value);
+    }
+  }
   if (connections) {
     const gauge = new Gauge({
       name: 'netgwm_gateway_connections',

@@ -2,6 +2,7 @@
 // Built from the config and the state alone (no probe, no lock). The table and the metrics are
 // rendered from this same document. Field meanings are documented in the README (Status).
 import type { Config } from '../config/load.js';
+import { siteMethod, type ProbeMethod } from '../core/check-site.js';
 import type { Gateway } from '../core/types.js';
 import { isStable, msUntilStable } from '../core/decide.js';
 import { meanRtt, summarizeWindow, WINDOW } from '../core/measurements.js';
@@ -17,7 +18,10 @@ export const STATUS_SCHEMA_VERSION = 1;
 export const OLD_CYCLE_MS = 10 * 60_000;
 
 export interface SiteStatus {
+  /** The site as written (pinged), or a method site's key (`tcp:203.0.113.10:443`, a URL, `dns:NAME@SERVER/TYPE`). */
   site: string;
+  /** How it is probed: icmp, tcp, http or dns (read from the key). */
+  method: ProbeMethod;
   answered: boolean;
   rtt_ms: number | null;
   replies: number;
@@ -286,6 +290,7 @@ function gatewayStatus(gateway: StatusGateway, { config, state, mode, now }: Sta
     sites_probed: window.last.length > 0 ? window.last.length : null,
     sites: window.last.map((sample) => ({
       site: sample.site,
+      method: siteMethod(sample.site),
       answered: sample.replies > 0,
       rtt_ms: rounded(sample.rttMs),
       replies: sample.replies,

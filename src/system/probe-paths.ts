@@ -3,10 +3,26 @@
 // together with one `ip -force -batch` only when something is missing or wrong, removed by
 // `netgwm cleanup`. A family-6 config (`family: 6`, see src/config/families.ts) gets the same with
 // `ip -6`: one read and at most one write per family.
+//
+// The `sport` rules of the tcp, http and dns probes (src/core/probe-paths.ts) are installed only
+// while the config has a check site with a method: a NetGWM config leaves the kernel as before,
+// and no other program's port in those ranges is routed as a probe for nothing. When they are
+// installed, a range the kernel may also hand out as ephemeral ports is reported (`portsShared`).
+import { readFile } from 'node:fs/promises';
 import type { Config } from '../config/load.js';
 import { LIMITS } from '../config/schema.js';
 import { own } from '../core/records.js';
-import { planProbePaths, probeTableId, type IpRoute, type IpRule, type ProbePathLine, type ProbePathsWanted } from '../core/probe-paths.js';
+import {
+  planProbePaths,
+  probeTableId,
+  sharedPorts,
+  type IpRoute,
+  type IpRule,
+  type PortRange,
+  type ProbePathLine,
+  type ProbePathsWanted,
+} from '../core/probe-paths.js';
+import { siteMethod } from '../core/check-site.js';
 import { resolveGateways } from '../core/dynamic-gateways.js';
 import { planUplinkTables, type UplinkTable } from '../core/uplink-tables.js';
 import { describeRoute } from '../log/events.js';
@@ -30,10 +46,27 @@ export interface ProbePathReport {
   tablesRepaired: string[];
   /** Changes of the uplink tables the kernel refused, with its reason. */
   tablesFailed: string[];
+  /** Set when `sport` rules were just installed: their ports the kernel may also give other programs (see sharedPorts). */
+  portsShared?: PortRange[];
 }
 
-/** `family` 6: the config's IPv6 view, whose paths go through `ip -6`; absent: IPv4. */
-type ProbeConfig = Pick<Config, 'gateways' | 'probe' | 'check_table_id'> & { family?: 6 };
+/**
+ * `family` 6: the config's IPv6 view, whose paths go through `ip -6`; absent: IPv4. Without
+ * `check_sites`, no `sport` rule is wanted.
+ */
+type ProbeConfig = Pick<Config, 'gateways' | 'probe' | 'check_table_id'> & Partial<Pick<Config, 'check_sites'>> & { family?: 6 };
+
+/**
+ * Whether some check site has a method (tcp, http, dns), whose probes need the `sport` rules.
+ * Takes the sites as written (a mapping is a method site) or compiled (a `method`, or a site key).
+ */
+export function hasMethodSites(sites: readonly unknown[] | undefined): boolean {
+  return (sites ?? []).some((site) => {
+    if (typeof site === 'string') return siteMethod(site) !== 'icmp';
+    const method = (site as { method?: unknown } | null)?.method;
+    return site !== null && typeof site === 'object' && method !== 'icmp';
+  });
+}
 
 const familyOf = (config: { family?: 6 }): 4 | 6 => config.family ?? 4;
 /** How a change is named in the log and cleanup's output: `ip route …`, `ip -6 route …`. */
@@ -56,8 +89,16 @@ export function probePathsWanted(config: ProbeConfig, withPaths = true): ProbePa
     if (table <= 0xffffffff && !ownTables.has(table)) ownedTables.add(table);
     if (config.probe.mark + slot <= 0xffffffff) ownedMarks.add(config.probe.mark + slot);
   }
+  const withPorts = hasMethodSites(config.check_sites);
   const paths = withPaths
-    ? config.gateways.map((gateway) => ({ gateway: gateway.name, ...gateway.probe, via: gateway.ip, dev: gateway.dev }))
+    ? config.gateways.map(({ name, probe: { mark, table, ports }, ip, dev }) => ({
+        gateway: name,
+        mark,
+        table,
+        via: ip,
+        dev,
+        ...(withPorts && { ports }),
+      }))
     : [];
   return { ...(config.family === 6 ? { family: 6 as const } : {}), pref: config.probe.rule_pref, paths, ownedTables, ownedMarks };
 }
@@ -120,7 +161,39 @@ export async function syncProbePaths(exec: Exec, config: ProbeConfig, routing?: 
     unreachable[gateway.name] = `no route ${describeRoute(gateway)}: ${why ?? 'the kernel dropped it at once'}`;
   }
   const repaired = plan.lines.filter((_, index) => !failures.has(index)).map((entry) => `${ip} ${entry.line}`);
-  return { repaired, unreachable, devices, tablesRepaired, tablesFailed };
+  const report = { repaired, unreachable, devices, tablesRepaired, tablesFailed };
+  if (!repaired.some((line) => line.startsWith(`${ip} rule add iif lo sport `))) return report;
+  const shared = await sharedProbePorts(config.gateways.map((gateway) => gateway.probe.ports));
+  return shared.length > 0 ? { ...report, portsShared: shared } : report;
+}
+
+const LOCAL_PORT_RANGE = '/proc/sys/net/ipv4/ip_local_port_range';
+const RESERVED_PORTS = '/proc/sys/net/ipv4/ip_local_reserved_ports';
+
+/** The probe ports the kernel may also use as ephemeral ports; none when the files cannot be read. */
+export async function sharedProbePorts(
+  probe: PortRange[],
+  files = { local: LOCAL_PORT_RANGE, reserved: RESERVED_PORTS },
+): Promise<PortRange[]> {
+  try {
+    const [local, reserved] = await Promise.all([readFile(files.local, 'utf8'), readFile(files.reserved, 'utf8')]);
+    const [from, to] = local.trim().split(/\s+/).map(Number) as [number, number];
+    return sharedPorts(probe, { from, to }, parsePortList(reserved));
+  } catch {
+    return [];
+  }
+}
+
+/** `61000-61127,8080` (ip_local_reserved_ports) → ranges. */
+export function parsePortList(text: string): PortRange[] {
+  return text
+    .trim()
+    .split(',')
+    .filter((part) => part !== '')
+    .map((part) => {
+      const [from, to = from] = part.split('-').map(Number) as [number, number?];
+      return { from, to };
+    });
 }
 
 /**

@@ -6,6 +6,7 @@
 // leaves nothing behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestNetwork } from '../../scripts/testnet/network.js';
+import { probePorts } from '../../src/config/probe-paths.js';
 import type { Gateway } from '../../src/core/types.js';
 import { createSystemPing } from '../../src/probe/system-ping.js';
 import { createExec, type Exec } from '../../src/system/exec.js';
@@ -31,7 +32,7 @@ function ipv6Gateways(): Gateway[] {
     ip: uplink.index === 1 ? uplink.gatewayLinkLocal! : uplink.gatewayIp6!,
     dev: uplink.routerDev,
     priority: uplink.index,
-    probe: { mark: MARK + uplink.index, table: CHECK_TABLE + uplink.index },
+    probe: { mark: MARK + uplink.index, table: CHECK_TABLE + uplink.index, ports: probePorts(61000, uplink.index) },
     family: 6,
   }));
 }
@@ -303,7 +304,7 @@ describe('netgwm cleanup on a dual-stack router', () => {
         name: `isp${uplink.index}`,
         ip: uplink.gatewayIp6!,
         priority: uplink.index,
-        probe: { mark: MARK + uplink.index, table: CHECK_TABLE + uplink.index },
+        probe: { mark: MARK + uplink.index, table: CHECK_TABLE + uplink.index, ports: probePorts(61000, uplink.index) },
         family: 6,
       })),
       check_table_id: CHECK_TABLE,

@@ -84,6 +84,27 @@ describe('probe paths (3 uplinks, 2 sites)', () => {
     expect((await repairs()).at(-1)).toMatch(/ip rule del pref 1000 fwmark 0x4e470000 lookup 194; ip route flush table 194$/);
   });
 
+  it('the sport rules of method probes go when no check site has a method: the next run and netgwm cleanup remove them', async () => {
+    await h.run();
+    await exec('ip', ['rule', 'add', 'iif', 'lo', 'sport', '61064-61127', 'lookup', '196', 'pref', '1000']);
+    expect(await h.probePaths()).toContain('1000:\tfrom all iif lo sport 61064-61127 lookup 196');
+    expect(await h.run()).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(await h.probePaths()).toEqual(h.expectedProbePaths());
+    expect((await repairs()).at(-1)).toMatch(
+      /probe paths installed or repaired: ip rule del pref 1000 iif lo sport 61064-61127 lookup 196$/,
+    );
+
+    // Also one without `iif lo` (as another layout could leave it): it points into a probe table.
+    await exec('ip', ['rule', 'add', 'sport', '61000-61063', 'lookup', '195', 'pref', '1000']);
+    await exec('ip', ['-6', 'rule', 'add', 'iif', 'lo', 'sport', '61064-61127', 'lookup', '196', 'pref', '1000']);
+    const cleanup = await h.netgwm(['cleanup']);
+    expect(cleanup).toMatchObject({ exitCode: 0, stderr: '' });
+    expect(cleanup.stdout).toContain('ip rule del pref 1000 sport 61000-61063 lookup 195');
+    expect(cleanup.stdout).toContain('ip -6 rule del pref 1000 iif lo sport 61064-61127 lookup 196');
+    expect((await exec('ip', ['rule', 'list'])).stdout).not.toMatch(/sport/);
+    expect((await exec('ip', ['-6', 'rule', 'list'])).stdout).not.toMatch(/sport/);
+  });
+
   it('netgwm cleanup removes them, the old check table and the nft table and fwmark rules, and leaves the default route', async () => {
     const marked = Object.fromEntries(
       h.net.uplinks.map((uplink) => [

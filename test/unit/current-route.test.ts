@@ -3,7 +3,7 @@ import { noteAddresses } from '../../src/current-route.js';
 import { emptyState, type Gateway } from '../../src/core/types.js';
 import type { FamilyEvent, Logger } from '../../src/log/logger.js';
 
-const probe = { mark: 1, table: 195 };
+const probe = { mark: 1, table: 195, ports: { from: 61000, to: 61063 } };
 const auto6 = (ip?: string): Gateway => ({ name: 'cable', dev: 'wan5', auto: true, family: 6, priority: 1, probe, ...(ip && { ip }) });
 const auto4 = (ip?: string): Gateway => ({ name: 'lte', dev: 'ppp0', auto: true, priority: 2, probe, ...(ip && { ip }) });
 

@@ -2,10 +2,11 @@ import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from '../../src/config/load.js';
-import type { GatewayInfo, State } from '../../src/core/types.js';
+import type { Gateway, GatewayInfo, State } from '../../src/core/types.js';
 import { runCycle } from '../../src/cycle.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Ping } from '../../src/probe/probe.js';
+import type { SiteProber } from '../../src/probe/site-rounds.js';
 import { saveState, STATE_FILE } from '../../src/state/store.js';
 import { tempDir } from '../support/temp-dir.js';
 import type { Exec } from '../../src/system/exec.js';
@@ -37,6 +38,8 @@ async function router(setup: {
   gateways?: [Named, Named];
   /** The first gateway is `ip: auto`: its address comes from the kernel. */
   auto?: true;
+  /** Check sites with a method, after the pinged one, probed by this stand-in. */
+  methods?: { sites: Array<Record<string, unknown>>; probe: SiteProber };
 }) {
   const dir = await tempDir('cycle');
   const [first, second] = setup.gateways ?? [ISP1, ISP2];
@@ -46,7 +49,7 @@ async function router(setup: {
         [first.name]: { ip: setup.auto ? 'auto' : first.ip, dev: first.dev, priority: 1 },
         [second.name]: { ip: second.ip, priority: 2 },
       },
-      check_sites: ['203.0.113.10'],
+      check_sites: ['203.0.113.10', ...(setup.methods?.sites ?? [])],
       check_table: CHECK_TABLE,
       min_uptime: setup.minUptime ?? 0,
       state_dir: join(dir, 'var', 'state'),
@@ -56,6 +59,14 @@ async function router(setup: {
     },
     join(dir, 'netgwm.yml'),
   );
+  // The port ranges of the method probes (src/config/probe-paths.ts): gateway i from 61000 + 64 (i - 1).
+  if (setup.methods) {
+    const ports = (name: string) => ({ from: name === first.name ? 61000 : 61064, to: name === first.name ? 61063 : 61127 });
+    config.gateways = config.gateways.map((gateway) => ({
+      ...gateway,
+      probe: { ...gateway.probe, ports: ports(gateway.name) } as Gateway['probe'],
+    }));
+  }
   const kernel = fakeKernel({ rules: BOOT_RULES, links: { [first.ip]: first.dev, [second.ip]: second.dev, [MOVED.ip]: MOVED.dev } });
   if (setup.route) kernel.tables.set(MAIN_TABLE, [{ dst: 'default', gateway: setup.route.ip, dev: setup.route.dev }]);
   const recorded = fakeExec((argv, input) => kernel.answer(argv, input));
@@ -97,7 +108,15 @@ async function router(setup: {
     run: (signal?: AbortSignal) =>
       runCycle(
         config,
-        { exec, ping: network.ping, log, clock: () => clock.now, lockWaitMs: 0, lockDir: join(dir, `lock-${++runs}`) },
+        {
+          exec,
+          ping: network.ping,
+          probeSite: setup.methods?.probe,
+          log,
+          clock: () => clock.now,
+          lockWaitMs: 0,
+          lockDir: join(dir, `lock-${++runs}`),
+        },
         signal,
       ),
     /**
@@ -248,6 +267,23 @@ describe('runCycle', () => {
     expect(saved.pendingHooks).toBeUndefined();
     expect(await at.statusFile(after.name)).toBe('up:203.0.113.10:2.500');
     expectProbePaths(at);
+  });
+
+  it('check sites with a method: pings blocked everywhere, the tcp site answers through isp2 only: isp1 down, switch to isp2', async () => {
+    const asked: string[] = [];
+    const probe: SiteProber = async (site, path) => {
+      asked.push(`${site.key} ${path.ports.from}`);
+      return path.ports.from === 61064 ? { answered: true, rttMs: 7 } : { answered: false, error: 'timeout' };
+    };
+    const at = await router({ route: ISP1, alive: [], methods: { sites: [{ tcp: '203.0.113.20:443' }], probe } });
+    await at.run();
+    expect(routeWrites(at.commands())).toEqual([`ip -4 route replace default via ${ISP2.ip} proto 194`]);
+    expect(asked.sort()).toEqual(['tcp:203.0.113.20:443 61000', 'tcp:203.0.113.20:443 61064']);
+    const saved = await at.saved();
+    expect(saved.lastSwitch?.reason).toBe('isp1 down, 0/2 sites answered');
+    // The site's key is its name in the probe window, as a pinged site's address is.
+    expect(saved.samples?.isp2?.map((sample) => sample.site)).toEqual(['203.0.113.10', 'tcp:203.0.113.20:443']);
+    expect(await at.statusFile('isp2')).toBe('up:tcp:203.0.113.20:443:7.000');
   });
 
   it('keep runs one command: a read of the rules and routes (probe paths and default route)', async () => {

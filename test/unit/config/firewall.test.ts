@@ -25,8 +25,8 @@ const config = (gateways: string, extra = '') => `gateways:\n${gateways}check_si
 const MARKED =
   '  isp1: {ip: 192.0.2.1, dev: wan_1, priority: 1, mark: 0x1, table: uplink1}\n  isp2: {ip: 192.0.2.5, dev: wan-2, priority: 2, mark: 0x2, table: 102}\n';
 const NFT = 'nftables: {enabled: true}\n';
-const PROBE1 = { mark: 0x4e470001, table: 195 };
-const PROBE2 = { mark: 0x4e470002, table: 196 };
+const PROBE1 = { mark: 0x4e470001, table: 195, ports: { from: 61000, to: 61063 } };
+const PROBE2 = { mark: 0x4e470002, table: 196, ports: { from: 61064, to: 61127 } };
 
 describe('firewall config', () => {
   it('fills in the defaults and resolves the gateway tables once', async () => {

@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { healthSettings, MAX_WINDOW_ROUNDS } from '../../../src/config/health.js';
 import { MAX_ROUNDS } from '../../../src/core/health.js';
+import { monitoringGraceMs } from '../../../src/core/monitoring.js';
 import { configFixture, type ConfigFixture } from './fixture.js';
 
 let fixture: ConfigFixture;
@@ -26,6 +27,15 @@ describe('health settings', () => {
       lossDownPct: 30,
       lossUpPct: 10,
     });
+  });
+
+  it('with method sites: how long their results are carried (twice the longest interval + timeout) and their longest timeout', async () => {
+    const { config } = await fixture.load(
+      'gateways: {isp1: {ip: 192.0.2.1, priority: 1}}\ncheck_sites:\n  - 198.51.100.1\n  - {tcp: 203.0.113.10:443}\n  - {dns: example.org, server: 198.51.100.53, interval: 20, timeout: 3}\n',
+    );
+    expect(healthSettings(config)).toMatchObject({ carryMs: 2 * (20_000 + 3000), methodTimeoutMs: 3000 });
+    expect(monitoringGraceMs(healthSettings(config))).toBe(3 * 150 + 3000 + 1000);
+    expect(healthSettings(await load('{}'))).not.toHaveProperty('carryMs');
   });
 
   it('takes every key', async () => {

@@ -33,7 +33,7 @@ mode: thebestone
       dev: 'ppp333',
       auto: true,
       priority: 3,
-      probe: { mark: 0x4e470003, table: 197 },
+      probe: { mark: 0x4e470003, table: 197, ports: { from: 61128, to: 61191 } },
     });
     expect(config.check_all_gateways).toBe(true); // YAML 1.1 "yes", as PyYAML read it
     expect(config.mode).toBe('thebestone');
@@ -80,14 +80,32 @@ mode: thebestone
     expect(config.check_table_id).toBe(100);
     // Probe paths follow the file's order, not the priority: adding a better gateway at the end moves no path.
     expect(config.gateways.map((g) => [g.name, g.probe])).toEqual([
-      ['a', { mark: 0x4e470002, table: 102 }],
-      ['b', { mark: 0x4e470001, table: 101 }],
+      ['a', { mark: 0x4e470002, table: 102, ports: { from: 61064, to: 61127 } }],
+      ['b', { mark: 0x4e470001, table: 101, ports: { from: 61000, to: 61063 } }],
     ]);
   });
 
   it('`ip: auto` and a dev without ip: the address comes from the kernel', async () => {
     const { config } = await fixture.load(GOOD.replace('ip: 192.0.2.5, dev: wan-2', 'ip: auto, dev: wan-2'));
-    expect(config.gateways[1]).toEqual({ name: 'isp2', dev: 'wan-2', auto: true, priority: 2, probe: { mark: 0x4e470002, table: 196 } });
+    expect(config.gateways[1]).toEqual({
+      name: 'isp2',
+      dev: 'wan-2',
+      auto: true,
+      priority: 2,
+      probe: { mark: 0x4e470002, table: 196, ports: { from: 61064, to: 61127 } },
+    });
+  });
+
+  it('gives each gateway 64 local ports from probe.port_base, in the order of the file, and checks that they fit below 65536', async () => {
+    const { config } = await load(`${GOOD}probe: {port_base: 40000}\n`);
+    expect(config.gateways.map((g) => g.probe.ports)).toEqual([
+      { from: 40000, to: 40063 },
+      { from: 40064, to: 40127 },
+    ]);
+    expect((await load(`${GOOD}probe: {port_base: 65408}\n`)).config.gateways[1]!.probe.ports).toEqual({ from: 65472, to: 65535 });
+    expect(await problems(`${GOOD}probe: {port_base: 65409}\n`)).toEqual([
+      'FILE: probe.port_base: expected a port that leaves room for 64 local ports per gateway (probe.port_base … + 127) up to 65535, got 65409',
+    ]);
   });
 
   it('gives the probe tables around the system tables 253-255 the next numbers', async () => {

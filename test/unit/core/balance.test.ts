@@ -14,7 +14,7 @@ import {
 import { chooseGateway } from '../../../src/core/decide.js';
 import { emptyState, type BalanceRecord, type Gateway, type State } from '../../../src/core/types.js';
 
-const probe = (i: number) => ({ mark: 0x4e470000 + i, table: 194 + i });
+const probe = (i: number) => ({ mark: 0x4e470000 + i, table: 194 + i, ports: { from: 60936 + 64 * i, to: 60999 + 64 * i } });
 const gateways: Gateway[] = [
   { name: 'isp1', ip: '192.0.2.1', priority: 1, weight: 3, mark: 1, table_id: 101, probe: probe(1) },
   { name: 'isp2', ip: '192.0.2.5', priority: 1, weight: 1, mark: 2, table_id: 102, probe: probe(2) },

@@ -4,8 +4,8 @@ import type { ProbeEvent } from '../../../src/core/probe-events.js';
 import type { Gateway } from '../../../src/core/types.js';
 
 const GATEWAYS: Gateway[] = [
-  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 1, table: 195 } },
-  { name: 'isp2', ip: '198.51.100.1', priority: 2, probe: { mark: 2, table: 196 } },
+  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 1, table: 195, ports: { from: 61000, to: 61063 } } },
+  { name: 'isp2', ip: '198.51.100.1', priority: 2, probe: { mark: 2, table: 196, ports: { from: 61064, to: 61127 } } },
 ];
 const SETUP = { gateways: GATEWAYS, minUptimeMs: 60_000, checkAllGateways: false, mode: 'auto' };
 

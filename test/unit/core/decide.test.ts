@@ -4,9 +4,9 @@ import { chooseGateway, formatDuration, nextStableAt, probeOrder, probingDone, t
 import { emptyState, type Observations, type State } from '../../../src/core/types.js';
 
 const gateways: Gateway[] = [
-  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195 } },
-  { name: 'isp2', ip: '192.0.2.5', priority: 2, probe: { mark: 0x4e470002, table: 196 } },
-  { name: 'isp3', dev: 'ppp0', priority: 3, probe: { mark: 0x4e470003, table: 197 } },
+  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195, ports: { from: 61000, to: 61063 } } },
+  { name: 'isp2', ip: '192.0.2.5', priority: 2, probe: { mark: 0x4e470002, table: 196, ports: { from: 61064, to: 61127 } } },
+  { name: 'isp3', dev: 'ppp0', priority: 3, probe: { mark: 0x4e470003, table: 197, ports: { from: 61128, to: 61191 } } },
 ];
 const MIN_UPTIME_S = 60;
 
@@ -290,8 +290,8 @@ describe('probeOrder and probingDone', () => {
 
   it('names that every object inherits (constructor, toString) count as not yet probed, not stable, not known', () => {
     const named: Gateway[] = [
-      { name: 'constructor', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195 } },
-      { name: 'toString', ip: '192.0.2.5', priority: 2, probe: { mark: 0x4e470002, table: 196 } },
+      { name: 'constructor', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195, ports: { from: 61000, to: 61063 } } },
+      { name: 'toString', ip: '192.0.2.5', priority: 2, probe: { mark: 0x4e470002, table: 196, ports: { from: 61064, to: 61127 } } },
     ];
     const input = { ...base, gateways: named, current: 'toString', observations: observe({ toString: true }) };
     expect(probingDone(input)).toBe(false);
@@ -321,9 +321,9 @@ describe('formatDuration', () => {
 
 describe('nextStableAt', () => {
   const gateways = [
-    { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 1, table: 101 } },
-    { name: 'isp2', ip: '192.0.2.5', priority: 2, probe: { mark: 2, table: 102 } },
-    { name: 'isp3', ip: '192.0.2.9', priority: 3, probe: { mark: 3, table: 103 } },
+    { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 1, table: 101, ports: { from: 61000, to: 61063 } } },
+    { name: 'isp2', ip: '192.0.2.5', priority: 2, probe: { mark: 2, table: 102, ports: { from: 61064, to: 61127 } } },
+    { name: 'isp3', ip: '192.0.2.9', priority: 3, probe: { mark: 3, table: 103, ports: { from: 61128, to: 61191 } } },
   ];
   type Records = Partial<Record<string, { up: boolean; since: number }>>;
   const state = (records: Records, lastCycleAt = 1000) => ({

@@ -9,8 +9,22 @@ import ROUTES from './fixtures/uplink-routes.json' with { type: 'json' };
 // 198.51.100.1 at metric 100 and netgwm's table 102.
 const routes = ROUTES as IpRoute[];
 const OWN_TABLES = new Set([101, 102, 195, 196]);
-const WAN: Gateway = { name: 'dhcp', dev: 'wan1', auto: true, priority: 1, table_id: 101, probe: { mark: 0x4e470001, table: 195 } };
-const PPP: Gateway = { name: 'lte', dev: 'ppp9', auto: true, priority: 2, table_id: 102, probe: { mark: 0x4e470002, table: 196 } };
+const WAN: Gateway = {
+  name: 'dhcp',
+  dev: 'wan1',
+  auto: true,
+  priority: 1,
+  table_id: 101,
+  probe: { mark: 0x4e470001, table: 195, ports: { from: 61000, to: 61063 } },
+};
+const PPP: Gateway = {
+  name: 'lte',
+  dev: 'ppp9',
+  auto: true,
+  priority: 2,
+  table_id: 102,
+  probe: { mark: 0x4e470002, table: 196, ports: { from: 61064, to: 61127 } },
+};
 const resolve = (gateway: Gateway, present: IpRoute[]) => resolveAddress(gateway, present, OWN_TABLES);
 const dhcp = (gateway: string, extra: Partial<IpRoute> = {}): IpRoute => ({
   dst: 'default',
@@ -59,7 +73,12 @@ describe('resolveAddress', () => {
 
 describe('resolveGateways', () => {
   it('fills in the address of auto gateways only, and drops one the kernel no longer has', () => {
-    const fixed: Gateway = { name: 'isp', ip: '203.0.113.1', priority: 3, probe: { mark: 0x4e470003, table: 197 } };
+    const fixed: Gateway = {
+      name: 'isp',
+      ip: '203.0.113.1',
+      priority: 3,
+      probe: { mark: 0x4e470003, table: 197, ports: { from: 61128, to: 61191 } },
+    };
     const stale = { ...WAN, ip: '192.0.2.3' };
     const none = routes.filter((route) => route.dev !== 'wan1');
     expect(resolveGateways([stale, PPP, fixed], none, OWN_TABLES)).toEqual([WAN, { ...PPP, ip: '198.51.100.1' }, fixed]);

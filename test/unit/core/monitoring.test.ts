@@ -4,8 +4,8 @@ import { createMonitoring, monitoringGraceMs } from '../../../src/core/monitorin
 import type { Gateway } from '../../../src/core/types.js';
 
 const GATEWAYS: Gateway[] = [
-  { name: 'isp1', dev: 'eth1', priority: 1, probe: { mark: 1, table: 195 } },
-  { name: 'isp2', dev: 'eth2', priority: 2, probe: { mark: 2, table: 196 } },
+  { name: 'isp1', dev: 'eth1', priority: 1, probe: { mark: 1, table: 195, ports: { from: 61000, to: 61063 } } },
+  { name: 'isp2', dev: 'eth2', priority: 2, probe: { mark: 2, table: 196, ports: { from: 61064, to: 61127 } } },
 ];
 const SETTINGS: HealthSettings = {
   intervalMs: 1000,
@@ -108,7 +108,11 @@ describe('createMonitoring (the monitor state the daemon and replay share)', () 
   it('a reload: new gateways start unknown, removed ones are forgotten and their rounds ignored', () => {
     const { monitoring } = watch();
     monitoring.round('isp1', good(0));
-    monitoring.configure([GATEWAYS[0]!, { name: 'lte', dev: 'ppp0', priority: 3, probe: { mark: 3, table: 197 } }], SETTINGS, 500);
+    monitoring.configure(
+      [GATEWAYS[0]!, { name: 'lte', dev: 'ppp0', priority: 3, probe: { mark: 3, table: 197, ports: { from: 61128, to: 61191 } } }],
+      SETTINGS,
+      500,
+    );
     monitoring.round('isp2', good(1000));
     expect(monitoring.health('isp2')).toBeUndefined();
     expect(monitoring.health('lte')).toMatchObject({ status: 'unknown', since: 500 });

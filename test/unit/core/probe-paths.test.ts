@@ -116,10 +116,10 @@ describe('planProbePaths', () => {
     expect(lines([...RULES, ...others], routes)).toEqual([]);
   });
 
-  it('a rule at the probe preference with extra selectors is not the wanted one', () => {
+  it('a rule at the probe preference with extra selectors is not the wanted one: it is deleted by all of them', () => {
     const withIif: IpRule = { ...RULE1, iif: 'lan0' };
     expect(lines([BOOT[0]!, withIif, RULE2, ...BOOT.slice(1)], ROUTES)).toEqual([
-      'rule del pref 1000 fwmark 0x4e470001 lookup 195',
+      'rule del pref 1000 fwmark 0x4e470001 iif lan0 lookup 195',
       'rule add fwmark 0x4e470001 lookup 195 pref 1000',
     ]);
   });

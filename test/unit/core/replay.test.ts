@@ -6,8 +6,8 @@ import { CYCLE_MS, eventWindow, overlap, replayDaemon, routeIntervals, summarize
 import type { Gateway } from '../../../src/core/types.js';
 
 const GATEWAYS: Gateway[] = [
-  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 1, table: 195 } },
-  { name: 'isp2', ip: '198.51.100.1', priority: 2, probe: { mark: 2, table: 196 } },
+  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 1, table: 195, ports: { from: 61000, to: 61063 } } },
+  { name: 'isp2', ip: '198.51.100.1', priority: 2, probe: { mark: 2, table: 196, ports: { from: 61064, to: 61127 } } },
 ];
 /** A round a second, two bad rounds make a gateway down, two good ones up; loss never judged alone. */
 const SETTINGS: HealthSettings = {

@@ -103,6 +103,19 @@ describe('netgwm replay', () => {
     ]);
   });
 
+  it('a method site named by its key in a scenario: a dead tcp check with min_sites 3 takes isp1 down', async () => {
+    const methods = join(dir, 'methods.yml');
+    await writeFile(
+      methods,
+      `${configText(120).replace('check_sites: [192.0.2.53, 203.0.113.53]', 'check_sites: [192.0.2.53, 203.0.113.53, {tcp: 203.0.113.80:443}]')}probe: {min_sites: 3}\n`,
+    );
+    const dead = join(dir, 'tcp-dead.yml');
+    await writeFile(dead, 'duration: 20m\nstart: isp1\nsites:\n  "tcp:203.0.113.80:443": [{for: 5m}, {for: 2m, state: down}]\n');
+    const { code, stdout } = await replay('-c', methods, '--scenario', dead, '--interval', '60');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\+0:05:00\.\d{3} {2}isp1 down \(was up\): at most 2\/3 sites answered in 3 rounds, min_sites is 3/);
+  });
+
   it('--recorded: the recording reader (src/state/recording.ts) or, in a build without it, a clear error', async () => {
     await expect(replay('-c', config, '--recorded', join(dir, 'none.rec'))).rejects.toThrow(/no recording reader|none\.rec/);
   });

@@ -27,6 +27,36 @@ describe('renderMetrics', () => {
     expect(text).not.toMatch(/netgwm_gateway_(up|rtt_seconds|loss_ratio)\{gateway="lte"/);
   });
 
+  it('per site of the last probe: answered and RTT, labelled with the site key and its method', async () => {
+    const samples = input.state!.samples!;
+    const last = samples.isp1!.at(-1)!;
+    const withMethods = {
+      ...input,
+      state: {
+        ...input.state!,
+        samples: {
+          ...samples,
+          isp1: [
+            ...samples.isp1!,
+            { at: last.at, site: 'tcp:203.0.113.30:443', sent: 1, replies: 1, rttMs: 4 },
+            { at: last.at, site: 'http://check.example.net/"quoted"', sent: 1, replies: 0 },
+          ],
+        },
+      },
+    };
+    const lines = (await renderMetrics(statusDocument(withMethods))).split('\n');
+    for (const line of [
+      '# TYPE netgwm_site_answered gauge',
+      'netgwm_site_answered{gateway="isp1",family="4",site="203.0.113.10",method="icmp"} 1',
+      'netgwm_site_answered{gateway="isp1",family="4",site="tcp:203.0.113.30:443",method="tcp"} 1',
+      'netgwm_site_answered{gateway="isp1",family="4",site="http://check.example.net/\\"quoted\\"",method="http"} 0',
+      'netgwm_site_rtt_seconds{gateway="isp1",family="4",site="tcp:203.0.113.30:443",method="tcp"} 0.004',
+    ]) {
+      expect(lines).toContain(line);
+    }
+    expect(lines.some((line) => line.startsWith('netgwm_site_rtt_seconds{gateway="isp1",family="4",site="http:'))).toBe(false);
+  });
+
   it('totals from the state are counters; the cycle and all-down are gauges', async () => {
     const text = await renderMetrics(statusDocument(input));
     for (const line of [
@@ -46,7 +76,7 @@ describe('renderMetrics', () => {
     const text = await renderMetrics(statusDocument(input));
     for (const line of text.split('\n'))
       expect(line).toMatch(
-        /^(# HELP netgwm_\w+ .+|# TYPE netgwm_\w+ (gauge|counter)|netgwm_\w+(\{(gateway="[\w.-]+",?)?(family="[46]")?\})? [\d.e+-]+|)$/,
+        /^(# HELP netgwm_\w+ .+|# TYPE netgwm_\w+ (gauge|counter)|netgwm_\w+(\{(gateway="[\w.-]+",?)?(family="[46]")?(,site="[\w.:]+",method="icmp")?\})? [\d.e+-]+|)$/,
       );
   });
 });

@@ -46,8 +46,8 @@ describe('statusDocument (status --json, schema 1)', () => {
       sites_answered: 2,
       sites_probed: 2,
       sites: [
-        { site: '203.0.113.10', answered: true, rtt_ms: 0.31, replies: 2, sent: 2 },
-        { site: '203.0.113.20', answered: true, rtt_ms: 0.29, replies: 2, sent: 2 },
+        { site: '203.0.113.10', method: 'icmp', answered: true, rtt_ms: 0.31, replies: 2, sent: 2 },
+        { site: '203.0.113.20', method: 'icmp', answered: true, rtt_ms: 0.29, replies: 2, sent: 2 },
       ],
       rtt_ms: { last: 0.3, mean: 0.48, max: 0.91 },
       loss: { ratio: 0.125, sent: 8, replies: 7, probes: 4, since: new Date(NOW - 63_000).toISOString() },

@@ -54,6 +54,27 @@ async function record(file: string, events: ProbeEvent[], maxBytes = 1 << 20) {
 }
 
 describe('probe recording', () => {
+  it('records check sites with a method by their key, as any site (issue 15)', async () => {
+    const file = join(await tempDir('rec'), 'probes.rec');
+    const keys = ['tcp:[2001:db8::80]:443', 'https://check.example.net/a?b=c', 'dns:_dmarc.example.org@198.51.100.53/TXT'];
+    const events: ProbeEvent[] = [
+      {
+        kind: 'round',
+        gateway: 'isp1',
+        at: T0,
+        settledAt: T0 + 400,
+        echoes: [
+          { site: SITES[0]!, answered: true, rttMs: 1.5 },
+          { site: keys[0]!, answered: true, rttMs: 380.2 },
+        ],
+      },
+      { kind: 'round', gateway: 'isp1/6', at: T0 + 2000, settledAt: T0 + 2000, echoes: [{ site: keys[1]!, answered: false }] },
+      { kind: 'round', gateway: 'lte', at: T0 + 2100, settledAt: T0 + 2100, echoes: [{ site: keys[2]!, answered: true, rttMs: 1999.9 }] },
+    ];
+    await record(file, events);
+    expect(await readRecording([file])).toEqual(events);
+  });
+
   it('reads back every kind of event as recorded', async () => {
     const file = join(await tempDir('rec'), 'probes.rec');
     const events: ProbeEvent[] = [

@@ -11,6 +11,9 @@ export interface KernelRule {
   fwmark?: string;
   fwmask?: string;
   suppress_prefixlen?: number;
+  iif?: string;
+  sport_start?: number;
+  sport_end?: number;
 }
 
 /** A route as `ip -N -j -4 route show` prints it (default routes, and the link routes of uplink tables). */
@@ -81,11 +84,12 @@ export function fakeKernel(options: KernelOptions = {}) {
         .sort((a, b) => (a.metric ?? 0) - (b.metric ?? 0))[0];
     },
 
-    /** The default route a packet carrying `mark` takes, after the policy rules. */
-    routeFor(mark = 0): KernelRoute | undefined {
+    /** The default route a packet carrying `mark` (from local port `sport`) takes, after the policy rules. */
+    routeFor(mark = 0, sport?: number): KernelRoute | undefined {
       for (const rule of [...kernel.rules].sort((a, b) => a.priority - b.priority)) {
         const mask = Number(rule.fwmask ?? 0xffffffff);
         if (rule.fwmark !== undefined && (mark & mask) >>> 0 !== Number(rule.fwmark)) continue;
+        if (rule.sport_start !== undefined && (sport === undefined || sport < rule.sport_start || sport > rule.sport_end!)) continue;
         const route = kernel.defaultRoute(Number(rule.table));
         // An unreachable route ends the lookup: the packet goes nowhere.
         if (route?.type === 'unreachable') return undefined;
@@ -235,7 +239,11 @@ function parseRule(words: string[]): Partial<KernelRule> {
     if (key === 'pref' || key === 'priority') rule.priority = Number(value);
     else if (key === 'lookup' || key === 'table') rule.table = TABLE_NAMES[value] ?? value;
     else if (key === 'suppress_prefixlength') rule.suppress_prefixlen = Number(value);
-    else if (key === 'fwmark') {
+    else if (key === 'iif') rule.iif = value;
+    else if (key === 'sport') {
+      const [from, to = from] = value.split('-').map(Number) as [number, number?];
+      [rule.sport_start, rule.sport_end] = [from, to];
+    } else if (key === 'fwmark') {
       const [mark, mask] = value.split('/') as [string, string | undefined];
       rule.fwmark = hex(mark);
       // ip shows no mask when it is all ones.

@@ -4,8 +4,22 @@ import { removeProbePaths, syncProbePaths } from '../../../src/system/probe-path
 import { fakeExec } from './fake-exec.js';
 
 const GATEWAYS: Gateway[] = [
-  { name: 'isp1', ip: 'fe80::1', dev: 'wan_1', priority: 1, probe: { mark: 0x4e470001, table: 195 }, family: 6 },
-  { name: 'isp2', ip: '2001:db8:0:2::1', dev: 'wan-2', priority: 2, probe: { mark: 0x4e470002, table: 196 }, family: 6 },
+  {
+    name: 'isp1',
+    ip: 'fe80::1',
+    dev: 'wan_1',
+    priority: 1,
+    probe: { mark: 0x4e470001, table: 195, ports: { from: 61000, to: 61063 } },
+    family: 6,
+  },
+  {
+    name: 'isp2',
+    ip: '2001:db8:0:2::1',
+    dev: 'wan-2',
+    priority: 2,
+    probe: { mark: 0x4e470002, table: 196, ports: { from: 61064, to: 61127 } },
+    family: 6,
+  },
 ];
 const CONFIG = { family: 6, gateways: GATEWAYS, check_table_id: 194, probe: { mark: 0x4e470000, rule_pref: 1000 } } as Parameters<
   typeof syncProbePaths

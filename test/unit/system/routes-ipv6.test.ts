@@ -12,8 +12,21 @@ import {
 } from '../../../src/system/routes.js';
 import { fakeExec } from './fake-exec.js';
 
-const ISP1: Gateway = { name: 'isp1', ip: '2001:db8:0:1::1', priority: 1, probe: { mark: 0x4e470001, table: 195 }, family: 6 };
-const LINK_LOCAL: Gateway = { name: 'isp2', ip: 'fe80::1', dev: 'wan-2', priority: 2, probe: { mark: 0x4e470002, table: 196 }, family: 6 };
+const ISP1: Gateway = {
+  name: 'isp1',
+  ip: '2001:db8:0:1::1',
+  priority: 1,
+  probe: { mark: 0x4e470001, table: 195, ports: { from: 61000, to: 61063 } },
+  family: 6,
+};
+const LINK_LOCAL: Gateway = {
+  name: 'isp2',
+  ip: 'fe80::1',
+  dev: 'wan-2',
+  priority: 2,
+  probe: { mark: 0x4e470002, table: 196, ports: { from: 61064, to: 61127 } },
+  family: 6,
+};
 
 // `ip -j -6 route show table main default` with netgwm's route via isp1 and an RA default.
 const OURS = { dst: 'default', gateway: '2001:db8:0:1::1', dev: 'wan_1', protocol: 'netgwm', metric: 512, flags: [], pref: 'medium' };

@@ -11,9 +11,9 @@ import {
 } from '../../../src/system/routes.js';
 
 const gateways: Gateway[] = [
-  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195 } },
-  { name: 'isp2', ip: '192.0.2.5', dev: 'wan-2', priority: 2, probe: { mark: 0x4e470002, table: 196 } },
-  { name: 'lte', dev: 'ppp.0_x', priority: 3, probe: { mark: 0x4e470003, table: 197 } },
+  { name: 'isp1', ip: '192.0.2.1', priority: 1, probe: { mark: 0x4e470001, table: 195, ports: { from: 61000, to: 61063 } } },
+  { name: 'isp2', ip: '192.0.2.5', dev: 'wan-2', priority: 2, probe: { mark: 0x4e470002, table: 196, ports: { from: 61064, to: 61127 } } },
+  { name: 'lte', dev: 'ppp.0_x', priority: 3, probe: { mark: 0x4e470003, table: 197, ports: { from: 61128, to: 61191 } } },
 ];
 
 describe('parseDefaultRoutes', () => {
