@@ -154,10 +154,11 @@ const NO_RECENT: RecentRounds = Object.freeze({ log: EMPTY_LOG, start: 0, end: 0
 /**
  * `log[start, end)` with `round` after it: appended to the log itself when no one appended there
  * yet, else to a copy of that part (then starting at 0). A log mostly behind `start` is copied
- * too, so that memory stays bounded by what is seen.
+ * too, so that memory stays bounded by what is seen; soon (64 rounds behind), so that the rounds
+ * no one sees die young instead of being kept and moved by the garbage collector.
  */
 function appendTo(log: RoundSummary[], start: number, end: number, round: RoundSummary): RoundSummary[] {
-  const shared = end === log.length && log !== EMPTY_LOG && !(start > 1024 && start * 2 > log.length);
+  const shared = end === log.length && log !== EMPTY_LOG && !(start > 64 && start * 2 > log.length);
   const next = shared ? log : log.slice(start, end);
   next.push(round);
   return next;

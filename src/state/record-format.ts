@@ -244,10 +244,10 @@ export function walkRecording(bytes: Uint8Array, file: string): BlockWalk {
 }
 
 /**
- * The events of recordings (in order), decoded a block (about 10 s of rounds) at a time as they
- * are asked for: a replay goes through a day without keeping it. A plain iterator, not a
- * generator: a day is over a million events, and generators cost more per event than the decode.
- * `onDamaged` hears of a damaged end of a file, which is skipped.
+ * The events of recordings (in order), decoded one at a time as they are asked for: a replay goes
+ * through a day without keeping it. A plain iterator, not a generator: a day is over a million
+ * events, and generators cost more per event than the decode. `onDamaged` hears of a damaged end
+ * of a file, which is skipped.
  */
 export function recordingEventsOf(
   files: ReadonlyArray<{ bytes: Uint8Array; file: string }>,
@@ -256,15 +256,8 @@ export function recordingEventsOf(
   let fileIndex = -1;
   let blocks: Generator<{ start: number; end: number }, BlockWalk> | undefined;
   let decoder: BlockDecoder | undefined;
-  // One array for every block's events (emptying it would free its storage), filled up to `count`.
-  const batch: ProbeEvent[] = [];
-  let count = 0;
-  const push = (event: ProbeEvent) => {
-    batch[count++] = event;
-  };
-  let next = 0;
-  /** Decodes the next block into `batch`; false when every file is done. */
-  const refill = (): boolean => {
+  /** Starts decoding the next intact block; false when every file is done. */
+  const nextBlock = (): boolean => {
     for (;;) {
       if (!blocks) {
         if (++fileIndex >= files.length) return false;
@@ -273,24 +266,27 @@ export function recordingEventsOf(
         decoder = new BlockDecoder(bytes, file);
       }
       const block = blocks.next();
-      if (block.done) {
-        const { bytes, file } = files[fileIndex]!;
-        if (block.value.damaged) onDamaged?.(file, bytes, block.value.damaged);
-        blocks = undefined;
-        continue;
+      if (!block.done) {
+        decoder!.begin(block.value.start, block.value.end);
+        return true;
       }
-      count = next = 0;
-      decoder!.decode(block.value.start, block.value.end, push);
-      if (count > 0) return true;
+      const { bytes, file } = files[fileIndex]!;
+      if (block.value.damaged) onDamaged?.(file, bytes, block.value.damaged);
+      blocks = undefined;
     }
   };
   // The protocol lets one result object serve every step (for…of reads it at once): a million fewer objects.
   const result = { done: false, value: undefined as unknown as ProbeEvent };
   return {
     next(): IteratorResult<ProbeEvent> {
-      if (next >= count && !refill()) return { done: true, value: undefined };
-      result.value = batch[next++]!;
-      return result;
+      for (;;) {
+        const event = decoder?.next();
+        if (event) {
+          result.value = event;
+          return result;
+        }
+        if (!nextBlock()) return { done: true, value: undefined };
+      }
     },
   };
 }
@@ -316,10 +312,12 @@ export function recordingSpan(files: ReadonlyArray<{ bytes: Uint8Array; file: st
   let startAt = Infinity;
   let endAt = -Infinity;
   for (const [i, { bytes, file, start, end }] of located.entries()) {
-    new BlockDecoder(bytes, file).decode(start, end, (event) => {
+    const decoder = new BlockDecoder(bytes, file);
+    decoder.begin(start, end);
+    for (let event = decoder.next(); event; event = decoder.next()) {
       if (i === 0) startAt = Math.min(startAt, event.at);
       endAt = Math.max(endAt, event.kind === 'round' ? event.settledAt : event.at);
-    });
+    }
   }
   return { startAt, endAt };
 }
@@ -369,35 +367,50 @@ interface SiteEchoes {
   timed: Echo[];
 }
 
-/** Decodes intact blocks; a record that makes no sense in one is a bug or another version: an error. */
+/**
+ * Decodes intact blocks, an event at a time (nothing is kept per event: a day is over a million);
+ * a record that makes no sense in one is a bug or another version: an error.
+ */
 class BlockDecoder {
   private p = 0;
   private end = 0;
   private recordAt = 0;
   private readonly echoesOf = new Map<string, SiteEchoes>();
+  // The block's state: its time so far, its name tables, and per gateway id its site list, the
+  // latest RTT of each of its sites and the lag of its latest round with an echo lost.
+  private time = 0;
+  private gateways: string[] = [];
+  private names: string[] = [];
+  private siteLists: SiteEchoes[][] = [];
+  private previousRtt: number[][] = [];
+  private lostLag: number[] = [];
 
   constructor(
     private readonly bytes: Uint8Array,
     private readonly file: string,
   ) {}
 
-  decode(start: number, end: number, emit: (event: ProbeEvent) => void): void {
-    const bytes = this.bytes;
-    this.p = start;
+  /** Starts on the block whose payload is bytes[start, end). */
+  begin(start: number, end: number): void {
+    this.p = this.recordAt = start;
     this.end = end;
-    this.recordAt = start;
-    const gateways: string[] = [];
-    const names: string[] = [];
-    const siteLists: SiteEchoes[][] = [];
-    const previousRtt: number[][] = [];
-    const lostLag: number[] = [];
-    let time = this.varint();
+    this.gateways = [];
+    this.names = [];
+    this.siteLists = [];
+    this.previousRtt = [];
+    this.lostLag = [];
+    this.time = this.varint();
+  }
+
+  /** The block's next event; undefined at its end. */
+  next(): ProbeEvent | undefined {
+    const { bytes, end, gateways, names, siteLists, previousRtt, lostLag } = this;
     while (this.p < end) {
       this.recordAt = this.p;
       const tag = bytes[this.p++]!;
       const kind = tag & 0xc0;
       if (kind === DEFINITIONS) {
-        if (tag === TIME_BACK) time -= this.varint();
+        if (tag === TIME_BACK) this.time -= this.varint();
         else if (tag === DEFINE_GATEWAY || tag === DEFINE_NAME) (tag === DEFINE_GATEWAY ? gateways : names).push(this.name());
         else this.fail(`unknown record type 0x${tag.toString(16)}`);
         continue;
@@ -405,11 +418,11 @@ class BlockDecoder {
       const id = tag & 0x3f;
       const gateway = gateways[id] ?? this.fail(`gateway id ${id} used before it is defined`);
       if (kind === LINK) {
-        time += this.varint();
+        this.time += this.varint();
+        const at = this.time;
         const dev = names[this.varint()] ?? this.fail('a device name id used before it is defined');
         const up = (this.p < end ? bytes[this.p++]! : this.fail('a record runs past the end of its block')) === 1;
-        emit({ kind: 'link', gateway, dev, up, at: time });
-        continue;
+        return { kind: 'link', gateway, dev, up, at };
       }
       if (kind === ROUND_NEW_SITES) {
         const count = this.varint();
@@ -422,7 +435,8 @@ class BlockDecoder {
       }
       const sites = siteLists[id] ?? this.fail(`a round of gateway ${gateway} that repeats a site list it never had`);
       const rtts = previousRtt[id]!;
-      time += this.varint();
+      this.time += this.varint();
+      const settledAt = this.time;
       const echoes: Echo[] = new Array(sites.length);
       let slowest = 0;
       let lost = false;
@@ -442,8 +456,9 @@ class BlockDecoder {
       }
       const lag = unzigzag(this.varint()) + (lost ? (lostLag[id] ?? 0) : Math.ceil(slowest / 10));
       if (lost) lostLag[id] = lag;
-      emit({ kind: 'round', gateway, at: time - lag, settledAt: time, echoes });
+      return { kind: 'round', gateway, at: settledAt - lag, settledAt, echoes };
     }
+    return undefined;
   }
 
   private site(name: string): SiteEchoes {
