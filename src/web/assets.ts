@@ -8,6 +8,7 @@ export interface PageAsset {
 
 /** URL path → file, e.g. `/` → index.html; loaded once when the web server starts. */
 export async function loadPageAssets(): Promise<Map<string, PageAsset>> {
-  const html = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>netgwm</title></head><body><h1>netgwm</h1></body></html>\n';
+  const html =
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>netgwm</title></head><body><h1>netgwm</h1></body></html>\n';
   return new Map([['/', { type: 'text/html; charset=utf-8', body: Buffer.from(html) }]]);
 }
