@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { methodSiteEntry, pingedSites } from '../../../src/config/check-sites.js';
 import { familyView } from '../../../src/config/families.js';
 import { configFixture, type ConfigFixture } from './fixture.js';
+import { generate204Site } from '../../support/sites.js';
 
 let fixture: ConfigFixture;
 
@@ -33,19 +34,7 @@ describe('check sites with a method: compiled', () => {
     [
       'http with expect and a DNS server for its host',
       '  - {http: "http://check.example.net/generate_204", expect: 204, server: 198.51.100.53}\n',
-      {
-        method: 'http',
-        key: 'http://check.example.net/generate_204',
-        url: 'http://check.example.net/generate_204',
-        host: 'check.example.net',
-        port: 80,
-        tls: false,
-        insecure: false,
-        expect: 204,
-        server: '198.51.100.53',
-        intervalMs: 5000,
-        timeoutMs: 2000,
-      },
+      generate204Site({ server: '198.51.100.53' }),
     ],
     [
       'https to an address on its own port, insecure; the key is the URL as written',

@@ -4,6 +4,7 @@ import type { Gateway } from '../../../src/core/types.js';
 import { describeObservation } from '../../../src/log/events.js';
 import { probeGateway, type Ping } from '../../../src/probe/probe.js';
 import type { SiteProber } from '../../../src/probe/site-rounds.js';
+import { generate204Site } from '../../support/sites.js';
 
 const gateway: Gateway = {
   name: 'isp1',
@@ -53,18 +54,7 @@ describe('probeGateway: check sites with a method (one-shot run)', () => {
     intervalMs: 5000,
     timeoutMs: 2000,
   };
-  const HTTP: MethodSite = {
-    method: 'http',
-    key: 'http://check.example.net/generate_204',
-    url: 'http://check.example.net/generate_204',
-    host: 'check.example.net',
-    port: 80,
-    tls: false,
-    insecure: false,
-    expect: 204,
-    intervalMs: 5000,
-    timeoutMs: 3000,
-  };
+  const HTTP: MethodSite = generate204Site({ timeoutMs: 3000 });
   const ported: Gateway = { ...gateway, probe: { ...gateway.probe, ports: { from: 61000, to: 61063 } } as Gateway['probe'] };
   /** A stand-in probeSite answering the keys given; records what it was asked. */
   const standIn = (alive: string[], asked: string[]): SiteProber => {
