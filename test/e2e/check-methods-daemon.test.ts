@@ -96,8 +96,9 @@ describe('check methods under the daemon', () => {
       const before = await hung();
       // A probe held by the server would be the last one: more keep arriving, one per interval.
       expect(await waitFor(async () => (await hung()) >= before + 6, HANG_GUARD_MS)).toBe(true);
-      // And each ends its connection at its timeout: they do not pile up at the server (at most
-      // the probes of the last timeout's worth of intervals are open).
+      // And each ends its connection at its timeout: they do not pile up at the server. Without
+      // that, every one of the six or more that arrived would still be open; how many are open
+      // at this moment depends on the machine's speed, so only the pile-up is asserted.
       const open = await h.net.exec(h.net.netNs, 'ss', [
         '-Htn',
         'state',
@@ -109,7 +110,7 @@ describe('check methods under the daemon', () => {
         'dst',
         h.net.uplink(1).routerIp,
       ]);
-      expect(open.stdout.split('\n').filter(Boolean).length).toBeLessThanOrEqual(3);
+      expect(open.stdout.split('\n').filter(Boolean).length).toBeLessThan(6);
       await lab.setHttpBehaviour(ENDPOINTS.generate204, undefined, { uplink: 1 });
       expect(await onGateway('isp1')).toBe(true);
       expect(await logged(/INFO gateway isp1 up/)).toBe(true);
