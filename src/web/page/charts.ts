@@ -1,0 +1,143 @@
+// One chart per gateway (and family): mean and max RTT on the left axis, loss as bars on the right,
+// switches and all-down outages marked on the time axis. The markers are elements over the plot,
+// so they carry words (`→ isp2`, a title) and not only a colour.
+import uPlot from 'uplot';
+import type { HistoryEntry, SeriesDocument } from './api.js';
+import { clock, h } from './dom.js';
+
+const HEIGHT = 170;
+
+/** What the time axis marks: switches of this chart's family, and outages while all were down. */
+export interface Markers {
+  switches: Array<{ at: number; to: string; title: string }>;
+  outages: Array<{ from: number; to: number; title: string }>;
+}
+
+const seconds = (isoTime: string) => Date.parse(isoTime) / 1000;
+
+export function markersOf(entries: HistoryEntry[], family: 4 | 6, now: number): Markers {
+  const ofFamily = entries.filter((entry) => entry.family === family);
+  return {
+    switches: ofFamily.flatMap((entry) =>
+      entry.kind === 'switch'
+        ? [
+            {
+              at: seconds(entry.at),
+              to: entry.to,
+              title: `${clock(entry.at)} switch ${entry.from ?? 'none'} → ${entry.to}: ${entry.reason}`,
+            },
+          ]
+        : [],
+    ),
+    outages: ofFamily.flatMap((entry) =>
+      entry.kind === 'outage'
+        ? [{ from: seconds(entry.at), to: entry.until ? seconds(entry.until) : now, title: `${clock(entry.at)} all gateways down` }]
+        : [],
+    ),
+  };
+}
+
+export class GatewayChart {
+  readonly element: HTMLElement;
+  private readonly body: HTMLElement;
+  private plot: uPlot | undefined;
+  private markers: Markers = { switches: [], outages: [] };
+  private range = '';
+
+  constructor(caption: string) {
+    this.body = h('div', 'chart-body');
+    this.element = h('figure', 'chart', h('figcaption', '', caption), this.body);
+  }
+
+  show(series: SeriesDocument, markers: Markers): void {
+    this.markers = markers;
+    const data: uPlot.AlignedData = [series.time, series.rtt_ms, series.rtt_max_ms, series.loss_pct];
+    this.element.dataset.points = String(series.rtt_ms.filter((value) => value !== null).length);
+    if (this.plot && this.range === series.range) {
+      this.plot.setData(data);
+      return;
+    }
+    this.plot?.destroy();
+    this.body.replaceChildren();
+    this.range = series.range;
+    this.plot = new uPlot(this.options(this.width(), seconds(series.from), seconds(series.to)), data, this.body);
+  }
+
+  showProblem(message: string): void {
+    this.plot?.destroy();
+    this.plot = undefined;
+    this.range = '';
+    this.body.replaceChildren(h('p', 'chart-problem', `No graph: ${message}`));
+  }
+
+  resize(): void {
+    this.plot?.setSize({ width: this.width(), height: HEIGHT });
+  }
+
+  private width(): number {
+    return Math.max(240, this.element.clientWidth);
+  }
+
+  private options(width: number, from: number, to: number): uPlot.Options {
+    const unit = (suffix: string) => (_: uPlot, splits: number[]) => splits.map((value) => `${value}${suffix}`);
+    const shown = (suffix: string) => (_: uPlot, value: number | null) => (value === null ? '–' : `${value.toFixed(1)}${suffix}`);
+    return {
+      width,
+      height: HEIGHT,
+      cursor: { drag: { x: false, y: false } },
+      scales: {
+        x: { time: true, range: () => [from, to] },
+        rtt: { range: (_, __, max) => [0, Math.max(10, (max ?? 0) * 1.15)] },
+        loss: { range: [0, 100] },
+      },
+      series: [
+        { value: (_, value) => (value === null ? '–' : clock(new Date(value * 1000).toISOString())) },
+        { label: 'RTT', scale: 'rtt', stroke: '#1d4ed8', width: 2, value: shown(' ms') },
+        { label: 'max RTT', scale: 'rtt', stroke: '#93c5fd', width: 1, dash: [4, 3], value: shown(' ms') },
+        {
+          label: 'loss',
+          scale: 'loss',
+          stroke: '#b91c1c',
+          fill: 'rgba(220, 38, 38, 0.35)',
+          paths: uPlot.paths.bars!({ size: [1, Number.POSITIVE_INFINITY], gap: 0 }),
+          points: { show: false },
+          value: shown(' %'),
+        },
+      ],
+      axes: [
+        {},
+        { scale: 'rtt', values: unit(' ms'), size: 58 },
+        { scale: 'loss', side: 1, values: unit(' %'), grid: { show: false }, size: 48 },
+      ],
+      hooks: { draw: [(plot) => this.placeMarkers(plot)] },
+    };
+  }
+
+  private placeMarkers(plot: uPlot): void {
+    const { min = 0, max = 0 } = plot.scales.x ?? {};
+    const x = (at: number) => plot.valToPos(Math.min(max, Math.max(min, at)), 'x');
+    const outages = this.markers.outages
+      .filter((outage) => outage.to >= min && outage.from <= max)
+      .map((outage) => marker('marker marker-outage', outage.title, x(outage.from), Math.max(2, x(outage.to) - x(outage.from))));
+    const switches = this.markers.switches
+      .filter((entry) => entry.at >= min && entry.at <= max)
+      .map((entry) => marker('marker marker-switch', entry.title, x(entry.at), 0, `→ ${entry.to}`));
+    let layer = plot.over.querySelector<HTMLElement>('.markers');
+    if (!layer) {
+      layer = h('div', 'markers');
+      plot.over.append(layer);
+    }
+    layer.replaceChildren(...outages, ...switches);
+    this.element.dataset.switches = String(switches.length);
+    this.element.dataset.outages = String(outages.length);
+  }
+}
+
+function marker(className: string, title: string, left: number, width: number, label?: string): HTMLElement {
+  const element = h('div', className, label ? h('span', 'marker-label', label) : null);
+  element.title = title;
+  // CSSOM, which the page's Content-Security-Policy allows (a style attribute it would not).
+  element.style.left = `${left}px`;
+  if (width > 0) element.style.width = `${width}px`;
+  return element;
+}
