@@ -3,6 +3,7 @@
 // so they carry words (`→ isp2`, a title) and not only a colour.
 import uPlot from 'uplot';
 import type { HistoryEntry, SeriesDocument } from './api.js';
+import { LOSS_COLOUR, LOSS_FILL, RTT_COLOUR, RTT_MAX_COLOUR, rgb } from './colours.js';
 import { clock, h } from './dom.js';
 
 const HEIGHT = 170;
@@ -75,7 +76,7 @@ export class GatewayChart {
   }
 
   private width(): number {
-    return Math.max(240, this.element.clientWidth);
+    return Math.max(240, this.body.clientWidth);
   }
 
   private options(width: number, from: number, to: number): uPlot.Options {
@@ -84,6 +85,8 @@ export class GatewayChart {
     return {
       width,
       height: HEIGHT,
+      // Room above the top tick labels (100 %).
+      padding: [14, 8, 0, 0],
       cursor: { drag: { x: false, y: false } },
       scales: {
         x: { time: true, range: () => [from, to] },
@@ -92,20 +95,21 @@ export class GatewayChart {
       },
       series: [
         { value: (_, value) => (value === null ? '–' : clock(new Date(value * 1000).toISOString())) },
-        { label: 'RTT', scale: 'rtt', stroke: '#1d4ed8', width: 2, value: shown(' ms') },
-        { label: 'max RTT', scale: 'rtt', stroke: '#93c5fd', width: 1, dash: [4, 3], value: shown(' ms') },
+        { label: 'RTT', scale: 'rtt', stroke: rgb(RTT_COLOUR), width: 2, value: shown(' ms') },
+        { label: 'max RTT', scale: 'rtt', stroke: RTT_MAX_COLOUR, width: 1, dash: [4, 3], value: shown(' ms') },
         {
           label: 'loss',
           scale: 'loss',
-          stroke: '#b91c1c',
-          fill: 'rgba(220, 38, 38, 0.35)',
+          stroke: LOSS_COLOUR,
+          fill: LOSS_FILL,
           paths: uPlot.paths.bars!({ size: [1, Number.POSITIVE_INFINITY], gap: 0 }),
           points: { show: false },
           value: shown(' %'),
         },
       ],
+      legend: { live: false },
       axes: [
-        {},
+        { values: timeLabels },
         { scale: 'rtt', values: unit(' ms'), size: 58 },
         { scale: 'loss', side: 1, values: unit(' %'), grid: { show: false }, size: 48 },
       ],
@@ -121,7 +125,16 @@ export class GatewayChart {
       .map((outage) => marker('marker marker-outage', outage.title, x(outage.from), Math.max(2, x(outage.to) - x(outage.from))));
     const switches = this.markers.switches
       .filter((entry) => entry.at >= min && entry.at <= max)
-      .map((entry) => marker('marker marker-switch', entry.title, x(entry.at), 0, `→ ${entry.to}`));
+      // A label near the right edge goes on the line's left, inside the plot.
+      .map((entry) =>
+        marker(
+          `marker marker-switch${x(entry.at) > plot.over.clientWidth - 60 ? ' marker-label-left' : ''}`,
+          entry.title,
+          x(entry.at),
+          0,
+          `→ ${entry.to}`,
+        ),
+      );
     let layer = plot.over.querySelector<HTMLElement>('.markers');
     if (!layer) {
       layer = h('div', 'markers');
@@ -140,4 +153,14 @@ function marker(className: string, title: string, left: number, width: number, l
   element.style.left = `${left}px`;
   if (width > 0) element.style.width = `${width}px`;
   return element;
+}
+
+/** 24-hour times, with the day where the ticks are a day or more apart. */
+function timeLabels(_: uPlot, splits: number[], __: number, ___: number, increment: number): string[] {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return splits.map((split) => {
+    const at = new Date(split * 1000);
+    const day = `${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
+    return increment >= 86_400 ? day : `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  });
 }

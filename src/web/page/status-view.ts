@@ -26,8 +26,8 @@ export function summaryView(doc: StatusDocument): HTMLElement[] {
 
 function decisionView(decision: Decision, family: string): HTMLElement {
   const active = decision.active
-    ? h('p', 'active-line', `${family}traffic goes via `, h('strong', 'active-name', decision.active))
-    : h('p', 'active-line alert', `⚠ ${family}traffic uses no configured gateway`);
+    ? h('p', 'active-line', `${family ? `${family}traffic` : 'Traffic'} goes via `, h('strong', 'active-name', decision.active))
+    : h('p', 'active-line alert', `⚠ ${family ? `${family}traffic` : 'Traffic'} uses no configured gateway`);
   const last = decision.last_switch;
   const why = last
     ? `Since ${clock(last.at)} (${ago(last.age_s)}): ${last.from ?? 'none'} → ${last.to}${last.reason ? `, ${last.reason}` : ''}${last.incomplete.length > 0 ? ` (incomplete: ${last.incomplete.join(', ')})` : ''}`

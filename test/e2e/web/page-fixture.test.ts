@@ -1,0 +1,79 @@
+// The status page in Debian's chromium against a stand-in API (fixture-api.ts): what it shows
+// before and after a failover, at desktop and phone width, under the page's CSP.
+import { mkdir } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type HeadlessChromium,
+  launchChromium,
+  openPage,
+  rttLinePixels,
+  waitForSwitchShown,
+  waitInPage,
+} from '../../../scripts/testnet/browser.js';
+import { FixtureApi } from './fixture-api.js';
+
+const ARTIFACTS = new URL('../../../test-artifacts/', import.meta.url).pathname;
+
+describe('status page (stand-in API)', () => {
+  let api: FixtureApi;
+  let chromium: HeadlessChromium;
+
+  beforeAll(async () => {
+    api = await FixtureApi.start();
+    chromium = await launchChromium();
+    await mkdir(ARTIFACTS, { recursive: true });
+  });
+  afterAll(async () => {
+    await chromium?.close();
+    await api?.close();
+  });
+
+  it('shows the active gateway, each state in words, the graphs and the history; a failover shows within a poll', async () => {
+    const { page, requests, problems } = await openPage(chromium.browser, api.url);
+    await waitInPage(
+      page,
+      (charts) => document.body.dataset.active === 'isp1' && document.querySelectorAll('figure.chart canvas').length === Number(charts),
+      '3',
+    );
+    expect(await page.locator('.active-name').textContent()).toBe('isp1');
+    expect(await page.locator('.state').allTextContents()).toEqual([
+      '▲ up: 2/2 sites answered',
+      '◆ degraded: loss 12 % > 10 % over 30 s',
+      '? unknown',
+    ]);
+    expect(await page.locator('.event').allTextContents()).toEqual([
+      expect.stringContaining('▒ all gateways down for 1m00s, the route stayed on isp1'),
+    ]);
+    await waitInPage(page, (key) => document.querySelector<HTMLElement>(`[data-gateway="${key}"]`)?.dataset.outages === '1', 'isp1/4');
+
+    api.failOver();
+    await waitForSwitchShown(page, 'isp2');
+    expect(await page.locator('.state').first().textContent()).toBe('▼ down: 0/2 sites answered');
+    expect(await page.locator('.why').textContent()).toMatch(
+      /^Since \d\d:\d\d:\d\d \(\d+s ago\): isp1 → isp2, isp1 down: 0\/2 sites answered$/,
+    );
+    expect(await page.locator('.event').first().textContent()).toContain('⇄ switch isp1 → isp2: isp1 down: 0/2 sites answered');
+    const pixels = await rttLinePixels(page);
+    expect(pixels['isp1/4']).toBeGreaterThan(50);
+    expect(pixels['isp2/4']).toBeGreaterThan(50);
+    expect(pixels['lte/4']).toBe(0); // never probed: no line
+    await page.screenshot({ path: `${ARTIFACTS}page-fixture.png`, fullPage: true });
+
+    await page.locator('button[data-range="24h"]').click();
+    expect(await page.locator('button[data-range="24h"]').getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => api.served.some((path) => path.includes('range=24h')), { timeout: 30_000 }).toBe(true);
+
+    expect(problems).toEqual([]);
+    expect(requests.filter((url) => !url.startsWith(api.url))).toEqual([]);
+    await page.close();
+  });
+
+  it('fits a 360 px wide phone screen', async () => {
+    const { page, problems } = await openPage(chromium.browser, api.url, 360, 740);
+    await waitInPage(page, (charts) => document.querySelectorAll('figure.chart canvas').length === Number(charts), '3');
+    await page.screenshot({ path: `${ARTIFACTS}page-fixture-narrow.png`, fullPage: true });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
