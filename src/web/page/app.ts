@@ -56,6 +56,7 @@ function showStatus(doc: StatusDocument): void {
   byId('summary').replaceChildren(...summaryView(doc));
   byId('gateways').replaceChildren(...doc.gateways.map((gateway) => gatewayCard(gateway, showFamily)));
   document.body.dataset.active = doc.active ?? '';
+  document.title = `netgwm: ${doc.active ?? 'no active gateway'}`;
 }
 
 async function refreshGraphs(doc: StatusDocument): Promise<void> {

@@ -47,13 +47,16 @@ export class GatewayChart {
 
   constructor(caption: string) {
     this.body = h('div', 'chart-body');
-    this.element = h('figure', 'chart', h('figcaption', '', caption), this.body);
+    const note = h('span', 'no-data-note', ' · no probe in this range (never probed, or the daemon was not running)');
+    this.element = h('figure', 'chart card', h('figcaption', '', caption, note), this.body);
   }
 
   show(series: SeriesDocument, markers: Markers): void {
     this.markers = markers;
     const data: uPlot.AlignedData = [series.time, series.rtt_ms, series.rtt_max_ms, series.loss_pct];
+    const points = series.rtt_ms.filter((value) => value !== null).length + series.loss_pct.filter((value) => value !== null).length;
     this.element.dataset.points = String(series.rtt_ms.filter((value) => value !== null).length);
+    this.element.classList.toggle('no-data', points === 0);
     if (this.plot && this.range === series.range) {
       this.plot.setData(data);
       return;

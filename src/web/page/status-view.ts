@@ -35,7 +35,7 @@ function decisionView(decision: Decision, family: string): HTMLElement {
   const mode = decision.mode === 'auto' ? 'Mode: automatic' : `Mode: 📌 pinned to ${decision.mode} (netgwm use)`;
   return h(
     'div',
-    'decision',
+    'decision card',
     active,
     h('p', 'why', why),
     h('p', 'mode', mode),
@@ -57,7 +57,7 @@ export function gatewayCard(gateway: GatewayStatus, showFamily: boolean): HTMLEl
   const state = h('p', `state state-${gateway.health}`, `${SYMBOL[gateway.health]} ${gateway.reason ?? gateway.health}`);
   return h(
     'article',
-    `gateway health-${gateway.health}${gateway.active ? ' is-active' : ''}`,
+    `gateway card health-${gateway.health}${gateway.active ? ' is-active' : ''}`,
     title,
     state,
     h('dl', 'facts', ...facts(gateway).flatMap(([term, value]) => [h('dt', '', term), h('dd', '', value)])),
