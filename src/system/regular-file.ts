@@ -11,6 +11,11 @@ export class UnreadableFileError extends Error {
 
 /** `check` may throw to refuse the file by its owner or mode, seen on the very file read (no race with a rename). */
 export async function readRegularFile(path: string, maxBytes: number, check?: (stats: Stats) => void): Promise<string> {
+  return (await readRegularBytes(path, maxBytes, check)).toString('utf8');
+}
+
+/** readRegularFile's bytes, for a binary file. */
+export async function readRegularBytes(path: string, maxBytes: number, check?: (stats: Stats) => void): Promise<Buffer> {
   // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
@@ -26,7 +31,7 @@ export async function readRegularFile(path: string, maxBytes: number, check?: (s
       ({ bytesRead: read } = await handle.read(buffer, length, buffer.length - length, length));
     }
     if (length > maxBytes) throw new UnreadableFileError(tooLarge(maxBytes));
-    return buffer.toString('utf8', 0, length);
+    return buffer.subarray(0, length);
   } finally {
     await handle.close();
   }
