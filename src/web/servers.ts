@@ -24,7 +24,7 @@ export async function startServers(config: () => Config, options: ServersOptions
   const { log } = options;
   const { metrics_listen: metrics, web_listen: web } = config();
   const metricsRoutes = new Map<string, Route>(metrics ? [[METRICS_PATH, metricsRoute(config, options.exec)]] : []);
-  const pageRoutes = web ? guard(webRoutes({ ...options, config }, await loadPageAssets()), isRemote(web), config, log) : undefined;
+  const pageRoutes = web ? guardRoutes(webRoutes({ ...options, config }, await loadPageAssets()), isRemote(web), config, log) : undefined;
   const limits = options.limits && { limits: options.limits };
   const started: Array<Promise<HttpServer | undefined>> = [];
   if (metrics && pageRoutes && sameListen(metrics, web)) {
@@ -55,7 +55,7 @@ export async function startServers(config: () => Config, options: ServersOptions
 }
 
 /** Every route behind basic auth when the page is remote; as they are when it is loopback only. */
-function guard(routes: Map<string, Route>, remote: boolean, config: () => Config, log: Logger): Map<string, Route> {
+export function guardRoutes(routes: Map<string, Route>, remote: boolean, config: () => Config, log: Logger): Map<string, Route> {
   if (!remote) return routes;
   const authorize = basicAuth({ file: () => config().web_password_file, log });
   return new Map(
