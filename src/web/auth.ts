@@ -1,5 +1,5 @@
 // HTTP basic auth for a status page on a non-loopback address, against web_password_file. The
-// file is read again when the config (SIGHUP) or the file (its mtime) changes. A scrypt check is
+// file is read again when web_password_file (a reload) or the file (mtime, ctime) changes. A scrypt check is
 // costly on purpose, so at most a few are made per second: a flood of wrong passwords gets 429,
 // not the router's CPU. A user's right password is remembered (as a keyed hash) so a page polling
 // every 2 s costs one check, not one per request.
@@ -86,8 +86,8 @@ export function parseBasic(header: string | undefined): { user: string; password
   return colon < 0 ? undefined : { user: text.slice(0, colon), password: text.slice(colon + 1) };
 }
 
-/** What changes when the file is replaced or written: `netgwm passwd` renames a new file over it. */
+/** What changes when the file is replaced (`netgwm passwd` renames a new one over it), written, or its owner or mode changed. */
 async function fileVersion(file: string): Promise<string> {
   const stats = await stat(file, { bigint: true });
-  return `${stats.ino}:${stats.mtimeNs}:${stats.size}`;
+  return `${stats.ino}:${stats.mtimeNs}:${stats.ctimeNs}:${stats.size}`;
 }
