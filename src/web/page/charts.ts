@@ -7,6 +7,8 @@ import { LOSS_COLOUR, LOSS_FILL, RTT_COLOUR, RTT_MAX_COLOUR, rgb } from './colou
 import { clock, h } from './dom.js';
 
 const HEIGHT = 170;
+/** Room a switch's label takes beside its line. */
+const LABEL_PX = 60;
 
 /** What the time axis marks: switches of this chart's family, and outages while all were down. */
 export interface Markers {
@@ -44,6 +46,8 @@ export class GatewayChart {
   private plot: uPlot | undefined;
   private markers: Markers = { switches: [], outages: [] };
   private range = '';
+  /** The time axis' span (unix seconds): the latest document's, read at every redraw. */
+  private span: [number, number] = [0, 0];
 
   constructor(caption: string) {
     this.body = h('div', 'chart-body');
@@ -53,6 +57,7 @@ export class GatewayChart {
 
   show(series: SeriesDocument, markers: Markers): void {
     this.markers = markers;
+    this.span = shownSpan(series);
     const data: uPlot.AlignedData = [series.time, series.rtt_ms, series.rtt_max_ms, series.loss_pct];
     const points = series.rtt_ms.filter((value) => value !== null).length + series.loss_pct.filter((value) => value !== null).length;
     this.element.dataset.points = String(series.rtt_ms.filter((value) => value !== null).length);
@@ -64,7 +69,7 @@ export class GatewayChart {
     this.plot?.destroy();
     this.body.replaceChildren();
     this.range = series.range;
-    this.plot = new uPlot(this.options(this.width(), seconds(series.from), seconds(series.to)), data, this.body);
+    this.plot = new uPlot(this.options(this.width()), data, this.body);
   }
 
   showProblem(message: string): void {
@@ -82,7 +87,7 @@ export class GatewayChart {
     return Math.max(240, this.body.clientWidth);
   }
 
-  private options(width: number, from: number, to: number): uPlot.Options {
+  private options(width: number): uPlot.Options {
     const unit = (suffix: string) => (_: uPlot, splits: number[]) => splits.map((value) => `${value}${suffix}`);
     const shown = (suffix: string) => (_: uPlot, value: number | null) => (value === null ? '–' : `${value.toFixed(1)}${suffix}`);
     return {
@@ -92,7 +97,7 @@ export class GatewayChart {
       padding: [14, 8, 0, 0],
       cursor: { drag: { x: false, y: false } },
       scales: {
-        x: { time: true, range: () => [from, to] },
+        x: { time: true, range: () => this.span },
         rtt: { range: (_, __, max) => [0, Math.max(10, (max ?? 0) * 1.15)] },
         loss: { range: [0, 100] },
       },
@@ -126,18 +131,19 @@ export class GatewayChart {
     const outages = this.markers.outages
       .filter((outage) => outage.to >= min && outage.from <= max)
       .map((outage) => marker('marker marker-outage', outage.title, x(outage.from), Math.max(2, x(outage.to) - x(outage.from))));
+    // Newest first: a label that would overlap a newer one is left out (its line and title stay).
+    let labelledAt = Number.POSITIVE_INFINITY;
     const switches = this.markers.switches
       .filter((entry) => entry.at >= min && entry.at <= max)
-      // A label near the right edge goes on the line's left, inside the plot.
-      .map((entry) =>
-        marker(
-          `marker marker-switch${x(entry.at) > plot.over.clientWidth - 60 ? ' marker-label-left' : ''}`,
-          entry.title,
-          x(entry.at),
-          0,
-          `→ ${entry.to}`,
-        ),
-      );
+      .reverse()
+      .map((entry) => {
+        const left = x(entry.at);
+        const labelled = labelledAt - left >= LABEL_PX;
+        if (labelled) labelledAt = left;
+        // A label near the right edge goes on the line's left, inside the plot.
+        const side = left > plot.over.clientWidth - LABEL_PX ? ' marker-label-left' : '';
+        return marker(`marker marker-switch${side}`, entry.title, left, 0, labelled ? `→ ${entry.to}` : undefined);
+      });
     let layer = plot.over.querySelector<HTMLElement>('.markers');
     if (!layer) {
       layer = h('div', 'markers');
@@ -158,12 +164,27 @@ function marker(className: string, title: string, left: number, width: number, l
   return element;
 }
 
-/** 24-hour times, with the day where the ticks are a day or more apart. */
+/** Buckets the time axis shows at least, however little data there is. */
+const MIN_BUCKETS = 18;
+
+/**
+ * The range's span, or from its first probed bucket when the data starts later (a new daemon, a
+ * new gateway), so that a few minutes of data are not a sliver at the right edge.
+ */
+function shownSpan(series: SeriesDocument): [number, number] {
+  const [from, to] = [seconds(series.from), seconds(series.to)];
+  const first = series.sent.findIndex((sent) => sent > 0);
+  if (first < 0) return [from, to];
+  return [Math.max(from, Math.min(series.time[first]!, to - MIN_BUCKETS * series.step_s)), to];
+}
+
+/** 24-hour times (with seconds for ticks less than a minute apart), the day for ticks a day or more apart. */
 function timeLabels(_: uPlot, splits: number[], __: number, ___: number, increment: number): string[] {
   const pad = (n: number) => String(n).padStart(2, '0');
   return splits.map((split) => {
     const at = new Date(split * 1000);
     const day = `${pad(at.getMonth() + 1)}-${pad(at.getDate())}`;
-    return increment >= 86_400 ? day : `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+    const minute = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+    return increment >= 86_400 ? day : increment >= 60 ? minute : `${minute}:${pad(at.getSeconds())}`;
   });
 }
