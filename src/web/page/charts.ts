@@ -165,7 +165,7 @@ function marker(className: string, title: string, left: number, width: number, l
 }
 
 /** Buckets the time axis shows at least, however little data there is. */
-const MIN_BUCKETS = 18;
+const MIN_BUCKETS = 6;
 
 /**
  * The range's span, or from its first probed bucket when the data starts later (a new daemon, a
