@@ -1,23 +1,23 @@
 // A stand-in for the daemon's web server: the built page (loadPageAssets) and the API's documents
-// built by the same code as `status --json` and `history --json`, from a state the test changes,
-// with made-up series. For the page's own tests, on loopback.
+// built by the daemon's own code from a state, history and series the test makes and changes.
+// For the page's own tests, on loopback.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { recordEvent, type Series, type SeriesRange } from '../../../src/core/series.js';
 import type { State } from '../../../src/core/types.js';
 import { historyDocument, type HistoryEntry } from '../../../src/report/history.js';
-import { iso } from '../../../src/report/json-units.js';
 import { statusDocument } from '../../../src/report/status-document.js';
 import { loadPageAssets } from '../../../src/web/assets.js';
+import { SECURITY_HEADERS } from '../../../src/web/http-server.js';
+import { seriesDocument } from '../../../src/web/series-document.js';
 
-export const CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 const GATEWAYS = [
   { name: 'isp1', ip: '192.0.2.1', dev: 'eth1', priority: 1 },
   { name: 'isp2', ip: '198.51.100.1', dev: 'eth2', priority: 2 },
   { name: 'lte', dev: 'ppp0', priority: 3 },
 ];
-const STEP_S: Record<string, number> = { '1h': 10, '24h': 60, '30d': 300 };
-const POINTS = 360;
+/** Rounds of the made-up series: every 10 s in the last hour, every minute before, for a day. */
+const DAY_MS = 86_400_000;
 
 export class FixtureApi {
   private readonly now = Date.now();
@@ -40,13 +40,17 @@ export class FixtureApi {
   readonly history: HistoryEntry[] = [
     { kind: 'outage', at: this.minutesAgo(40), until: this.minutesAgo(39), current: 'isp1', source: 'netgwm.log' },
   ];
+  /** isp1 and isp2 probed for a day (isp2 slower, isp1 lossy now and then), lte never. */
+  readonly series: Series = new Map();
   /** Every request's path, in order. */
   readonly served: string[] = [];
 
   private constructor(
     private readonly server: Server,
     readonly url: string,
-  ) {}
+  ) {
+    for (let at = this.now - DAY_MS; at <= this.now; at += at < this.now - 3_600_000 ? 60_000 : 10_000) this.probe(at, true);
+  }
 
   static async start(): Promise<FixtureApi> {
     const assets = await loadPageAssets();
@@ -61,7 +65,7 @@ export class FixtureApi {
         : json
           ? [200, 'application/json; charset=utf-8', JSON.stringify(json)]
           : [404, 'text/plain; charset=utf-8', 'not found'];
-      response.writeHead(status, { 'content-type': type, 'content-security-policy': CSP, 'x-content-type-options': 'nosniff' });
+      response.writeHead(status, { 'content-type': type, ...SECURITY_HEADERS });
       response.end(body);
     });
     await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
@@ -77,6 +81,17 @@ export class FixtureApi {
     this.state.lastSwitch = { at, from: 'isp1', to: 'isp2', reason: 'isp1 down: 0/2 sites answered' };
     this.state.totals = { switches: 1, hookFailures: 0 };
     this.history.push({ kind: 'switch', at, from: 'isp1', to: 'isp2', reason: 'isp1 down: 0/2 sites answered', source: 'netgwm.log' });
+    this.probe(at, false);
+  }
+
+  /** One round of isp1 (answered or not) and isp2 at `at`. */
+  private probe(at: number, isp1Answers: boolean): void {
+    const wave = Math.sin(at / 540_000);
+    const echoes = (answered: boolean, rttMs: number) =>
+      ['203.0.113.10', '203.0.113.20'].map((site) => ({ site, answered, rttMs: answered ? rttMs : undefined }));
+    const lossy = Math.floor(at / 10_000) % 37 === 0;
+    recordEvent(this.series, { kind: 'round', gateway: 'isp1', at, settledAt: at, echoes: echoes(isp1Answers && !lossy, 12 + 4 * wave) });
+    recordEvent(this.series, { kind: 'round', gateway: 'isp2', at, settledAt: at, echoes: echoes(true, 30 + 4 * wave) });
   }
 
   close(): Promise<void> {
@@ -96,34 +111,11 @@ export class FixtureApi {
       });
     if (url.pathname === '/api/history') return historyDocument(this.history, Number(url.searchParams.get('n') ?? 20), now);
     if (url.pathname === '/api/series')
-      return this.series(url.searchParams.get('gateway') ?? '', url.searchParams.get('range') ?? '1h', now);
+      return seriesDocument(
+        this.series,
+        { gateway: url.searchParams.get('gateway') ?? '', family: 4, range: (url.searchParams.get('range') ?? '1h') as SeriesRange },
+        now,
+      );
     return undefined;
-  }
-
-  /** Made-up RTTs (isp2 slower), isp1 lost from its switch on, lte never probed: `/api/series`' shape. */
-  private series(gateway: string, range: string, now: number) {
-    const step = STEP_S[range] ?? 10;
-    const to = Math.floor(now / 1000 / step) * step;
-    const time = Array.from({ length: POINTS }, (_, i) => to - (POINTS - 1 - i) * step);
-    const down = this.state.lastSwitch ? this.state.lastSwitch.at / 1000 : Number.POSITIVE_INFINITY;
-    const rtt = time.map((t, i) =>
-      gateway === 'lte' || (gateway === 'isp1' && t >= down) ? null : (gateway === 'isp1' ? 12 : 30) + 4 * Math.sin(i / 9),
-    );
-    const loss = time.map((t, i) => (gateway === 'lte' ? null : gateway === 'isp1' && t >= down ? 100 : i % 37 === 0 ? 25 : 0));
-    return {
-      schema_version: 1,
-      generated_at: iso(now),
-      gateway,
-      family: 4,
-      range,
-      step_s: step,
-      from: iso(time[0]! * 1000),
-      to: iso((to + step) * 1000),
-      time,
-      rtt_ms: rtt,
-      rtt_max_ms: rtt.map((value) => (value === null ? null : value * 1.5)),
-      loss_pct: loss,
-      sent: loss.map((value) => (value === null ? 0 : 10)),
-    };
   }
 }
