@@ -1,26 +1,12 @@
 // The daemon's read-only JSON (README "Status page"): same origin, nothing else is fetched.
 import type { HistoryDocument } from '../../report/history.js';
 import type { GatewayStatus, StatusDocument } from '../../report/status-document.js';
+import type { SeriesRange } from '../../core/series.js';
+import type { SeriesDocument } from '../series-document.js';
 
-export type { GatewayStatus, HistoryDocument, StatusDocument };
+export type { GatewayStatus, HistoryDocument, SeriesDocument, StatusDocument };
 export type HistoryEntry = HistoryDocument['entries'][number];
-export type Range = '1h' | '24h' | '30d';
-
-/** `/api/series`: one gateway's RTT and loss in buckets, oldest first (null: nothing in the bucket). */
-export interface SeriesDocument {
-  schema_version: 1;
-  gateway: string;
-  family: 4 | 6;
-  range: Range;
-  step_s: number;
-  from: string;
-  to: string;
-  time: number[];
-  rtt_ms: Array<number | null>;
-  rtt_max_ms: Array<number | null>;
-  loss_pct: Array<number | null>;
-  sent: number[];
-}
+export type Range = SeriesRange;
 
 export async function getJson<T>(path: string): Promise<T> {
   const response = await fetch(path, { cache: 'no-store', headers: { accept: 'application/json' } });
