@@ -3,18 +3,17 @@
 // failback, then removes everything it made. Needs root; touches nothing outside its namespaces.
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { launchChromium, openPage, waitForSwitchShown } from './testnet/browser.js';
+import { launchChromium, openPage, saveScreenshot, waitForSwitchShown } from './testnet/browser.js';
 import { TestNetwork } from './testnet/network.js';
 
 const NETGWM = fileURLToPath(new URL('../bin/netgwm', import.meta.url));
 const MIN_UPTIME_S = 6;
 /** The status page, on the router's loopback: chromium runs in the router's namespace too. */
 const WEB_LISTEN = '127.0.0.1:9560';
-const SCREENSHOT = fileURLToPath(new URL('../test-artifacts/demo-status-page.png', import.meta.url));
 const DEMO_HOOK = `#!/bin/sh
 # A post-replace.d hook gets: new name, ip, dev; old name, ip, dev ("NaN" when unknown).
 if [ "$4" = NaN ] && [ "$5" = NaN ]; then
@@ -79,8 +78,7 @@ async function main(): Promise<void> {
     await showRoute(net);
 
     say(`The status page (web_listen: ${WEB_LISTEN}), in headless chromium inside the router's namespace`);
-    await screenshotPage(net.routerNs);
-    console.log(`   saved ${SCREENSHOT}`);
+    console.log(`   saved ${await screenshotPage(net.routerNs)}`);
 
     say(`isp1 comes back: netgwm holds traffic on isp2 until isp1 has been up for ${MIN_UPTIME_S} s (min_uptime)`);
     await net.restoreOperator(1);
@@ -104,14 +102,13 @@ async function main(): Promise<void> {
   }
 }
 
-/** Opens the status page once it shows the switch to isp2 and saves a screenshot of it. */
-async function screenshotPage(routerNs: string): Promise<void> {
+/** Opens the status page, waits until it shows the switch to isp2 and saves a screenshot of it: its path. */
+async function screenshotPage(routerNs: string): Promise<string> {
   const chromium = await launchChromium(routerNs);
   try {
     const { page } = await openPage(chromium.browser, `http://${WEB_LISTEN}/`);
     await waitForSwitchShown(page, 'isp2', 30_000);
-    await mkdir(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    return await saveScreenshot(page, 'demo-status-page');
   } finally {
     await chromium.close();
   }

@@ -4,13 +4,16 @@
 // The functions handed to page.waitForFunction/evaluate run in the page (strings would be eval'd
 // there, which the page's CSP refuses): they need the DOM's types.
 /// <reference lib="dom" />
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { RTT_COLOUR } from '../../src/web/page/colours.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
+/** Where the screenshots go (git ignores it). */
+const ARTIFACTS_DIR = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 /**
  * As root, on a machine without a display or a way out: no sandbox (root), no GPU, and none of
  * chromium's own connections (updates, sync, QUIC probes), which this network refuses.
@@ -108,4 +111,12 @@ export async function rttLinePixels(page: Page): Promise<Record<string, number>>
 /** Waits (bounded) until `predicate(arg)` holds in the page. */
 export async function waitInPage(page: Page, predicate: (arg: string) => boolean, arg: string, timeoutMs = 30_000): Promise<void> {
   await page.waitForFunction(predicate, arg, { timeout: timeoutMs, polling: 250 });
+}
+
+/** Saves a screenshot of the whole page as test-artifacts/NAME.png and returns its path. */
+export async function saveScreenshot(page: Page, name: string): Promise<string> {
+  await mkdir(ARTIFACTS_DIR, { recursive: true });
+  const path = join(ARTIFACTS_DIR, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
 }

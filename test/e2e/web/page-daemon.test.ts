@@ -1,12 +1,12 @@
 // The status page served by a real daemon (web_listen) on the namespace test network, in Debian's
 // chromium running in the router's namespace: a failover shows on the page.
-import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type HeadlessChromium,
   launchChromium,
   openPage,
   rttLinePixels,
+  saveScreenshot,
   waitForSwitchShown,
   waitInPage,
 } from '../../../scripts/testnet/browser.js';
@@ -14,7 +14,6 @@ import { Harness, waitFor } from '../harness.js';
 
 const WEB_LISTEN = '127.0.0.1:9560';
 const ORIGIN = `http://${WEB_LISTEN}`;
-const ARTIFACTS = new URL('../../../test-artifacts/', import.meta.url).pathname;
 
 describe('status page served by the daemon', () => {
   let h: Harness;
@@ -23,7 +22,6 @@ describe('status page served by the daemon', () => {
 
   beforeAll(async () => {
     h = await Harness.create({ uplinks: 2 });
-    await mkdir(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {
     await chromium?.close();
@@ -60,7 +58,7 @@ describe('status page served by the daemon', () => {
         .poll(async () => Object.values(await rttLinePixels(page)).every((count) => count > 0), { timeout: 60_000, interval: 1_000 })
         .toBe(true);
     } finally {
-      await page.screenshot({ path: `${ARTIFACTS}page-daemon-failover.png`, fullPage: true });
+      await saveScreenshot(page, 'page-daemon-failover');
     }
 
     expect(problems).toEqual([]);

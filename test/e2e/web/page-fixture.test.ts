@@ -1,18 +1,16 @@
 // The status page in Debian's chromium against a stand-in API (fixture-api.ts): what it shows
 // before and after a failover, at desktop and phone width, under the page's CSP.
-import { mkdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type HeadlessChromium,
   launchChromium,
   openPage,
   rttLinePixels,
+  saveScreenshot,
   waitForSwitchShown,
   waitInPage,
 } from '../../../scripts/testnet/browser.js';
 import { FixtureApi } from './fixture-api.js';
-
-const ARTIFACTS = new URL('../../../test-artifacts/', import.meta.url).pathname;
 
 describe('status page (stand-in API)', () => {
   let api: FixtureApi;
@@ -21,7 +19,6 @@ describe('status page (stand-in API)', () => {
   beforeAll(async () => {
     api = await FixtureApi.start();
     chromium = await launchChromium();
-    await mkdir(ARTIFACTS, { recursive: true });
   });
   afterAll(async () => {
     await chromium?.close();
@@ -57,7 +54,7 @@ describe('status page (stand-in API)', () => {
     expect(pixels['isp1/4']).toBeGreaterThan(50);
     expect(pixels['isp2/4']).toBeGreaterThan(50);
     expect(pixels['lte/4']).toBe(0); // never probed: no line
-    await page.screenshot({ path: `${ARTIFACTS}page-fixture.png`, fullPage: true });
+    await saveScreenshot(page, 'page-fixture');
 
     await page.locator('button[data-range="24h"]').click();
     expect(await page.locator('button[data-range="24h"]').getAttribute('aria-pressed')).toBe('true');
@@ -71,7 +68,7 @@ describe('status page (stand-in API)', () => {
   it('fits a 360 px wide phone screen', async () => {
     const { page, problems } = await openPage(chromium.browser, api.url, 360, 740);
     await waitInPage(page, (charts) => document.querySelectorAll('figure.chart canvas').length === Number(charts), '3');
-    await page.screenshot({ path: `${ARTIFACTS}page-fixture-narrow.png`, fullPage: true });
+    await saveScreenshot(page, 'page-fixture-narrow');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     expect(problems).toEqual([]);
     await page.close();
