@@ -45,7 +45,6 @@ export class GatewayChart {
   private readonly body: HTMLElement;
   private plot: uPlot | undefined;
   private markers: Markers = { switches: [], outages: [] };
-  private range = '';
   /** The time axis' span (unix seconds): the latest document's, read at every redraw. */
   private span: [number, number] = [0, 0];
 
@@ -58,24 +57,23 @@ export class GatewayChart {
   show(series: SeriesDocument, markers: Markers): void {
     this.markers = markers;
     this.span = shownSpan(series);
-    const data: uPlot.AlignedData = [series.time, series.rtt_ms, series.rtt_max_ms, series.loss_pct];
-    const points = series.rtt_ms.filter((value) => value !== null).length + series.loss_pct.filter((value) => value !== null).length;
+    this.element.dataset.range = series.range;
     this.element.dataset.points = String(series.rtt_ms.filter((value) => value !== null).length);
-    this.element.classList.toggle('no-data', points === 0);
-    if (this.plot && this.range === series.range) {
-      this.plot.setData(data);
-      return;
+    this.element.classList.toggle(
+      'no-data',
+      series.sent.every((sent) => sent === 0),
+    );
+    const data: uPlot.AlignedData = [series.time, series.rtt_ms, series.rtt_max_ms, series.loss_pct];
+    if (this.plot) this.plot.setData(data);
+    else {
+      this.body.replaceChildren();
+      this.plot = new uPlot(this.options(this.width()), data, this.body);
     }
-    this.plot?.destroy();
-    this.body.replaceChildren();
-    this.range = series.range;
-    this.plot = new uPlot(this.options(this.width()), data, this.body);
   }
 
   showProblem(message: string): void {
     this.plot?.destroy();
     this.plot = undefined;
-    this.range = '';
     this.body.replaceChildren(h('p', 'chart-problem', `No graph: ${message}`));
   }
 

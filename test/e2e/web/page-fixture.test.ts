@@ -58,7 +58,13 @@ describe('status page (stand-in API)', () => {
 
     await page.locator('button[data-range="24h"]').click();
     expect(await page.locator('button[data-range="24h"]').getAttribute('aria-pressed')).toBe('true');
-    await expect.poll(() => api.served.some((path) => path.includes('range=24h')), { timeout: 30_000 }).toBe(true);
+    await waitInPage(
+      page,
+      (range) => [...document.querySelectorAll<HTMLElement>('figure.chart')].every((chart) => chart.dataset.range === range),
+      '24h',
+    );
+    expect(await page.locator('[data-gateway="isp2/4"]').getAttribute('data-points')).toBe('1440'); // a day of minutes, all probed
+    expect((await rttLinePixels(page))['isp2/4']).toBeGreaterThan(50);
 
     expect(problems).toEqual([]);
     expect(requests.filter((url) => !url.startsWith(api.url))).toEqual([]);
