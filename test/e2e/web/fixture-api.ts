@@ -16,6 +16,11 @@ const GATEWAYS = [
   { name: 'isp2', ip: '198.51.100.1', dev: 'eth2', priority: 2 },
   { name: 'lte', dev: 'ppp0', priority: 3 },
 ];
+/** The dual-stack gateways' IPv6 view (withIpv6). */
+const GATEWAYS6 = [
+  { name: 'isp1', ip: '2001:db8:1::1', dev: 'eth1', priority: 1 },
+  { name: 'isp2', ip: '2001:db8:2::1', dev: 'eth2', priority: 2 },
+];
 /** Rounds of the made-up series: every 10 s in the last hour, every minute before, for a day. */
 const DAY_MS = 86_400_000;
 
@@ -40,6 +45,8 @@ export class FixtureApi {
   readonly history: HistoryEntry[] = [
     { kind: 'outage', at: this.minutesAgo(40), until: this.minutesAgo(39), current: 'isp1', source: 'netgwm.log' },
   ];
+  /** The IPv6 decision's state, once withIpv6() made the network dual-stack. */
+  private ipv6: State | undefined;
   /** isp1 and isp2 probed for a day (isp2 slower, isp1 lossy now and then), lte never. */
   readonly series: Series = new Map();
   /** Every request's path, in order. */
@@ -84,14 +91,47 @@ export class FixtureApi {
     this.probe(at, false);
   }
 
-  /** One round of isp1 (answered or not) and isp2 at `at`. */
+  /** isp1 and isp2 get IPv6 too; IPv6 traffic left isp1 for isp2 a minute ago (isp1's IPv6 is down). */
+  withIpv6(): void {
+    const at = this.minutesAgo(1);
+    this.ipv6 = {
+      version: 1,
+      lastCycleAt: this.now,
+      active: 'isp2',
+      gateways: {
+        isp1: { up: false, since: at, checkedAt: this.now, reason: 'down: 0/2 sites answered' },
+        isp2: { up: true, since: this.minutesAgo(120), checkedAt: this.now, reason: 'up: 2/2 sites answered' },
+      },
+      lastSwitch: { at, from: 'isp1', to: 'isp2', reason: 'isp1 down: 0/2 sites answered' },
+      resolved: {},
+    };
+    this.history.push({
+      kind: 'switch',
+      family: 6,
+      at,
+      from: 'isp1',
+      to: 'isp2',
+      reason: 'isp1 down: 0/2 sites answered',
+      source: 'netgwm.log',
+    });
+  }
+
+  /** One round of isp1 (answered or not) and isp2 at `at`, over IPv4 and IPv6. */
   private probe(at: number, isp1Answers: boolean): void {
     const wave = Math.sin(at / 540_000);
     const echoes = (answered: boolean, rttMs: number) =>
       ['203.0.113.10', '203.0.113.20'].map((site) => ({ site, answered, rttMs: answered ? rttMs : undefined }));
     const lossy = Math.floor(at / 10_000) % 37 === 0;
-    recordEvent(this.series, { kind: 'round', gateway: 'isp1', at, settledAt: at, echoes: echoes(isp1Answers && !lossy, 12 + 4 * wave) });
-    recordEvent(this.series, { kind: 'round', gateway: 'isp2', at, settledAt: at, echoes: echoes(true, 30 + 4 * wave) });
+    for (const suffix of ['', '/6']) {
+      recordEvent(this.series, {
+        kind: 'round',
+        gateway: `isp1${suffix}`,
+        at,
+        settledAt: at,
+        echoes: echoes(isp1Answers && !lossy, 12 + 4 * wave),
+      });
+      recordEvent(this.series, { kind: 'round', gateway: `isp2${suffix}`, at, settledAt: at, echoes: echoes(true, 30 + 4 * wave) });
+    }
   }
 
   close(): Promise<void> {
@@ -108,12 +148,24 @@ export class FixtureApi {
         hasState: true,
         mode: 'auto',
         now,
+        ...(this.ipv6 && {
+          ipv6: { state: this.ipv6, stateFile: '/var/lib/netgwm/state6.json', hasState: true, gateways: GATEWAYS6, mode: 'auto' },
+        }),
       });
-    if (url.pathname === '/api/history') return historyDocument(this.history, Number(url.searchParams.get('n') ?? 20), now);
+    if (url.pathname === '/api/history')
+      return historyDocument(
+        [...this.history].sort((a, b) => a.at - b.at), // oldest first, as readHistory gives them
+        Number(url.searchParams.get('n') ?? 20),
+        now,
+      );
     if (url.pathname === '/api/series')
       return seriesDocument(
         this.series,
-        { gateway: url.searchParams.get('gateway') ?? '', family: 4, range: (url.searchParams.get('range') ?? '1h') as SeriesRange },
+        {
+          gateway: url.searchParams.get('gateway') ?? '',
+          family: url.searchParams.get('family') === '6' ? 6 : 4,
+          range: (url.searchParams.get('range') ?? '1h') as SeriesRange,
+        },
         now,
       );
     return undefined;

@@ -79,4 +79,30 @@ describe('status page (stand-in API)', () => {
     expect(problems).toEqual([]);
     await page.close();
   });
+
+  it('with IPv6: both decisions, and a card and a graph per gateway and family', async () => {
+    api.withIpv6();
+    const { page, problems } = await openPage(chromium.browser, api.url);
+    await waitInPage(page, (charts) => document.querySelectorAll('figure.chart canvas').length === Number(charts), '5');
+    expect(await page.locator('.active-line').allTextContents()).toEqual(['IPv4 traffic goes via isp2', 'IPv6 traffic goes via isp2']);
+    expect(await page.locator('.gateway-name').allTextContents()).toEqual([
+      'isp1 IPv4',
+      'isp2 IPv4★ active',
+      'lte IPv4',
+      'isp1 IPv6',
+      'isp2 IPv6★ active',
+    ]);
+    expect(await page.locator('.event').allTextContents()).toEqual([
+      expect.stringContaining('⇄ switch IPv4 isp1 → isp2'),
+      expect.stringContaining('⇄ switch IPv6 isp1 → isp2'),
+      expect.stringContaining('▒ all IPv4 gateways down'),
+    ]);
+    await waitInPage(page, (key) => document.querySelector<HTMLElement>(`[data-gateway="${key}"]`)?.dataset.switches === '1', 'isp1/6');
+    const pixels = await rttLinePixels(page);
+    expect(pixels['isp1/6']).toBeGreaterThan(50);
+    expect(pixels['isp2/6']).toBeGreaterThan(50);
+    await saveScreenshot(page, 'page-fixture-ipv6');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
 });
