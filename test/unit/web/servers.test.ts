@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import type { Config } from '../../../src/config/load.js';
-import type { ProbeEvent } from '../../../src/core/probe-events.js';
 import { recordEvent, type Series } from '../../../src/core/series.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { readHistoryDocument } from '../../../src/report/history.js';
@@ -14,6 +13,7 @@ import { saveState } from '../../../src/state/store.js';
 import type { HttpLimits, HttpServer } from '../../../src/web/http-server.js';
 import { startServers } from '../../../src/web/servers.js';
 import { freePort, rawClients } from '../../support/http-clients.js';
+import { oneEchoRound } from '../../support/probe-rounds.js';
 import { configFixture, type ConfigFixture } from '../config/fixture.js';
 import { state } from '../report/fixtures.js';
 
@@ -48,13 +48,7 @@ async function serve(keys: (port: number) => string) {
       `check_sites: [203.0.113.10, "2001:db8:ffff::10"]\nstate_dir: ${stateDir}\nlog_file: ${logFile}\n${keys(port)}`,
   );
   const series: Series = new Map();
-  const round = (gateway: string, at: number, rttMs?: number): ProbeEvent => ({
-    kind: 'round',
-    gateway,
-    at,
-    settledAt: at,
-    echoes: [rttMs === undefined ? { site: 's', answered: false } : { site: 's', answered: true, rttMs }],
-  });
+  const round = oneEchoRound;
   for (let at = NOW - 120_000; at <= NOW; at += 1000) recordEvent(series, round('isp1', at, at % 7000 === 0 ? undefined : 12));
   recordEvent(series, round('isp1/6', NOW, 30));
   const logged: string[] = [];
