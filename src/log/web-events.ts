@@ -9,6 +9,7 @@ export type WebEvent =
   | { kind: 'http-listen-failed'; what: string; address: string; key: string; error: string }
   | { kind: 'http-accept-failed'; what: string; address: string; error: string }
   | { kind: 'web-passwords-unusable'; problem: string }
+  | { kind: 'web-page-missing'; error: string }
   | { kind: 'series-unreadable'; file: string; problem: string }
   | { kind: 'series-save-failed'; file: string; error: string }
   | { kind: 'series-saved-again'; file: string };
@@ -28,6 +29,10 @@ export const webFormatters: Formatters = {
   'web-passwords-unusable': {
     level: 'error',
     line: (e) => `the status page refuses every user: ${e.problem} (logged once, and again when it changes)`,
+  },
+  'web-page-missing': {
+    level: 'error',
+    line: (e) => `cannot read the status page's files (${e.error}); serving only its JSON (/api/…); reinstall netgwm`,
   },
   'series-unreadable': {
     level: 'warn',

@@ -1,12 +1,15 @@
 // The series file (STATE_DIR/series/series.bin): one JSON line saying what follows, then per path
 // and tier the four columns of its ring (sent, answered: uint32; RTT sum, max: float32; little
 // endian). Anything that does not add up, to the byte, is a damaged file.
+import { endianness } from 'node:os';
 import * as z from 'zod';
 import { BUCKET_BYTES, COARSE, emptyTier, FINE, type PathSeries, type Series, type Tier, type TierShape } from '../core/series.js';
 
 const FORMAT = 'netgwm-series';
 /** The header line: far more than 128 paths' keys take. */
 export const MAX_HEADER_BYTES = 64 << 10;
+/** The file is little endian: the rings' own bytes are copied as they are on such a host, swapped on another. */
+const LITTLE_ENDIAN = endianness() === 'LE';
 /** Bytes of one path's two rings. */
 export const PATH_BYTES = (FINE.slots + COARSE.slots) * BUCKET_BYTES;
 
@@ -24,16 +27,15 @@ export function encodeSeries(series: Series): Buffer {
     tiers: [path.fine, path.coarse].map((tier) => ({ step_s: tier.stepS, slots: tier.slots, newest: tier.newest })),
   }));
   const head = Buffer.from(`${JSON.stringify({ format: FORMAT, version: 1, paths })}\n`);
-  const body = Buffer.alloc(series.size * PATH_BYTES);
-  let offset = 0;
-  for (const path of series.values()) {
-    for (const tier of [path.fine, path.coarse]) {
-      for (const column of [tier.sent, tier.answered]) for (const value of column) offset = body.writeUInt32LE(value, offset);
-      for (const column of [tier.rttSumMs, tier.rttMaxMs]) for (const value of column) offset = body.writeFloatLE(value, offset);
-    }
-  }
-  return Buffer.concat([head, body]);
+  // Copied column by column: a value at a time takes a fifth of a second for 10 paths, long
+  // enough to delay the monitor's rounds.
+  const columns = [...series.values()].flatMap((path) => [path.fine, path.coarse].flatMap(columnsOf));
+  const bytes = Buffer.concat([head, ...columns.map((column) => Buffer.from(column.buffer, column.byteOffset, column.byteLength))]);
+  if (!LITTLE_ENDIAN) bytes.subarray(head.length).swap32();
+  return bytes;
 }
+
+const columnsOf = (tier: Tier) => [tier.sent, tier.answered, tier.rttSumMs, tier.rttMaxMs];
 
 /** The series in `bytes`, or what is wrong with them. */
 export function decodeSeries(bytes: Buffer): { series: Series } | { problem: string } {
@@ -70,9 +72,12 @@ function decodeTier(body: Buffer, start: number, shape: TierShape, head: z.infer
     return `buckets of ${head.step_s} s × ${head.slots}, expected ${shape.stepS} s × ${shape.slots}`;
   const tier = { ...emptyTier(shape), newest: head.newest };
   let offset = start;
-  for (const column of [tier.sent, tier.answered]) for (let i = 0; i < shape.slots; i++, offset += 4) column[i] = body.readUInt32LE(offset);
-  for (const column of [tier.rttSumMs, tier.rttMaxMs])
-    for (let i = 0; i < shape.slots; i++, offset += 4) column[i] = body.readFloatLE(offset);
+  for (const column of columnsOf(tier)) {
+    const bytes = Buffer.from(column.buffer, column.byteOffset, column.byteLength);
+    body.copy(bytes, 0, offset, offset + column.byteLength);
+    if (!LITTLE_ENDIAN) bytes.swap32();
+    offset += column.byteLength;
+  }
   for (let i = 0; i < shape.slots; i++) {
     const sane = tier.answered[i]! <= tier.sent[i]! && tier.rttSumMs[i]! >= 0 && tier.rttMaxMs[i]! >= 0;
     // NaN and Infinity fail the comparisons above or here.

@@ -7,7 +7,7 @@ import { isRemote, sameListen } from '../config/reports.js';
 import type { Logger } from '../log/logger.js';
 import { METRICS_PATH, metricsRoute } from '../report/metrics-server.js';
 import type { Exec } from '../system/exec.js';
-import { loadPageAssets } from './assets.js';
+import { loadPageAssets, type PageAsset } from './assets.js';
 import { basicAuth } from './auth.js';
 import { startHttpServer, type HttpLimits, type HttpServer, type Route } from './http-server.js';
 import { webRoutes, type WebSources } from './routes.js';
@@ -24,7 +24,7 @@ export async function startServers(config: () => Config, options: ServersOptions
   const { log } = options;
   const { metrics_listen: metrics, web_listen: web } = config();
   const metricsRoutes = new Map<string, Route>(metrics ? [[METRICS_PATH, metricsRoute(config, options.exec)]] : []);
-  const pageRoutes = web ? guardRoutes(webRoutes({ ...options, config }, await loadPageAssets()), isRemote(web), config, log) : undefined;
+  const pageRoutes = web ? guardRoutes(webRoutes({ ...options, config }, await pageAssets(log)), isRemote(web), config, log) : undefined;
   const limits = options.limits && { limits: options.limits };
   const started: Array<Promise<HttpServer | undefined>> = [];
   if (metrics && pageRoutes && sameListen(metrics, web)) {
@@ -52,6 +52,16 @@ export async function startServers(config: () => Config, options: ServersOptions
   }
   const servers = await Promise.all(started);
   return { close: async () => void (await Promise.all(servers.map((server) => server?.close()))) };
+}
+
+/** The page's files; none (the JSON still served) when they cannot be read: a broken install must not stop the daemon. */
+async function pageAssets(log: Logger): Promise<ReadonlyMap<string, PageAsset>> {
+  try {
+    return await loadPageAssets();
+  } catch (error) {
+    log.event({ kind: 'web-page-missing', error: (error as Error).message });
+    return new Map();
+  }
 }
 
 /** Every route behind basic auth when the page is remote; as they are when it is loopback only. */

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import type { ProbeEvent } from '../../../src/core/probe-events.js';
 import { seriesPoints } from '../../../src/core/series.js';
 import type { NetgwmEvent } from '../../../src/log/events.js';
 import type { Logger } from '../../../src/log/logger.js';
 import { PATH_BYTES } from '../../../src/state/series-format.js';
 import { openSeriesStore, SERIES_FILE } from '../../../src/state/series-store.js';
+import { oneEchoRound } from '../../support/probe-rounds.js';
 import { tempDir } from '../../support/temp-dir.js';
 
 const FULL_DISK = fileURLToPath(new URL('./fixtures/series-full-disk.ts', import.meta.url));
@@ -21,13 +21,7 @@ function memoryLog(): Logger & { events: NetgwmEvent[] } {
   return { events, event: (event) => events.push(event), reopen() {}, setLevel() {} };
 }
 
-const round = (gateway: string, at: number, rttMs?: number): ProbeEvent => ({
-  kind: 'round',
-  gateway,
-  at,
-  settledAt: at,
-  echoes: [rttMs === undefined ? { site: 's', answered: false } : { site: 's', answered: true, rttMs }],
-});
+const round = oneEchoRound;
 
 async function store(stateDir: string, paths = ['isp1', 'isp1/6', 'lte']) {
   const log = memoryLog();

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import type { Config } from '../../../src/config/load.js';
-import type { ProbeEvent } from '../../../src/core/probe-events.js';
 import { recordEvent, type Series } from '../../../src/core/series.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { readHistoryDocument } from '../../../src/report/history.js';
@@ -13,7 +12,11 @@ import { readStatus } from '../../../src/report/read-status.js';
 import { saveState } from '../../../src/state/store.js';
 import type { HttpLimits, HttpServer } from '../../../src/web/http-server.js';
 import { startServers } from '../../../src/web/servers.js';
+import { execa } from 'execa';
+import { localTime } from '../../../src/log/time.js';
+import { fakeClockEnv, NETGWM } from '../../e2e/harness.js';
 import { freePort, rawClients } from '../../support/http-clients.js';
+import { oneEchoRound } from '../../support/probe-rounds.js';
 import { configFixture, type ConfigFixture } from '../config/fixture.js';
 import { state } from '../report/fixtures.js';
 
@@ -45,16 +48,10 @@ async function serve(keys: (port: number) => string) {
   await writeFile(logFile, '2026-12-01 11:58:00 INFO route replaced to: via 192.0.2.1 (isp1, was isp2: isp2 down, 0/2 sites answered)\n');
   const { config } = await fixture.load(
     `gateways:\n  isp1: {ip: 192.0.2.1, ip6: "2001:db8::1", dev: eth1, priority: 1}\n  isp2: {ip: 198.51.100.1, priority: 2}\n` +
-      `check_sites: [203.0.113.10, "2001:db8:ffff::10"]\nstate_dir: ${stateDir}\nlog_file: ${logFile}\n${keys(port)}`,
+      `check_sites: [203.0.113.10, "2001:db8:ffff::10"]\ncheck_table: 194\nstate_dir: ${stateDir}\nlog_file: ${logFile}\n${keys(port)}`,
   );
   const series: Series = new Map();
-  const round = (gateway: string, at: number, rttMs?: number): ProbeEvent => ({
-    kind: 'round',
-    gateway,
-    at,
-    settledAt: at,
-    echoes: [rttMs === undefined ? { site: 's', answered: false } : { site: 's', answered: true, rttMs }],
-  });
+  const round = oneEchoRound;
   for (let at = NOW - 120_000; at <= NOW; at += 1000) recordEvent(series, round('isp1', at, at % 7000 === 0 ? undefined : 12));
   recordEvent(series, round('isp1/6', NOW, 30));
   const logged: string[] = [];
@@ -128,6 +125,21 @@ describe('status page routes (loopback)', () => {
       const bad = await get(`/api/history?n=${n}`);
       expect([bad.status, await bad.text()]).toEqual([400, `n: expected a whole number from 1 to 1000, got "${n}"\n`]);
     }
+  });
+
+  it('/api/status and /api/history are, to the byte, what the built binary prints at the same time', async () => {
+    const { get, config } = await serve((port) => `web_listen: 127.0.0.1:${port}\n`);
+    // The binary on a clock stopped at NOW, as the server's.
+    const cli = (...args: string[]) =>
+      execa(process.execPath, [NETGWM, ...args, '--json', '-c', config.file], {
+        env: fakeClockEnv({ at: localTime(new Date(NOW)) }),
+        reject: false,
+        timeout: 60_000,
+      });
+    const [status, history] = await Promise.all([cli('status'), cli('history', '-n', '3')]);
+    expect(status.exitCode).toBe(0);
+    expect(await (await get('/api/status')).text()).toBe(`${status.stdout}\n`);
+    expect(await (await get('/api/history?n=3')).text()).toBe(`${history.stdout}\n`);
   });
 
   it('/api/series: the schema, the points of each range, 400 for a bad parameter and 404 for an unknown gateway', async () => {
