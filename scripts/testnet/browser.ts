@@ -88,6 +88,19 @@ export async function waitForSwitchShown(page: Page, gateway: string, timeoutMs 
   );
 }
 
+/** Waits (bounded) until the graph of `path` (`isp1/4`) has RTT in at least `points` buckets. */
+export async function waitForGraphPoints(page: Page, path: string, points: number, timeoutMs = 60_000): Promise<void> {
+  await waitInPage(
+    page,
+    (arg) => {
+      const [key, count] = arg.split(' ');
+      return Number(document.querySelector<HTMLElement>(`[data-gateway="${key}"]`)?.dataset.points) >= Number(count);
+    },
+    `${path} ${points}`,
+    timeoutMs,
+  );
+}
+
 /** Per chart (by its data-gateway), how many pixels of the canvas have the RTT line's colour. */
 export async function rttLinePixels(page: Page): Promise<Record<string, number>> {
   return page.evaluate(

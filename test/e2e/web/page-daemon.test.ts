@@ -7,8 +7,8 @@ import {
   openPage,
   rttLinePixels,
   saveScreenshot,
+  waitForGraphPoints,
   waitForSwitchShown,
-  waitInPage,
 } from '../../../scripts/testnet/browser.js';
 import { Harness, waitFor } from '../harness.js';
 
@@ -37,12 +37,7 @@ describe('status page served by the daemon', () => {
     chromium = await launchChromium(h.net.routerNs);
     const { page, requests, problems } = await openPage(chromium.browser, `${ORIGIN}/`);
     // Some RTT buckets (10 s each) of isp1 first, so that its graph has a line before the failure.
-    await waitInPage(
-      page,
-      (key) => Number(document.querySelector<HTMLElement>(`[data-gateway="${key}"]`)?.dataset.points) >= 3,
-      'isp1/4',
-      120_000,
-    );
+    await waitForGraphPoints(page, 'isp1/4', 3, 120_000);
     expect(await page.locator('.active-name').textContent()).toBe('isp1');
 
     await h.net.failOperator(1);
