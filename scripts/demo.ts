@@ -7,10 +7,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
+import { launchChromium, openPage, saveScreenshot, waitForSwitchShown } from './testnet/browser.js';
 import { TestNetwork } from './testnet/network.js';
 
 const NETGWM = fileURLToPath(new URL('../bin/netgwm', import.meta.url));
 const MIN_UPTIME_S = 6;
+/** The status page, on the router's loopback: chromium runs in the router's namespace too. */
+const WEB_LISTEN = '127.0.0.1:9560';
 const DEMO_HOOK = `#!/bin/sh
 # A post-replace.d hook gets: new name, ip, dev; old name, ip, dev ("NaN" when unknown).
 if [ "$4" = NaN ] && [ "$5" = NaN ]; then
@@ -45,6 +48,7 @@ async function main(): Promise<void> {
       log_file: join(dir, 'netgwm.log'),
       status_dir: join(dir, 'status'),
       probe: { timeout: 0.5 },
+      web_listen: WEB_LISTEN,
     };
     await writeFile(join(dir, 'netgwm.yml'), stringify(config));
     console.log(stringify(config).replace(/^/gm, '   '));
@@ -73,6 +77,9 @@ async function main(): Promise<void> {
     await sleep(300);
     await showRoute(net);
 
+    say(`The status page (web_listen: ${WEB_LISTEN}), in headless chromium inside the router's namespace`);
+    console.log(`   saved ${await screenshotPage(net.routerNs)}`);
+
     say(`isp1 comes back: netgwm holds traffic on isp2 until isp1 has been up for ${MIN_UPTIME_S} s (min_uptime)`);
     await net.restoreOperator(1);
     await waitForLine(daemonLines, /gateway isp1 up/, 10_000);
@@ -92,6 +99,18 @@ async function main(): Promise<void> {
     await daemon;
     await net.destroy();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Opens the status page, waits until it shows the switch to isp2 and saves a screenshot of it: its path. */
+async function screenshotPage(routerNs: string): Promise<string> {
+  const chromium = await launchChromium(routerNs);
+  try {
+    const { page } = await openPage(chromium.browser, `http://${WEB_LISTEN}/`);
+    await waitForSwitchShown(page, 'isp2', 30_000);
+    return await saveScreenshot(page, 'demo-status-page');
+  } finally {
+    await chromium.close();
   }
 }
 

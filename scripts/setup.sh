@@ -8,7 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # What netgwm drives, and python3/make/g++ to build the native ICMP module.
+# chromium (headless) shows the status page: the demo's screenshot and the page's browser tests.
 packages=(iproute2 nftables conntrack iputils-ping procps python3 make g++)
+if [ "${1:-demo}" != bench ]; then
+  packages+=(chromium)
+fi
 if [ "${1:-demo}" = test ]; then
   # promtool and the node exporter for the metrics tests; debootstrap, debhelper, lintian and
   # groff for the Debian package test, systemd-nspawn (systemd-container) to boot its root;

@@ -32,6 +32,7 @@ Commands:
   nft --print    show the nftables ruleset and ip rules netgwm would load now
   status         the gateways as the last cycle saw them: state, RTT, loss, last switch
   history        the last switches and outages, from the state and the (rotated) log
+  passwd USER    set a user's password for the status page (web_password_file)
   replay         what a config would have done on recorded probes or a scripted scenario
   cleanup        remove netgwm's probe paths, uplink-table routes, nft table and fwmark rules (the package's prerm)
   health         exit 0 if this router has a usable uplink (keepalived's track_script), 1 if not
@@ -135,9 +136,10 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'help') return print(HELP.main!);
   if (command === 'status' || command === 'history') return (await import('./report/cli.js')).runReport(command, rest);
   if (command === 'replay') return (await import('./replay/cli.js')).runReplay(rest);
+  if (command === 'passwd') return (await import('./web/passwd-cli.js')).runPasswd(rest);
   if (!Object.hasOwn(HELP, command) || command === 'main')
     throw new UsageError(
-      `unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history, replay, cleanup, health, role (see netgwm --help)`,
+      `unknown command "${command}"; expected one of: run, daemon, check-config, use, nft, status, history, passwd, replay, cleanup, health, role (see netgwm --help)`,
     );
   const { values, positionals } = parseArgs({
     args: rest,

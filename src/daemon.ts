@@ -2,7 +2,8 @@
 // gateway becomes usable or unusable, loses its carrier, or becomes stable enough to fail back
 // to; a housekeeping cycle every interval, start to start, verifies probe paths, routes and the
 // nft table and saves the state. With `record`, what the monitor sees goes to the probe recording
-// (src/state/recorder.ts). Signals stop, reload or reopen the log.
+// (src/state/recorder.ts); with `web_listen`, to the status page's series (src/state/series-store.ts).
+// Signals stop, reload or reopen the log.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Config } from './config/load.js';
 import { familyView, pathKey, type Family } from './config/families.js';
@@ -11,13 +12,15 @@ import { nextStableAt } from './core/decide.js';
 import { nextMemberStableAt } from './core/balance.js';
 import { balanceNeeded } from './balance.js';
 import type { Observations } from './core/types.js';
+import type { Series } from './core/series.js';
 import { runCycle, type CycleDeps, type FamilyStates, type Observe } from './cycle.js';
 import { ConfigError, LockBusyError } from './errors.js';
 import type { Logger } from './log/logger.js';
 import type { ProbeTarget } from './probe/resolve.js';
-import { startMonitor, type EchoMethod } from './monitor.js';
-import { startMetricsServer } from './report/metrics-server.js';
+import { pathsOf, startMonitor, type EchoMethod } from './monitor.js';
 import { openRecorder, type Recorder } from './state/recorder.js';
+import { openSeriesStore } from './state/series-store.js';
+import { startServers } from './web/servers.js';
 import { watchLinks } from './system/link-monitor.js';
 
 export interface DaemonOptions {
@@ -58,6 +61,7 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
         config = fresh;
         log.setLevel(fresh.log_level);
         useRecording(fresh.record);
+        series?.keep(pathKeys(fresh));
         log.event({ kind: 'config-reloaded', file: fresh.file });
         void decide(); // the monitor takes the new gateways and sites from the cycle
       },
@@ -71,8 +75,11 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   const onReopen = () => log.reopen();
 
   log.event({ kind: 'daemon-started', intervalS: options.intervalMs / 1000, file: config.file, version: options.version });
-  // Reads the config at each scrape, so a reload applies; a changed metrics_listen needs a restart.
-  const metrics = await startMetricsServer(() => config, log, undefined, deps.exec);
+  // The page's graphs, kept only when there is a page to show them (2 rings per path, README "Status page").
+  const series = config.web_listen ? await openSeriesStore({ stateDir: config.state_dir, paths: pathKeys(config), log }) : undefined;
+  const noSeries: Series = new Map();
+  // Read the config at each request, so a reload applies; a changed address needs a restart.
+  const servers = await startServers(() => config, { log, exec: deps.exec, series: () => series?.series ?? noSeries, now: Date.now });
 
   let failback: NodeJS.Timeout | undefined;
   /** After a decision: wake up when a better gateway becomes stable (in either family), not at the next housekeeping. */
@@ -107,7 +114,10 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
     clock: deps.clock,
     method: options.echoMethod,
     onDecisionNeeded: () => void decide(),
-    record: (event) => recorder?.record(event),
+    record: (event) => {
+      recorder?.record(event);
+      series?.record(event);
+    },
     probeSite: deps.probeSite,
   });
   // Each family's cycle hands over its sites and probe devices; the monitor watches every path.
@@ -147,12 +157,15 @@ export async function runDaemon(options: DaemonOptions): Promise<number> {
   } finally {
     clearTimeout(failback);
     routesChanged.cancel();
-    await Promise.all([links.stop(), monitor.stop(), metrics?.close()]);
-    await recorder?.close();
+    await Promise.all([links.stop(), monitor.stop(), servers.close()]);
+    await Promise.all([recorder?.close(), series?.close()]);
     process.off('SIGTERM', onStop).off('SIGINT', onStop).off('SIGHUP', onReload).off('SIGUSR1', onReopen);
   }
   return 0;
 }
+
+/** Every path the monitor watches (`isp1`, `isp1/6`): the series of others are dropped. */
+const pathKeys = (config: Config) => pathsOf(config).map((path) => path.name);
 
 /** One family's part of the monitor's observations, keyed by gateway name again. */
 export function familyObservations(all: Observations, family: Family): Observations {

@@ -9,7 +9,8 @@ import { readRegularFile } from '../system/regular-file.js';
 import { configSchema, GATEWAY_NAME_RULE, LIMITS, type ConfigFile } from './schema.js';
 import { resolveRoutingTable } from './routing-tables.js';
 import { checkFirewall, type FirewallCheckOptions } from './firewall.js';
-import { checkReports } from './reports.js';
+import { checkReports, isRemote } from './reports.js';
+import { checkPasswordFile } from '../web/password-file.js';
 import { compileProbePaths } from './probe-paths.js';
 import { checkHealth } from './health.js';
 import { compileRecord, type RecordSettings } from './record.js';
@@ -200,6 +201,7 @@ export async function compileConfig(data: unknown, path: string, options: LoadOp
     ...balance,
     ...probePaths.problems,
     ...checkReports(file),
+    ...(await checkPasswordFile(file, file.web_allow_remote && isRemote(file.web_listen))),
     ...checkHealth(file),
     // A site refused above would only add a "no site for this family" line.
     ...(sites.problems.length > 0 ? [] : checkFamilies({ ...file, check_sites: sites.keys, method_sites: sites.methods }, gateways)),

@@ -10,6 +10,7 @@ import { recordFormatters, type RecordEvent } from './record-events.js';
 import { reportFormatters, type ReportEvent } from './report-events.js';
 import { routeFormatters, type RouteEvent } from './route-events.js';
 import { siteFormatters, type SiteEvent } from './site-events.js';
+import { webFormatters, type WebEvent } from './web-events.js';
 import type { HookResult } from '../system/hooks.js';
 
 export type ShellEvent =
@@ -38,7 +39,16 @@ export type ShellEvent =
   | { kind: 'gateway-health'; gateway: string; from: HealthStatus; to: HealthStatus; reason: string }
   | { kind: 'mode-ignored'; file: string; value?: string; problem?: string };
 
-export type NetgwmEvent = CoreEvent | ShellEvent | FirewallEvent | ReportEvent | RouteEvent | RecordEvent | ClusterEvent | SiteEvent;
+export type NetgwmEvent =
+  | CoreEvent
+  | ShellEvent
+  | FirewallEvent
+  | ReportEvent
+  | RouteEvent
+  | RecordEvent
+  | ClusterEvent
+  | SiteEvent
+  | WebEvent;
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 type Formatters = {
@@ -55,6 +65,7 @@ export const formatters: Formatters = {
   ...siteFormatters,
   ...routeFormatters,
   ...clusterFormatters,
+  ...webFormatters,
   'gateway-up': { level: 'info', line: (e) => `gateway ${e.gateway} up: ${describeObservation(e.observation)}` },
   'gateway-down': { level: 'warn', line: (e) => `gateway ${e.gateway} down: ${describeObservation(e.observation)}` },
   'all-down': { level: 'error', line: (e) => `all gateways down; keeping the current route${e.current ? ` (${e.current})` : ''}` },

@@ -4,14 +4,12 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, loadConfig, type Config } from '../config/load.js';
 import { ConfigError, UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
-import { loadState } from '../state/store.js';
-import { familyView } from '../config/families.js';
 import { paint, wantsColor } from './paint.js';
 import { readStatus, readStatusOfBrokenConfig } from './read-status.js';
 import type { StatusDocument } from './status-document.js';
 import { statusTable } from './status-table.js';
 
-const DEFAULT_HISTORY_LINES = 20;
+export const DEFAULT_HISTORY_LINES = 20;
 const MAX_HISTORY_LINES = 10_000;
 
 const COMMON = `  -c, --config FILE   config file (default ${DEFAULT_CONFIG_FILE})
@@ -80,12 +78,8 @@ async function status(file: string, json: boolean): Promise<number> {
 
 async function history(config: Config, count: number, json: boolean): Promise<number> {
   // Loaded here, not at the top: status never needs them (readline and zlib).
-  const [{ historyDocument, readHistory }, { historyTable }] = await Promise.all([import('./history.js'), import('./history-table.js')]);
-  const [{ state }, ipv6] = await Promise.all([
-    loadState(config.state_dir),
-    config.families.includes(6) ? loadState(config.state_dir, 6) : undefined,
-  ]);
-  const doc = historyDocument(await readHistory(config.log_file, state, familyView(config, 4).gateways, ipv6?.state), count, Date.now());
+  const [{ readHistoryDocument }, { historyTable }] = await Promise.all([import('./history.js'), import('./history-table.js')]);
+  const doc = await readHistoryDocument(config, count, Date.now());
   print(json ? JSON.stringify(doc, null, 2) : historyTable(doc, paint(wantsColor(process.stdout))).trimEnd());
   return EXIT.ok;
 }

@@ -1,7 +1,10 @@
 // `netgwm history`: switches and all-down outages from the log (text or JSON lines, rotated parts
 // included) and the state, with how long traffic stayed on each uplink.
 import { basename } from 'node:path';
+import type { Config } from '../config/load.js';
+import { familyView } from '../config/families.js';
 import type { Gateway, State } from '../core/types.js';
+import { loadState } from '../state/store.js';
 import { parseLocalTime } from '../log/time.js';
 import { logParts, readLines } from './log-files.js';
 import { iso, seconds } from './json-units.js';
@@ -245,3 +248,12 @@ export function historyDocument(entries: HistoryEntry[], count: number, now: num
 }
 
 export type HistoryDocument = ReturnType<typeof historyDocument>;
+
+/** The last `count` entries as `netgwm history --json` and /api/history show them. */
+export async function readHistoryDocument(config: Config, count: number, now: number): Promise<HistoryDocument> {
+  const [{ state }, ipv6] = await Promise.all([
+    loadState(config.state_dir),
+    config.families.includes(6) ? loadState(config.state_dir, 6) : undefined,
+  ]);
+  return historyDocument(await readHistory(config.log_file, state, familyView(config, 4).gateways, ipv6?.state), count, now);
+}

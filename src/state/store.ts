@@ -128,7 +128,7 @@ export async function saveState(stateDir: string, state: State, family: 4 | 6 = 
  * one can guess), write it, fsync, rename it over the old one, fsync the directory. A failed write
  * (a full disk) removes the temporary file instead of leaving it behind.
  */
-export async function writeFileAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(file: string, text: string | Uint8Array, mode = 0o644): Promise<void> {
   const directory = dirname(file);
   await mkdir(directory, { recursive: true });
   // Imported here: `netgwm status` reads the state and never writes, and node:crypto takes a while to load.

@@ -1,7 +1,7 @@
 // Reading a file netgwm is told to read (config, state, mode) without ever waiting on it: a FIFO
 // opened for reading blocks until a writer comes, a device can be endless. Opened non-blocking,
 // checked with fstat, read up to a bound.
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 /** The file is there but is not a regular file, or is larger than the caller accepts; the message says which ("it is a FIFO, …"). */
@@ -9,13 +9,20 @@ export class UnreadableFileError extends Error {
   override name = 'UnreadableFileError';
 }
 
-export async function readRegularFile(path: string, maxBytes: number): Promise<string> {
+/** `check` may throw to refuse the file by its owner or mode, seen on the very file read (no race with a rename). */
+export async function readRegularFile(path: string, maxBytes: number, check?: (stats: Stats) => void): Promise<string> {
+  return (await readRegularBytes(path, maxBytes, check)).toString('utf8');
+}
+
+/** readRegularFile's bytes, for a binary file. */
+export async function readRegularBytes(path: string, maxBytes: number, check?: (stats: Stats) => void): Promise<Buffer> {
   // O_NONBLOCK: opening a FIFO with no writer returns at once instead of waiting for one.
   const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new UnreadableFileError(`it is ${describeType(stats)}, not a regular file`);
     if (stats.size > maxBytes) throw new UnreadableFileError(tooLarge(maxBytes));
+    check?.(stats);
     // Read no more than the bound even if the file grows meanwhile.
     // Not zeroed: only the bytes read are used (16 MiB of zeros a cycle for a state of a few KiB).
     const buffer = Buffer.allocUnsafe(maxBytes + 1);
@@ -24,7 +31,7 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
       ({ bytesRead: read } = await handle.read(buffer, length, buffer.length - length, length));
     }
     if (length > maxBytes) throw new UnreadableFileError(tooLarge(maxBytes));
-    return buffer.toString('utf8', 0, length);
+    return buffer.subarray(0, length);
   } finally {
     await handle.close();
   }

@@ -32,6 +32,8 @@ const GUARD_MS = 60_000;
 const SERVICE_TEST_MS = 4 * GUARD_MS;
 
 // A hook as an admin would add one: it records its arguments.
+/** The service's status page, on the router's loopback. */
+const WEB_LISTEN = '127.0.0.1:9560';
 const RECORDING_HOOK = '#!/bin/sh\necho "$*" >> /var/tmp/hook-calls\n';
 // A hook doing what hooks from cron do: write to root's home, /usr/local and the /tmp other
 // services see, restart a unit, and (a sign that setgid programs such as postdrop still work)
@@ -305,6 +307,7 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
   it(
     'runs as a service: enable --now, a failover in the journal with its priorities',
     async () => {
+      await writeConfig({ ...gatewaysConfig([1, 2], 'icmp'), web_listen: WEB_LISTEN });
       await writeFile(root.path('/etc/default/netgwm'), (await rootFile('/etc/default/netgwm')).replace(/^INTERVAL=60$/m, 'INTERVAL=1'));
       await writeFile(root.path('/etc/netgwm/post-replace.d/60-admin'), ADMIN_HOOK);
       await chmod(root.path('/etc/netgwm/post-replace.d/60-admin'), 0o755);
@@ -325,6 +328,28 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
     },
     SERVICE_TEST_MS,
   );
+
+  it("serves the status page from the package's files (web_listen)", async () => {
+    const paths = ['/', '/app.js', '/app.css', '/api/status'];
+    // Node's own fetch, in the root (its nodejs), against the service's web server.
+    const script = `Promise.all(${JSON.stringify(paths)}.map(async (path) => {
+      const response = await fetch('http://${WEB_LISTEN}' + path);
+      return [path, response.status, response.headers.get('content-type'), (await response.arrayBuffer()).byteLength];
+    })).then((replies) => console.log(JSON.stringify(replies)), () => console.log('[]'))`;
+    let replies: Array<[string, number, string, number]> = [];
+    const served = async () => {
+      replies = JSON.parse((await inRoot(['node', '-e', script], { reject: false })).stdout || '[]');
+      return replies.length === paths.length;
+    };
+    expect(await waitFor(served, GUARD_MS)).toBe(true);
+    const size = async (name: string) => (await readFile(root.path(`/usr/lib/netgwm/dist/page/${name}`))).length;
+    expect(replies.slice(0, 3)).toEqual([
+      ['/', 200, 'text/html; charset=utf-8', await size('index.html')],
+      ['/app.js', 200, 'text/javascript; charset=utf-8', await size('app.js')],
+      ['/app.css', 200, 'text/css; charset=utf-8', await size('app.css')],
+    ]);
+    expect(replies[3]!.slice(0, 3)).toEqual(['/api/status', 200, 'application/json; charset=utf-8']);
+  });
 
   it(
     'runs hooks under the service as cron would: environment, /root, /usr/local, /tmp, systemctl',

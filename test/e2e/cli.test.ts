@@ -14,7 +14,7 @@ async function netgwm(...args: string[]) {
 }
 
 describe('netgwm command line', () => {
-  it.each(['run', 'daemon', 'check-config', 'use', 'cleanup', 'replay', 'health', 'role'])(
+  it.each(['run', 'daemon', 'check-config', 'use', 'cleanup', 'replay', 'health', 'role', 'passwd'])(
     '%s --help explains the command',
     async (command) => {
       const result = await netgwm(command, '--help');

@@ -1,7 +1,7 @@
 // Outside programs the report tests drive: promtool, a real prometheus-node-exporter on a free
 // loopback port, and a process holding the cycle lock. Each is bounded in time and stopped.
-import { createServer } from 'node:net';
 import { execa, type ResultPromise } from 'execa';
+import { freePort } from '../../support/http-clients.js';
 import { holdLock } from '../../support/lock-holder.js';
 import { sleep } from '../harness.js';
 
@@ -17,14 +17,6 @@ export async function promtoolCheck(text: string): Promise<{ exitCode: number; o
   return { exitCode: result.exitCode ?? -1, output: `${String(result.stdout)}${String(result.stderr)}`.trim() };
 }
 
-export async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
 export interface NodeExporter {
   url: string;
   stop(): Promise<void>;
@@ -32,7 +24,7 @@ export interface NodeExporter {
 
 /** node_exporter with only the textfile collector, on 127.0.0.1; resolves once it answers. */
 export async function startNodeExporter(textfileDir: string): Promise<NodeExporter> {
-  const port = await freeLoopbackPort();
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}/metrics`;
   const process: ResultPromise = execa(
     'prometheus-node-exporter',

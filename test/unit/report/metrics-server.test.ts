@@ -1,31 +1,24 @@
 // The metrics endpoint with real sockets on 127.0.0.1 and a free port, its limits made short:
 // what happens to idle, slow and surplus connections, and that it still serves /metrics.
-import { createServer, connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/load.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { startMetricsServer, type MetricsLimits, type MetricsServer } from '../../../src/report/metrics-server.js';
 import { saveState } from '../../../src/state/store.js';
+import { freePort, rawClients } from '../../support/http-clients.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { config as baseConfig, state } from './fixtures.js';
 
 const LIMITS: MetricsLimits = { maxConnections: 4, idleMs: 300, requestMs: 300, checkIntervalMs: 50 };
 let running: MetricsServer | undefined;
-const sockets: Socket[] = [];
+const clients = rawClients();
+const client = clients.connect;
 
 afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
+  clients.destroyAll();
   await running?.close();
   running = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((done) => probe.listen(0, '127.0.0.1', done));
-  const { port } = probe.address() as { port: number };
-  await new Promise((done) => probe.close(done));
-  return port;
-}
 
 async function serve(): Promise<{ port: number; logged: string[] }> {
   const dir = await tempDir('metrics');
@@ -37,22 +30,6 @@ async function serve(): Promise<{ port: number; logged: string[] }> {
   running = await startMetricsServer(() => config, log, LIMITS);
   expect(running).toBeDefined();
   return { port, logged };
-}
-
-/** A connection that sends `text` (nothing by default); resolves once it is connected. */
-function client(port: number, text = ''): Promise<{ socket: Socket; closed: Promise<string> }> {
-  return new Promise((connected) => {
-    const socket = connect(port, '127.0.0.1');
-    sockets.push(socket);
-    let received = '';
-    socket.on('data', (chunk) => (received += String(chunk)));
-    socket.on('error', () => undefined);
-    const closed = new Promise<string>((done) => socket.on('close', () => done(received)));
-    socket.on('connect', () => {
-      if (text) socket.write(text);
-      connected({ socket, closed });
-    });
-  });
 }
 
 async function scrape(port: number): Promise<number> {
