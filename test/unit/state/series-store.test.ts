@@ -39,6 +39,16 @@ function feed(series: SeriesStore, keys: string[], fromS: number, toS: number): 
 const pointsOf = (series: SeriesStore, keys: string[], nowS: number) =>
   keys.map((key) => (['1h', '24h', '30d'] as const).map((range) => seriesPoints(series.series.get(key), range, T0 + nowS * 1000)));
 
+/** A store that wrote its snapshot after 10 minutes of rounds on `keys`, then a journal record 10 minutes later. */
+async function savedTwice(dir: string, keys: string[], paths?: string[]) {
+  const opened = await store(dir, paths);
+  feed(opened.store, keys, 0, 600);
+  await opened.store.save();
+  feed(opened.store, keys, 600, 1200);
+  await opened.store.save();
+  return opened;
+}
+
 const journalBytes = async (dir: string) => (await stat(join(dir, JOURNAL_FILE))).size;
 
 describe('series store', () => {
@@ -170,11 +180,7 @@ describe('series store', () => {
 
   it('a crash after journal appends (no stop, no snapshot since) keeps every closed bucket', async () => {
     const dir = await tempDir('series');
-    const first = await store(dir);
-    feed(first.store, ['isp1', 'lte'], 0, 600);
-    await first.store.save();
-    feed(first.store, ['isp1', 'lte'], 600, 1200);
-    await first.store.save();
+    const first = await savedTwice(dir, ['isp1', 'lte']);
     feed(first.store, ['isp1', 'lte'], 1200, 1230); // lost with the crash: never saved
     const second = await store(dir);
     expect(second.log.events).toEqual([]);
@@ -189,11 +195,7 @@ describe('series store', () => {
 
   it('a torn last record (a crash during an append) is skipped quietly and cut off before the next', async () => {
     const dir = await tempDir('series');
-    const first = await store(dir);
-    feed(first.store, ['isp1'], 0, 600);
-    await first.store.save();
-    feed(first.store, ['isp1'], 600, 1200);
-    await first.store.save();
+    const first = await savedTwice(dir, ['isp1']);
     const whole = await readFile(join(dir, JOURNAL_FILE));
     feed(first.store, ['isp1'], 1200, 1260);
     await first.store.save();
@@ -211,11 +213,7 @@ describe('series store', () => {
 
   it('a crash between the snapshot and its fresh journal: the older journal is not replayed (the snapshot holds it)', async () => {
     const dir = await tempDir('series');
-    const first = await store(dir);
-    feed(first.store, ['isp1'], 0, 600);
-    await first.store.save();
-    feed(first.store, ['isp1'], 600, 1200);
-    await first.store.save();
+    const first = await savedTwice(dir, ['isp1']);
     const older = await readFile(join(dir, JOURNAL_FILE));
     // A journal gone from under the store makes it write a snapshot (and a fresh journal)...
     await rm(join(dir, JOURNAL_FILE));
@@ -247,11 +245,7 @@ describe('series store', () => {
 
   it('a damaged journal is logged; the records before the damage are used and the next save writes a fresh snapshot', async () => {
     const dir = await tempDir('series');
-    const first = await store(dir, ['isp1']);
-    feed(first.store, ['isp1'], 0, 600);
-    await first.store.save();
-    feed(first.store, ['isp1'], 600, 1200);
-    await first.store.save();
+    const first = await savedTwice(dir, ['isp1'], ['isp1']);
     const good = await journalBytes(dir);
     feed(first.store, ['isp1'], 1200, 1800);
     await first.store.save();
