@@ -102,8 +102,62 @@ function clearSlot(tier: Tier, slot: number): void {
   tier.rttMaxMs[slot] = 0;
 }
 
-/** Keeps the paths `keys` names (the configured ones) and drops the rest. */
-export function keepPaths(series: Series, keys: Iterable<string>): void {
+/**
+ * A round reaches the series when it settles, up to a probe timeout (30 s at most) after it was
+ * sent, and counts in the bucket it was sent in. So a bucket that ended this long before the
+ * newest round was sent takes no more rounds: it is closed (a minute leaves room for a busy event loop).
+ */
+export const ROUNDS_SETTLE_WITHIN_S = 60;
+
+/** The newest closed bucket of the path's `which` ring (the fine ring's newest round is the clock); -1: none. */
+export function lastClosedBucket(path: PathSeries, which: 'fine' | 'coarse'): number {
+  if (path.fine.newest < 0) return -1;
+  const settledBefore = path.fine.newest * path.fine.stepS - ROUNDS_SETTLE_WITHIN_S;
+  return Math.floor(settledBefore / path[which].stepS) - 1;
+}
+
+/** One bucket's sums, by its index (unix seconds / stepS). */
+export interface BucketSums {
+  bucket: number;
+  sent: number;
+  answered: number;
+  rttSumMs: number;
+  rttMaxMs: number;
+}
+
+/** The ring's buckets in (after, upTo] that something was sent in, oldest first. */
+export function sentBuckets(tier: Tier, after: number, upTo: number): BucketSums[] {
+  const buckets: BucketSums[] = [];
+  const first = Math.max(after + 1, tier.newest - tier.slots + 1, 0);
+  for (let bucket = first; bucket <= Math.min(upTo, tier.newest); bucket++) {
+    const slot = bucket % tier.slots;
+    if (tier.sent[slot] === 0) continue;
+    buckets.push({
+      bucket,
+      sent: tier.sent[slot]!,
+      answered: tier.answered[slot]!,
+      rttSumMs: tier.rttSumMs[slot]!,
+      rttMaxMs: tier.rttMaxMs[slot]!,
+    });
+  }
+  return buckets;
+}
+
+/**
+ * Puts a bucket back as it was saved: the ring moves on to it as for a round (emptying the buckets
+ * it passes, which is why empty buckets need not be saved), then holds exactly its sums.
+ */
+export function restoreBucket(tier: Tier, sums: BucketSums): void {
+  advance(tier, sums.bucket);
+  const slot = sums.bucket % tier.slots;
+  tier.sent[slot] = sums.sent;
+  tier.answered[slot] = sums.answered;
+  tier.rttSumMs[slot] = sums.rttSumMs;
+  tier.rttMaxMs[slot] = sums.rttMaxMs;
+}
+
+/** Keeps the paths `keys` names (the configured ones) and drops the rest (of the series, or of anything kept per path). */
+export function keepPaths<T>(series: Map<string, T>, keys: Iterable<string>): void {
   const kept = new Set(keys);
   for (const key of series.keys()) if (!kept.has(key)) series.delete(key);
 }

@@ -41,7 +41,7 @@ export const webFormatters: Formatters = {
   'series-save-failed': {
     level: 'warn',
     line: (e) =>
-      `cannot save the graphs to ${e.file} (${e.error}); the previous file is kept, monitoring goes on (logged once, and again when it works)`,
+      `cannot save the graphs to ${e.file} (${e.error}); what was saved before is kept, monitoring goes on (logged once, and again when it works)`,
   },
   'series-saved-again': { level: 'info', line: (e) => `graphs saved to ${e.file} again` },
 };

@@ -1,6 +1,7 @@
-// The series file (STATE_DIR/series/series.bin): one JSON line saying what follows, then per path
-// and tier the four columns of its ring (sent, answered: uint32; RTT sum, max: float32; little
-// endian). Anything that does not add up, to the byte, is a damaged file.
+// The series snapshot (STATE_DIR/series/series.bin): one JSON line saying what follows (and the id
+// of the journal that continues it, src/state/series-journal.ts), then per path and tier the four
+// columns of its ring (sent, answered: uint32; RTT sum, max: float32; little endian). Anything
+// that does not add up, to the byte, is a damaged file.
 import { endianness } from 'node:os';
 import * as z from 'zod';
 import { BUCKET_BYTES, COARSE, emptyTier, FINE, type PathSeries, type Series, type Tier, type TierShape } from '../core/series.js';
@@ -14,19 +15,22 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 export const PATH_BYTES = (FINE.slots + COARSE.slots) * BUCKET_BYTES;
 
 const tierHeader = z.object({ step_s: z.number().int(), slots: z.number().int(), newest: z.number().int().min(-1) });
+/** Names the snapshot; the journal that continues it starts with the same id. */
+export const SNAPSHOT_ID = /^[0-9a-f]{16}$/;
 const header = z.object({
   format: z.literal(FORMAT),
   version: z.literal(1),
+  journal: z.string().regex(SNAPSHOT_ID),
   paths: z.array(z.object({ key: z.string().min(1).max(64), link_down: z.boolean(), tiers: z.tuple([tierHeader, tierHeader]) })),
 });
 
-export function encodeSeries(series: Series): Buffer {
+export function encodeSeries(series: Series, journal: string): Buffer {
   const paths = [...series].map(([key, path]) => ({
     key,
     link_down: path.linkDown,
     tiers: [path.fine, path.coarse].map((tier) => ({ step_s: tier.stepS, slots: tier.slots, newest: tier.newest })),
   }));
-  const head = Buffer.from(`${JSON.stringify({ format: FORMAT, version: 1, paths })}\n`);
+  const head = Buffer.from(`${JSON.stringify({ format: FORMAT, version: 1, journal, paths })}\n`);
   // Copied column by column: a value at a time takes a fifth of a second for 10 paths, long
   // enough to delay the monitor's rounds.
   const columns = [...series.values()].flatMap((path) => [path.fine, path.coarse].flatMap(columnsOf));
@@ -37,8 +41,8 @@ export function encodeSeries(series: Series): Buffer {
 
 const columnsOf = (tier: Tier) => [tier.sent, tier.answered, tier.rttSumMs, tier.rttMaxMs];
 
-/** The series in `bytes`, or what is wrong with them. */
-export function decodeSeries(bytes: Buffer): { series: Series } | { problem: string } {
+/** The series in `bytes` and the id of the journal that continues them, or what is wrong with them. */
+export function decodeSeries(bytes: Buffer): { series: Series; journal: string } | { problem: string } {
   const newline = bytes.subarray(0, MAX_HEADER_BYTES).indexOf(10);
   if (newline < 0) return { problem: 'no header line' };
   let parsed: z.infer<typeof header>;
@@ -64,7 +68,7 @@ export function decodeSeries(bytes: Buffer): { series: Series } | { problem: str
     if (typeof fine === 'string' || typeof coarse === 'string') return { problem: `${key}: ${typeof fine === 'string' ? fine : coarse}` };
     series.set(key, { fine: fine!, coarse: coarse!, linkDown: link_down } satisfies PathSeries);
   }
-  return { series };
+  return { series, journal: parsed.journal };
 }
 
 function decodeTier(body: Buffer, start: number, shape: TierShape, head: z.infer<typeof tierHeader>): Tier | string {
@@ -79,10 +83,14 @@ function decodeTier(body: Buffer, start: number, shape: TierShape, head: z.infer
     offset += column.byteLength;
   }
   for (let i = 0; i < shape.slots; i++) {
-    const sane = tier.answered[i]! <= tier.sent[i]! && tier.rttSumMs[i]! >= 0 && tier.rttMaxMs[i]! >= 0;
-    // NaN and Infinity fail the comparisons above or here.
-    if (!sane || !Number.isFinite(tier.rttSumMs[i]!) || !Number.isFinite(tier.rttMaxMs[i]!))
+    if (!addsUp(tier.sent[i]!, tier.answered[i]!, tier.rttSumMs[i]!, tier.rttMaxMs[i]!))
       return `bucket ${i} of ${shape.stepS} s does not add up`;
   }
   return tier;
+}
+
+/** Sums a bucket can hold: no more answered than sent, RTTs finite and not negative. */
+export function addsUp(sent: number, answered: number, rttSumMs: number, rttMaxMs: number): boolean {
+  // NaN and Infinity fail one comparison or the other.
+  return answered <= sent && rttSumMs >= 0 && rttMaxMs >= 0 && Number.isFinite(rttSumMs) && Number.isFinite(rttMaxMs);
 }

@@ -6,8 +6,12 @@ import {
   BUCKET_BYTES,
   COARSE,
   FINE,
+  emptyPath,
   keepPaths,
+  lastClosedBucket,
   recordEvent,
+  restoreBucket,
+  sentBuckets,
   seriesPoints,
   type Series,
   type SeriesRange,
@@ -158,5 +162,28 @@ describe('series buckets', () => {
     const series = feed([round(T0, 10), { ...round(T0, 10), gateway: 'isp2/6' }]);
     keepPaths(series, ['isp1']);
     expect([...series.keys()]).toEqual(['isp1']);
+  });
+  it('a bucket is closed once it ended a minute before the newest round was sent (rounds settle within 30 s)', () => {
+    const path = feed([round(T0, 10), round(T0 + 130 * S, 10)]).get('isp1')!;
+    const fine0 = T0 / 1000 / FINE.stepS;
+    // Newest 10 s bucket: T0 + 130 s; closed: those that ended by T0 + 70 s.
+    expect(lastClosedBucket(path, 'fine') - fine0).toBe(6);
+    expect(lastClosedBucket(path, 'coarse')).toBe(T0 / 1000 / COARSE.stepS - 1);
+    recordEvent(new Map([['isp1', path]]), round(T0 + 360 * S, 10));
+    expect(lastClosedBucket(path, 'coarse')).toBe(T0 / 1000 / COARSE.stepS);
+    expect(lastClosedBucket(emptyPath(), 'fine')).toBe(-1);
+  });
+
+  it('the buckets something was sent in, restored in order, give the same ring', () => {
+    const path = feed([round(T0, 10, 20), round(T0 + 30 * S, undefined), round(T0 + 500 * S, 7)]).get('isp1')!;
+    const copy = emptyPath();
+    for (const ring of ['fine', 'coarse'] as const) {
+      const buckets = sentBuckets(path[ring], -1, path[ring].newest);
+      expect(buckets.length).toBe(ring === 'fine' ? 3 : 2);
+      for (const sums of buckets) restoreBucket(copy[ring], sums);
+      expect(sentBuckets(path[ring], buckets[0]!.bucket, path[ring].newest)).toEqual(buckets.slice(1));
+    }
+    for (const range of ['1h', '24h', '30d'] as const)
+      expect(seriesPoints(copy, range, T0 + 500 * S)).toEqual(seriesPoints(path, range, T0 + 500 * S));
   });
 });
