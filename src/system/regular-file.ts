@@ -25,7 +25,7 @@ export async function readRegularBytes(path: string, maxBytes: number, check?: (
     check?.(stats);
     // Sized by fstat, not by the bound (the series' bound is 35 MB for a file of 3), and grown
     // only if the file grows meanwhile, never past the bound. Not zeroed: only the bytes read are used.
-    let buffer = Buffer.allocUnsafe(stats.size + 1);
+    let buffer: Buffer = Buffer.allocUnsafe(stats.size + 1);
     let length = 0;
     for (;;) {
       const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
