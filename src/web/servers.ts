@@ -5,7 +5,7 @@
 import type { Config } from '../config/load.js';
 import { isRemote, sameListen } from '../config/reports.js';
 import type { Logger } from '../log/logger.js';
-import { METRICS_PATH, metricsRoute } from '../report/metrics-server.js';
+import { METRICS_PATH, metricsRoute, startMetricsServer } from '../report/metrics-server.js';
 import type { Exec } from '../system/exec.js';
 import { loadPageAssets, type PageAsset } from './assets.js';
 import { basicAuth } from './auth.js';
@@ -23,32 +23,15 @@ export interface ServersOptions extends Omit<WebSources, 'config'> {
 export async function startServers(config: () => Config, options: ServersOptions): Promise<HttpServer> {
   const { log } = options;
   const { metrics_listen: metrics, web_listen: web } = config();
-  const metricsRoutes = new Map<string, Route>(metrics ? [[METRICS_PATH, metricsRoute(config, options.exec)]] : []);
   const pageRoutes = web ? guardRoutes(webRoutes({ ...options, config }, await pageAssets(log)), isRemote(web), config, log) : undefined;
-  const limits = options.limits && { limits: options.limits };
-  const started: Array<Promise<HttpServer | undefined>> = [];
-  if (metrics && pageRoutes && sameListen(metrics, web)) {
-    const routes = new Map([...pageRoutes, ...metricsRoutes]);
-    started.push(
-      startHttpServer({ listen: web!, key: 'web_listen', what: 'metrics and the status page', routes, home: '/', log, ...limits }),
-    );
-  } else {
-    if (metrics)
-      started.push(
-        startHttpServer({
-          listen: metrics,
-          key: 'metrics_listen',
-          what: 'metrics',
-          routes: metricsRoutes,
-          home: METRICS_PATH,
-          log,
-          ...limits,
-        }),
-      );
-    if (pageRoutes)
-      started.push(
-        startHttpServer({ listen: web!, key: 'web_listen', what: 'the status page', routes: pageRoutes, home: '/', log, ...limits }),
-      );
+  // One server for both when they name the same address; /metrics alone otherwise (if set).
+  const shared = pageRoutes !== undefined && metrics !== undefined && sameListen(metrics, web);
+  const started = [shared ? undefined : startMetricsServer(config, log, options.limits, options.exec)];
+  if (pageRoutes) {
+    const routes = shared ? new Map([...pageRoutes, [METRICS_PATH, metricsRoute(config, options.exec)]]) : pageRoutes;
+    const what = shared ? 'metrics and the status page' : 'the status page';
+    const limits = options.limits && { limits: options.limits };
+    started.push(startHttpServer({ listen: web!, key: 'web_listen', what, routes, home: '/', log, ...limits }));
   }
   const servers = await Promise.all(started);
   return { close: async () => void (await Promise.all(servers.map((server) => server?.close()))) };
