@@ -104,6 +104,16 @@ export function parseYaml(text: string, path: string): unknown {
 }
 
 /** What can be read of a file despite YAML errors (`status` with a broken config): never throws. */
+/**
+ * The config file's top-level mapping as far as it parses, `{}` when it cannot be read or is not a
+ * mapping: for what still needs a key or two of a config that does not load. Never waits on a
+ * FIFO, never reads more than a config may hold.
+ */
+export async function readConfigLeniently(file: string): Promise<Record<string, unknown>> {
+  const data = parseYamlLeniently(await readRegularFile(file, LIMITS.configBytes).catch(() => ''));
+  return (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+}
+
 export function parseYamlLeniently(text: string): unknown {
   try {
     return parseDocument(text, YAML_OPTIONS).toJS() ?? {};

@@ -2,13 +2,12 @@
 // state file and the mode file, at the time asked.
 import { dirname, join, resolve } from 'node:path';
 import type * as z from 'zod';
-import { parseYamlLeniently, type Config } from '../config/load.js';
+import { readConfigLeniently, type Config } from '../config/load.js';
 import { familyView } from '../config/families.js';
 import type { FamilyStates } from '../cycle.js';
-import { configSchema, LIMITS } from '../config/schema.js';
+import { configSchema } from '../config/schema.js';
 import { type LoadedState, loadState, readEffectiveMode, STATE_FILE, STATE_FILE_IPV6 } from '../state/store.js';
 import { readRole } from '../cluster/role-file.js';
-import { readRegularFile } from '../system/regular-file.js';
 import { statusDocument, type StatusDocument, type StatusGateway, type StatusInput } from './status-document.js';
 
 /** What status needs of a config: all of it when it loads, what can be read of it when not. */
@@ -81,9 +80,7 @@ export function cycleStatus(config: Config, states: FamilyStates, modes: Partial
  */
 export async function readStatusOfBrokenConfig(file: string, problems: string[], now: number): Promise<StatusDocument> {
   const path = resolve(file);
-  // Never waits on a FIFO, never reads more than a config may hold (loadConfig said what is wrong).
-  const data = parseYamlLeniently(await readRegularFile(path, LIMITS.configBytes).catch(() => ''));
-  const raw = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
+  const raw = await readConfigLeniently(path); // loadConfig said what is wrong
   const { shape } = configSchema;
   const config: StatusConfig = {
     file: path,

@@ -3,14 +3,13 @@
 // with mode 600. The password comes from stdin, never from the command line (ps would show it).
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG_FILE, parseYamlLeniently } from '../config/load.js';
+import { DEFAULT_CONFIG_FILE, readConfigLeniently } from '../config/load.js';
 import { DEFAULT_PASSWORD_FILE } from '../config/reports.js';
-import { LIMITS } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
 import { writeFileAtomic } from '../state/store.js';
 import { readRegularFile } from '../system/regular-file.js';
-import { formatHash, hashPassword, USER_NAME } from './password-file.js';
+import { formatHash, hashPassword, PASSWORD_FILE_MAX_BYTES, USER_NAME } from './password-file.js';
 
 export const PASSWD_HELP = `Usage: netgwm passwd [-c FILE] [-f PASSWORD_FILE] USER
 
@@ -62,7 +61,7 @@ export async function runPasswd(args: string[], io: PasswdIo = { input: process.
   }
   if (password === '') throw new UsageError('passwd: the password is empty; nothing was changed');
   const line = `${user}:${formatHash(await hashPassword(password))}`;
-  const old = await readRegularFile(file, 64 << 10).catch((error: NodeJS.ErrnoException) => {
+  const old = await readRegularFile(file, PASSWORD_FILE_MAX_BYTES).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '';
     throw error;
   });
@@ -82,8 +81,7 @@ export function replaceUser(text: string, user: string, line: string): string {
 
 /** web_password_file of the config, read leniently: a config that does not load (no password file yet) still names it. */
 async function configuredFile(configFile: string): Promise<string> {
-  const text = await readRegularFile(resolve(configFile), LIMITS.configBytes).catch(() => '');
-  const named = (parseYamlLeniently(text) as { web_password_file?: unknown } | null)?.web_password_file;
+  const named = (await readConfigLeniently(resolve(configFile))).web_password_file;
   return typeof named === 'string' && named !== '' ? resolve(dirname(resolve(configFile)), named) : DEFAULT_PASSWORD_FILE;
 }
 

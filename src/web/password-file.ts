@@ -6,7 +6,7 @@ import type { Stats } from 'node:fs';
 import { readRegularFile, UnreadableFileError } from '../system/regular-file.js';
 
 /** Far above what a few users take; a larger file is not one netgwm wrote. */
-const MAX_FILE_BYTES = 64 << 10;
+export const PASSWORD_FILE_MAX_BYTES = 64 << 10;
 const HASH_BYTES = 32;
 const SALT_BYTES = 16;
 /** What `netgwm passwd` writes: about 16 MiB and a few tens of milliseconds per check. */
@@ -82,7 +82,7 @@ function derive(password: string, salt: Buffer, length: number, cost: { N: numbe
 export async function readPasswordFile(file: string): Promise<Passwords> {
   let text: string;
   try {
-    text = await readRegularFile(file, MAX_FILE_BYTES, (stats) => checkPrivate(stats, file));
+    text = await readRegularFile(file, PASSWORD_FILE_MAX_BYTES, (stats) => checkPrivate(stats, file));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       throw new Error(`${file} does not exist; create it with \`netgwm passwd USER\``);
