@@ -1,5 +1,6 @@
 // The status page (README "Status page"): polls the daemon's read-only API — the status every
-// 2 s, the graphs and the history every 10 s or as soon as the active gateway changes.
+// 2 s, the graphs every 10 s, the history (the daemon reads its whole log for it) every minute;
+// both at once when the decision changes (a switch, an outage starting or ending).
 import {
   getJson,
   historyUrl,
@@ -18,6 +19,7 @@ import { gatewayCard, summaryView } from './status-view.js';
 
 const STATUS_EVERY_MS = 2_000;
 const GRAPHS_EVERY_MS = 10_000;
+const HISTORY_EVERY_MS = 60_000;
 /** Enough entries to mark a day of switches on the graphs; the list shows the newest few. */
 const HISTORY_FETCHED = 200;
 const HISTORY_SHOWN = 12;
@@ -30,12 +32,16 @@ const RANGES: Array<[Range, string]> = [
 const charts = new Map<string, GatewayChart>();
 let range: Range = '1h';
 let latest: StatusDocument | undefined;
-/** The active gateways and the switch count the graphs were last drawn for. */
-let graphedFor = '';
+/** The decision (decisionKey) the history was last read for, and when; when the graphs were drawn. */
+let historyFor = '';
+let historyAt = 0;
 let graphedAt = 0;
+/** The history as last read (its switches and outages mark the graphs), or why it could not be. */
+let history: HistoryDocument['entries'] | Error = [];
 
 const rowKey = (gateway: GatewayStatus) => `${gateway.name}/${gateway.family}`;
-const decisionKey = (doc: StatusDocument) => `${doc.active}|${doc.ipv6?.active}|${doc.totals.switches}|${doc.ipv6?.totals.switches}`;
+const decisionKey = (doc: StatusDocument) =>
+  [doc, doc.ipv6].map((decision) => `${decision?.active}|${decision?.totals.switches}|${decision?.all_down_since}`).join('|');
 
 async function pollStatus(): Promise<void> {
   try {
@@ -43,7 +49,9 @@ async function pollStatus(): Promise<void> {
     latest = doc;
     showStatus(doc);
     setConnection(`Updated ${clock(doc.generated_at)}`, false);
-    if (decisionKey(doc) !== graphedFor || Date.now() - graphedAt >= GRAPHS_EVERY_MS) await refreshGraphs(doc);
+    const historyDue = decisionKey(doc) !== historyFor || Date.now() - historyAt >= HISTORY_EVERY_MS;
+    if (historyDue) await refreshHistory(doc);
+    if (historyDue || Date.now() - graphedAt >= GRAPHS_EVERY_MS) await refreshGraphs(doc);
   } catch (error) {
     setConnection(`⚠ Cannot reach netgwm (${(error as Error).message}); trying again`, true);
   } finally {
@@ -59,12 +67,15 @@ function showStatus(doc: StatusDocument): void {
   document.title = `netgwm: ${doc.active ?? 'no active gateway'}`;
 }
 
-async function refreshGraphs(doc: StatusDocument): Promise<void> {
-  graphedFor = decisionKey(doc);
-  graphedAt = Date.now();
+async function refreshHistory(doc: StatusDocument): Promise<void> {
+  historyFor = decisionKey(doc);
+  historyAt = Date.now();
   const showFamily = doc.families.length > 1;
-  const history = await getJson<HistoryDocument>(historyUrl(HISTORY_FETCHED)).catch((error: Error) => error);
-  const entries = history instanceof Error ? [] : history.entries;
+  history = await getJson<HistoryDocument>(historyUrl(HISTORY_FETCHED)).then(
+    (read) => read.entries,
+    (error: Error) => error,
+  );
+  const entries = history instanceof Error ? [] : history;
   byId('history').replaceChildren(
     ...(history instanceof Error
       ? [h('li', 'event alert', `⚠ No history: ${history.message}`)]
@@ -75,6 +86,12 @@ async function refreshGraphs(doc: StatusDocument): Promise<void> {
             .reverse()
             .map((entry) => historyItem(entry, showFamily))),
   );
+}
+
+async function refreshGraphs(doc: StatusDocument): Promise<void> {
+  graphedAt = Date.now();
+  const showFamily = doc.families.length > 1;
+  const entries = history instanceof Error ? [] : history;
   const container = byId('charts');
   const wanted = doc.gateways.map((gateway) => {
     const key = rowKey(gateway);
