@@ -330,10 +330,9 @@ function keepRecent(recent: RecentRounds, round: RoundSummary, settings: HealthS
   let index = end;
   while (index > start && log[index - 1]!.at > round.at) index--;
   const from = Math.max(start, end + 1 - keep);
-  if (index < from) {
-    const rounds = log.slice(from, end);
-    return { log: rounds, start: 0, end: rounds.length };
-  }
+  // Older than every round kept: the runs are as they were (with up and down 1, keeping none
+  // would leave no run at all).
+  if (index < from) return { log, start: Math.max(start, end - keep), end };
   const rounds = [...log.slice(from, index), round];
   round.run = index > from ? runAfter(rounds.at(-2)!, round.good) : round.run;
   // The runs after it, counted again, on copies: the window shares these rounds.

@@ -160,6 +160,18 @@ describe('observeRound: reachability', () => {
     // Lost rounds settle in the order sent, so a real outage still counts them all.
     expect(short(play(['yy', 'nn', 'nn', 'nn']).statuses)).toBe('uuud');
   });
+
+  it('with up and down 1, a late round older than every round kept leaves the newest one in the runs', () => {
+    // One round kept: round 2 (lost) settles after round 3 answered; round 3 still decides, and
+    // the up reason still reads it (this threw: the runs were left empty).
+    const settings = { ...SETTINGS, up: 1, down: 1 };
+    let health = play(['yy', 'yy'], settings).health;
+    health = observeRound(health, roundAt(3, 'yy'), settings).health;
+    const late = unchanged(health, (seen) => observeRound(seen, roundAt(2, 'nn'), settings));
+    expect(late.change).toBeUndefined();
+    expect(late.health).toMatchObject({ status: 'up', reason: 'up: 2/2 sites, loss 25 %, rtt 10 ms' }); // the lost round is in the window
+    expect(recentRounds(late.health)).toMatchObject([{ at: roundAt(3, 'yy').at, answered: 2, run: 3 }]);
+  });
 });
 
 describe('observeRound: loss and latency over the window', () => {
