@@ -72,7 +72,8 @@ export function tableCrc32(bytes: Uint8Array, start = 0, end = bytes.length): nu
 }
 
 const zigzag = (value: number) => (value >= 0 ? value * 2 : -value * 2 - 1);
-const unzigzag = (value: number) => (value % 2 === 0 ? value / 2 : -(value + 1) / 2);
+/** Within 32 bits (almost every value) in integer arithmetic, which V8 keeps out of floating point. */
+const unzigzag = (value: number) => (value <= 0x7fffffff ? (value >>> 1) ^ -(value & 1) : value % 2 === 0 ? value / 2 : -(value + 1) / 2);
 
 /** Builds one block from events; `seal()` gives the bytes to append and starts the next block. */
 export class BlockEncoder {
@@ -244,10 +245,11 @@ export function walkRecording(bytes: Uint8Array, file: string): BlockWalk {
 }
 
 /**
- * The events of recordings (in order), decoded one at a time as they are asked for: a replay goes
- * through a day without keeping it. A plain iterator, not a generator: a day is over a million
- * events, and generators cost more per event than the decode. `onDamaged` hears of a damaged end
- * of a file, which is skipped.
+ * The events of recordings (in order), decoded a block at a time as they are asked for: a replay
+ * goes through a day without keeping it. A plain iterator, not a generator: a day is over a
+ * million events, and generators cost more per event than the decode. `onDamaged` hears of a
+ * damaged end of a file, which is skipped. A record that makes no sense throws when the events
+ * before it have been given, as if decoded one at a time.
  */
 export function recordingEventsOf(
   files: ReadonlyArray<{ bytes: Uint8Array; file: string }>,
@@ -256,7 +258,12 @@ export function recordingEventsOf(
   let fileIndex = -1;
   let blocks: Generator<{ start: number; end: number }, BlockWalk> | undefined;
   let decoder: BlockDecoder | undefined;
-  /** Starts decoding the next intact block; false when every file is done. */
+  /** The current block's events, and the next one to give. */
+  let batch: ProbeEvent[] = [];
+  let given = 0;
+  /** What ended the current block's events early, thrown once they are given. */
+  let failure: RecordingError | undefined;
+  /** Decodes the next intact block; false when every file is done. */
   const nextBlock = (): boolean => {
     for (;;) {
       if (!blocks) {
@@ -267,7 +274,10 @@ export function recordingEventsOf(
       }
       const block = blocks.next();
       if (!block.done) {
-        decoder!.begin(block.value.start, block.value.end);
+        // A new array each block: one that has lived long enough to be old makes every event stored in it costly (a write barrier).
+        batch = [];
+        given = 0;
+        failure = decoder!.decode(block.value.start, block.value.end, batch);
         return true;
       }
       const { bytes, file } = files[fileIndex]!;
@@ -275,18 +285,13 @@ export function recordingEventsOf(
       blocks = undefined;
     }
   };
-  // The protocol lets one result object serve every step (for…of reads it at once): a million fewer objects.
-  const result = { done: false, value: undefined as unknown as ProbeEvent };
   return {
     next(): IteratorResult<ProbeEvent> {
-      for (;;) {
-        const event = decoder?.next();
-        if (event) {
-          result.value = event;
-          return result;
-        }
+      while (given === batch.length) {
+        if (failure) throw failure;
         if (!nextBlock()) return { done: true, value: undefined };
       }
+      return { done: false, value: batch[given++]! };
     },
   };
 }
@@ -312,9 +317,10 @@ export function recordingSpan(files: ReadonlyArray<{ bytes: Uint8Array; file: st
   let startAt = Infinity;
   let endAt = -Infinity;
   for (const [i, { bytes, file, start, end }] of located.entries()) {
-    const decoder = new BlockDecoder(bytes, file);
-    decoder.begin(start, end);
-    for (let event = decoder.next(); event; event = decoder.next()) {
+    const events: ProbeEvent[] = [];
+    const failure = new BlockDecoder(bytes, file).decode(start, end, events);
+    if (failure) throw failure;
+    for (const event of events) {
       if (i === 0) startAt = Math.min(startAt, event.at);
       endAt = Math.max(endAt, event.kind === 'round' ? event.settledAt : event.at);
     }
@@ -368,80 +374,102 @@ interface SiteEchoes {
 }
 
 /**
- * Decodes intact blocks, an event at a time (nothing is kept per event: a day is over a million);
+ * Decodes intact blocks, a block at a time (nothing is kept per event: a day is over a million);
  * a record that makes no sense in one is a bug or another version: an error.
  */
 class BlockDecoder {
-  private p = 0;
-  private end = 0;
+  /** Where the record being decoded starts (for errors). */
   private recordAt = 0;
+  /** Where the varint or name read by varint() or name() ends. */
+  private p = 0;
   private readonly echoesOf = new Map<string, SiteEchoes>();
-  // The block's state: its time so far, its name tables, and per gateway id its site list, the
-  // latest RTT of each of its sites and the lag of its latest round with an echo lost.
-  private time = 0;
-  private gateways: string[] = [];
-  private names: string[] = [];
-  private siteLists: SiteEchoes[][] = [];
-  private previousRtt: number[][] = [];
-  private lostLag: number[] = [];
 
   constructor(
     private readonly bytes: Uint8Array,
     private readonly file: string,
   ) {}
 
-  /** Starts on the block whose payload is bytes[start, end). */
-  begin(start: number, end: number): void {
-    this.p = this.recordAt = start;
-    this.end = end;
-    this.gateways = [];
-    this.names = [];
-    this.siteLists = [];
-    this.previousRtt = [];
-    this.lostLag = [];
-    this.time = this.varint();
+  /**
+   * Appends the events of the block whose payload is bytes[start, end) to `events`; a record that
+   * makes no sense ends them, and its error is returned (the caller throws it when it gets there).
+   */
+  decode(start: number, end: number, events: ProbeEvent[]): RecordingError | undefined {
+    try {
+      this.decodeBlock(start, end, events);
+      return undefined;
+    } catch (error) {
+      if (error instanceof RecordingError) return error;
+      throw error;
+    }
   }
 
-  /** The block's next event; undefined at its end. */
-  next(): ProbeEvent | undefined {
-    const { bytes, end, gateways, names, siteLists, previousRtt, lostLag } = this;
-    while (this.p < end) {
-      this.recordAt = this.p;
-      const tag = bytes[this.p++]!;
+  // The hot loop keeps its position in a local and reads one-byte varints (most are) inline: a day
+  // is millions of records.
+  private decodeBlock(start: number, end: number, events: ProbeEvent[]): void {
+    const bytes = this.bytes;
+    const gateways: string[] = [];
+    const names: string[] = [];
+    const siteLists: SiteEchoes[][] = [];
+    const previousRtt: number[][] = [];
+    const lostLag: number[] = [];
+    this.recordAt = start;
+    let time = this.varint(start, end);
+    let p = this.p;
+    while (p < end) {
+      this.recordAt = p;
+      const tag = bytes[p++]!;
       const kind = tag & 0xc0;
       if (kind === DEFINITIONS) {
-        if (tag === TIME_BACK) this.time -= this.varint();
-        else if (tag === DEFINE_GATEWAY || tag === DEFINE_NAME) (tag === DEFINE_GATEWAY ? gateways : names).push(this.name());
+        if (tag === TIME_BACK) time -= this.varint(p, end);
+        else if (tag === DEFINE_GATEWAY) gateways.push(this.name(p, end));
+        else if (tag === DEFINE_NAME) names.push(this.name(p, end));
         else this.fail(`unknown record type 0x${tag.toString(16)}`);
+        p = this.p;
         continue;
       }
       const id = tag & 0x3f;
-      const gateway = gateways[id] ?? this.fail(`gateway id ${id} used before it is defined`);
+      const gateway = gateways[id];
+      if (gateway === undefined) this.fail(`gateway id ${id} used before it is defined`);
       if (kind === LINK) {
-        this.time += this.varint();
-        const at = this.time;
-        const dev = names[this.varint()] ?? this.fail('a device name id used before it is defined');
-        const up = (this.p < end ? bytes[this.p++]! : this.fail('a record runs past the end of its block')) === 1;
-        return { kind: 'link', gateway, dev, up, at };
+        time += this.varint(p, end);
+        const dev = names[this.varint(this.p, end)] ?? this.fail('a device name id used before it is defined');
+        p = this.p;
+        const up = (p < end ? bytes[p++]! : this.fail('a record runs past the end of its block')) === 1;
+        events.push({ kind: 'link', gateway, dev, up, at: time });
+        continue;
       }
       if (kind === ROUND_NEW_SITES) {
-        const count = this.varint();
+        const count = this.varint(p, end);
         if (count > end - this.p) this.fail(`a site list of ${count} sites in a block of fewer bytes`);
         const sites: SiteEchoes[] = [];
-        for (let i = 0; i < count; i++)
-          sites.push(this.site(names[this.varint()] ?? this.fail('a site name id used before it is defined')));
+        const rtts: number[] = [];
+        for (let i = 0; i < count; i++) {
+          sites.push(this.site(names[this.varint(this.p, end)] ?? this.fail('a site name id used before it is defined')));
+          rtts[i] = 0;
+        }
         siteLists[id] = sites;
-        previousRtt[id] = sites.map(() => 0);
+        previousRtt[id] = rtts;
+        p = this.p;
       }
       const sites = siteLists[id] ?? this.fail(`a round of gateway ${gateway} that repeats a site list it never had`);
       const rtts = previousRtt[id]!;
-      this.time += this.varint();
-      const settledAt = this.time;
+      let value = p < end ? bytes[p]! : 0x80;
+      if (value < 0x80) p++;
+      else {
+        value = this.varint(p, end);
+        p = this.p;
+      }
+      time += value;
       const echoes: Echo[] = new Array(sites.length);
       let slowest = 0;
       let lost = false;
       for (let i = 0; i < sites.length; i++) {
-        const value = this.varint();
+        value = p < end ? bytes[p]! : 0x80;
+        if (value < 0x80) p++;
+        else {
+          value = this.varint(p, end);
+          p = this.p;
+        }
         const site = sites[i]!;
         if (value === 0) {
           echoes[i] = site.lost;
@@ -454,11 +482,16 @@ class BlockDecoder {
           echoes[i] = site.timed[units] ?? this.timed(site, units);
         }
       }
-      const lag = unzigzag(this.varint()) + (lost ? (lostLag[id] ?? 0) : Math.ceil(slowest / 10));
+      value = p < end ? bytes[p]! : 0x80;
+      if (value < 0x80) p++;
+      else {
+        value = this.varint(p, end);
+        p = this.p;
+      }
+      const lag = unzigzag(value) + (lost ? (lostLag[id] ?? 0) : Math.ceil(slowest / 10));
       if (lost) lostLag[id] = lag;
-      return { kind: 'round', gateway, at: settledAt - lag, settledAt, echoes };
+      events[events.length] = { kind: 'round', gateway, at: time - lag, settledAt: time, echoes };
     }
-    return undefined;
   }
 
   private site(name: string): SiteEchoes {
@@ -477,10 +510,11 @@ class BlockDecoder {
     return echo;
   }
 
-  private name(): string {
-    const length = this.varint();
-    if (this.p + length > this.end) this.fail('a name runs past the end of its block');
+  /** The name (varint length, UTF-8) at bytes[p]; this.p: where it ends. */
+  private name(p: number, end: number): string {
+    const length = this.varint(p, end);
     const start = this.p;
+    if (start + length > end) this.fail('a name runs past the end of its block');
     this.p += length;
     try {
       return text.decode(this.bytes.subarray(start, this.p));
@@ -489,18 +523,25 @@ class BlockDecoder {
     }
   }
 
-  private varint(): number {
+  /** The varint at bytes[p]; this.p: where it ends. */
+  private varint(p: number, end: number): number {
     const bytes = this.bytes;
-    if (this.p >= this.end) this.fail('a record runs past the end of its block');
-    let byte = bytes[this.p++]!;
-    if (byte < 0x80) return byte;
+    if (p >= end) this.fail('a record runs past the end of its block');
+    let byte = bytes[p++]!;
+    if (byte < 0x80) {
+      this.p = p;
+      return byte;
+    }
     let value = byte & 0x7f;
     let scale = 0x80;
     for (let i = 1; i < 8; i++) {
-      if (this.p >= this.end) this.fail('a record runs past the end of its block');
-      byte = bytes[this.p++]!;
+      if (p >= end) this.fail('a record runs past the end of its block');
+      byte = bytes[p++]!;
       value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
+      if (byte < 0x80) {
+        this.p = p;
+        return value;
+      }
       scale *= 0x80;
     }
     return this.fail('a number longer than 8 bytes');
