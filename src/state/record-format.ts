@@ -377,6 +377,17 @@ interface SiteEchoes {
 }
 
 /**
+ * A gateway defined in the block being decoded: its name, its latest site list, the latest RTT of
+ * each of its sites and the lag of its latest round with an echo lost.
+ */
+interface GatewayOfBlock {
+  name: string;
+  sites: SiteEchoes[] | undefined;
+  rtts: number[];
+  lostLag: number;
+}
+
+/**
  * Decodes intact blocks, a block at a time (nothing is kept per event: a day is over a million);
  * a record that makes no sense in one is a bug or another version: an error.
  */
@@ -415,11 +426,8 @@ class BlockDecoder {
   // is millions of records.
   private decodeBlock(start: number, end: number, events: ProbeEvent[]): void {
     const bytes = this.bytes;
-    const gateways: string[] = [];
+    const gateways: GatewayOfBlock[] = [];
     const names: string[] = [];
-    const siteLists: SiteEchoes[][] = [];
-    const previousRtt: number[][] = [];
-    const lostLag: number[] = [];
     this.recordAt = start;
     let time = this.varint(start, end);
     let p = this.p;
@@ -429,7 +437,7 @@ class BlockDecoder {
       const kind = tag & 0xc0;
       if (kind === DEFINITIONS) {
         if (tag === TIME_BACK) time -= this.varint(p, end);
-        else if (tag === DEFINE_GATEWAY) gateways.push(this.name(p, end));
+        else if (tag === DEFINE_GATEWAY) gateways.push({ name: this.name(p, end), sites: undefined, rtts: [], lostLag: 0 });
         else if (tag === DEFINE_NAME) names.push(this.name(p, end));
         else this.fail(`unknown record type 0x${tag.toString(16)}`);
         p = this.p;
@@ -443,7 +451,7 @@ class BlockDecoder {
         const dev = names[this.varint(this.p, end)] ?? this.fail('a device name id used before it is defined');
         p = this.p;
         const up = (p < end ? bytes[p++]! : this.fail('a record runs past the end of its block')) === 1;
-        events.push({ kind: 'link', gateway, dev, up, at: time });
+        events.push({ kind: 'link', gateway: gateway.name, dev, up, at: time });
         continue;
       }
       if (kind === ROUND_NEW_SITES) {
@@ -455,12 +463,12 @@ class BlockDecoder {
           sites.push(this.site(names[this.varint(this.p, end)] ?? this.fail('a site name id used before it is defined')));
           rtts[i] = 0;
         }
-        siteLists[id] = sites;
-        previousRtt[id] = rtts;
+        gateway.sites = sites;
+        gateway.rtts = rtts;
         p = this.p;
       }
-      const sites = siteLists[id] ?? this.fail(`a round of gateway ${gateway} that repeats a site list it never had`);
-      const rtts = previousRtt[id]!;
+      const sites = gateway.sites ?? this.fail(`a round of gateway ${gateway.name} that repeats a site list it never had`);
+      const rtts = gateway.rtts;
       let value = p < end ? bytes[p]! : 0x80;
       if (value < 0x80) p++;
       else {
@@ -496,9 +504,9 @@ class BlockDecoder {
         value = this.varint(p, end);
         p = this.p;
       }
-      const lag = unzigzag(value) + (lost ? (lostLag[id] ?? 0) : Math.ceil(slowest / 10));
-      if (lost) lostLag[id] = lag;
-      events[events.length] = { kind: 'round', gateway, at: time - lag, settledAt: time, echoes };
+      const lag = unzigzag(value) + (lost ? gateway.lostLag : Math.ceil(slowest / 10));
+      if (lost) gateway.lostLag = lag;
+      events[events.length] = { kind: 'round', gateway: gateway.name, at: time - lag, settledAt: time, echoes };
     }
   }
 
