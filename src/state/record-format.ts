@@ -377,14 +377,19 @@ interface SiteEchoes {
 }
 
 /**
- * A gateway defined in the block being decoded: its name, its latest site list, the latest RTT of
- * each of its sites and the lag of its latest round with an echo lost.
+ * A gateway defined in the block being decoded: its name, its latest site list and the lag of its
+ * latest round with an echo lost.
  */
 interface GatewayOfBlock {
   name: string;
-  sites: SiteEchoes[] | undefined;
-  rtts: number[];
+  sites: SiteOfGateway[] | undefined;
   lostLag: number;
+}
+
+/** A site in a gateway's site list: its echoes, and its latest RTT from that gateway in the block. */
+interface SiteOfGateway {
+  echoes: SiteEchoes;
+  rtt: number;
 }
 
 /**
@@ -437,7 +442,7 @@ class BlockDecoder {
       const kind = tag & 0xc0;
       if (kind === DEFINITIONS) {
         if (tag === TIME_BACK) time -= this.varint(p, end);
-        else if (tag === DEFINE_GATEWAY) gateways.push({ name: this.name(p, end), sites: undefined, rtts: [], lostLag: 0 });
+        else if (tag === DEFINE_GATEWAY) gateways.push({ name: this.name(p, end), sites: undefined, lostLag: 0 });
         else if (tag === DEFINE_NAME) names.push(this.name(p, end));
         else this.fail(`unknown record type 0x${tag.toString(16)}`);
         p = this.p;
@@ -457,18 +462,15 @@ class BlockDecoder {
       if (kind === ROUND_NEW_SITES) {
         const count = this.varint(p, end);
         if (count > end - this.p) this.fail(`a site list of ${count} sites in a block of fewer bytes`);
-        const sites: SiteEchoes[] = [];
-        const rtts: number[] = [];
+        const sites: SiteOfGateway[] = [];
         for (let i = 0; i < count; i++) {
-          sites.push(this.site(names[this.varint(this.p, end)] ?? this.fail('a site name id used before it is defined')));
-          rtts[i] = 0;
+          const name = names[this.varint(this.p, end)] ?? this.fail('a site name id used before it is defined');
+          sites.push({ echoes: this.site(name), rtt: 0 });
         }
         gateway.sites = sites;
-        gateway.rtts = rtts;
         p = this.p;
       }
       const sites = gateway.sites ?? this.fail(`a round of gateway ${gateway.name} that repeats a site list it never had`);
-      const rtts = gateway.rtts;
       let value = p < end ? bytes[p]! : 0x80;
       if (value < 0x80) p++;
       else {
@@ -488,14 +490,14 @@ class BlockDecoder {
         }
         const site = sites[i]!;
         if (value === 0) {
-          echoes[i] = site.lost;
+          echoes[i] = site.echoes.lost;
           lost = true;
-        } else if (value === 1) echoes[i] = site.untimed;
+        } else if (value === 1) echoes[i] = site.echoes.untimed;
         else {
-          const units = rtts[i]! + unzigzag(value - 2);
-          rtts[i] = units;
+          const units = site.rtt + unzigzag(value - 2);
+          site.rtt = units;
           if (units > slowest) slowest = units;
-          echoes[i] = site.timed[units] ?? this.timed(site, units);
+          echoes[i] = site.echoes.timed[units] ?? this.timed(site.echoes, units);
         }
       }
       value = p < end ? bytes[p]! : 0x80;
