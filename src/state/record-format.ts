@@ -434,7 +434,9 @@ class BlockDecoder {
     const gateways: GatewayOfBlock[] = [];
     const names: string[] = [];
     this.recordAt = start;
-    let time = this.varint(start, end);
+    // `+ 0`: a number to V8 from the start (a call's result is not), so that the time stays a float
+    // through the loop instead of a number object made anew for each record.
+    let time = this.varint(start, end) + 0;
     let p = this.p;
     while (p < end) {
       this.recordAt = p;
