@@ -3,10 +3,12 @@ import type { ProbeEvent } from '../../../src/core/probe-events.js';
 import {
   BLOCK_HEADER_BYTES,
   BlockEncoder,
+  checkRecording,
   crc32,
   FILE_HEADER,
   RecordingError,
   recordingEventsOf,
+  recordingSpan,
   tableCrc32,
 } from '../../../src/state/record-format.js';
 
@@ -163,6 +165,24 @@ describe('decoding a recording', () => {
     const events = decoded(recording([...ROUND_OF_A, 5, 12, 0, 0xc7], [...ROUND_OF_A, 5, 12, 0]));
     expect(events.next()).toEqual({ done: false, value: expect.objectContaining({ kind: 'round', settledAt: 6 }) });
     expect(errorOf(() => events.next())).toBe(`${FILE}: offset ${AT + 6}: unknown record type 0xc7`);
+  });
+
+  it('reads a recording checked once as one checked as it is read: events, damaged end, span, every time', () => {
+    const whole = recording([...ROUND_OF_A, 5, 12, 0], [...ROUND_OF_A, 7, 12, 0]);
+    for (const bytes of [whole, whole.subarray(0, whole.length - 3)]) {
+      const read = (files: Parameters<typeof recordingEventsOf>[0]) => {
+        const damaged: unknown[] = [];
+        const events = [...{ [Symbol.iterator]: () => recordingEventsOf(files, (...heard) => damaged.push(heard)) }];
+        return { events, damaged, span: recordingSpan(files) };
+      };
+      const asRead = read([{ bytes, file: FILE }]);
+      const checked = [checkRecording(bytes, FILE)];
+      expect(read(checked)).toEqual(asRead);
+      expect(read(checked)).toEqual(asRead);
+    }
+    expect(errorOf(() => checkRecording(Buffer.from('gateways: {}'), FILE))).toMatch(
+      /^probes\.rec: offset 0: not a netgwm probe recording/,
+    );
   });
 
   it('tells names apart by every byte, however often blocks define them again', () => {
