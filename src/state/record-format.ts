@@ -237,10 +237,6 @@ export interface BlockWalk {
 }
 
 /**
- * Checks a recording's blocks (the recorder, before it appends): the first block that fails its
- * check ends the walk, and it and what follows are reported, never read.
- */
-/**
  * A recording's bytes with its intact blocks, checked once: a replay finds its span, then goes
  * through its events, and checking a day's blocks again (their CRCs) cost a tenth of decoding it.
  */
@@ -271,6 +267,10 @@ function* checkedBlocks(recording: CheckedRecording): Generator<{ start: number;
   return recording.walk;
 }
 
+/**
+ * Checks a recording's blocks (the recorder, before it appends): the first block that fails its
+ * check ends the walk, and it and what follows are reported, never read.
+ */
 export function walkRecording(bytes: Uint8Array, file: string): BlockWalk {
   const blocks = intactBlocks(bytes, file);
   for (let block = blocks.next(); ; block = blocks.next()) if (block.done) return block.value;
@@ -461,8 +461,8 @@ class BlockDecoder {
     }
   }
 
-  // The hot loop keeps its position in a local and reads one-byte varints (most are) inline: a day
-  // is millions of records.
+  // The loop keeps its position in a local (varint() and name() say where they end in this.p,
+  // which V8 keeps in a register once it inlines them): a day is millions of records.
   private decodeBlock(start: number, end: number, events: ProbeEvent[]): void {
     const bytes = this.bytes;
     const gateways: GatewayOfBlock[] = [];
@@ -507,23 +507,15 @@ class BlockDecoder {
         p = this.p;
       }
       const sites = gateway.sites ?? this.fail(`a round of gateway ${gateway.name} that repeats a site list it never had`);
-      let value = p < end ? bytes[p]! : 0x80;
-      if (value < 0x80) p++;
-      else {
-        value = this.varint(p, end);
-        p = this.p;
-      }
+      let value = this.varint(p, end);
+      p = this.p;
       time += value;
       const echoes: Echo[] = new Array(sites.length);
       let slowest = 0;
       let lost = false;
       for (let i = 0; i < sites.length; i++) {
-        value = p < end ? bytes[p]! : 0x80;
-        if (value < 0x80) p++;
-        else {
-          value = this.varint(p, end);
-          p = this.p;
-        }
+        value = this.varint(p, end);
+        p = this.p;
         const site = sites[i]!;
         if (value === 0) {
           echoes[i] = site.echoes.lost;
@@ -536,12 +528,8 @@ class BlockDecoder {
           echoes[i] = site.echoes.timed[units] ?? this.timed(site.echoes, units);
         }
       }
-      value = p < end ? bytes[p]! : 0x80;
-      if (value < 0x80) p++;
-      else {
-        value = this.varint(p, end);
-        p = this.p;
-      }
+      value = this.varint(p, end);
+      p = this.p;
       const lag = unzigzag(value) + (lost ? gateway.lostLag : Math.ceil(slowest / 10));
       if (lost) gateway.lostLag = lag;
       events[events.length] = { kind: 'round', gateway: gateway.name, at: time - lag, settledAt: time, echoes };
