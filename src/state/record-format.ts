@@ -60,7 +60,8 @@ const nativeCrc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
 
 /** CRC-32 (as zlib's) of bytes[start, end). */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  if (nativeCrc32) return nativeCrc32(bytes.subarray(start, end));
+  // A plain view, not subarray: on a Buffer that builds a Buffer, which costs more than a block's CRC.
+  if (nativeCrc32) return nativeCrc32(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start));
   return tableCrc32(bytes, start, end);
 }
 
@@ -72,7 +73,8 @@ export function tableCrc32(bytes: Uint8Array, start = 0, end = bytes.length): nu
 }
 
 const zigzag = (value: number) => (value >= 0 ? value * 2 : -value * 2 - 1);
-const unzigzag = (value: number) => (value % 2 === 0 ? value / 2 : -(value + 1) / 2);
+/** Within 32 bits (almost every value) in integer arithmetic, which V8 keeps out of floating point. */
+const unzigzag = (value: number) => (value <= 0x7fffffff ? (value >>> 1) ^ -(value & 1) : value % 2 === 0 ? value / 2 : -(value + 1) / 2);
 
 /** Builds one block from events; `seal()` gives the bytes to append and starts the next block. */
 export class BlockEncoder {
@@ -235,6 +237,37 @@ export interface BlockWalk {
 }
 
 /**
+ * A recording's bytes with its intact blocks, checked once: a replay finds its span, then goes
+ * through its events, and checking a day's blocks again (their CRCs) cost a tenth of decoding it.
+ */
+export interface CheckedRecording {
+  bytes: Uint8Array;
+  file: string;
+  blocks: ReadonlyArray<{ start: number; end: number }>;
+  walk: BlockWalk;
+}
+
+/** Checks the blocks of a recording (throws RecordingError if it is not one), for recordingSpan and recordingEventsOf. */
+export function checkRecording(bytes: Uint8Array, file: string): CheckedRecording {
+  const blocks: Array<{ start: number; end: number }> = [];
+  const walk = intactBlocks(bytes, file);
+  for (let block = walk.next(); ; block = walk.next()) {
+    if (block.done) return { bytes, file, blocks, walk: block.value };
+    blocks.push(block.value);
+  }
+}
+
+/** A recording's intact blocks: those checked already, or checked now. */
+function blocksOf(recording: { bytes: Uint8Array; file: string } | CheckedRecording): Generator<{ start: number; end: number }, BlockWalk> {
+  return 'blocks' in recording ? checkedBlocks(recording) : intactBlocks(recording.bytes, recording.file);
+}
+
+function* checkedBlocks(recording: CheckedRecording): Generator<{ start: number; end: number }, BlockWalk> {
+  yield* recording.blocks;
+  return recording.walk;
+}
+
+/**
  * Checks a recording's blocks (the recorder, before it appends): the first block that fails its
  * check ends the walk, and it and what follows are reported, never read.
  */
@@ -244,30 +277,39 @@ export function walkRecording(bytes: Uint8Array, file: string): BlockWalk {
 }
 
 /**
- * The events of recordings (in order), decoded one at a time as they are asked for: a replay goes
- * through a day without keeping it. A plain iterator, not a generator: a day is over a million
- * events, and generators cost more per event than the decode. `onDamaged` hears of a damaged end
- * of a file, which is skipped.
+ * The events of recordings (in order), decoded a block at a time as they are asked for: a replay
+ * goes through a day without keeping it. A plain iterator, not a generator: a day is over a
+ * million events, and generators cost more per event than the decode. `onDamaged` hears of a
+ * damaged end of a file, which is skipped. A record that makes no sense throws when the events
+ * before it have been given, as if decoded one at a time.
  */
 export function recordingEventsOf(
-  files: ReadonlyArray<{ bytes: Uint8Array; file: string }>,
+  files: ReadonlyArray<{ bytes: Uint8Array; file: string } | CheckedRecording>,
   onDamaged?: (file: string, bytes: Uint8Array, damaged: { offset: number; why: string }) => void,
 ): Iterator<ProbeEvent> {
   let fileIndex = -1;
   let blocks: Generator<{ start: number; end: number }, BlockWalk> | undefined;
   let decoder: BlockDecoder | undefined;
-  /** Starts decoding the next intact block; false when every file is done. */
+  /** The current block's events, and the next one to give. */
+  let batch: ProbeEvent[] = [];
+  let given = 0;
+  /** What ended the current block's events early, thrown once they are given. */
+  let failure: RecordingError | undefined;
+  /** Decodes the next intact block; false when every file is done. */
   const nextBlock = (): boolean => {
     for (;;) {
       if (!blocks) {
         if (++fileIndex >= files.length) return false;
         const { bytes, file } = files[fileIndex]!;
-        blocks = intactBlocks(bytes, file);
+        blocks = blocksOf(files[fileIndex]!);
         decoder = new BlockDecoder(bytes, file);
       }
       const block = blocks.next();
       if (!block.done) {
-        decoder!.begin(block.value.start, block.value.end);
+        // A new array each block: one that has lived long enough to be old makes every event stored in it costly (a write barrier).
+        batch = [];
+        given = 0;
+        failure = decoder!.decode(block.value.start, block.value.end, batch);
         return true;
       }
       const { bytes, file } = files[fileIndex]!;
@@ -275,18 +317,13 @@ export function recordingEventsOf(
       blocks = undefined;
     }
   };
-  // The protocol lets one result object serve every step (for…of reads it at once): a million fewer objects.
-  const result = { done: false, value: undefined as unknown as ProbeEvent };
   return {
     next(): IteratorResult<ProbeEvent> {
-      for (;;) {
-        const event = decoder?.next();
-        if (event) {
-          result.value = event;
-          return result;
-        }
+      while (given === batch.length) {
+        if (failure) throw failure;
         if (!nextBlock()) return { done: true, value: undefined };
       }
+      return { done: false, value: batch[given++]! };
     },
   };
 }
@@ -297,10 +334,13 @@ export function recordingEventsOf(
  * cost. `startAt`: the earliest time a round was sent or a link changed; `endAt`: the latest time
  * an event was seen. Undefined when there is no event.
  */
-export function recordingSpan(files: ReadonlyArray<{ bytes: Uint8Array; file: string }>): { startAt: number; endAt: number } | undefined {
+export function recordingSpan(
+  files: ReadonlyArray<{ bytes: Uint8Array; file: string } | CheckedRecording>,
+): { startAt: number; endAt: number } | undefined {
   const located: Array<{ bytes: Uint8Array; file: string; start: number; end: number }> = [];
-  for (const { bytes, file } of files) {
-    const blocks = intactBlocks(bytes, file);
+  for (const recording of files) {
+    const { bytes, file } = recording;
+    const blocks = blocksOf(recording);
     for (let block = blocks.next(); !block.done; block = blocks.next()) {
       // The first block and the latest one (the first too, while it is the only one).
       const found = { bytes, file, ...block.value };
@@ -312,9 +352,10 @@ export function recordingSpan(files: ReadonlyArray<{ bytes: Uint8Array; file: st
   let startAt = Infinity;
   let endAt = -Infinity;
   for (const [i, { bytes, file, start, end }] of located.entries()) {
-    const decoder = new BlockDecoder(bytes, file);
-    decoder.begin(start, end);
-    for (let event = decoder.next(); event; event = decoder.next()) {
+    const events: ProbeEvent[] = [];
+    const failure = new BlockDecoder(bytes, file).decode(start, end, events);
+    if (failure) throw failure;
+    for (const event of events) {
       if (i === 0) startAt = Math.min(startAt, event.at);
       endAt = Math.max(endAt, event.kind === 'round' ? event.settledAt : event.at);
     }
@@ -354,6 +395,8 @@ function blockProblem(bytes: Uint8Array, view: DataView, offset: number): string
 }
 
 const text = new TextDecoder('utf-8', { fatal: true });
+/** Names a decoder remembers (a file has a few unless its gateways were renamed again and again). */
+const MAX_KNOWN_NAMES = 64;
 
 /**
  * The echoes of one site, made once per decode: a day holds millions of echoes but only a few
@@ -368,97 +411,129 @@ interface SiteEchoes {
 }
 
 /**
- * Decodes intact blocks, an event at a time (nothing is kept per event: a day is over a million);
+ * A gateway defined in the block being decoded: its name, its latest site list and the lag of its
+ * latest round with an echo lost.
+ */
+interface GatewayOfBlock {
+  name: string;
+  sites: SiteOfGateway[] | undefined;
+  lostLag: number;
+}
+
+/** A site in a gateway's site list: its echoes, and its latest RTT from that gateway in the block. */
+interface SiteOfGateway {
+  echoes: SiteEchoes;
+  rtt: number;
+}
+
+/**
+ * Decodes intact blocks, a block at a time (nothing is kept per event: a day is over a million);
  * a record that makes no sense in one is a bug or another version: an error.
  */
 class BlockDecoder {
-  private p = 0;
-  private end = 0;
+  /** Where the record being decoded starts (for errors). */
   private recordAt = 0;
+  /** Where the varint or name read by varint() or name() ends. */
+  private p = 0;
   private readonly echoesOf = new Map<string, SiteEchoes>();
-  // The block's state: its time so far, its name tables, and per gateway id its site list, the
-  // latest RTT of each of its sites and the lag of its latest round with an echo lost.
-  private time = 0;
-  private gateways: string[] = [];
-  private names: string[] = [];
-  private siteLists: SiteEchoes[][] = [];
-  private previousRtt: number[][] = [];
-  private lostLag: number[] = [];
+  /**
+   * Where in the file names were decoded, and what to: every block defines its few names again,
+   * and decoding them each time cost as much as a tenth of the rounds.
+   */
+  private readonly knownNames: Array<{ start: number; length: number; name: string }> = [];
 
   constructor(
     private readonly bytes: Uint8Array,
     private readonly file: string,
   ) {}
 
-  /** Starts on the block whose payload is bytes[start, end). */
-  begin(start: number, end: number): void {
-    this.p = this.recordAt = start;
-    this.end = end;
-    this.gateways = [];
-    this.names = [];
-    this.siteLists = [];
-    this.previousRtt = [];
-    this.lostLag = [];
-    this.time = this.varint();
+  /**
+   * Appends the events of the block whose payload is bytes[start, end) to `events`; a record that
+   * makes no sense ends them, and its error is returned (the caller throws it when it gets there).
+   */
+  decode(start: number, end: number, events: ProbeEvent[]): RecordingError | undefined {
+    try {
+      this.decodeBlock(start, end, events);
+      return undefined;
+    } catch (error) {
+      if (error instanceof RecordingError) return error;
+      throw error;
+    }
   }
 
-  /** The block's next event; undefined at its end. */
-  next(): ProbeEvent | undefined {
-    const { bytes, end, gateways, names, siteLists, previousRtt, lostLag } = this;
-    while (this.p < end) {
-      this.recordAt = this.p;
-      const tag = bytes[this.p++]!;
+  // The loop keeps its position in a local (varint() and name() say where they end in this.p,
+  // which V8 keeps in a register once it inlines them): a day is millions of records.
+  private decodeBlock(start: number, end: number, events: ProbeEvent[]): void {
+    const bytes = this.bytes;
+    const gateways: GatewayOfBlock[] = [];
+    const names: string[] = [];
+    this.recordAt = start;
+    // `+ 0`: a number to V8 from the start (a call's result is not), so that the time stays a float
+    // through the loop instead of a number object made anew for each record.
+    let time = this.varint(start, end) + 0;
+    let p = this.p;
+    while (p < end) {
+      this.recordAt = p;
+      const tag = bytes[p++]!;
       const kind = tag & 0xc0;
       if (kind === DEFINITIONS) {
-        if (tag === TIME_BACK) this.time -= this.varint();
-        else if (tag === DEFINE_GATEWAY || tag === DEFINE_NAME) (tag === DEFINE_GATEWAY ? gateways : names).push(this.name());
+        if (tag === TIME_BACK) time -= this.varint(p, end);
+        else if (tag === DEFINE_GATEWAY) gateways.push({ name: this.name(p, end), sites: undefined, lostLag: 0 });
+        else if (tag === DEFINE_NAME) names.push(this.name(p, end));
         else this.fail(`unknown record type 0x${tag.toString(16)}`);
+        p = this.p;
         continue;
       }
       const id = tag & 0x3f;
-      const gateway = gateways[id] ?? this.fail(`gateway id ${id} used before it is defined`);
+      const gateway = gateways[id];
+      if (gateway === undefined) this.fail(`gateway id ${id} used before it is defined`);
       if (kind === LINK) {
-        this.time += this.varint();
-        const at = this.time;
-        const dev = names[this.varint()] ?? this.fail('a device name id used before it is defined');
-        const up = (this.p < end ? bytes[this.p++]! : this.fail('a record runs past the end of its block')) === 1;
-        return { kind: 'link', gateway, dev, up, at };
+        time += this.varint(p, end);
+        const dev = names[this.varint(this.p, end)] ?? this.fail('a device name id used before it is defined');
+        p = this.p;
+        const up = (p < end ? bytes[p++]! : this.fail('a record runs past the end of its block')) === 1;
+        events.push({ kind: 'link', gateway: gateway.name, dev, up, at: time });
+        continue;
       }
       if (kind === ROUND_NEW_SITES) {
-        const count = this.varint();
+        const count = this.varint(p, end);
         if (count > end - this.p) this.fail(`a site list of ${count} sites in a block of fewer bytes`);
-        const sites: SiteEchoes[] = [];
-        for (let i = 0; i < count; i++)
-          sites.push(this.site(names[this.varint()] ?? this.fail('a site name id used before it is defined')));
-        siteLists[id] = sites;
-        previousRtt[id] = sites.map(() => 0);
+        const sites: SiteOfGateway[] = [];
+        for (let i = 0; i < count; i++) {
+          const name = names[this.varint(this.p, end)] ?? this.fail('a site name id used before it is defined');
+          sites.push({ echoes: this.site(name), rtt: 0 });
+        }
+        gateway.sites = sites;
+        p = this.p;
       }
-      const sites = siteLists[id] ?? this.fail(`a round of gateway ${gateway} that repeats a site list it never had`);
-      const rtts = previousRtt[id]!;
-      this.time += this.varint();
-      const settledAt = this.time;
+      const sites = gateway.sites ?? this.fail(`a round of gateway ${gateway.name} that repeats a site list it never had`);
+      let value = this.varint(p, end);
+      p = this.p;
+      time += value;
       const echoes: Echo[] = new Array(sites.length);
       let slowest = 0;
       let lost = false;
       for (let i = 0; i < sites.length; i++) {
-        const value = this.varint();
+        value = this.varint(p, end);
+        p = this.p;
         const site = sites[i]!;
         if (value === 0) {
-          echoes[i] = site.lost;
+          echoes[i] = site.echoes.lost;
           lost = true;
-        } else if (value === 1) echoes[i] = site.untimed;
+        } else if (value === 1) echoes[i] = site.echoes.untimed;
         else {
-          const units = rtts[i]! + unzigzag(value - 2);
-          rtts[i] = units;
+          const units = site.rtt + unzigzag(value - 2);
+          site.rtt = units;
           if (units > slowest) slowest = units;
-          echoes[i] = site.timed[units] ?? this.timed(site, units);
+          echoes[i] = site.echoes.timed[units] ?? this.timed(site.echoes, units);
         }
       }
-      const lag = unzigzag(this.varint()) + (lost ? (lostLag[id] ?? 0) : Math.ceil(slowest / 10));
-      if (lost) lostLag[id] = lag;
-      return { kind: 'round', gateway, at: settledAt - lag, settledAt, echoes };
+      value = this.varint(p, end);
+      p = this.p;
+      const lag = unzigzag(value) + (lost ? gateway.lostLag : Math.ceil(slowest / 10));
+      if (lost) gateway.lostLag = lag;
+      events[events.length] = { kind: 'round', gateway: gateway.name, at: time - lag, settledAt: time, echoes };
     }
-    return undefined;
   }
 
   private site(name: string): SiteEchoes {
@@ -477,30 +552,55 @@ class BlockDecoder {
     return echo;
   }
 
-  private name(): string {
-    const length = this.varint();
-    if (this.p + length > this.end) this.fail('a name runs past the end of its block');
+  /** The name (varint length, UTF-8) at bytes[p]; this.p: where it ends. */
+  private name(p: number, end: number): string {
+    const length = this.varint(p, end);
     const start = this.p;
+    if (start + length > end) this.fail('a name runs past the end of its block');
     this.p += length;
+    const known = this.knownName(start, length);
+    if (known !== undefined) return known;
+    let name: string;
     try {
-      return text.decode(this.bytes.subarray(start, this.p));
+      name = text.decode(this.bytes.subarray(start, this.p));
     } catch {
       return this.fail('a name that is not UTF-8');
     }
+    if (this.knownNames.length < MAX_KNOWN_NAMES) this.knownNames.push({ start, length, name });
+    return name;
   }
 
-  private varint(): number {
+  /** The name already decoded from the same bytes as bytes[start, start + length), if any. */
+  private knownName(start: number, length: number): string | undefined {
     const bytes = this.bytes;
-    if (this.p >= this.end) this.fail('a record runs past the end of its block');
-    let byte = bytes[this.p++]!;
-    if (byte < 0x80) return byte;
+    for (const known of this.knownNames) {
+      if (known.length !== length) continue;
+      let i = 0;
+      while (i < length && bytes[known.start + i] === bytes[start + i]) i++;
+      if (i === length) return known.name;
+    }
+    return undefined;
+  }
+
+  /** The varint at bytes[p]; this.p: where it ends. */
+  private varint(p: number, end: number): number {
+    const bytes = this.bytes;
+    if (p >= end) this.fail('a record runs past the end of its block');
+    let byte = bytes[p++]!;
+    if (byte < 0x80) {
+      this.p = p;
+      return byte;
+    }
     let value = byte & 0x7f;
     let scale = 0x80;
     for (let i = 1; i < 8; i++) {
-      if (this.p >= this.end) this.fail('a record runs past the end of its block');
-      byte = bytes[this.p++]!;
+      if (p >= end) this.fail('a record runs past the end of its block');
+      byte = bytes[p++]!;
       value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
+      if (byte < 0x80) {
+        this.p = p;
+        return value;
+      }
       scale *= 0x80;
     }
     return this.fail('a number longer than 8 bytes');

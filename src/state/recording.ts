@@ -2,7 +2,7 @@
 // monitor saw, for `netgwm replay`.
 import { readFile, stat } from 'node:fs/promises';
 import type { ProbeEvent } from '../core/probe-events.js';
-import { RecordingError, recordingEventsOf, recordingSpan } from './record-format.js';
+import { checkRecording, RecordingError, recordingEventsOf, recordingSpan } from './record-format.js';
 
 export { RecordingError } from './record-format.js';
 
@@ -41,8 +41,10 @@ export async function recordingEvents(
   files: string[],
   options: ReadOptions = {},
 ): Promise<{ events: Iterable<ProbeEvent>; span?: { startAt: number; endAt: number } }> {
-  const contents: Array<{ file: string; bytes: Uint8Array }> = [];
-  for (const file of files) contents.push({ file, bytes: await readRecordingFile(file) });
+  const read: Array<{ file: string; bytes: Uint8Array }> = [];
+  for (const file of files) read.push({ file, bytes: await readRecordingFile(file) });
+  // Checked once (every file read first), for the span and every time the events are gone through.
+  const contents = read.map(({ file, bytes }) => checkRecording(bytes, file));
   // Told once per file, however many times the events are gone through.
   const reported = new Set<string>();
   const report = (file: string, bytes: Uint8Array, damaged: { offset: number; why: string }) => {
