@@ -257,23 +257,12 @@ export function checkRecording(bytes: Uint8Array, file: string): CheckedRecordin
   }
 }
 
-/** A recording's intact blocks: those checked already, or checked now. */
-function blocksOf(recording: { bytes: Uint8Array; file: string } | CheckedRecording): Generator<{ start: number; end: number }, BlockWalk> {
-  return 'blocks' in recording ? checkedBlocks(recording) : intactBlocks(recording.bytes, recording.file);
-}
-
-function* checkedBlocks(recording: CheckedRecording): Generator<{ start: number; end: number }, BlockWalk> {
-  yield* recording.blocks;
-  return recording.walk;
-}
-
 /**
  * Checks a recording's blocks (the recorder, before it appends): the first block that fails its
  * check ends the walk, and it and what follows are reported, never read.
  */
 export function walkRecording(bytes: Uint8Array, file: string): BlockWalk {
-  const blocks = intactBlocks(bytes, file);
-  for (let block = blocks.next(); ; block = blocks.next()) if (block.done) return block.value;
+  return checkRecording(bytes, file).walk;
 }
 
 /**
@@ -284,11 +273,11 @@ export function walkRecording(bytes: Uint8Array, file: string): BlockWalk {
  * before it have been given, as if decoded one at a time.
  */
 export function recordingEventsOf(
-  files: ReadonlyArray<{ bytes: Uint8Array; file: string } | CheckedRecording>,
+  files: ReadonlyArray<CheckedRecording>,
   onDamaged?: (file: string, bytes: Uint8Array, damaged: { offset: number; why: string }) => void,
 ): Iterator<ProbeEvent> {
-  let fileIndex = -1;
-  let blocks: Generator<{ start: number; end: number }, BlockWalk> | undefined;
+  let fileIndex = 0;
+  let blockIndex = 0;
   let decoder: BlockDecoder | undefined;
   /** The current block's events, and the next one to give. */
   let batch: ProbeEvent[] = [];
@@ -297,25 +286,20 @@ export function recordingEventsOf(
   let failure: RecordingError | undefined;
   /** Decodes the next intact block; false when every file is done. */
   const nextBlock = (): boolean => {
-    for (;;) {
-      if (!blocks) {
-        if (++fileIndex >= files.length) return false;
-        const { bytes, file } = files[fileIndex]!;
-        blocks = blocksOf(files[fileIndex]!);
-        decoder = new BlockDecoder(bytes, file);
-      }
-      const block = blocks.next();
-      if (!block.done) {
+    for (; fileIndex < files.length; fileIndex++, blockIndex = 0, decoder = undefined) {
+      const { bytes, file, blocks, walk } = files[fileIndex]!;
+      const block = blocks[blockIndex++];
+      if (block) {
+        decoder ??= new BlockDecoder(bytes, file);
         // A new array each block: one that has lived long enough to be old makes every event stored in it costly (a write barrier).
         batch = [];
         given = 0;
-        failure = decoder!.decode(block.value.start, block.value.end, batch);
+        failure = decoder.decode(block.start, block.end, batch);
         return true;
       }
-      const { bytes, file } = files[fileIndex]!;
-      if (block.value.damaged) onDamaged?.(file, bytes, block.value.damaged);
-      blocks = undefined;
+      if (walk.damaged) onDamaged?.(file, bytes, walk.damaged);
     }
+    return false;
   };
   return {
     next(): IteratorResult<ProbeEvent> {
@@ -334,16 +318,12 @@ export function recordingEventsOf(
  * cost. `startAt`: the earliest time a round was sent or a link changed; `endAt`: the latest time
  * an event was seen. Undefined when there is no event.
  */
-export function recordingSpan(
-  files: ReadonlyArray<{ bytes: Uint8Array; file: string } | CheckedRecording>,
-): { startAt: number; endAt: number } | undefined {
+export function recordingSpan(files: ReadonlyArray<CheckedRecording>): { startAt: number; endAt: number } | undefined {
+  // The first block and the latest one (the first too, while it is the only one).
   const located: Array<{ bytes: Uint8Array; file: string; start: number; end: number }> = [];
-  for (const recording of files) {
-    const { bytes, file } = recording;
-    const blocks = blocksOf(recording);
-    for (let block = blocks.next(); !block.done; block = blocks.next()) {
-      // The first block and the latest one (the first too, while it is the only one).
-      const found = { bytes, file, ...block.value };
+  for (const { bytes, file, blocks } of files) {
+    for (const block of blocks.length > 1 ? [blocks[0]!, blocks.at(-1)!] : blocks) {
+      const found = { bytes, file, ...block };
       if (located.length < 2) located.push(found);
       else located[1] = found;
     }

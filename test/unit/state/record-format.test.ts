@@ -48,7 +48,7 @@ function recording(...payloads: number[][]): Uint8Array {
 }
 
 const FILE = 'probes.rec';
-const decoded = (bytes: Uint8Array): Iterator<ProbeEvent> => recordingEventsOf([{ bytes, file: FILE }]);
+const decoded = (bytes: Uint8Array): Iterator<ProbeEvent> => recordingEventsOf([checkRecording(bytes, FILE)]);
 const all = (bytes: Uint8Array): ProbeEvent[] => [...{ [Symbol.iterator]: () => decoded(bytes) }];
 const errorOf = (decode: () => unknown): string => {
   try {
@@ -167,7 +167,7 @@ describe('decoding a recording', () => {
     expect(errorOf(() => events.next())).toBe(`${FILE}: offset ${AT + 6}: unknown record type 0xc7`);
   });
 
-  it('reads a recording checked once as one checked as it is read: events, damaged end, span, every time', () => {
+  it('reads a recording checked once the same every time: events, damaged end, span', () => {
     const whole = recording([...ROUND_OF_A, 5, 12, 0], [...ROUND_OF_A, 7, 12, 0]);
     for (const bytes of [whole, whole.subarray(0, whole.length - 3)]) {
       const read = (files: Parameters<typeof recordingEventsOf>[0]) => {
@@ -175,7 +175,7 @@ describe('decoding a recording', () => {
         const events = [...{ [Symbol.iterator]: () => recordingEventsOf(files, (...heard) => damaged.push(heard)) }];
         return { events, damaged, span: recordingSpan(files) };
       };
-      const asRead = read([{ bytes, file: FILE }]);
+      const asRead = read([checkRecording(bytes, FILE)]);
       const checked = [checkRecording(bytes, FILE)];
       expect(read(checked)).toEqual(asRead);
       expect(read(checked)).toEqual(asRead);
