@@ -24,7 +24,7 @@
 // first — by destroy() or, if the process dies first, by network.ts's exit/signal safety net.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -425,6 +425,17 @@ export class HaNetwork implements SyncDestroyable {
     return parts.join('\n');
   }
 
+  /** keepalived of router `r` reloads its configuration (SIGHUP to its main process, as `systemctl reload keepalived` does). */
+  async reloadKeepalived(r: RouterId): Promise<void> {
+    process.kill(Number((await readFile(join(this.routers[r].runDir, 'keepalived.pid'), 'utf8')).trim()), 'SIGHUP');
+  }
+
+  /** The PIDs of router `r`'s running netgwm-notify scripts (keepalived starts one to read its notify FIFO). */
+  notifyScripts(r: RouterId): number[] {
+    const script = join(this.routers[r].runDir, 'netgwm-notify');
+    return pidsIn(this.routers[r].ns).filter((pid) => commandLine(pid)[1] === script);
+  }
+
   // ---- failures ----
 
   /** The router dies: every process in its namespace is killed, then all its links go down. */
@@ -794,6 +805,15 @@ function pidsIn(ns: string): number[] {
       .filter(Boolean)
       .map(Number)
       .filter((pid) => Number.isInteger(pid) && pid > 1);
+  } catch {
+    return [];
+  }
+}
+
+/** A process's arguments (argv[0] first); none once it has ended. */
+function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return [];
   }

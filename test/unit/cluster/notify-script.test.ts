@@ -1,6 +1,6 @@
 // The shipped keepalived notify script (examples/ha/netgwm-notify), run for real with a fixture
 // netgwm: in argument mode one that prints the arguments it got.
-import { open, readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -58,9 +58,12 @@ describe('netgwm-notify --fifo', () => {
       `#!/bin/sh
 mkdir ${dir}/running 2>/dev/null || echo overlap >> ${dir}/calls
 echo "$2" >> ${dir}/calls
-# Stay a moment, so that a call started meanwhile would find the marker.
-sleep 0.05
+# Stay a moment, so that a call started meanwhile would find the marker; while ${dir}/hold
+# exists, longer (bounded).
+i=0
+while [ $i -lt 600 ] && { [ $i -eq 0 ] || [ -e ${dir}/hold ]; }; do sleep 0.05; i=$((i + 1)); done
 rmdir ${dir}/running 2>/dev/null
+echo "$2" >> ${dir}/finished
 [ "$2" != fault ] || { echo "netgwm: conntrackd -t failed" >&2; exit 1; }
 `,
       { mode: 0o755 },
@@ -143,6 +146,29 @@ rmdir ${dir}/running 2>/dev/null
       await keepalived.close();
     }
     expect(await calls()).toEqual(['master', 'backup']);
+  });
+
+  it("keepalived's kill of the script's process group (on reload or stop) does not cut the netgwm role call short", async () => {
+    const hold = join(dir, 'hold');
+    await writeFile(hold, '');
+    // A process group of its own, as keepalived starts it; the output in a file, so that waiting
+    // for the killed script does not wait for the call's end too.
+    const notify = execa(NOTIFY, ['--netgwm', recorder, '--instance', 'netgwm_lan', '--log', join(dir, 'notify.log'), '--fifo', fifo], {
+      reject: false,
+      detached: true,
+    });
+    const keepalived = await writer();
+    try {
+      await keepalived.write('INSTANCE "netgwm_lan" STOP 150\n');
+      await vi.waitFor(async () => expect(await calls()).toEqual(['backup']), { timeout: 30_000, interval: 50 });
+      process.kill(-notify.pid!, 'SIGKILL');
+      expect(await notify).toMatchObject({ signal: 'SIGKILL' });
+      await rm(hold);
+      const finished = async () => (await readFile(join(dir, 'finished'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+      await vi.waitFor(async () => expect(await finished()).toEqual(['backup']), { timeout: 30_000, interval: 50 });
+    } finally {
+      await keepalived.close();
+    }
   });
 
   it('SIGTERM then the FIFO closed (keepalived reloading): the script ends', async () => {
