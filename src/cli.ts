@@ -118,7 +118,7 @@ Options:
 ${COMMON}`,
   role: `Usage: netgwm role master|backup|fault [-c FILE] [--wait SECONDS]
 
-For keepalived's notify (see examples/ha/netgwm-notify). Records the role in cluster.role_file;
+For keepalived: examples/ha/netgwm-notify runs it for each state change, in order. Records the role in cluster.role_file;
 with cluster.conntrackd, runs conntrackd's commands for it (master: -c, -f, -R, -B; backup: -t,
 -n; fault: -t); on becoming master, runs the hooks of the uplink in use once (NETGWM_EVENT=role).
 Hooks of switches run only while the role is master; every hook gets NETGWM_ROLE.

@@ -18,13 +18,13 @@
 //
 // Each router runs `netgwm daemon` (its default route, in every role), then conntrackd and
 // keepalived with the shipped examples/ha files as they are (placeholders substituted):
-// keepalived's track script is `netgwm health`, its notify script netgwm-notify calling
-// `netgwm role`. Configs, pid files, sockets and logs are in a per-run directory. Everything lives in namespaces named after a per-run prefix, uses
+// keepalived's track script is `netgwm health`; netgwm-notify reads keepalived's notify FIFO
+// and calls `netgwm role` for each change. Configs, pid files, sockets and logs are in a per-run directory. Everything lives in namespaces named after a per-run prefix, uses
 // documentation addresses only, and is deleted — every process in those namespaces killed
 // first — by destroy() or, if the process dies first, by network.ts's exit/signal safety net.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,6 +270,8 @@ export class HaNetwork implements SyncDestroyable {
         NETGWM: this.netgwmWrapper(router),
         NETGWM_CONFIG: this.netgwmConfig(router),
         NOTIFY: join(dir, 'netgwm-notify'),
+        NOTIFY_FIFO: join(dir, 'notify.fifo'),
+        NOTIFY_LOG: join(dir, 'netgwm-notify.log'),
         ...Object.fromEntries(
           router.uplinks.flatMap((u) => [
             [`UPLINK${u.index}_DEV`, u.routerDev],
@@ -407,12 +409,31 @@ export class HaNetwork implements SyncDestroyable {
   async logs(): Promise<string> {
     const parts: string[] = [];
     for (const router of Object.values(this.routers)) {
-      for (const file of ['keepalived.log', 'conntrackd.log', 'conntrackd.out', 'notify.log', 'role.log', 'netgwm.out']) {
+      for (const file of [
+        'keepalived.log',
+        'conntrackd.log',
+        'conntrackd.out',
+        'notify.log',
+        'netgwm-notify.log',
+        'role.log',
+        'netgwm.out',
+      ]) {
         const text = await readFile(join(router.runDir, file), 'utf8').catch(() => '(none)');
         parts.push(`---- ${router.ns} ${file}\n${text.split('\n').slice(-40).join('\n')}`);
       }
     }
     return parts.join('\n');
+  }
+
+  /** keepalived of router `r` reloads its configuration (SIGHUP to its main process, as `systemctl reload keepalived` does). */
+  async reloadKeepalived(r: RouterId): Promise<void> {
+    process.kill(Number((await readFile(join(this.routers[r].runDir, 'keepalived.pid'), 'utf8')).trim()), 'SIGHUP');
+  }
+
+  /** The PIDs of router `r`'s running netgwm-notify scripts (keepalived starts one to read its notify FIFO). */
+  notifyScripts(r: RouterId): number[] {
+    const script = join(this.routers[r].runDir, 'netgwm-notify');
+    return pidsIn(this.routers[r].ns).filter((pid) => commandLine(pid)[1] === script);
   }
 
   // ---- failures ----
@@ -784,6 +805,15 @@ function pidsIn(ns: string): number[] {
       .filter(Boolean)
       .map(Number)
       .filter((pid) => Number.isInteger(pid) && pid > 1);
+  } catch {
+    return [];
+  }
+}
+
+/** A process's arguments (argv[0] first); none once it has ended. */
+function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return [];
   }

@@ -1,10 +1,12 @@
-// `netgwm role master|backup|fault`: what keepalived's notify script calls on each transition.
+// `netgwm role master|backup|fault`: what keepalived's notify script calls on each transition
+// (netgwm-notify, one call at a time in keepalived's order when it reads the notify FIFO).
 // In this order: the role file (so a cycle from now on runs hooks, or not), conntrackd (the synced
 // connections in the kernel before traffic arrives), then, on becoming master, the hooks of the
 // uplink in use, once, under the cycle lock (so they never interleave with a switch's hooks).
-// The role file and conntrackd under the role lock: keepalived does not wait for one notify before
-// the next, and two overlapping conntrackd sequences break each other (conntrackd answers a commit
-// asked for during another at once, without committing; the flush that follows is then refused).
+// The role file and conntrackd under the role lock: keepalived's per-instance notify does not wait
+// for one call before the next (its FIFO does; the lock guards both), and two overlapping
+// conntrackd sequences break each other (conntrackd answers a commit asked for during another at
+// once, without committing; the flush that follows is then refused).
 // `conntrackd -c` itself returns only once the commit has ended (the daemon keeps the client's
 // socket open until then), so each sequence runs its steps one after the other.
 import type { Config } from '../config/load.js';

@@ -34,9 +34,9 @@ export interface Lock {
 
 /**
  * `cycle`: one cycle at a time (run, daemon, cleanup, hooks). `role`: one `netgwm role` at a time
- * (keepalived starts its notify script without waiting for the last one, and conntrackd skips a
- * commit while another runs, answering at once, so an overlapping master sequence would flush
- * before the commit ended).
+ * (calls overlap when keepalived's per-instance notify starts one without waiting for the last;
+ * conntrackd skips a commit while another runs, answering at once, so an overlapping master
+ * sequence would flush before the commit ended).
  */
 export type LockName = 'cycle' | 'role';
 

@@ -1,10 +1,10 @@
 // netgwm in both routers of the HA pair, as issue 14 wants it: `netgwm daemon` keeps each
 // router's route right in every role, keepalived's track script is `netgwm health` and its
-// notify script (the shipped netgwm-notify) calls `netgwm role STATE`, which commits conntrackd's
+// notify FIFO's reader (the shipped netgwm-notify) calls `netgwm role STATE`, which commits conntrackd's
 // cache on becoming master and runs the hooks there only, with NETGWM_ROLE.
 import { afterEach, describe, expect, it } from 'vitest';
 import { type HaNetwork, ROUTER_IDS, waitFor } from '../../../scripts/testnet/ha-network.js';
-import { HA_TEST_TIMEOUT_MS, streamingPair as startPair, withLogs } from './pair.js';
+import { HA_TEST_TIMEOUT_MS, streamingPair as startPair, waitForSettledPair, withLogs } from './pair.js';
 
 describe('HA pair with netgwm in both routers', () => {
   let net: HaNetwork | undefined;
@@ -83,6 +83,26 @@ describe('HA pair with netgwm in both routers', () => {
       await waitFor('r2 hooks as master', async () => ((await ha.hookCalls(2)).length > 0 ? true : undefined));
       expect(await ha.hookCalls(2)).toEqual([expect.objectContaining({ event: 'role', role: 'master' })]);
       expect(await pair.client.waitForMoreBytes(50_000)).toMatchObject({ closed: false, resets: 0, errors: [] });
+    },
+    HA_TEST_TIMEOUT_MS,
+  );
+  it(
+    'keepalived reloads (SIGHUP): one notify script afterwards, a new one for the new FIFO, and the next takeover reaches netgwm through it',
+    async () => {
+      const pair = await startPair();
+      net = pair.net;
+      const ha = pair.net;
+      const before = ha.notifyScripts(1);
+      expect(before).toHaveLength(1);
+      await ha.reloadKeepalived(1);
+      await withLogs(ha, () =>
+        waitFor('r1 to run one notify script, not the one from before the reload', async () => {
+          const now = ha.notifyScripts(1);
+          return now.length === 1 && now[0] !== before[0] ? true : undefined;
+        }),
+      );
+      await ha.setHealthy(1, false);
+      await waitForSettledPair(ha, 2);
     },
     HA_TEST_TIMEOUT_MS,
   );

@@ -1,5 +1,12 @@
 // Shared steps of the HA e2e tests: a streaming pair, waiting for a value, logs on failure.
-import { type DaemonOptions, HaNetwork, type StreamClient, waitFor } from '../../../scripts/testnet/ha-network.js';
+import {
+  type DaemonOptions,
+  HaNetwork,
+  ROUTER_IDS,
+  type RouterId,
+  type StreamClient,
+  waitFor,
+} from '../../../scripts/testnet/ha-network.js';
 
 /** Hang guard for a whole HA test: a takeover takes about 3 advertisement intervals (1.5 s), a test under a minute. */
 export const HA_TEST_TIMEOUT_MS = 180_000;
@@ -9,9 +16,7 @@ export async function streamingPair(options: DaemonOptions = {}): Promise<{ net:
   const net = await HaNetwork.create();
   try {
     await net.startDaemons(options);
-    await withLogs(net, () => net.waitForMaster(1));
-    // Notify scripts run on their own: r2's may finish after r1 took the VIP.
-    await withLogs(net, () => waitForValue(() => net.notifyStates(2), ['BACKUP']));
+    await waitForSettledPair(net, 1);
     await net.startStreamServer();
     const client = net.startStreamClient();
     await client.waitForMoreBytes(20_000);
@@ -20,6 +25,35 @@ export async function streamingPair(options: DaemonOptions = {}): Promise<{ net:
     await net.destroy();
     throw error;
   }
+}
+
+/**
+ * Who holds the VIP (keepalived adds it as master) and, per router, the state keepalived
+ * notified last (once `netgwm role` for it finished) and the role `netgwm role` wrote.
+ */
+export async function pairState(net: HaNetwork) {
+  const routers = [];
+  for (const r of ROUTER_IDS) routers.push({ notified: (await net.notifyStates(r)).at(-1), roleFile: await net.roleFile(r) });
+  return { vipHolders: await net.vipHolders(), routers };
+}
+
+/** pairState() of a pair settled with `master` holding the VIP and the other router backup. */
+export function settledPair(master: RouterId): Awaited<ReturnType<typeof pairState>> {
+  return {
+    vipHolders: [master],
+    routers: ROUTER_IDS.map((r) =>
+      r === master ? { notified: 'MASTER', roleFile: 'master' } : { notified: 'BACKUP', roleFile: 'backup' },
+    ),
+  };
+}
+
+/**
+ * Waits until the pair settled with `master` holding the VIP, each router's last notified state
+ * matching, and the role files agreeing. What came before is not checked: at start-up on a
+ * loaded machine both routers may be master for a moment (r2 notified MASTER, then BACKUP).
+ */
+export async function waitForSettledPair(net: HaNetwork, master: RouterId): Promise<void> {
+  await withLogs(net, () => waitForValue(() => pairState(net), settledPair(master)));
 }
 
 /** Polls `read` (100 ms apart, hang guard 60 s) until it gives `expected` (compared as JSON). */

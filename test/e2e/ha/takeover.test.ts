@@ -4,7 +4,7 @@
 // cache; without the commit (cluster.conntrackd: false) it stalls.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DaemonOptions, HaNetwork } from '../../../scripts/testnet/ha-network.js';
-import { HA_TEST_TIMEOUT_MS, streamingPair as startPair, waitForValue, withLogs } from './pair.js';
+import { HA_TEST_TIMEOUT_MS, pairState, settledPair, streamingPair as startPair, waitForSettledPair, withLogs } from './pair.js';
 
 describe('HA pair: keepalived and conntrackd', () => {
   let net: HaNetwork | undefined;
@@ -25,9 +25,7 @@ describe('HA pair: keepalived and conntrackd', () => {
     'comes up with r1 (the higher priority) holding the VIP and the LAN host reaching the server and the sites through it',
     async () => {
       const { net, client } = await streamingPair();
-      expect(await net.vipHolders()).toEqual([1]);
-      expect(await net.notifyStates(1)).toEqual(['BACKUP', 'MASTER']);
-      expect(await net.notifyStates(2)).toEqual(['BACKUP']);
+      expect(await pairState(net)).toEqual(settledPair(1));
       expect(client.status()).toMatchObject({ connected: true, closed: false, resets: 0, errors: [] });
       for (const site of net.sites) expect(await net.ping(net.hostNs, site)).toBe(true);
     },
@@ -77,13 +75,11 @@ describe('HA pair: keepalived and conntrackd', () => {
     async () => {
       const { net, client } = await streamingPair();
       await net.setHealthy(1, false);
-      await withLogs(net, () => net.waitForMaster(2));
-      await withLogs(net, () => waitForValue(async () => (await net.notifyStates(1)).at(-1), 'BACKUP'));
+      await waitForSettledPair(net, 2);
       await client.waitForMoreBytes(50_000);
 
       await net.setHealthy(1, true);
-      await withLogs(net, () => net.waitForMaster(1));
-      await withLogs(net, () => waitForValue(async () => (await net.notifyStates(2)).at(-1), 'BACKUP'));
+      await waitForSettledPair(net, 1);
       const status = await client.waitForMoreBytes(50_000);
       expect(status).toMatchObject({ connected: true, closed: false, resets: 0, errors: [] });
     },
