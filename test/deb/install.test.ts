@@ -283,8 +283,11 @@ describe(`the Debian package in a booted Debian root (${SUITE})`, () => {
   it('rotates the log with the shipped logrotate config', async () => {
     const debug = await inRoot(['logrotate', '-d', '/etc/logrotate.d/netgwm']);
     expect(debug.stderr + debug.stdout).toMatch(/considering log \/var\/log\/netgwm\.log/);
+    // netgwm-notify's --log in the shipped keepalived.conf.
+    await inRoot(['sh', '-c', 'echo "netgwm-notify: a message" >> /var/log/netgwm-notify.log']);
     await inRoot(['logrotate', '-f', '-s', '/var/tmp/logrotate.state', '/etc/logrotate.d/netgwm']);
     expect(await rootFile('/var/log/netgwm.log.1')).toMatch(/route replaced to/);
+    expect(await rootFile('/var/log/netgwm-notify.log.1')).toMatch(/a message/);
     await inRoot(['netgwm', 'run']);
     expect(await rootFile('/var/log/netgwm.log')).toBe(''); // a healthy cycle logs at debug only, to a fresh file
   });
