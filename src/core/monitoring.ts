@@ -110,10 +110,11 @@ export function createMonitoring(startedAt: number, events: MonitoringEvents): M
         if (state.status === 'unknown') observations[gateway.name] = { ...observation, up: false, reason: 'no probe result yet' };
         else observations[gateway.name] = observation;
       }
+      // Emptied, not replaced: arrays that keep their kind (doubles) keep each round's tallies monomorphic.
       for (const entry of watched.values()) {
-        entry.sites = [];
-        entry.tallies = [];
-        entry.methods = [];
+        entry.sites.length = 0;
+        entry.tallies.length = 0;
+        entry.methods.length = 0;
       }
       return observations;
     },
