@@ -8,7 +8,8 @@ import { addTotals, recordSwitch } from './core/measurements.js';
 import { own } from './core/records.js';
 import type { Gateway, GatewayInfo, PendingHooks, State } from './core/types.js';
 import type { Logger } from './log/logger.js';
-import { hookArguments, hookEnvironment, listHooks, runHook } from './system/hooks.js';
+import { listHooks } from './system/hook-list.js';
+import { hookArguments, hookEnvironment, runHook } from './system/hooks.js';
 import { gatewayInfo, type DefaultRoute } from './system/routes.js';
 import { saveState } from './state/store.js';
 

@@ -145,10 +145,22 @@ export function initialHealth(now: number): GatewayHealth {
   return { status: 'unknown', since: now, reason: 'unknown: not probed yet', window: EMPTY_WINDOW, recent: NO_RECENT, lastEchoes: [] };
 }
 
-/** The log of every empty window and run: frozen, so never appended to (a first round starts a log of its own). */
-const EMPTY_LOG = Object.freeze([]) as unknown as RoundSummary[];
-const NO_TOTALS: readonly number[] = Object.freeze([]);
-const EMPTY_WINDOW: RoundWindow = Object.freeze({ log: EMPTY_LOG, start: 0, end: 0, sites: Object.freeze([]), base: NO_TOTALS });
+/**
+ * An empty array of the kind V8 gives arrays of `sample`'s type (objects, strings, doubles): the
+ * empty logs, totals and site lists below are read by the same code as the full ones, a million
+ * times in a replay, and one kind of array keeps that code fast (a frozen or integer array is
+ * another kind). Never appended to: a first round starts a log of its own (appendTo).
+ */
+function emptyArrayLike<T>(sample: T): T[] {
+  const array = [sample];
+  array.pop();
+  return array;
+}
+
+/** The log of every empty window and run. */
+const EMPTY_LOG = emptyArrayLike<RoundSummary>({ at: 0, probed: 0, answered: 0, good: false, run: 0, totals: [] });
+const NO_TOTALS: readonly number[] = emptyArrayLike(0.5);
+const EMPTY_WINDOW: RoundWindow = Object.freeze({ log: EMPTY_LOG, start: 0, end: 0, sites: emptyArrayLike(''), base: NO_TOTALS });
 const NO_RECENT: RecentRounds = Object.freeze({ log: EMPTY_LOG, start: 0, end: 0 });
 
 /**
@@ -353,7 +365,8 @@ function judgedWindow(health: GatewayHealth, round: RoundSummary, echoes: readon
   const window = health.window;
   let sites = window.sites;
   // The totals so far, plus this round's echoes (they count in the window while it is in it).
-  const totals = window.end > window.start ? window.log[window.end - 1]!.totals.slice() : [0, 0];
+  const totals = (window.end > window.start ? window.log[window.end - 1]!.totals : NO_TOTALS).slice();
+  if (totals.length === 0) totals.push(0, 0);
   for (let position = 0; position < echoes.length; position++) {
     const echo = echoes[position]!;
     if (echo.carried) continue; // counted in the round it came in

@@ -72,14 +72,18 @@ export interface ReplayRun {
 export function replayDaemon(setup: ReplaySetup, events: Iterable<ProbeEvent>, window: ReplayWindow): ReplayRun {
   const { gateways, minUptimeMs, housekeepingMs } = setup;
   let decisionNeeded = false;
-  const monitoring = createMonitoring(window.startAt, {
-    onDecisionNeeded: () => {
-      decisionNeeded = true;
+  const monitoring = createMonitoring(
+    window.startAt,
+    {
+      onDecisionNeeded: () => {
+        decisionNeeded = true;
+      },
+      onHealthChange: () => undefined, // the timeline takes every change, usable or not:
+      onStatus: (change) =>
+        run.health.push({ at: change.at, gateway: change.gateway, from: change.from, to: change.to, reason: change.reason }),
     },
-    onHealthChange: () => undefined, // the timeline takes every change, usable or not:
-    onStatus: (change) =>
-      run.health.push({ at: change.at, gateway: change.gateway, from: change.from, to: change.to, reason: change.reason }),
-  });
+    { siteTallies: false }, // like the samples in decide() below
+  );
   monitoring.configure(gateways, setup.settings, window.startAt);
   const run: ReplayRun = { startAt: window.startAt, endAt: window.endAt, switches: [], health: [], decisions: 0 };
   if (window.start) run.start = window.start;

@@ -197,7 +197,7 @@ async function recordedSource(files: string[]): Promise<ReplaySource> {
 }
 
 async function listedHooks(dir: string): Promise<string[] | undefined> {
-  const { listHooks } = await import('../system/hooks.js');
+  const { listHooks } = await import('../system/hook-list.js');
   try {
     // As the daemon (root) would run them.
     return (await listHooks(dir, 0)).hooks.map((path) => path.replace(/^.*\//, ''));
