@@ -24,7 +24,7 @@
 // first — by destroy() or, if the process dies first, by network.ts's exit/signal safety net.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, type Stats, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -269,9 +269,9 @@ export class HaNetwork implements SyncDestroyable {
         PRIORITY: String(priority[router.id]),
         NETGWM: this.netgwmWrapper(router),
         NETGWM_CONFIG: this.netgwmConfig(router),
-        NOTIFY: join(dir, 'netgwm-notify'),
-        NOTIFY_FIFO: join(dir, 'notify.fifo'),
-        NOTIFY_LOG: join(dir, 'netgwm-notify.log'),
+        NOTIFY: this.notifyScript(router),
+        NOTIFY_FIFO: this.notifyFifo(router),
+        NOTIFY_LOG: this.notifyLog(router),
         ...Object.fromEntries(
           router.uplinks.flatMap((u) => [
             [`UPLINK${u.index}_DEV`, u.routerDev],
@@ -427,13 +427,44 @@ export class HaNetwork implements SyncDestroyable {
 
   /** keepalived of router `r` reloads its configuration (SIGHUP to its main process, as `systemctl reload keepalived` does). */
   async reloadKeepalived(r: RouterId): Promise<void> {
-    process.kill(Number((await readFile(join(this.routers[r].runDir, 'keepalived.pid'), 'utf8')).trim()), 'SIGHUP');
+    process.kill(await this.keepalivedPid(r), 'SIGHUP');
+  }
+
+  /** keepalived of router `r` stops (SIGTERM to its main process, as `systemctl stop keepalived` does); it ends on its own. */
+  async stopKeepalived(r: RouterId): Promise<void> {
+    process.kill(await this.keepalivedPid(r), 'SIGTERM');
+  }
+
+  private async keepalivedPid(r: RouterId): Promise<number> {
+    return Number((await readFile(join(this.routers[r].runDir, 'keepalived.pid'), 'utf8')).trim());
+  }
+
+  /** The arguments (argv[0] first) of every process running in router `r` now. */
+  commandLines(r: RouterId): string[][] {
+    return pidsIn(this.routers[r].ns)
+      .map(commandLine)
+      .filter((argv) => argv[0]);
   }
 
   /** The PIDs of router `r`'s running netgwm-notify scripts (keepalived starts one to read its notify FIFO). */
   notifyScripts(r: RouterId): number[] {
-    const script = join(this.routers[r].runDir, 'netgwm-notify');
+    const script = this.notifyScript(this.routers[r]);
     return pidsIn(this.routers[r].ns).filter((pid) => commandLine(pid)[1] === script);
+  }
+
+  /** The PIDs of router `r`'s netgwm-notify scripts reading the notify FIFO keepalived has now (their stdin is it, not an older one). */
+  notifyFifoReaders(r: RouterId): number[] {
+    const fifo = statOrUndefined(this.notifyFifo(this.routers[r]));
+    if (!fifo) return [];
+    return this.notifyScripts(r).filter((pid) => {
+      const stdin = statOrUndefined(`/proc/${pid}/fd/0`);
+      return stdin?.dev === fifo.dev && stdin.ino === fifo.ino;
+    });
+  }
+
+  /** What router `r`'s netgwm-notify logged so far (its --log), one message a line. */
+  async notifyScriptLog(r: RouterId): Promise<string[]> {
+    return (await readFile(this.notifyLog(this.routers[r]), 'utf8').catch(() => '')).split('\n').filter(Boolean);
   }
 
   // ---- failures ----
@@ -678,6 +709,19 @@ export class HaNetwork implements SyncDestroyable {
     return join(router.runDir, 'post-replace.d');
   }
 
+  /** keepalived's notify FIFO script: the shipped netgwm-notify, its FIFO and its --log. */
+  private notifyScript(router: HaRouter): string {
+    return join(router.runDir, 'netgwm-notify');
+  }
+
+  private notifyFifo(router: HaRouter): string {
+    return join(router.runDir, 'notify.fifo');
+  }
+
+  private notifyLog(router: HaRouter): string {
+    return join(router.runDir, 'netgwm-notify.log');
+  }
+
   /** What keepalived runs as @NETGWM@ (/usr/bin/netgwm in the field). */
   private netgwmWrapper(router: HaRouter): string {
     return join(router.runDir, 'netgwm');
@@ -816,6 +860,15 @@ function commandLine(pid: number): string[] {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   } catch {
     return [];
+  }
+}
+
+/** The file's status (following links, as /proc/PID/fd/N); undefined when it is gone. */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
   }
 }
 

@@ -86,23 +86,62 @@ describe('HA pair with netgwm in both routers', () => {
     },
     HA_TEST_TIMEOUT_MS,
   );
+
   it(
-    'keepalived reloads (SIGHUP): one notify script afterwards, a new one for the new FIFO, and the next takeover reaches netgwm through it',
+    'keepalived reloads (SIGHUP): the old notify script ends by itself when keepalived closes the FIFO (it logs its end; a copy killed by keepalived would not), one new script reads the new FIFO, and the next takeover reaches netgwm through it',
     async () => {
       const pair = await startPair();
       net = pair.net;
       const ha = pair.net;
       const before = ha.notifyScripts(1);
       expect(before).toHaveLength(1);
+      expect(ha.notifyFifoReaders(1)).toEqual(before);
       await ha.reloadKeepalived(1);
+      // keepalived closes the old FIFO right after its SIGTERM and kills the script's process group
+      // a second later; the script, idle in `read`, sees the end of the FIFO at once and logs it.
+      const ended = new RegExp(`netgwm-notify: keepalived closed \\S+ \\(a reload starts a new copy\\): ending \\(PID ${before[0]}\\)$`);
       await withLogs(ha, () =>
-        waitFor('r1 to run one notify script, not the one from before the reload', async () => {
+        waitFor("the old notify script's end in its log", async () =>
+          (await ha.notifyScriptLog(1)).some((line) => ended.test(line)) ? true : undefined,
+        ),
+      );
+      await withLogs(ha, () =>
+        waitFor('r1 to run one notify script, a new one, reading the new FIFO', async () => {
           const now = ha.notifyScripts(1);
-          return now.length === 1 && now[0] !== before[0] ? true : undefined;
+          return now.length === 1 && now[0] !== before[0] && ha.notifyFifoReaders(1)[0] === now[0] ? true : undefined;
         }),
       );
       await ha.setHealthy(1, false);
       await waitForSettledPair(ha, 2);
+    },
+    HA_TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "keepalived stops on the master (SIGTERM, as `systemctl stop keepalived`): its STOP line makes r1's role backup, r2 takes the VIP as master, and no netgwm-notify process is left in r1",
+    async () => {
+      const pair = await startPair();
+      net = pair.net;
+      const ha = pair.net;
+      const before = await ha.notifyStates(1);
+      await ha.stopKeepalived(1);
+      await withLogs(ha, () =>
+        waitFor("r1's keepalived to end", async () =>
+          ha.commandLines(1).some((argv) => argv[0] === '/usr/sbin/keepalived') ? undefined : true,
+        ),
+      );
+      // r1's role file and last finished role call say backup, r2's master.
+      await waitForSettledPair(ha, 2);
+      // One role call since the stop, the STOP line's: nothing else tells r1 a state any more.
+      expect((await ha.notifyStates(1)).slice(before.length)).toEqual(['BACKUP']);
+      // keepalived kills the script's process group (with its deadline timer) a second after its
+      // SIGTERM; when keepalived exits first, the script ends on the closed FIFO and the timer 2 s
+      // after the signal. A copy that kept running fails this wait at its hang guard.
+      await withLogs(ha, () =>
+        waitFor('no netgwm-notify process (script or deadline timer) left in r1', async () =>
+          ha.commandLines(1).some((argv) => argv.some((arg) => arg.includes('netgwm-notify'))) ? undefined : true,
+        ),
+      );
     },
     HA_TEST_TIMEOUT_MS,
   );

@@ -78,6 +78,10 @@ echo "$2" >> ${dir}/finished
 
   /** keepalived's side: opens the FIFO for writing (once the script has it open for reading). */
   const writer = () => open(fifo, 'w');
+  /** The script's last message when it ends by itself: the FIFO closed, or still open 2 s after SIGTERM. */
+  const closedEnd = (pid: number | undefined) =>
+    `netgwm-notify: keepalived closed ${fifo} (a reload starts a new copy): ending (PID ${pid})`;
+  const deadlineEnd = (pid: number | undefined) => `netgwm-notify: ${fifo} still open 2 s after SIGTERM: ending (PID ${pid})`;
 
   it('many changes written at once: one netgwm role per change of the instance, in that order, never two at a time', async () => {
     const states = Array.from({ length: 40 }, (_, i) => ['MASTER', 'BACKUP', 'STOP', 'BACKUP', 'MASTER'][i % 5]!);
@@ -91,7 +95,7 @@ echo "$2" >> ${dir}/finished
     );
     await keepalived.close();
     const result = await notify;
-    expect(result).toMatchObject({ exitCode: 0, stdout: '', stderr: '' });
+    expect(result).toMatchObject({ exitCode: 0, stdout: '', stderr: closedEnd(notify.pid) });
     expect(await calls()).toEqual(states.map((state) => (state === 'MASTER' ? 'master' : 'backup')));
   });
 
@@ -115,6 +119,7 @@ echo "$2" >> ${dir}/finished
       `netgwm-notify: ignoring the line 'VS [192.0.2.4]:tcp:80 UP': expected INSTANCE or GROUP, a name, a state`,
       'netgwm: conntrackd -t failed',
       "netgwm-notify: netgwm role fault -c /etc/netgwm/ha.yml failed (exit 1); see netgwm's log. Reading the next change",
+      closedEnd(notify.pid),
     ]);
     expect(await calls()).toEqual(['fault', 'master']);
   });
@@ -129,11 +134,14 @@ echo "$2" >> ${dir}/finished
     expect((await readFile(log, 'utf8')).split('\n')).toEqual([
       'netgwm: conntrackd -t failed',
       expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d netgwm-notify: netgwm role fault -c \/etc\/netgwm\/ha.yml failed \(exit 1\)/),
+      expect.stringMatching(
+        new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d netgwm-notify: keepalived closed .*: ending \\(PID ${notify.pid}\\)$`),
+      ),
       '',
     ]);
   });
 
-  it('SIGTERM (keepalived stopping): the STOP written after it is still applied, then the script ends though the FIFO stays open', async () => {
+  it('SIGTERM (keepalived stopping): the STOP written after it is still applied, then the script ends at its deadline though the FIFO stays open, and says so', async () => {
     const notify = start();
     const keepalived = await writer();
     try {
@@ -141,7 +149,7 @@ echo "$2" >> ${dir}/finished
       await vi.waitFor(async () => expect(await calls()).toEqual(['master']), { timeout: 30_000, interval: 50 });
       notify.kill('SIGTERM');
       await keepalived.write('INSTANCE "netgwm_lan" STOP 150\n');
-      expect(await notify).toMatchObject({ exitCode: 0, isTerminated: false, stderr: '' });
+      expect(await notify).toMatchObject({ exitCode: 0, isTerminated: false, stderr: deadlineEnd(notify.pid) });
     } finally {
       await keepalived.close();
     }
@@ -171,14 +179,14 @@ echo "$2" >> ${dir}/finished
     }
   });
 
-  it('SIGTERM then the FIFO closed (keepalived reloading): the script ends', async () => {
+  it('SIGTERM then the FIFO closed (keepalived reloading): the script ends by itself and says so', async () => {
     const notify = start();
     const keepalived = await writer();
     await keepalived.write('INSTANCE "netgwm_lan" BACKUP 100\n');
     await vi.waitFor(async () => expect(await calls()).toEqual(['backup']), { timeout: 30_000, interval: 50 });
     notify.kill('SIGTERM');
     await keepalived.close();
-    expect(await notify).toMatchObject({ exitCode: 0, isTerminated: false });
+    expect(await notify).toMatchObject({ exitCode: 0, isTerminated: false, stderr: closedEnd(notify.pid) });
   });
 
   it.each([
