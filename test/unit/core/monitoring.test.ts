@@ -84,6 +84,39 @@ describe('createMonitoring (the monitor state the daemon and replay share)', () 
     expect(monitoring.observations(3000)!.isp1!.sites.map((site) => site.sent)).toEqual([1, 1]);
   });
 
+  it('without site tallies (a replay): the same health and reasons, the sites those of the newest round', () => {
+    const rounds: Array<[string, Round]> = [
+      ['isp1', good(0, 10)],
+      ['isp2', good(0)],
+      [
+        'isp1',
+        {
+          at: 1000,
+          echoes: [
+            { site: 'a', answered: true, rttMs: 30 },
+            { site: 'b', answered: false },
+          ],
+        },
+      ],
+      ['isp1', bad(2000)],
+    ];
+    const tallied = watch().monitoring;
+    const untallied = createMonitoring(0, { onDecisionNeeded: () => undefined, onHealthChange: () => undefined }, { siteTallies: false });
+    untallied.configure(GATEWAYS, SETTINGS, 0);
+    for (const [name, round] of rounds) {
+      tallied.round(name, round);
+      untallied.round(name, round);
+    }
+    const withTallies = tallied.observations(3000)!;
+    const without = untallied.observations(3000)!;
+    for (const name of ['isp1', 'isp2']) expect({ ...without[name], sites: [] }).toEqual({ ...withTallies[name], sites: [] });
+    expect(withTallies.isp1!.sites.map((site) => site.sent)).toEqual([3, 3]);
+    expect(without.isp1!.sites).toEqual([
+      { site: 'a', answered: false, replies: 0, sent: 1 },
+      { site: 'b', answered: false, replies: 0, sent: 1 },
+    ]);
+  });
+
   it('after the grace, a gateway never probed counts as down', () => {
     const { monitoring } = watch();
     monitoring.round('isp1', good(0));
