@@ -160,6 +160,8 @@ function emptyArrayLike<T>(sample: T): T[] {
 /** The log of every empty window and run. */
 const EMPTY_LOG = emptyArrayLike<RoundSummary>({ at: 0, probed: 0, answered: 0, good: false, run: 0, totals: [] });
 const NO_TOTALS: readonly number[] = emptyArrayLike(0.5);
+/** The totals before a window's first round: no RTT yet (sum, count), no site yet. Doubles, as the totals after. */
+const FIRST_TOTALS: readonly number[] = [...NO_TOTALS, 0, 0];
 const EMPTY_WINDOW: RoundWindow = Object.freeze({ log: EMPTY_LOG, start: 0, end: 0, sites: emptyArrayLike(''), base: NO_TOTALS });
 const NO_RECENT: RecentRounds = Object.freeze({ log: EMPTY_LOG, start: 0, end: 0 });
 
@@ -365,8 +367,7 @@ function judgedWindow(health: GatewayHealth, round: RoundSummary, echoes: readon
   const window = health.window;
   let sites = window.sites;
   // The totals so far, plus this round's echoes (they count in the window while it is in it).
-  const totals = (window.end > window.start ? window.log[window.end - 1]!.totals : NO_TOTALS).slice();
-  if (totals.length === 0) totals.push(0, 0);
+  const totals = (window.end > window.start ? window.log[window.end - 1]!.totals : FIRST_TOTALS).slice();
   for (let position = 0; position < echoes.length; position++) {
     const echo = echoes[position]!;
     if (echo.carried) continue; // counted in the round it came in

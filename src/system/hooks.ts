@@ -1,4 +1,5 @@
-// post-replace.d hooks: run-parts semantics, NetGWM's six arguments, no shell, a timeout each.
+// Running post-replace.d hooks: NetGWM's six arguments, no shell, a timeout each. Which hooks may
+// run (run-parts semantics, root-owned only) is hook-list.ts.
 import { userInfo } from 'node:os';
 import type { Readable } from 'node:stream';
 import { execa } from 'execa';
